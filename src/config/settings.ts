@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+/**
+ * `result_settings`: the same keys, values and defaults as Treasure Data's own Selligent result export
+ * (so a block moves from a `td>` task unchanged), plus optional project extensions.
+ */
+
+const API_NAME = /^[A-Za-z0-9_]+$/;
+
+export const LIST_IMPORT_OPTIONS = ['InsertAndUpdate', 'OnlyInsert', 'OnlyUpdate'] as const;
+export const SEGMENT_IMPORT_OPTIONS = ['append', 'replace'] as const;
+export const DEDUPLICATION = ['ImportLastMatch', 'ImportFirstMatch'] as const;
+export const ERROR_HANDLING = ['ContinueOnError', 'StopOnError'] as const;
+export const MODES = ['Sync', 'Stream'] as const;
+
+const MIB = 1024 * 1024;
+
+/** digdag interpolation can turn a YAML boolean into the text "true"; nothing looser is accepted. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((text) => text === 'true')]);
+
+const apiName = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `must not be empty`)
+    .max(100, `must be at most 100 characters`)
+    .regex(API_NAME, `must be a Selligent api_name (letters, digits and underscores only); ${what}`);
+
+const fieldName = z
+  .string()
+  .trim()
+  .min(1)
+  .regex(API_NAME, 'each key field must be letters, digits and underscores only');
+
+const keyFields = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(fieldName).min(1, 'must name at least one field'))
+  .transform((names) => names.map((name) => name.toUpperCase()))
+  .refine((names) => new Set(names).size === names.length, 'must not name the same field twice');
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const settingsObject = z.strictObject({
+    organization: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .regex(/^[A-Za-z0-9_.-]+$/, 'must be an organization name (letters, digits, "_", "." and "-")')
+      .refine((name) => name !== '.' && name !== '..', 'must be an organization name, not a path'),
+    list_api_name: apiName('the List to load'),
+    create_list_if_not_exists: flag.default(false),
+    list_data_import_option: z.enum(LIST_IMPORT_OPTIONS).default('InsertAndUpdate'),
+    segment_column: z.string().trim().min(1, 'must name the input column holding each row\'s Segment'),
+    create_segment_if_not_exists: flag.default(false),
+    segment_data_import_option: z.enum(SEGMENT_IMPORT_OPTIONS).default('append'),
+    key_fields: keyFields,
+    deduplication: z.enum(DEDUPLICATION).default('ImportLastMatch'),
+    error_handling: z.enum(ERROR_HANDLING).default('ContinueOnError'),
+    mode: z.enum(MODES).default('Sync'),
+    skip_invalid_records: flag.default(true),
+
+    // Project extensions.
+    batch_rows: int(1, 100_000).default(5_000),
+    batch_bytes: int(1024, 32 * MIB).default(10 * MIB),
+    segment_batch_rows: int(1, 100_000).default(5_000),
+    requests_per_minute: int(1, 100_000).default(2_500),
+    request_timeout_seconds: z.number().positive().max(3_600).default(120),
+    connect_timeout_seconds: z.number().positive().max(600).default(10),
+    max_attempts: int(1, 50).default(8),
+    retry_budget_seconds: z.number().positive().max(86_400).default(900),
+    max_rejected_rows: int(0, Number.MAX_SAFE_INTEGER).nullable().default(null),
+    max_rejected_ratio: z.number().min(0).max(1).nullable().default(null),
+    max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
+    max_field_bytes: int(1, 64 * MIB).default(16 * MIB),
+});
+
+export const SETTING_NAMES = Object.keys(settingsObject.shape);
+
+export const settingsSchema = settingsObject.refine((settings) => !settings.key_fields.includes(settings.segment_column.toUpperCase()), {
+    message: 'segment_column is used for routing only and cannot also be a key field',
+  path: ['key_fields'],
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+export type SettingsInput = z.input<typeof settingsSchema>;
+
+export const REQUIRED_SETTINGS = ['organization', 'list_api_name', 'segment_column', 'key_fields'] as const;
+
+/** Validates raw settings into effective settings (defaults filled in), or a ConfigError naming every problem. */
+export function parseSettings(raw: unknown, source = 'settings'): Settings {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError('SETTINGS_INVALID', `${source}: expected a map of result_settings, got ${describe(raw)}`, {
+      stage: 'settings',
+    });
+  }
+  const result = settingsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const messages = result.error.issues.map((issue) => formatIssue(issue, raw as Record<string, unknown>));
+  throw new ConfigError('SETTINGS_INVALID', `${source} ${messages.length === 1 ? 'has a problem' : `has ${messages.length} problems`}:\n  - ${messages.join('\n  - ')}`, {
+    stage: 'settings',
+    details: { problems: messages },
+  });
+}
+
+type Issue = z.core.$ZodIssue;
+
+function formatIssue(issue: Issue, raw: Record<string, unknown>): string {
+  const path = issue.path.map(String).join('.') || '(settings)';
+  const top = issue.path[0];
+  const given = typeof top === 'string' ? raw[top] : undefined;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = SETTING_NAMES;
+      return issue.keys
+        .map((key) => {
+          const hint = closest(key, known);
+          return `${key}: unknown setting${hint ? ` (did you mean ${hint}?)` : ''}`;
+        })
+        .join('\n  - ');
+    }
+    case 'invalid_value': {
+      const allowed = issue.values.map(String);
+      const text = `${path}: expected one of ${allowed.join(', ')}, got ${describe(given)}`;
+      const match = typeof given === 'string' ? allowed.find((value) => value.toLowerCase() === given.toLowerCase()) : undefined;
+      return match ? `${text} (values are case-sensitive: write ${match})` : text;
+    }
+    case 'invalid_type':
+      if (given === undefined && issue.path.length === 1) return `${path}: required setting is missing`;
+      return `${path}: expected ${issue.expected}, got ${describe(given)}`;
+    case 'invalid_union':
+      if (given === undefined) return `${path}: required setting is missing`;
+      if (top === 'key_fields') return `${path}: expected a comma-separated text of field names or a list of them, got ${describe(given)}`;
+      return `${path}: expected true or false, got ${describe(given)}`;
+    case 'too_small':
+    case 'too_big':
+    case 'invalid_format':
+    case 'custom':
+      return `${path}: ${issue.message}${given !== undefined && typeof given !== 'object' ? `, got ${describe(given)}` : ''}`;
+    default:
+      return `${path}: ${issue.message}`;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  return `${typeof value} ${String(value)}`;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = candidate;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

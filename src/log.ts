@@ -1,0 +1,101 @@
+import { writeSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino, type Logger, type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
+import { scrubSecrets } from './secrets.js';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level?: string;
+  /** `json` (default when stdout is not a terminal) or `pretty`. */
+  format?: string;
+  /** Where lines go; stdout by default. Tests pass their own sink. */
+  destination?: NodeJS.WritableStream;
+  isTty?: boolean;
+}
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Paths pino blanks out structurally, before the value-based scrub of every line. */
+const REDACT_PATHS = [
+  'apiKey',
+  'apiSecret',
+  'secret',
+  'password',
+  'headers["x-apikey"]',
+  'headers["X-ApiKey"]',
+  'headers.authorization',
+  '*.apiKey',
+  '*.apiSecret',
+  '*.headers["x-apikey"]',
+  '*.headers["X-ApiKey"]',
+  'credentials',
+  '*.credentials',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+];
+
+export function createLogger(options: LoggerOptions = {}, env: NodeJS.ProcessEnv = process.env): Logger {
+  const level = (options.level ?? env.LOG_LEVEL ?? 'info').toLowerCase();
+  const target = options.destination ?? process.stdout;
+  const isTty = options.isTty ?? Boolean((target as { isTTY?: boolean }).isTTY);
+  const format = (options.format ?? env.LOG_FORMAT ?? (isTty ? 'pretty' : 'json')).toLowerCase();
+
+  const sink = scrubbingSink(target);
+  const destination: DestinationStream =
+    format === 'pretty'
+      ? pretty({ destination: sink, sync: true, colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : sink;
+
+  return pino(
+    {
+      level: LEVELS.has(level) ? level : 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** A synchronous sink that removes secret values from every line before it is written. */
+function scrubbingSink(target: NodeJS.WritableStream): Writable & DestinationStream {
+  const fd = target === process.stdout ? 1 : target === process.stderr ? 2 : undefined;
+  const sink = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      const text = scrubSecrets(chunk.toString());
+      if (fd !== undefined) {
+        writeAllSync(fd, text);
+        callback();
+      } else {
+        target.write(text, () => callback());
+      }
+    },
+  });
+  return sink as Writable & DestinationStream;
+}
+
+
+function writeAllSync(fd: number, text: string): void {
+  let buffer = Buffer.from(text);
+  while (buffer.length > 0) {
+    try {
+      const written = writeSync(fd, buffer);
+      buffer = buffer.subarray(written);
+    } catch (error) {
+      // A non-blocking pipe that is full: spin until the reader drains it rather than drop a line.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+/** Writes one human line to stdout through the same secret scrub (the run summary). */
+export function printLine(line: string, target: NodeJS.WritableStream = process.stdout): void {
+  const text = scrubSecrets(line) + '\n';
+  if (target === process.stdout) writeAllSync(1, text);
+  else if (target === process.stderr) writeAllSync(2, text);
+  else target.write(text);
+}

@@ -1,0 +1,34 @@
+import type { RunReport } from './types.js';
+
+/** The one line a person reads last in a task log. */
+export function summaryLine(report: RunReport, reportPath: string): string {
+  const prefix = `selligent-export: ${report.dry_run ? 'dry run ' : ''}${report.status}`;
+  const parts: string[] = [];
+  const a = report.accounting;
+  if (a) {
+    parts.push(`${a.input_rows} rows read`);
+    if (report.dry_run) {
+      const plan = report.plan;
+      if (plan) parts.push(`would load ${plan.list_rows} into List ${report.list?.api_name ?? ''} and ${plan.segments.length} Segment(s) in ${plan.requests} requests`);
+    } else if (report.list) {
+      parts.push(`${a.loaded} loaded into List ${report.list.api_name} (${report.list.inserted} inserted, ${report.list.updated} updated)`);
+    }
+    parts.push(`${a.skipped} skipped`, `${a.merged_duplicates} duplicates merged`, `${a.rejected} rejected`);
+    if (a.not_applied > 0) parts.push(`${a.not_applied} not applied`);
+  } else if (report.input.rows > 0) {
+    parts.push(`${report.input.rows} rows read`);
+  }
+  if (!report.dry_run && report.segments.length > 0) {
+    const members = report.segments.reduce((sum, segment) => sum + segment.members_loaded, 0);
+    const done = report.segments.filter((segment) => segment.status === 'succeeded' || segment.status === 'partial').length;
+    parts.push(`${done}/${report.segments.length} Segments loaded (${members} members)`);
+  }
+  if (report.error) parts.push(`error ${report.error.code} in ${report.error.stage ?? 'run'}: ${firstLine(report.error.message)}`);
+  parts.push(`exit ${report.exit_code}`, `report ${reportPath}`);
+  return `${prefix} - ${parts.join(', ')}`;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0]!;
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}

@@ -1,0 +1,140 @@
+import type { Settings } from '../config/settings.js';
+
+export type RunStatus = 'succeeded' | 'partial' | 'failed';
+
+export interface StageDurations {
+  read?: number;
+  preflight?: number;
+  list_setup?: number;
+  list_load?: number;
+  segment_load?: number;
+  total?: number;
+}
+
+export interface ColumnReport {
+  column: string;
+  field: string;
+  type: string;
+  role: 'key' | 'segment' | 'field';
+}
+
+export interface InputReport {
+  location: string | null;
+  format: string | null;
+  compression: string | null;
+  objects: Array<{ uri: string; bytes: number }>;
+  bytes: number;
+  rows: number;
+  columns: ColumnReport[];
+  /** `schema-file`, `inferred` or `native` (JSON Lines carries its own types). */
+  types_from: string | null;
+}
+
+export interface ValidationReport {
+  valid_rows: number;
+  skipped_rows: number;
+  by_reason: Record<string, number>;
+}
+
+export interface DeduplicationReport {
+  strategy: string;
+  unique_keys: number;
+  merged_duplicates: number;
+  segment_memberships: number;
+}
+
+export interface ListReport {
+  api_name: string;
+  existed: boolean | null;
+  created: boolean;
+  fields_created: string[];
+  business_key_set: boolean;
+  requests: number;
+  rows_sent: number;
+  inserted: number;
+  updated: number;
+  failed: number;
+  duplicates: number;
+  not_found: number;
+  not_applied: number;
+}
+
+export interface SegmentReport {
+  api_name: string;
+  existed: boolean | null;
+  created: boolean;
+  cleared: boolean;
+  rows: number;
+  rows_sent: number;
+  members_loaded: number;
+  not_found: number;
+  failed: number;
+  skipped_rejected_keys: number;
+  requests: number;
+  status: 'succeeded' | 'partial' | 'failed' | 'pending' | 'planned';
+}
+
+export interface HttpReport {
+  requests: number;
+  by_route: Record<string, number>;
+  by_status: Record<string, number>;
+  retries: number;
+  rate_limited: number;
+  rate_limit_waits: number;
+  rate_limit_wait_seconds: number;
+  pacing_wait_seconds: number;
+  split_batches: number;
+}
+
+export interface AccountingReport {
+  input_rows: number;
+  skipped: number;
+  merged_duplicates: number;
+  rejected: number;
+  not_applied: number;
+  not_applied_by_reason: Record<string, number>;
+  loaded: number;
+  balanced: boolean;
+}
+
+export interface DryRunPlan {
+  list_to_create: boolean;
+  fields_to_create: Array<{ name: string; data_type: string; length?: number }>;
+  business_key_to_set: string[] | null;
+  list_rows: number;
+  list_requests: number;
+  segments: Array<{ api_name: string; rows: number; create: boolean; clear: boolean; requests: number }>;
+  requests: number;
+}
+
+export interface ErrorReport {
+  code: string;
+  message: string;
+  stage: string | null;
+  exit_code: number;
+}
+
+export interface RunReport {
+  tool: { name: string; version: string };
+  status: RunStatus;
+  exit_code: number;
+  dry_run: boolean;
+  started_at: string;
+  finished_at: string | null;
+  settings_source: string | null;
+  settings: Settings | null;
+  selligent: { base_url: string | null; organization: string | null; list: string | null };
+  stage: string | null;
+  input: InputReport;
+  validation: ValidationReport;
+  deduplication: DeduplicationReport;
+  list: ListReport | null;
+  segments: SegmentReport[];
+  http: HttpReport;
+  accounting: AccountingReport | null;
+  rejected_rows: { file: string | null; count: number };
+  durations_seconds: StageDurations;
+  plan: DryRunPlan | null;
+  warnings: string[];
+  error: ErrorReport | null;
+}

@@ -1,0 +1,204 @@
+/**
+ * Column types: Treasure Data's five (the names its Selligent export knows), the Presto/Trino/Hive names
+ * behind them, inference from values, and conversion of a text value to the JSON scalar Selligent takes.
+ * All pure functions.
+ */
+
+export type ColumnType = 'string' | 'long' | 'double' | 'boolean' | 'timestamp';
+
+export type SelligentFieldType = 'Text' | 'Long' | 'Float' | 'Boolean' | 'DateTime';
+
+export const TEXT_FIELD_LENGTH = 500;
+
+export const FIELD_TYPE_FOR: Record<ColumnType, SelligentFieldType> = {
+  string: 'Text',
+  long: 'Long',
+  double: 'Float',
+  boolean: 'Boolean',
+  timestamp: 'DateTime',
+};
+
+/** Selligent field types an input column of each type may load into. */
+export const COMPATIBLE_FIELD_TYPES: Record<ColumnType, readonly string[]> = {
+  string: ['Text', 'LongText', 'Json'],
+  long: ['Long', 'Numeric', 'Float', 'Text', 'LongText'],
+  double: ['Float', 'Numeric', 'Text', 'LongText'],
+  boolean: ['Boolean', 'Text', 'LongText'],
+  timestamp: ['DateTime', 'Date', 'Text', 'LongText'],
+};
+
+/**
+ * Maps a type name from a query result schema (TD, Presto/Trino, Hive) to a column type, or undefined
+ * for a name this exporter does not know.
+ */
+export function columnTypeFromName(name: string): ColumnType | undefined {
+  const base = name.trim().toLowerCase().replace(/\s*\(.*$/, '').replace(/\s+with(out)?\s+time\s+zone$/, '');
+  if (/^(array|map|row|struct|json|uuid|ipaddress|varbinary|binary)\b/.test(base)) return 'string';
+  switch (base) {
+    case 'string':
+    case 'varchar':
+    case 'char':
+    case 'text':
+      return 'string';
+    case 'long':
+    case 'bigint':
+    case 'int':
+    case 'integer':
+    case 'smallint':
+    case 'tinyint':
+      return 'long';
+    case 'double':
+    case 'float':
+    case 'real':
+    case 'decimal':
+    case 'numeric':
+      return 'double';
+    case 'boolean':
+    case 'bool':
+      return 'boolean';
+    case 'timestamp':
+    case 'datetime':
+    case 'date':
+      return 'timestamp';
+    default:
+      return undefined;
+  }
+}
+
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+
+export function isLong(text: string): boolean {
+  if (!INTEGER.test(text)) return false;
+  const digits = text.replace(/^[+-]/, '').replace(/^0+(?=\d)/, '');
+  if (digits.length < 19) return true;
+  if (digits.length > 19) return false;
+  const value = BigInt(text);
+  return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+export function isDouble(text: string): boolean {
+  return DECIMAL.test(text) && Number.isFinite(Number(text));
+}
+
+const BOOLEAN_TEXT: Record<string, boolean> = { true: true, false: false, t: true, f: false, '1': true, '0': false };
+
+// 2026-05-01, 2026-05-01 10:15, 2026-05-01T10:15:00.123, optionally followed by Z, UTC, or an offset.
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** Parses the timestamp forms TD and Presto produce into ISO-8601 UTC, or undefined. Times without a zone are UTC. */
+export function parseTimestamp(text: string): string | undefined {
+  const match = TIMESTAMP.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = ''] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  let offsetMinutes = 0;
+  const upperZone = zone.toUpperCase();
+  if (upperZone && upperZone !== 'Z' && upperZone !== 'UTC' && upperZone !== 'GMT') {
+    const sign = upperZone.startsWith('-') ? -1 : 1;
+    const digits = upperZone.slice(1).replace(':', '');
+    const zoneHours = Number(digits.slice(0, 2));
+    const zoneMinutes = Number(digits.slice(2) || '0');
+    if (zoneHours > 23 || zoneMinutes > 59) return undefined;
+    offsetMinutes = sign * (zoneHours * 60 + zoneMinutes);
+  }
+  const millis = Number(fraction.padEnd(3, '0').slice(0, 3));
+  const epoch = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const date = new Date(epoch);
+  return Number.isNaN(epoch) ? undefined : date.toISOString();
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+export type Conversion = { ok: true; json: string } | { ok: false; reason: string };
+
+/**
+ * A non-empty text value as the JSON text of the scalar Selligent takes for the column type. Numbers
+ * keep their digits as written (a 19-digit long must not pass through a double).
+ */
+export function convertValue(text: string, type: ColumnType): Conversion {
+  switch (type) {
+    case 'string':
+      return { ok: true, json: JSON.stringify(text) };
+    case 'long': {
+      const trimmed = text.trim();
+      if (isLong(trimmed)) return { ok: true, json: canonicalInteger(trimmed) };
+      if (INTEGER.test(trimmed)) return { ok: false, reason: `${abbreviate(trimmed)} does not fit a 64-bit long` };
+      return { ok: false, reason: `${abbreviate(text)} is not a whole number` };
+    }
+    case 'double': {
+      const trimmed = text.trim();
+      if (isDouble(trimmed)) return { ok: true, json: canonicalDecimal(trimmed) };
+      if (/^[+-]?(nan|inf(inity)?)$/i.test(trimmed)) return { ok: false, reason: `${trimmed} is not a finite number` };
+      return { ok: false, reason: `${abbreviate(text)} is not a number` };
+    }
+    case 'boolean': {
+      const value = BOOLEAN_TEXT[text.trim().toLowerCase()];
+      return value === undefined ? { ok: false, reason: `${abbreviate(text)} is not true or false` } : { ok: true, json: value ? 'true' : 'false' };
+    }
+    case 'timestamp': {
+      const iso = parseTimestamp(text.trim());
+      return iso ? { ok: true, json: `"${iso}"` } : { ok: false, reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)` };
+    }
+  }
+}
+
+function canonicalInteger(text: string): string {
+  const negative = text.startsWith('-');
+  const digits = text.replace(/^[+-]/, '').replace(/^0+(?=\d)/, '');
+  return negative && digits !== '0' ? `-${digits}` : digits;
+}
+
+function canonicalDecimal(text: string): string {
+  // JSON has no leading "+", no leading ".", no trailing "."; anything else passes as written.
+  let value = text.startsWith('+') ? text.slice(1) : text;
+  value = value.replace(/^(-?)\./, '$10.').replace(/\.(?=[eE]|$)/, '');
+  value = value.replace(/^(-?)0+(?=\d)/, '$1');
+  return value;
+}
+
+function abbreviate(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 37)}...` : text);
+}
+
+/**
+ * Inference: each column starts as the narrowest type and widens as values arrive (long -> double ->
+ * string; boolean and timestamp fall back to string). A number with a leading zero (a zip code, an id
+ * such as 007) stays text so it does not lose its zeros.
+ */
+export type InferredType = ColumnType | 'unknown';
+
+export function widen(current: InferredType, text: string): InferredType {
+  if (current === 'string') return 'string';
+  const value = text.trim();
+  const candidate = classify(value);
+  if (current === 'unknown') return candidate;
+  if (current === candidate) return current;
+  if ((current === 'long' && candidate === 'double') || (current === 'double' && candidate === 'long')) return 'double';
+  return 'string';
+}
+
+function classify(value: string): ColumnType {
+  if (value === '') return 'string';
+  if (/^[+-]?0\d/.test(value)) return 'string';
+  if (isLong(value)) return 'long';
+  if (INTEGER.test(value)) return 'string';
+  if (isDouble(value) && /\d/.test(value)) return 'double';
+  const lower = value.toLowerCase();
+  if (lower === 'true' || lower === 'false') return 'boolean';
+  if (/^\d{4}-\d{2}-\d{2}/.test(value) && parseTimestamp(value)) return 'timestamp';
+  return 'string';
+}

@@ -1,0 +1,277 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { parse as parseCsv } from 'fast-csv';
+import { InputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { InferredType } from '../schema/types.js';
+import { decodeInput, type Compression } from './decode.js';
+import type { InputLocation, InputObject } from './types.js';
+
+export type InputFormat = 'csv' | 'tsv' | 'jsonl';
+export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'tsv', 'jsonl'];
+
+/** A row the reader could not turn into cells; validation skips it with this reason. */
+export interface RowProblem {
+  problem: string;
+  reason: 'malformed_row' | 'unknown_field';
+}
+
+export type RawRow = string[] | RowProblem;
+
+export interface RowBatch {
+  /** 1-based data row number (header excluded, counted across all objects) of rows[0]. */
+  firstRow: number;
+  rows: RawRow[];
+}
+
+export interface ObjectRead {
+  uri: string;
+  bytes: number;
+  rows: number;
+  compression: Compression;
+}
+
+export interface ReaderOptions {
+  format?: InputFormat;
+  maxDecompressedBytes: number;
+  maxFieldBytes: number;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+const BATCH_ROWS = 2_000;
+
+/** The format from an explicit option, else from the object name (after any .gz), else CSV. */
+export function formatFor(uri: string, explicit?: string): InputFormat {
+  if (explicit) {
+    const format = explicit.toLowerCase() as InputFormat;
+    if (!INPUT_FORMATS.includes(format)) {
+      throw new InputError('INPUT_FORMAT_INVALID', `--format: expected one of ${INPUT_FORMATS.join(', ')}, got ${JSON.stringify(explicit)}`, { stage: 'read' });
+    }
+    return format;
+  }
+  const name = uri.toLowerCase().replace(/\.(gz|gzip)$/, '');
+  if (name.endsWith('.tsv') || name.endsWith('.tab')) return 'tsv';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson') || name.endsWith('.json')) return 'jsonl';
+  return 'csv';
+}
+
+/**
+ * Reads every object of the input in order as batches of rows. Every part must start with the same
+ * header (CSV/TSV) as the first; JSON Lines takes its columns from the first record.
+ */
+export class InputReader {
+  columns: string[] | undefined;
+  /** For JSON Lines: the type each column's JSON values imply. */
+  readonly nativeTypes: InferredType[] = [];
+  readonly objectsRead: ObjectRead[] = [];
+  format: InputFormat | undefined;
+
+  constructor(
+    private readonly location: InputLocation,
+    private readonly objects: InputObject[],
+    private readonly options: ReaderOptions,
+  ) {}
+
+  async *batches(): AsyncGenerator<RowBatch> {
+    let nextRow = 1;
+    for (const object of this.objects) {
+      const format = formatFor(object.uri, this.options.format);
+      this.format ??= format;
+      const raw = await this.location.open(object);
+      const read: ObjectRead = { uri: object.uri, bytes: 0, rows: 0, compression: 'none' };
+      this.objectsRead.push(read);
+      const counted = raw.pipe(
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            read.bytes += chunk.length;
+            callback(null, chunk);
+          },
+        }),
+      );
+      raw.on('error', (error) => counted.destroy(error));
+      const decoded = await decodeInput(counted, object.uri, this.options.maxDecompressedBytes);
+      read.compression = decoded.compression;
+      this.options.logger?.info({ object: object.uri, compression: decoded.compression, format }, 'reading input object');
+      const rows = format === 'jsonl' ? this.jsonLines(decoded.stream, object.uri) : this.delimited(decoded.stream, object.uri, format === 'tsv' ? '\t' : ',');
+      let batch: RawRow[] = [];
+      try {
+        for await (const row of rows) {
+          batch.push(row);
+          if (batch.length >= BATCH_ROWS) {
+            yield { firstRow: nextRow, rows: batch };
+            nextRow += batch.length;
+            read.rows += batch.length;
+            batch = [];
+            if (this.options.signal?.aborted) throw this.options.signal.reason;
+          }
+        }
+      } finally {
+        decoded.stream.destroy();
+        raw.destroy();
+      }
+      if (batch.length > 0) {
+        yield { firstRow: nextRow, rows: batch };
+        nextRow += batch.length;
+        read.rows += batch.length;
+      }
+      if (this.columns === undefined) {
+        throw new InputError('INPUT_EMPTY', `input ${object.uri}: the file is empty (no header row)`, { stage: 'read', details: { uri: object.uri } });
+      }
+    }
+  }
+
+  private async *delimited(stream: Readable, uri: string, delimiter: string): AsyncGenerator<RawRow> {
+    // TSV as Treasure Data writes it has no quoting: a quote character is data.
+    const parser = parseCsv({ headers: false, delimiter, quote: delimiter === '\t' ? null : '"', ignoreEmpty: true });
+    stream.on('error', (error) => parser.destroy(error));
+    stream.pipe(parser);
+    let header: string[] | undefined;
+    const maxFieldBytes = this.options.maxFieldBytes;
+    try {
+      for await (const cells of parser as AsyncIterable<string[]>) {
+        if (!header) {
+          header = cells;
+          this.acceptHeader(cells, uri);
+          continue;
+        }
+        const tooLong = cells.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
+        if (tooLong >= 0) {
+          yield { problem: `value in column ${header[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
+          continue;
+        }
+        yield cells;
+      }
+    } catch (error) {
+      throw readError(error, uri);
+    }
+  }
+
+  private async *jsonLines(stream: Readable, uri: string): AsyncGenerator<RawRow> {
+    const lines = stream.pipe(new LineSplitter(this.options.maxFieldBytes, uri));
+    stream.on('error', (error) => lines.destroy(error));
+    let index: Map<string, number> | undefined;
+    try {
+      for await (const line of lines as AsyncIterable<string>) {
+        if (line.trim() === '') continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (error) {
+          yield { problem: `not valid JSON: ${(error as Error).message}`, reason: 'malformed_row' };
+          continue;
+        }
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          yield { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' };
+          continue;
+        }
+        const record = value as Record<string, unknown>;
+        if (!index) {
+          const keys = Object.keys(record);
+          this.acceptHeader(keys, uri);
+          index = new Map(this.columns!.map((name, i) => [name.toLowerCase(), i]));
+          this.columns!.forEach((_, i) => (this.nativeTypes[i] ??= 'unknown'));
+        }
+        const cells: string[] = new Array<string>(index.size).fill('');
+        let unknown: string | undefined;
+        for (const [key, cellValue] of Object.entries(record)) {
+          const position = index.get(key.toLowerCase());
+          if (position === undefined) {
+            unknown = key;
+            break;
+          }
+          cells[position] = jsonCell(cellValue);
+          this.nativeTypes[position] = widenNative(this.nativeTypes[position]!, cellValue);
+        }
+        if (unknown !== undefined) {
+          yield { problem: `field ${JSON.stringify(unknown)} is not among the columns of the first record`, reason: 'unknown_field' };
+          continue;
+        }
+        yield cells;
+      }
+    } catch (error) {
+      throw readError(error, uri);
+    }
+  }
+
+  private acceptHeader(header: string[], uri: string): void {
+    const names = header.map((name) => name.trim());
+    const problems: string[] = [];
+    names.forEach((name, i) => {
+      if (name === '') problems.push(`column ${i + 1} has an empty name`);
+    });
+    const seen = new Map<string, number>();
+    names.forEach((name, i) => {
+      const key = name.toUpperCase();
+      if (name !== '' && seen.has(key)) problems.push(`column ${i + 1} ${JSON.stringify(name)} repeats column ${seen.get(key)! + 1} (field names are upper-cased, so they must differ by more than case)`);
+      seen.set(key, i);
+    });
+    if (problems.length > 0) {
+      throw new InputError('INPUT_HEADER_INVALID', `input ${uri}: bad header row: ${problems.join('; ')}`, { stage: 'read', details: { uri } });
+    }
+    if (this.columns === undefined) {
+      this.columns = names;
+      return;
+    }
+    const same = names.length === this.columns.length && names.every((name, i) => name.toUpperCase() === this.columns![i]!.toUpperCase());
+    if (!same) {
+      throw new InputError('INPUT_HEADER_MISMATCH', `input ${uri}: its header (${names.join(',')}) differs from the first part's (${this.columns.join(',')}); every part of a query result must have the same columns`, {
+        stage: 'read',
+        details: { uri },
+      });
+    }
+  }
+}
+
+function jsonCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+function widenNative(current: InferredType, value: unknown): InferredType {
+  if (value === null || value === undefined || current === 'string') return current;
+  const kind: InferredType =
+    typeof value === 'boolean' ? 'boolean' : typeof value === 'number' ? (Number.isSafeInteger(value) ? 'long' : 'double') : 'string';
+  if (current === 'unknown' || current === kind) return kind;
+  if ((current === 'long' && kind === 'double') || (current === 'double' && kind === 'long')) return 'double';
+  return 'string';
+}
+
+function readError(error: unknown, uri: string): Error {
+  if (error instanceof InputError || !(error instanceof Error)) return error as Error;
+  if ((error as { code?: string }).code === 'ABORT_ERR') return error;
+  if (/Parse Error/i.test(error.message)) {
+    return new InputError('INPUT_MALFORMED', `input ${uri}: malformed CSV: ${error.message.slice(0, 300)} (an unbalanced quote is the usual cause)`, { stage: 'read', details: { uri } });
+  }
+  return error;
+}
+
+/** Splits UTF-8 text into lines without holding more than one line (bounded by maxLineBytes). */
+class LineSplitter extends Transform {
+  private pending = '';
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly uri: string,
+  ) {
+    super({ readableObjectMode: true, decodeStrings: true });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const text = this.pending + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.pending = lines.pop()!;
+    if (this.pending.length > this.maxLineBytes) {
+      callback(new InputError('INPUT_MALFORMED', `input ${this.uri}: a JSON Lines record is larger than ${this.maxLineBytes} bytes (max_field_bytes)`, { stage: 'read' }));
+      return;
+    }
+    for (const line of lines) this.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.pending !== '') this.push(this.pending);
+    callback();
+  }
+}
