@@ -1,0 +1,34 @@
+import type { Credentials } from '../config/credentials.js';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../log.js';
+import type { RunReport } from '../report/types.js';
+import type { SelligentClient } from '../selligent/client.js';
+import type { Progress } from './progress.js';
+import type { RejectedRowsFile } from './rejected.js';
+
+export interface PipelineOptions {
+  settings: Settings;
+  credentials: Credentials;
+  input: string;
+  format?: string;
+  schemaPath?: string;
+  rejectedPath: string;
+  tempDir?: string;
+  dryRun: boolean;
+  logger: Logger;
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+}
+
+/** What every stage shares during one run. */
+export interface RunContext {
+  options: PipelineOptions;
+  settings: Settings;
+  logger: Logger;
+  report: RunReport;
+  rejected: RejectedRowsFile;
+  progress: Progress;
+  client: SelligentClient;
+  /** A scratch directory for spool files, removed at the end of the run. */
+  workDir: string;
+}

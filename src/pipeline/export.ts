@@ -1,0 +1,433 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InternalError, PartialFailureError, type Stage } from '../errors.js';
+import { accountingReport } from '../report/build.js';
+import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
+import { convertValue, type ColumnType } from '../schema/types.js';
+import { SelligentClient } from '../selligent/client.js';
+import { BatchBuilder, type Batch } from './batches.js';
+import type { Column, ColumnPlan } from './columns.js';
+import type { PipelineOptions, RunContext } from './context.js';
+import { add, emptyTally, sendAll, type LoadTally, type Rejection } from './load.js';
+import { checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
+import { Progress } from './progress.js';
+import { readAndValidate, type ReadResult } from './read.js';
+import { RejectedRowsFile } from './rejected.js';
+import { SegmentSpool } from './spool.js';
+
+export type { PipelineOptions };
+
+/** Tallies of the deduplication and List stages that the accounting is built from. */
+interface ListCounts {
+  winners: number;
+  merged: number;
+  tally: LoadTally;
+  /** Rows whose values do not convert to their field's type: rejected before sending. */
+  clientRejected: number;
+  /** Input row numbers of List rows that were rejected: their keys are not loaded into Segments. */
+  rejectedRows: Set<number>;
+  complete: boolean;
+}
+
+/**
+ * The whole run: read and validate, deduplicate, preflight, List load, Segment loads. Fills `report`
+ * as it goes, so a failure at any point still leaves a truthful report behind.
+ */
+export async function exportToSelligent(options: PipelineOptions, report: RunReport): Promise<void> {
+  const { settings, logger } = options;
+  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'selligent-export-'));
+  const rejected = new RejectedRowsFile(options.rejectedPath);
+  report.rejected_rows.file = options.rejectedPath;
+  const progress = new Progress(logger);
+  const client = new SelligentClient(options.credentials, {
+    retry: { maxAttempts: settings.max_attempts, budgetMs: settings.retry_budget_seconds * 1000, baseDelayMs: 500, maxDelayMs: 60_000 },
+    connectTimeoutMs: settings.connect_timeout_seconds * 1000,
+    requestTimeoutMs: settings.request_timeout_seconds * 1000,
+    requestsPerMinute: settings.requests_per_minute,
+    splitAfterTimeouts: 2,
+    logger,
+    signal: options.signal,
+    http: report.http,
+  });
+  const ctx: RunContext = { options, settings, logger, report, rejected, progress, client, workDir };
+  report.deduplication.strategy = settings.deduplication;
+  progress.start();
+  let read: ReadResult | undefined;
+  const counts: ListCounts = { winners: 0, merged: 0, tally: emptyTally(), clientRejected: 0, rejectedRows: new Set(), complete: false };
+  try {
+    await timed(ctx, 'preflight', () => checkOrganization(ctx));
+    read = await timed(ctx, 'read', () => readAndValidate(ctx));
+    const checked = await timed(ctx, 'preflight', () => preflight(ctx, read!.plan, read!.segments));
+    logger.info(
+      { rows: read.inputRows, valid: read.inputRows - read.skipped, segments: checked.segments.length, listExists: checked.listExists },
+      'input read and validated; preflight passed',
+    );
+    const segmentSpool = new SegmentSpool(workDir);
+    report.list = emptyListReport(settings.list_api_name, checked.listExists);
+    if (options.dryRun) {
+      await planDryRun(ctx, read, checked, segmentSpool, counts);
+      return;
+    }
+    await timed(ctx, 'list-setup', () => setUpList(ctx, read!.plan, checked));
+    await timed(ctx, 'list-load', () => loadList(ctx, read!, checked, segmentSpool, counts));
+    await timed(ctx, 'segment-load', () => loadSegments(ctx, read!.plan, checked.segments, segmentSpool, counts.rejectedRows));
+  } catch (error) {
+    if (error instanceof Error && 'stage' in error && (error as { stage?: Stage }).stage === undefined) {
+      (error as { stage?: Stage }).stage = (report.stage ?? undefined) as Stage | undefined;
+    }
+    throw error;
+  } finally {
+    progress.stop();
+    client.close();
+    if (read) finishAccounting(report, read, counts);
+    report.rejected_rows.count = rejected.count;
+    await rejected.close().catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true });
+  }
+  if (report.accounting && !report.accounting.balanced) {
+    throw new InternalError('ACCOUNTING_MISMATCH', `the run does not account for every input row: ${JSON.stringify(report.accounting)}`, { stage: 'report' });
+  }
+}
+
+async function timed<T>(ctx: RunContext, stage: Stage, work: () => Promise<T>): Promise<T> {
+  ctx.report.stage = stage;
+  ctx.progress.enter(stage);
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    const key = stage.replace('-', '_') as keyof RunReport['durations_seconds'];
+    ctx.report.durations_seconds[key] = round((ctx.report.durations_seconds[key] ?? 0) + (performance.now() - started) / 1000);
+  }
+}
+
+async function setUpList(ctx: RunContext, plan: ColumnPlan, checked: PreflightResult): Promise<void> {
+  const { client, settings, report, logger } = ctx;
+  const list = report.list!;
+  if (checked.listExists) return;
+  const org = settings.organization;
+  const name = settings.list_api_name;
+  await client.createList(org, { api_name: name, name, type: 'Userlist', description: 'Created by selligent-export' });
+  list.created = true;
+  logger.info({ list: name }, `created List ${name}`);
+  if (checked.fieldsToCreate.length > 0) {
+    await client.createFields(org, name, checked.fieldsToCreate);
+    list.fields_created = checked.fieldsToCreate.map((field) => field.name);
+    logger.info({ list: name, fields: list.fields_created }, `created ${list.fields_created.length} field(s)`);
+  }
+  await client.setBusinessKey(org, name, plan.keys.map((key) => key.field));
+  list.business_key_set = true;
+}
+
+/** Deduplicated List rows as request bodies, recording each Segment's members on the way. */
+async function* listBatches(ctx: RunContext, read: ReadResult, segments: SegmentTarget[], segmentSpool: SegmentSpool, counts: ListCounts): AsyncGenerator<Batch> {
+  const { settings } = ctx;
+  const plan = read.plan;
+  const segmentIndex = new Map(segments.map((segment, i) => [segment.value, i]));
+  const builder = new BatchBuilder(settings.batch_rows, settings.batch_bytes);
+  for await (const partition of read.spool.deduplicate(settings.deduplication)) {
+    counts.merged += partition.merged;
+    for (const winner of partition.winners) {
+      counts.winners++;
+      const keyCells = plan.keyPositions.map((position) => winner.cells[position]!);
+      for (const segment of winner.segments) await segmentSpool.add(segmentIndex.get(segment)!, winner.row, keyCells);
+      const serialized = serializeRow(winner.cells, plan.fields);
+      if (typeof serialized !== 'string') {
+        counts.clientRejected++;
+        counts.rejectedRows.add(winner.row);
+        await ctx.rejected.write({
+          row: winner.row,
+          stage: 'list-load',
+          key: keyOf(plan, winner.cells),
+          field: serialized.field,
+          code: 'InvalidType',
+          message: `${serialized.message} (not sent: the value does not fit the List field's type)`,
+          values: valuesOf(plan, winner.cells),
+        });
+        continue;
+      }
+      const full = builder.add(winner.row, serialized);
+      if (full) yield full;
+    }
+  }
+  await segmentSpool.flush();
+  const last = builder.finish();
+  if (last) yield last;
+}
+
+async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightResult, segmentSpool: SegmentSpool, counts: ListCounts): Promise<void> {
+  const { client, settings, report, logger } = ctx;
+  const plan = read.plan;
+  const list = report.list!;
+  ctx.progress.enter('list-load', read.inputRows - read.skipped);
+  const outcome = await sendAll(
+    listBatches(ctx, read, checked.segments, segmentSpool, counts),
+    {
+      kind: 'list',
+      send: (body) =>
+        client.loadList(
+          settings.organization,
+          settings.list_api_name,
+          {
+            keyFields: plan.keys.map((key) => key.field),
+            fields: plan.fields.map((column) => column.field),
+            mode: settings.mode,
+            deduplication: settings.deduplication,
+            errorHandling: settings.error_handling,
+            dataImportOption: settings.list_data_import_option,
+          },
+          body,
+        ),
+      reject: async (rejection) => {
+        counts.rejectedRows.add(rejection.row);
+        await ctx.rejected.write(rejectedEntry(plan, 'list-load', rejection));
+      },
+    },
+    counts.tally,
+    (batch) => {
+      ctx.progress.advance(batch.rows.length);
+      syncListReport(list, counts);
+    },
+  );
+  syncListReport(list, counts);
+  if (outcome === 'stopped') {
+    throw new PartialFailureError(
+      'STOPPED_ON_ERROR',
+      `Selligent refused a List batch with invalid rows and error_handling is StopOnError: the export stopped there; ${counts.tally.rejected} row(s) rejected (see ${ctx.rejected.path}), Segments not loaded`,
+      { stage: 'list-load' },
+    );
+  }
+  counts.complete = true;
+  logger.info(
+    { requests: list.requests, sent: list.rows_sent, inserted: list.inserted, updated: list.updated, rejected: list.failed, notApplied: list.not_applied },
+    `List ${settings.list_api_name} loaded`,
+  );
+}
+
+async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>): Promise<void> {
+  const { client, settings, report, logger } = ctx;
+  const org = settings.organization;
+  const listName = settings.list_api_name;
+  report.segments = segments.map((segment, i) => emptySegmentReport(segment, segmentSpool.rows(i)));
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const entry = report.segments[i]!;
+    ctx.progress.enter(`segment-load ${segment.apiName}`, entry.rows);
+    if (!segment.exists) {
+      await client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' });
+      entry.created = true;
+      logger.info({ segment: segment.apiName }, `created static Segment ${segment.apiName}`);
+    }
+    if (settings.segment_data_import_option === 'replace' && segment.exists) {
+      // Cleared only now, after the List load and right before this Segment's own load, so a failure
+      // elsewhere never leaves a Segment emptied.
+      await client.clearSegment(org, listName, segment.apiName);
+      entry.cleared = true;
+    }
+    const tally = emptyTally();
+    entry.status = 'failed';
+    const outcome = await sendAll(
+      segmentBatches(ctx, plan, segmentSpool, i, rejectedRows, entry),
+      {
+        kind: 'segment',
+        send: (body) =>
+          client.loadSegment(org, listName, segment.apiName, {
+            keyFields: plan.keys.map((key) => key.field),
+            fields: plan.keys.map((key) => key.field),
+            mode: settings.mode,
+            deduplication: settings.deduplication,
+            errorHandling: settings.error_handling,
+          }, body),
+        reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
+      },
+      tally,
+      (batch) => {
+        ctx.progress.advance(batch.rows.length);
+        syncSegmentReport(entry, tally);
+      },
+    );
+    syncSegmentReport(entry, tally);
+    entry.status = outcome === 'stopped' ? 'failed' : entry.failed > 0 || entry.not_found > 0 ? 'partial' : 'succeeded';
+    logger.info(
+      { segment: segment.apiName, members: entry.members_loaded, notFound: entry.not_found, failed: entry.failed, cleared: entry.cleared, created: entry.created },
+      `Segment ${segment.apiName} loaded`,
+    );
+    if (outcome === 'stopped') {
+      throw new PartialFailureError('STOPPED_ON_ERROR', `Selligent refused a batch of Segment ${segment.apiName} and error_handling is StopOnError: the export stopped there`, { stage: 'segment-load' });
+    }
+  }
+}
+
+async function* segmentBatches(ctx: RunContext, plan: ColumnPlan, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
+  const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
+  for await (const [row, ...keyCells] of spool.members(index)) {
+    if (rejectedRows.has(row)) {
+      entry.skipped_rejected_keys++;
+      continue;
+    }
+    const serialized = serializeRow(keyCells, plan.keys);
+    if (typeof serialized !== 'string') {
+      entry.skipped_rejected_keys++;
+      continue;
+    }
+    const full = builder.add(row, serialized);
+    if (full) yield full;
+  }
+  const last = builder.finish();
+  if (last) yield last;
+}
+
+async function planDryRun(ctx: RunContext, read: ReadResult, checked: PreflightResult, segmentSpool: SegmentSpool, counts: ListCounts): Promise<void> {
+  const { settings, report } = ctx;
+  let listRequests = 0;
+  let listRows = 0;
+  for await (const batch of listBatches(ctx, read, checked.segments, segmentSpool, counts)) {
+    listRequests++;
+    listRows += batch.rows.length;
+  }
+  add(counts.tally.notApplied, 'dry_run', listRows);
+  counts.complete = true;
+  const segments = checked.segments.map((segment, i) => {
+    const rows = segmentSpool.rows(i);
+    return {
+      api_name: segment.apiName,
+      rows,
+      create: !segment.exists,
+      clear: settings.segment_data_import_option === 'replace' && segment.exists,
+      requests: Math.ceil(rows / settings.segment_batch_rows),
+    };
+  });
+  report.segments = checked.segments.map((segment, i) => ({ ...emptySegmentReport(segment, segmentSpool.rows(i)), status: 'planned' as const }));
+  const setupRequests = checked.listExists ? 0 : 2 + (checked.fieldsToCreate.length > 0 ? 1 : 0);
+  const segmentRequests = segments.reduce((sum, s) => sum + s.requests + (s.create ? 1 : 0) + (s.clear ? 1 : 0), 0);
+  report.plan = {
+    list_to_create: !checked.listExists,
+    fields_to_create: checked.fieldsToCreate.map((field) => ({ name: field.name, data_type: field.data_type, ...(field.length ? { length: field.length } : {}) })),
+    business_key_to_set: checked.listExists ? null : read.plan.keys.map((key) => key.field),
+    list_rows: listRows,
+    list_requests: listRequests,
+    segments,
+    requests: setupRequests + listRequests + segmentRequests,
+  };
+  ctx.logger.info({ plan: { ...report.plan, segments: segments.length } }, 'dry run: nothing was written');
+}
+
+function finishAccounting(report: RunReport, read: ReadResult, counts: ListCounts): void {
+  const tally = counts.tally;
+  const valid = read.inputRows - read.skipped;
+  const notApplied = { ...tally.notApplied };
+  const processed = counts.clientRejected + tally.rejected + tally.loaded + Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
+  // Rows the run never got to (it stopped early): counted, not lost.
+  const notSent = valid - counts.merged - processed;
+  if (!counts.complete) add(notApplied, 'not_sent', notSent);
+  report.deduplication.unique_keys = counts.winners;
+  report.deduplication.merged_duplicates = counts.merged;
+  report.deduplication.segment_memberships = report.segments.reduce((sum, s) => sum + s.rows, 0);
+  report.accounting = accountingReport({
+    inputRows: read.inputRows,
+    skipped: read.skipped,
+    mergedDuplicates: counts.merged,
+    rejected: counts.clientRejected + tally.rejected,
+    notApplied,
+    loaded: tally.loaded,
+  });
+  if (counts.complete && read.spool.rows !== valid) report.accounting.balanced = false;
+}
+
+function syncListReport(list: ListReport, counts: ListCounts): void {
+  const tally = counts.tally;
+  list.requests = tally.requests;
+  list.rows_sent = tally.rowsSent;
+  list.inserted = tally.inserted;
+  list.updated = tally.updated;
+  list.failed = tally.rejected + counts.clientRejected;
+  list.duplicates = tally.duplicates;
+  list.not_found = tally.notFound;
+  list.not_applied = Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
+}
+
+function syncSegmentReport(entry: SegmentReport, tally: LoadTally): void {
+  entry.requests = tally.requests;
+  entry.rows_sent = tally.rowsSent;
+  entry.members_loaded = tally.loaded;
+  entry.not_found = tally.notFound;
+  entry.failed = tally.rejected;
+}
+
+function emptyListReport(apiName: string, existed: boolean): ListReport {
+  return {
+    api_name: apiName,
+    existed,
+    created: false,
+    fields_created: [],
+    business_key_set: false,
+    requests: 0,
+    rows_sent: 0,
+    inserted: 0,
+    updated: 0,
+    failed: 0,
+    duplicates: 0,
+    not_found: 0,
+    not_applied: 0,
+  };
+}
+
+function emptySegmentReport(segment: SegmentTarget, rows: number): SegmentReport {
+  return {
+    api_name: segment.apiName,
+    existed: segment.exists,
+    created: false,
+    cleared: false,
+    rows,
+    rows_sent: 0,
+    members_loaded: 0,
+    not_found: 0,
+    failed: 0,
+    skipped_rejected_keys: 0,
+    requests: 0,
+    status: 'pending',
+  };
+}
+
+/** A row's cells as the JSON array Selligent takes, or the first value that does not convert. */
+export function serializeRow(cells: string[], columns: Column[]): string | { field: string; message: string } {
+  let json = '[';
+  for (let i = 0; i < columns.length; i++) {
+    if (i > 0) json += ',';
+    const text = cells[i]!;
+    if (text === '') {
+      json += 'null';
+      continue;
+    }
+    const type: ColumnType = columns[i]!.sendType;
+    if (type === 'string') {
+      json += JSON.stringify(text);
+      continue;
+    }
+    const converted = convertValue(text, type);
+    if (!converted.ok) return { field: columns[i]!.field, message: `${columns[i]!.field}: ${converted.reason}` };
+    json += converted.json;
+  }
+  return json + ']';
+}
+
+function keyOf(plan: ColumnPlan, fieldCells: string[]): Record<string, string> {
+  return Object.fromEntries(plan.keys.map((key, i) => [key.field, fieldCells[plan.keyPositions[i]!]!]));
+}
+
+function valuesOf(plan: ColumnPlan, fieldCells: string[]): Record<string, string> {
+  return Object.fromEntries(plan.fields.map((column, i) => [column.name, fieldCells[i]!]));
+}
+
+function rejectedEntry(plan: ColumnPlan, stage: 'list-load' | 'segment-load', rejection: Rejection, keyOnly = false) {
+  const sent = JSON.parse(rejection.json) as unknown[];
+  const columns = keyOnly ? plan.keys : plan.fields;
+  const values = Object.fromEntries(columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]));
+  const key = Object.fromEntries(plan.keys.map((column) => [column.field, values[column.field] ?? '']));
+  return { row: rejection.row, stage, key, field: rejection.field, code: rejection.code, message: rejection.message, values: keyOnly ? null : values };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,137 @@
+import { ConfigError } from '../errors.js';
+import { COMPATIBLE_FIELD_TYPES, FIELD_TYPE_FOR, TEXT_FIELD_LENGTH, type ColumnType } from '../schema/types.js';
+import type { FieldDefinition } from '../selligent/types.js';
+import type { ColumnPlan } from './columns.js';
+import type { RunContext } from './context.js';
+
+/** Fields every new Userlist has from the start. */
+const DEFAULT_USERLIST_FIELDS = ['ID', 'MAIL', 'NAME', 'OPTOUT'];
+
+export interface SegmentTarget {
+  /** The value in the input's routing column. */
+  value: string;
+  /** The Segment's api_name as Selligent spells it (names match case-insensitively). */
+  apiName: string;
+  exists: boolean;
+  /** Rows routed to it after validation (before deduplication). */
+  validRows: number;
+}
+
+export interface PreflightResult {
+  listExists: boolean;
+  fieldsToCreate: FieldDefinition[];
+  segments: SegmentTarget[];
+}
+
+/** Organization and credentials first: cheap, and the most common failure. */
+export async function checkOrganization(ctx: RunContext): Promise<void> {
+  const { settings, client } = ctx;
+  const organization = await client.getOrganization(settings.organization);
+  if (!organization) {
+    throw new ConfigError('ORGANIZATION_NOT_FOUND', `organization ${JSON.stringify(settings.organization)} was not found at ${ctx.options.credentials.baseUrl} (check the organization setting and SELLIGENT_BASE_URL)`, {
+      stage: 'preflight',
+    });
+  }
+}
+
+/**
+ * Stage 3: reads only. Checks the List and its fields against the input, and every target Segment,
+ * so that a configuration problem fails the run before anything is written.
+ */
+export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: Map<string, number>): Promise<PreflightResult> {
+  const { settings, client, logger } = ctx;
+  const org = settings.organization;
+  const listName = settings.list_api_name;
+
+  const list = await client.getList(org, listName);
+  let fieldsToCreate: FieldDefinition[] = [];
+  if (!list) {
+    if (!settings.create_list_if_not_exists) {
+      throw new ConfigError('LIST_NOT_FOUND', `List ${listName} was not found in organization ${org}; create it in Selligent or set create_list_if_not_exists: true`, { stage: 'preflight' });
+    }
+    fieldsToCreate = plan.fields
+      .filter((column) => !DEFAULT_USERLIST_FIELDS.includes(column.field))
+      .map((column) => fieldDefinition(column.field, column.type));
+  } else {
+    const existing = new Map((await client.getFields(org, listName)).map((field) => [field.name.toUpperCase(), field]));
+    const missing = plan.fields.filter((column) => !existing.has(column.field)).map((column) => column.field);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        'FIELDS_MISSING',
+        `List ${listName} has no field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for input column${missing.length > 1 ? 's' : ''} of the same name; add ${missing.length > 1 ? 'them' : 'it'} to the List (or drop the column from the query)`,
+        { stage: 'preflight', details: { missing } },
+      );
+    }
+    for (const column of plan.fields) {
+      const field = existing.get(column.field)!;
+      const sendType = sendTypeFor(field.data_type);
+      if (!sendType) continue;
+      if (!COMPATIBLE_FIELD_TYPES[column.type].includes(field.data_type)) {
+        logger.warn({ column: column.name, columnType: column.type, field: column.field, fieldType: field.data_type }, `column ${column.name} (${column.type}) loads into field ${column.field} of type ${field.data_type}: values that do not convert are rejected`);
+      }
+      column.sendType = sendType;
+    }
+  }
+
+  const existingSegments = new Map<string, { api_name: string; segment_type?: string }>();
+  if (list) {
+    for (const segment of await client.listSegments(org, listName)) existingSegments.set(segment.api_name.toLowerCase(), segment);
+  }
+  const segments: SegmentTarget[] = [];
+  const missing: string[] = [];
+  const notStatic: string[] = [];
+  for (const value of [...segmentRows.keys()].sort()) {
+    const found = existingSegments.get(value.toLowerCase());
+    if (!found) {
+      if (!settings.create_segment_if_not_exists) missing.push(value);
+      segments.push({ value, apiName: value, exists: false, validRows: segmentRows.get(value)! });
+      continue;
+    }
+    let type = found.segment_type;
+    if (type === undefined) type = (await client.getSegment(org, listName, found.api_name))?.type;
+    if (type !== undefined && type.toLowerCase() !== 'static') notStatic.push(`${found.api_name} (${type})`);
+    segments.push({ value, apiName: found.api_name, exists: true, validRows: segmentRows.get(value)! });
+  }
+  if (notStatic.length > 0) {
+    throw new ConfigError('SEGMENT_NOT_STATIC', `Segment${notStatic.length > 1 ? 's' : ''} ${notStatic.join(', ')} of List ${listName} ${notStatic.length > 1 ? 'are' : 'is'} not static; rows can be loaded into static Segments only`, {
+      stage: 'preflight',
+      details: { segments: notStatic },
+    });
+  }
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'SEGMENT_NOT_FOUND',
+      `Segment${missing.length > 1 ? 's' : ''} ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ` and ${missing.length - 20} more` : ''} ${missing.length > 1 ? 'do' : 'does'} not exist in List ${listName}; create ${missing.length > 1 ? 'them' : 'it'} or set create_segment_if_not_exists: true`,
+      { stage: 'preflight', details: { missing } },
+    );
+  }
+  return { listExists: Boolean(list), fieldsToCreate, segments };
+}
+
+export function fieldDefinition(name: string, type: ColumnType): FieldDefinition {
+  const dataType = FIELD_TYPE_FOR[type];
+  return dataType === 'Text' ? { name, data_type: dataType, length: TEXT_FIELD_LENGTH, allow_null: true } : { name, data_type: dataType, allow_null: true };
+}
+
+/** How values must be sent to a field of this Selligent type; undefined for a type the exporter does not convert to. */
+function sendTypeFor(dataType: string): ColumnType | undefined {
+  switch (dataType) {
+    case 'Text':
+    case 'LongText':
+    case 'Json':
+      return 'string';
+    case 'Long':
+      return 'long';
+    case 'Float':
+    case 'Numeric':
+      return 'double';
+    case 'Boolean':
+      return 'boolean';
+    case 'Date':
+    case 'DateTime':
+      return 'timestamp';
+    default:
+      return undefined;
+  }
+}
+

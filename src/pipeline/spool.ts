@@ -1,0 +1,241 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { appendFile, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { readLines } from './lines.js';
+
+/**
+ * Rows wait on local disk between reading and loading, so memory stays bounded whatever the input size.
+ * Valid rows are spread over partition files by a hash of their key: every row of one key lands in one
+ * partition, which is then small enough to deduplicate in memory. A partition that is still too large
+ * is split again with another hash.
+ */
+
+export type DeduplicationStrategy = 'ImportLastMatch' | 'ImportFirstMatch';
+
+const PARTITIONS = 64;
+const SUB_PARTITIONS = 16;
+const MAX_DEPTH = 4;
+const FLUSH_BYTES = 64 * 1024;
+
+/** FNV-1a over the key text; the seed changes the spread for each split level. */
+export function hashKey(key: string, seed = 0): number {
+  let hash = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Spool line: `[row, segment, ...field cells]` as JSON (values may hold newlines and quotes). */
+export type SpooledRow = [number, string, ...string[]];
+
+export interface Winner {
+  row: number;
+  cells: string[];
+  /** Every Segment any row of this key was routed to, each once, in input order. */
+  segments: string[];
+}
+
+export interface DedupedPartition {
+  winners: Winner[];
+  merged: number;
+}
+
+class PartitionWriter {
+  private readonly streams: WriteStream[] = [];
+  private readonly buffers: string[][] = [];
+  private readonly sizes: number[] = [];
+  readonly paths: string[] = [];
+
+  constructor(directory: string, prefix: string, count: number) {
+    for (let i = 0; i < count; i++) {
+      const path = join(directory, `${prefix}-${i}.jsonl`);
+      this.paths.push(path);
+      this.streams.push(createWriteStream(path, { highWaterMark: 1024 * 1024 }));
+      this.buffers.push([]);
+      this.sizes.push(0);
+    }
+  }
+
+  add(partition: number, line: string): void {
+    this.buffers[partition]!.push(line);
+    this.sizes[partition]! += line.length + 1;
+  }
+
+  /** Writes out buffers over the threshold (all of them with `force`), honouring back-pressure. */
+  async flush(force = false): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    for (let i = 0; i < this.streams.length; i++) {
+      if (this.sizes[i]! === 0 || (!force && this.sizes[i]! < FLUSH_BYTES)) continue;
+      const text = this.buffers[i]!.join('\n') + '\n';
+      this.buffers[i] = [];
+      this.sizes[i] = 0;
+      if (!this.streams[i]!.write(text)) waits.push(once(this.streams[i]!, 'drain'));
+    }
+    await Promise.all(waits);
+  }
+
+  async close(): Promise<void> {
+    await this.flush(true);
+    await Promise.all(
+      this.streams.map(
+        (stream) =>
+          new Promise<void>((resolve, reject) => {
+            stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
+          }),
+      ),
+    );
+  }
+
+  destroy(): void {
+    for (const stream of this.streams) stream.destroy();
+  }
+}
+
+export class RowSpool {
+  private readonly writer: PartitionWriter;
+  private pending = 0;
+  rows = 0;
+
+  constructor(
+    private readonly directory: string,
+    private readonly keyPositions: number[],
+    /** A partition file larger than this is split again before deduplication. */
+    private readonly maxPartitionBytes = 96 * 1024 * 1024,
+  ) {
+    this.writer = new PartitionWriter(directory, 'rows', PARTITIONS);
+  }
+
+  /** The identity of a record: its key values, exactly as given. */
+  keyOf(cells: string[]): string {
+    const positions = this.keyPositions;
+    if (positions.length === 1) return cells[positions[0]!]!;
+    let key = cells[positions[0]!]!;
+    for (let i = 1; i < positions.length; i++) key += '\u0000' + cells[positions[i]!]!;
+    return key;
+  }
+
+  /** `fieldCells` are the row's values without the routing column. */
+  add(row: number, segment: string, fieldCells: string[]): void {
+    const line = JSON.stringify([row, segment, ...fieldCells]);
+    this.writer.add(hashKey(this.keyOf(fieldCells)) % PARTITIONS, line);
+    this.rows++;
+    this.pending++;
+  }
+
+  /** Call between input batches: writes buffered lines out so memory stays flat. */
+  async drain(): Promise<void> {
+    if (this.pending < 5_000) return;
+    this.pending = 0;
+    await this.writer.flush();
+  }
+
+  async finish(): Promise<void> {
+    await this.writer.close();
+  }
+
+  destroy(): void {
+    this.writer.destroy();
+  }
+
+  /**
+   * Each partition's rows reduced to one winner per key: the first or the last row of that key in
+   * input order (partition files keep input order), with every Segment its rows named.
+   */
+  async *deduplicate(strategy: DeduplicationStrategy): AsyncGenerator<DedupedPartition> {
+    for (const path of this.writer.paths) yield* this.deduplicateFile(path, strategy, 1);
+  }
+
+  private async *deduplicateFile(path: string, strategy: DeduplicationStrategy, depth: number): AsyncGenerator<DedupedPartition> {
+    const { size } = await stat(path);
+    if (size > this.maxPartitionBytes && depth < MAX_DEPTH) {
+      const sub = new PartitionWriter(this.directory, `${baseName(path)}-${depth}`, SUB_PARTITIONS);
+      let count = 0;
+      for await (const line of readLines(path)) {
+        const [, , ...cells] = JSON.parse(line) as SpooledRow;
+        sub.add(hashKey(this.keyOf(cells), depth) % SUB_PARTITIONS, line);
+        if (++count % 5_000 === 0) await sub.flush();
+      }
+      await sub.close();
+      await rm(path, { force: true });
+      for (const subPath of sub.paths) yield* this.deduplicateFile(subPath, strategy, depth + 1);
+      return;
+    }
+    const byKey = new Map<string, Winner>();
+    let merged = 0;
+    const lastWins = strategy === 'ImportLastMatch';
+    for await (const line of readLines(path)) {
+      const [row, segment, ...cells] = JSON.parse(line) as SpooledRow;
+      const key = this.keyOf(cells);
+      const existing = byKey.get(key);
+      if (!existing) {
+        byKey.set(key, { row, cells, segments: [segment] });
+        continue;
+      }
+      merged++;
+      if (!existing.segments.includes(segment)) existing.segments.push(segment);
+      if (lastWins) {
+        existing.row = row;
+        existing.cells = cells;
+      }
+    }
+    await rm(path, { force: true });
+    yield { winners: [...byKey.values()], merged };
+  }
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1).replace(/\.jsonl$/, '');
+}
+
+/**
+ * Each Segment's member keys, one file per Segment, appended in buffered pieces. Files are opened
+ * only to append, so any number of Segments works without running out of file handles.
+ */
+export class SegmentSpool {
+  private readonly buffers = new Map<number, string[]>();
+  private buffered = 0;
+  private readonly counts: number[] = [];
+
+  constructor(
+    private readonly directory: string,
+    private readonly maxBufferedBytes = 16 * 1024 * 1024,
+  ) {}
+
+  path(segment: number): string {
+    return join(this.directory, `segment-${segment}.jsonl`);
+  }
+
+  rows(segment: number): number {
+    return this.counts[segment] ?? 0;
+  }
+
+  /** One member: the winner's input row number and its key values. */
+  async add(segment: number, row: number, keyCells: string[]): Promise<void> {
+    const line = JSON.stringify([row, ...keyCells]);
+    let buffer = this.buffers.get(segment);
+    if (!buffer) {
+      buffer = [];
+      this.buffers.set(segment, buffer);
+    }
+    buffer.push(line);
+    this.counts[segment] = (this.counts[segment] ?? 0) + 1;
+    this.buffered += line.length + 1;
+    if (this.buffered > this.maxBufferedBytes) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    for (const [segment, lines] of this.buffers) {
+      if (lines.length > 0) await appendFile(this.path(segment), lines.join('\n') + '\n');
+    }
+    this.buffers.clear();
+    this.buffered = 0;
+  }
+
+  async *members(segment: number): AsyncGenerator<[number, ...string[]]> {
+    if (this.rows(segment) === 0) return;
+    for await (const line of readLines(this.path(segment))) yield JSON.parse(line) as [number, ...string[]];
+  }
+}

@@ -1,0 +1,341 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { RequestError, type Method } from 'got';
+import type { Credentials } from '../config/credentials.js';
+import { AuthError, ConfigError, ExporterError, TransientError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { HttpReport } from '../report/types.js';
+import { RequestPacer } from './pacer.js';
+import { retryDecision, type RetryPolicy } from './retry.js';
+import type { FieldDefinition, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary, Envelope } from './types.js';
+
+export type RouteName =
+  | 'getOrganization'
+  | 'getList'
+  | 'createList'
+  | 'getFields'
+  | 'createFields'
+  | 'listSegments'
+  | 'getSegment'
+  | 'createStaticSegment'
+  | 'loadList'
+  | 'loadSegment'
+  | 'clearSegment'
+  | 'countRecords'
+  | 'searchList'
+  | 'searchSegment'
+  | 'setBusinessKey';
+
+export interface ClientOptions {
+  retry: RetryPolicy;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  requestsPerMinute: number;
+  /** A load that times out this many times in a row is reported as too large, so the caller can split it. */
+  splitAfterTimeouts: number;
+  logger: Logger;
+  /** Aborts between requests (never in the middle of one). */
+  signal?: AbortSignal;
+  http: HttpReport;
+  random?: () => number;
+}
+
+/** A load the server will not take in one piece (413, or repeated time-outs): the caller splits it. */
+export class BatchTooLargeError extends TransientError {
+  constructor(route: string, why: string) {
+    super('BATCH_TOO_LARGE', `${route}: ${why}`, {});
+  }
+}
+
+export class InterruptedError extends TransientError {
+  constructor(reason: unknown) {
+    super('INTERRUPTED', `stopped by ${typeof reason === 'string' ? reason : 'a signal'} after the request in flight; running the same export again is safe`, {});
+  }
+}
+
+interface SendOptions {
+  query?: Record<string, string>;
+  json?: unknown;
+  body?: Buffer;
+  /** 404 is an answer (the thing is missing), not an error. */
+  allow404?: boolean;
+  splittable?: boolean;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+const API_ROOT = '/Portal/Api';
+
+/**
+ * The exporter's Selligent V1 client: one method per endpoint it uses, every request paced against the
+ * per-key budget, retried by `retryDecision`, bounded by time-outs, and counted in the report's HTTP
+ * figures. Errors leave here as the exporter's typed errors, trimmed to method, route, status and the
+ * service's own error text.
+ */
+export class SelligentClient {
+  private readonly pacer: RequestPacer;
+  private readonly agent: { http: HttpAgent; https: HttpsAgent };
+  private readonly apiKeyHeader: string;
+
+  constructor(
+    private readonly credentials: Credentials,
+    private readonly options: ClientOptions,
+  ) {
+    this.pacer = new RequestPacer(options.requestsPerMinute);
+    this.agent = {
+      http: new HttpAgent({ keepAlive: true, maxSockets: 8 }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: 8 }),
+    };
+    this.apiKeyHeader = `${credentials.apiKey}:${credentials.apiSecret}`;
+  }
+
+  close(): void {
+    this.agent.http.destroy();
+    this.agent.https.destroy();
+  }
+
+  async getOrganization(org: string): Promise<Record<string, unknown> | undefined> {
+    const answer = await this.send('getOrganization', 'GET', orgPath(org), { allow404: true });
+    return answer.status === 404 ? undefined : parseJson(answer.body, 'getOrganization') as Record<string, unknown>;
+  }
+
+  async getList(org: string, list: string): Promise<ListInfo | undefined> {
+    const answer = await this.send('getList', 'GET', `${orgPath(org)}/lists/${enc(list)}`, { allow404: true });
+    return answer.status === 404 ? undefined : (parseJson(answer.body, 'getList') as ListInfo);
+  }
+
+  async createList(org: string, list: { api_name: string; name: string; type: string; description?: string }): Promise<void> {
+    await this.send('createList', 'POST', `${orgPath(org)}/lists`, { json: list });
+  }
+
+  async getFields(org: string, list: string): Promise<FieldDefinition[]> {
+    const answer = await this.send('getFields', 'GET', `${orgPath(org)}/lists/${enc(list)}/fields`);
+    if (answer.status === 204 || answer.body.trim() === '') return [];
+    const parsed = parseJson(answer.body, 'getFields') as { fields?: FieldDefinition[] };
+    return parsed.fields ?? [];
+  }
+
+  async createFields(org: string, list: string, fields: FieldDefinition[]): Promise<void> {
+    await this.send('createFields', 'POST', `${orgPath(org)}/lists/${enc(list)}/fields`, { json: { fields } });
+  }
+
+  async setBusinessKey(org: string, list: string, fields: string[]): Promise<void> {
+    await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, { json: { fields } });
+  }
+
+  async listSegments(org: string, list: string): Promise<SegmentSummary[]> {
+    const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`);
+    if (answer.status === 204 || answer.body.trim() === '') return [];
+    return (parseJson(answer.body, 'listSegments') as { segments?: SegmentSummary[] }).segments ?? [];
+  }
+
+  async getSegment(org: string, list: string, segment: string): Promise<SegmentInfo | undefined> {
+    const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { allow404: true });
+    return answer.status === 404 ? undefined : (parseJson(answer.body, 'getSegment') as SegmentInfo);
+  }
+
+  async createStaticSegment(org: string, list: string, segment: { api_name: string; name: string; description?: string }): Promise<void> {
+    await this.send('createStaticSegment', 'POST', `${orgPath(org)}/lists/${enc(list)}/segments/static`, { json: segment });
+  }
+
+  async clearSegment(org: string, list: string, segment: string): Promise<void> {
+    await this.send('clearSegment', 'DELETE', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/clear`);
+  }
+
+  async countRecords(org: string, list: string): Promise<number> {
+    const answer = await this.send('countRecords', 'GET', `${orgPath(org)}/lists/${enc(list)}/records`);
+    return Number((parseJson(answer.body, 'countRecords') as { count?: number }).count ?? 0);
+  }
+
+  async loadList(org: string, list: string, query: LoadQuery, body: Buffer): Promise<LoadResult> {
+    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true });
+    return parseJson(answer.body, 'loadList') as LoadResult;
+  }
+
+  async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer): Promise<LoadResult> {
+    const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
+    const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true });
+    return parseJson(answer.body, 'loadSegment') as LoadResult;
+  }
+
+  private async send(route: RouteName, method: Method, path: string, options: SendOptions = {}): Promise<Answer> {
+    const { retry, logger, http } = this.options;
+    const started = performance.now();
+    const url = `${this.credentials.baseUrl}${API_ROOT}${path}`;
+    const where = `${method} ${API_ROOT}${path}`;
+    let timeouts = 0;
+    for (let attempt = 1; ; attempt++) {
+      this.throwIfAborted();
+      await this.pace();
+      this.pacer.record();
+      http.requests++;
+      http.by_route[route] = (http.by_route[route] ?? 0) + 1;
+
+      let status: number | undefined;
+      let errorCode: string | undefined;
+      let headers: Record<string, string | string[] | undefined> | undefined;
+      let body = '';
+      try {
+        const response = await got(url, {
+          method,
+          searchParams: options.query,
+          headers: {
+            'X-ApiKey': this.apiKeyHeader,
+            accept: 'application/json',
+            ...(options.body || options.json !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: options.body ?? (options.json !== undefined ? JSON.stringify(options.json) : undefined),
+          responseType: 'text',
+          throwHttpErrors: false,
+          followRedirect: false,
+          retry: { limit: 0 },
+          agent: this.agent,
+          timeout: {
+            connect: this.options.connectTimeoutMs,
+            socket: this.options.requestTimeoutMs,
+            request: this.options.requestTimeoutMs,
+          },
+        });
+        status = response.statusCode;
+        headers = response.headers;
+        body = response.body;
+      } catch (error) {
+        if (!(error instanceof RequestError)) throw error;
+        errorCode = error.code;
+        timeouts = errorCode === 'ETIMEDOUT' ? timeouts + 1 : 0;
+      }
+      if (status !== undefined) {
+        http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
+        if (headers) this.pacer.observe(headers);
+        if (status < 400 || (status === 404 && options.allow404)) return { status, body };
+        if (status === 429) http.rate_limited++;
+        if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
+      } else {
+        http.by_status[errorCode ?? 'error'] = (http.by_status[errorCode ?? 'error'] ?? 0) + 1;
+      }
+      if (options.splittable && timeouts >= this.options.splitAfterTimeouts) {
+        throw new BatchTooLargeError(where, `timed out ${timeouts} times in a row`);
+      }
+
+      const decision = retryDecision(
+        { attempt, status, errorCode, headers, elapsedMs: performance.now() - started },
+        retry,
+        (this.options.random ?? Math.random)(),
+      );
+      if (!decision.retry) {
+        throw this.failure(route, where, status, errorCode, body, attempt, decision.reason);
+      }
+      http.retries++;
+      if (status === 429) {
+        http.rate_limit_waits++;
+        http.rate_limit_wait_seconds = round(http.rate_limit_wait_seconds + decision.delayMs / 1000);
+      }
+      logger.warn(
+        { route, status: status ?? errorCode, attempt, maxAttempts: retry.maxAttempts, waitSeconds: round(decision.delayMs / 1000) },
+        `${where} answered ${status ?? errorCode}: retry ${attempt} of ${retry.maxAttempts - 1} in ${round(decision.delayMs / 1000)} s`,
+      );
+      await this.wait(decision.delayMs);
+    }
+  }
+
+  private async pace(): Promise<void> {
+    const delay = this.pacer.delayMs();
+    if (delay <= 0) return;
+    this.options.http.pacing_wait_seconds = round(this.options.http.pacing_wait_seconds + delay / 1000);
+    if (delay > 1000) this.options.logger.info({ waitSeconds: round(delay / 1000), budgetPerMinute: this.pacer.budget }, 'pacing requests to stay within the per-key request budget');
+    await this.wait(delay);
+  }
+
+  private async wait(ms: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: this.options.signal });
+    } catch {
+      this.throwIfAborted();
+    }
+  }
+
+  private throwIfAborted(): void {
+    if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
+  }
+
+  private failure(route: RouteName, where: string, status: number | undefined, errorCode: string | undefined, body: string, attempts: number, reason: string): ExporterError {
+    const detail = serviceText(body);
+    const tried = attempts > 1 ? ` after ${attempts} attempts` : '';
+    const details = { route, status: status ?? null, errorCode: errorCode ?? null, attempts };
+    if (status === undefined) {
+      const what = errorCode === 'ETIMEDOUT' ? 'timed out' : `failed (${errorCode ?? 'network error'})`;
+      return new TransientError(errorCode === 'ETIMEDOUT' ? 'SELLIGENT_TIMEOUT' : 'SELLIGENT_UNREACHABLE', `${where} ${what}${tried}${reason === 'budget-exhausted' ? ' (retry time budget spent)' : ''}`, { details });
+    }
+    if (status === 401 || status === 403) {
+      return new AuthError(
+        'SELLIGENT_UNAUTHORIZED',
+        `${where} answered ${status}: Selligent refused the credentials (wrong SELLIGENT_API_KEY/SELLIGENT_API_SECRET, or the service account may not call this endpoint or organization)${detail}`,
+        { details },
+      );
+    }
+    if (status === 429) return new TransientError('SELLIGENT_RATE_LIMITED', `${where} answered 429 (rate limit)${tried}; lower requests_per_minute if other jobs share this API key${detail}`, { details });
+    if (status >= 500 || status === 408) return new TransientError('SELLIGENT_UNAVAILABLE', `${where} answered ${status}${tried}${detail}`, { details });
+    if (status === 413) return new ConfigError('SELLIGENT_BODY_TOO_LARGE', `${where} answered 413: the request body is too large${detail}`, { details });
+    if (/key index|business ?key|unique index/i.test(body)) {
+      return new ConfigError(
+        'KEY_INDEX_MISSING',
+        `${where} answered ${status}: the List has no unique key index over the key fields${detail}. Fix: define it once with PUT .../lists/{list}/businesskey {"fields": [...key_fields]} (or in the Selligent UI), then run again`,
+        { details },
+      );
+    }
+    if (status === 404) return new ConfigError('SELLIGENT_NOT_FOUND', `${where} answered 404: not found${detail}`, { details });
+    return new ConfigError('SELLIGENT_REQUEST_REFUSED', `${where} answered ${status}${detail}`, { details });
+  }
+}
+
+function orgPath(org: string): string {
+  return `/organizations/${enc(org)}`;
+}
+
+/** Names never reach a URL unencoded: a slash or ".." in a name stays inside its path segment. */
+function enc(name: string): string {
+  return encodeURIComponent(name).replace(/\./g, '%2E');
+}
+
+function loadQuery(query: LoadQuery): Record<string, string> {
+  const params: Record<string, string> = {
+    keyFields: query.keyFields.join(','),
+    fields: query.fields.join(','),
+    mode: query.mode,
+    deduplication: query.deduplication,
+    errorHandling: query.errorHandling,
+  };
+  if (query.dataImportOption) params.data_import_option = query.dataImportOption;
+  return params;
+}
+
+function parseJson(body: string, route: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new TransientError('SELLIGENT_BAD_RESPONSE', `${route}: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`, {});
+  }
+}
+
+/** The service's own error text from an envelope, trimmed; never the request. */
+function serviceText(body: string): string {
+  if (!body) return '';
+  let text: string;
+  try {
+    const envelope = JSON.parse(body) as Envelope;
+    const parts = [envelope.result_code, envelope.message, ...(envelope.errors ?? []).map((e) => [e.error_code, e.description].filter(Boolean).join(' '))];
+    text = parts.filter(Boolean).join(': ');
+  } catch {
+    text = body;
+  }
+  text = text.replace(/\s+/g, ' ').trim();
+  return text ? ` (${text.length > 300 ? `${text.slice(0, 297)}...` : text})` : '';
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,106 @@
+/**
+ * When to retry a Selligent request, and how long to wait first. A pure function of the attempt, what
+ * came back and the time spent, so it can be tested without a clock or a server.
+ */
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** Total time across attempts and waits after which the request is given up. */
+  budgetMs: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 8,
+  budgetMs: 15 * 60_000,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+};
+
+export interface AttemptOutcome {
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** HTTP status when a response arrived. */
+  status?: number;
+  /** Node/got error code when no response arrived (ECONNRESET, ETIMEDOUT, ...). */
+  errorCode?: string;
+  /** Response headers, lower-case names. */
+  headers?: Record<string, string | string[] | undefined>;
+  /** Time since the first attempt started. */
+  elapsedMs: number;
+}
+
+export type RetryDecision =
+  | { retry: true; delayMs: number; reason: string }
+  | { retry: false; reason: 'success' | 'not-retryable' | 'attempts-exhausted' | 'budget-exhausted' };
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const RETRYABLE_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNCLOSED',
+]);
+
+export function isRetryable(outcome: Pick<AttemptOutcome, 'status' | 'errorCode'>): boolean {
+  if (outcome.status !== undefined) return RETRYABLE_STATUS.has(outcome.status);
+  return outcome.errorCode !== undefined && RETRYABLE_ERRORS.has(outcome.errorCode);
+}
+
+/**
+ * @param random a number in [0, 1) for jitter; injected so tests are exact.
+ */
+export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, random: number = Math.random()): RetryDecision {
+  if (outcome.status !== undefined && outcome.status < 400) return { retry: false, reason: 'success' };
+  if (!isRetryable(outcome)) return { retry: false, reason: 'not-retryable' };
+  if (outcome.attempt >= policy.maxAttempts) return { retry: false, reason: 'attempts-exhausted' };
+
+  let delayMs: number;
+  let reason: string;
+  const serverWait = outcome.status === 429 || outcome.status === 503 ? serverRequestedWaitMs(outcome.headers) : undefined;
+  if (serverWait !== undefined) {
+    // The server said when: wait that long (plus a little, so the window has surely turned), no jitter needed.
+    delayMs = serverWait + 250;
+    reason = 'server-requested wait';
+  } else {
+    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (outcome.attempt - 1));
+    // "Full jitter" over the upper half keeps retries of parallel exporters apart without waiting ~0.
+    delayMs = Math.round(exponential / 2 + (exponential / 2) * random);
+    reason = 'backoff';
+  }
+  if (outcome.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'budget-exhausted' };
+  return { retry: true, delayMs, reason };
+}
+
+/** `Retry-After` (seconds or HTTP date) when present, else `X-RateLimit-Reset` (seconds left in the window). */
+export function serverRequestedWaitMs(headers: AttemptOutcome['headers'], now: number = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const retryAfter = first(headers['retry-after']);
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3_600) * 1000;
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, Math.min(date - now, 3_600_000));
+  }
+  const reset = first(headers['x-ratelimit-reset']);
+  if (reset !== undefined) {
+    const seconds = Number(reset);
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3_600) * 1000;
+  }
+  return undefined;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text === undefined || text.trim() === '' ? undefined : text.trim();
+}
