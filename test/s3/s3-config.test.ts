@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AuthError, ConfigError, InputError, TransientError } from '../../src/errors.js';
@@ -202,5 +205,126 @@ describe('error mapping', () => {
     assert.deepEqual(parseContentRange('bytes 100-199/200'), { start: 100, end: 199, total: 200 });
     assert.deepEqual(parseContentRange('bytes 0-9/*'), { start: 0, end: 9, total: undefined });
     assert.equal(parseContentRange('items 0-1/2'), undefined);
+  });
+});
+
+/** A protocol-level stand-in for S3 (no signature checks) answering with canned XML. */
+async function fakeS3(handler: (req: IncomingMessage, url: URL, res: ServerResponse) => void): Promise<{ env: NodeJS.ProcessEnv; requests: URL[]; close(): Promise<void> }> {
+  const requests: URL[] = [];
+  const http = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    requests.push(url);
+    handler(req, url, res);
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const { port } = http.address() as AddressInfo;
+  return {
+    requests,
+    env: {
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIAFAKEKEYID0000001',
+      AWS_SECRET_ACCESS_KEY: 'fake-secret',
+      S3_FORCE_PATH_STYLE: 'true',
+    },
+    close: async () => {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+const xml = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+
+describe('against a protocol-level fake S3', () => {
+  it('pages ListObjectsV2 with the continuation token, then sorts and filters', async () => {
+    const pages: Record<string, { keys: [string, number][]; next?: string }> = {
+      '': { keys: [['p/c.csv', 3], ['p/_SUCCESS', 0]], next: 'token/1+=' },
+      'token/1+=': { keys: [['p/a.csv', 5], ['p/dir/', 0]], next: 'token-2' },
+      'token-2': { keys: [['p/b.csv', 4]] },
+    };
+    const fake = await fakeS3((_req, url, res) => {
+      const page = pages[url.searchParams.get('continuation-token') ?? ''];
+      if (!page || url.searchParams.get('list-type') !== '2') {
+        res.writeHead(400).end();
+        return;
+      }
+      const contents = page.keys.map(([key, size]) => `<Contents><Key>${key}</Key><Size>${size}</Size></Contents>`).join('');
+      res.writeHead(200, { 'content-type': 'application/xml' }).end(
+        xml(
+          `<ListBucketResult><Name>bucket</Name><Prefix>p/</Prefix><KeyCount>${page.keys.length}</KeyCount><MaxKeys>2</MaxKeys>` +
+            `<IsTruncated>${page.next ? 'true' : 'false'}</IsTruncated>${page.next ? `<NextContinuationToken>${page.next}</NextContinuationToken>` : ''}${contents}</ListBucketResult>`,
+        ),
+      );
+    });
+    const location = s3Location('s3://bucket/p/', fake.env, { listPageSize: 2 });
+    try {
+      const objects = await location.list();
+      assert.deepEqual(objects, [
+        { uri: 's3://bucket/p/a.csv', size: 5 },
+        { uri: 's3://bucket/p/b.csv', size: 4 },
+        { uri: 's3://bucket/p/c.csv', size: 3 },
+      ]);
+      assert.equal(fake.requests.length, 3);
+      assert.deepEqual(
+        fake.requests.map((url) => [url.pathname, url.searchParams.get('prefix'), url.searchParams.get('max-keys'), url.searchParams.get('continuation-token')]),
+        [
+          ['/bucket/', 'p/', '2', null],
+          ['/bucket/', 'p/', '2', 'token/1+='],
+          ['/bucket/', 'p/', '2', 'token-2'],
+        ],
+      );
+    } finally {
+      await location.close();
+      await fake.close();
+    }
+  });
+
+  it('a persistent 503 is retried 3 times in all, then STORAGE_UNAVAILABLE (exit 5)', async () => {
+    const fake = await fakeS3((_req, _url, res) => {
+      res.writeHead(503, { 'content-type': 'application/xml' }).end(xml('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'));
+    });
+    const location = s3Location('s3://bucket/p/', fake.env);
+    try {
+      await assert.rejects(location.list(), (error: unknown) => {
+        assert.ok(error instanceof TransientError);
+        assert.equal(error.code, 'STORAGE_UNAVAILABLE');
+        assert.match(error.message, /SlowDown/);
+        return true;
+      });
+      assert.equal(fake.requests.length, 3);
+    } finally {
+      await location.close();
+      await fake.close();
+    }
+  });
+
+  it('an access-denied body that echoes the key id does not leak it', async () => {
+    const fake = await fakeS3((_req, _url, res) => {
+      res
+        .writeHead(403, { 'content-type': 'application/xml' })
+        .end(
+          xml(
+            '<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message>' +
+              '<AWSAccessKeyId>AKIAFAKEKEYID0000001</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256 x</StringToSign></Error>',
+          ),
+        );
+    });
+    const location = s3Location('s3://bucket/p/key.csv', fake.env);
+    try {
+      const error = await location.open({ uri: 's3://bucket/p/key.csv' }).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof AuthError);
+      assert.equal(error.code, 'STORAGE_ACCESS_DENIED');
+      assert.match(error.message, /bucket "bucket" \(SignatureDoesNotMatch\)/);
+      const seen = JSON.stringify({ m: error.message, d: error.details, c: String(error.cause), s: error.stack, props: { ...error } });
+      assert.doesNotMatch(seen, /AKIAFAKEKEYID|fake-secret|StringToSign/);
+    } finally {
+      await location.close();
+      await fake.close();
+    }
   });
 });
