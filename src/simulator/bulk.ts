@@ -1,0 +1,353 @@
+/**
+ * Bulk load (list and static segment) and search over the in-memory state. Pure functions of the state
+ * and the already-parsed request; the HTTP layer does parsing, auth, limits and envelopes.
+ */
+
+import { keyOf, type Field, type ListState, type Segment } from './state.js';
+import type { SegmentSemantics } from './types.js';
+import { checkValue } from './validation.js';
+
+export type Deduplication = 'ImportLastMatch' | 'ImportFirstMatch';
+export type ImportOption = 'InsertAndUpdate' | 'OnlyInsert' | 'OnlyUpdate';
+export type ValidationCode = 'InvalidFieldCount' | 'MaxStringLengthExceeded' | 'InvalidType' | 'Unknown';
+
+export interface InvalidRecord {
+  record_index: number;
+  field_name: string | null;
+  message: string;
+  validation_code: ValidationCode;
+}
+
+export interface LoadResponse {
+  result_code: 'Succeeded' | 'PartiallySucceeded' | 'Failed';
+  errors: Array<{ error_code: string; description: string }> | null;
+  number_of_inserted_records: number;
+  number_of_updated_records: number;
+  number_of_failed_records: number;
+  number_of_duplicate_records: number;
+  number_of_records_not_found: number;
+  number_of_deleted_records: number;
+  invalid_records: InvalidRecord[];
+}
+
+export interface LoadPlan {
+  /** List field position of each column of a row. */
+  columns: number[];
+  /** Column index of each key field, ordered by list position (so the index signature is canonical). */
+  keyColumns: number[];
+  /** List positions of the key fields, same order as keyColumns. */
+  keyPositions: number[];
+  deduplication: Deduplication;
+  importOption: ImportOption;
+  stopOnError: boolean;
+}
+
+/** Builds the plan; keyPositions must be list positions that all appear in `columns`. */
+export function makePlan(
+  columns: number[],
+  keyPositions: number[],
+  opts: { deduplication: Deduplication; importOption: ImportOption; stopOnError: boolean },
+): LoadPlan {
+  const sorted = [...keyPositions].sort((a, b) => a - b);
+  return { columns, keyPositions: sorted, keyColumns: sorted.map((p) => columns.indexOf(p)), ...opts };
+}
+
+interface Checked {
+  /** Row indexes (into `rows`) that survived validation and deduplication, in request order. */
+  winners: number[];
+  keys: unknown[];
+  failed: number;
+  duplicates: number;
+  invalid: InvalidRecord[];
+}
+
+/**
+ * Validates rows[start..] and deduplicates them by key. `record_index` is relative to `start`
+ * (0-based over the data rows, header excluded).
+ */
+function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: number): Checked {
+  const ncols = plan.columns.length;
+  const fields: Field[] = plan.columns.map((p) => list.fields[p]);
+  const isKeyColumn = new Array<boolean>(ncols).fill(false);
+  for (const c of plan.keyColumns) isKeyColumn[c] = true;
+  const invalid: InvalidRecord[] = [];
+  let failed = 0;
+  const n = rows.length - start;
+  const valid = new Uint8Array(n);
+  const keys = new Array<unknown>(n);
+
+  for (let i = 0; i < n; i++) {
+    const row = rows[start + i];
+    if (!Array.isArray(row) || row.length !== ncols) {
+      const got = Array.isArray(row) ? `${row.length} values` : 'not an array';
+      invalid.push({
+        record_index: i,
+        field_name: null,
+        message: `Record has ${got}; ${ncols} expected`,
+        validation_code: 'InvalidFieldCount',
+      });
+      failed++;
+      continue;
+    }
+    let ok = true;
+    for (let c = 0; c < ncols; c++) {
+      const v = row[c];
+      const problem = checkValue(fields[c], v);
+      if (problem) {
+        invalid.push({ record_index: i, field_name: fields[c].name, message: problem.message, validation_code: problem.code });
+        ok = false;
+      } else if (isKeyColumn[c] && (v === null || v === '')) {
+        invalid.push({
+          record_index: i,
+          field_name: fields[c].name,
+          message: `Key field ${fields[c].name} has no value`,
+          validation_code: 'Unknown',
+        });
+        ok = false;
+      }
+    }
+    if (!ok) {
+      failed++;
+      continue;
+    }
+    valid[i] = 1;
+    keys[i] = keyOf(row, plan.keyColumns);
+  }
+
+  // Deduplication within the request: one winner per key.
+  let duplicates = 0;
+  const winnerOf = new Map<unknown, number>();
+  const first = plan.deduplication === 'ImportFirstMatch';
+  for (let i = 0; i < n; i++) {
+    if (!valid[i]) continue;
+    const k = keys[i];
+    if (winnerOf.has(k)) {
+      duplicates++;
+      if (!first) winnerOf.set(k, i);
+    } else {
+      winnerOf.set(k, i);
+    }
+  }
+  const winners: number[] = [];
+  if (duplicates === 0) {
+    for (let i = 0; i < n; i++) if (valid[i]) winners.push(i);
+  } else {
+    for (let i = 0; i < n; i++) if (valid[i] && winnerOf.get(keys[i]) === i) winners.push(i);
+  }
+  return { winners, keys, failed, duplicates, invalid };
+}
+
+function emptyResponse(): LoadResponse {
+  return {
+    result_code: 'Succeeded',
+    errors: null,
+    number_of_inserted_records: 0,
+    number_of_updated_records: 0,
+    number_of_failed_records: 0,
+    number_of_duplicate_records: 0,
+    number_of_records_not_found: 0,
+    number_of_deleted_records: 0,
+    invalid_records: [],
+  };
+}
+
+function finish(resp: LoadResponse, checked: Checked, total: number, stopped: boolean): LoadResponse {
+  resp.number_of_failed_records = checked.failed;
+  resp.invalid_records = checked.invalid;
+  if (stopped) {
+    resp.result_code = 'Failed';
+    resp.errors = [
+      {
+        error_code: 'ERR_VALIDATION',
+        description: `${checked.failed} of ${total} records are invalid; errorHandling StopOnError: nothing was loaded`,
+      },
+    ];
+  } else if (checked.failed === 0) {
+    resp.result_code = 'Succeeded';
+  } else if (checked.failed === total) {
+    resp.result_code = 'Failed';
+    resp.errors = [{ error_code: 'ERR_VALIDATION', description: `All ${total} records are invalid` }];
+  } else {
+    resp.result_code = 'PartiallySucceeded';
+    resp.errors = [{ error_code: 'ERR_VALIDATION', description: `${checked.failed} of ${total} records are invalid` }];
+  }
+  return resp;
+}
+
+function* ids(entry: number | number[]): Generator<number> {
+  if (typeof entry === 'number') yield entry;
+  else yield* entry.slice();
+}
+
+/** Upserts the winners into the list; calls `onRecord` with each written record id. */
+function applyToList(
+  list: ListState,
+  plan: LoadPlan,
+  rows: unknown[],
+  start: number,
+  checked: Checked,
+  resp: LoadResponse,
+  onRecord?: (id: number) => void,
+): void {
+  const { columns, keyPositions, importOption } = plan;
+  const idPos = list.idPosition;
+  list.index(keyPositions); // build before the loop
+  for (const i of checked.winners) {
+    const row = rows[start + i] as unknown[];
+    const existing = list.lookup(keyPositions, checked.keys[i]);
+    if (existing !== undefined) {
+      if (importOption === 'OnlyInsert') {
+        resp.number_of_duplicate_records++;
+        continue;
+      }
+      for (const id of ids(existing)) {
+        list.update(id, columns, row);
+        onRecord?.(id);
+      }
+      resp.number_of_updated_records++;
+    } else {
+      if (importOption === 'OnlyUpdate') {
+        resp.number_of_records_not_found++;
+        continue;
+      }
+      const values = new Array<unknown>(list.fields.length).fill(null);
+      for (let c = 0; c < columns.length; c++) if (columns[c] !== idPos) values[columns[c]] = row[c];
+      const id = list.insert(values);
+      onRecord?.(id);
+      resp.number_of_inserted_records++;
+    }
+  }
+}
+
+/** `POST .../lists/{list}/data/load`. `start` is 1 when the first body row is the header. */
+export function loadList(list: ListState, plan: LoadPlan, rows: unknown[], start: number): LoadResponse {
+  const checked = checkRows(list, plan, rows, start);
+  const total = rows.length - start;
+  const resp = emptyResponse();
+  resp.number_of_duplicate_records = checked.duplicates;
+  if (plan.stopOnError && checked.failed > 0) return finish(resp, checked, total, true);
+  applyToList(list, plan, rows, start, checked, resp);
+  return finish(resp, checked, total, false);
+}
+
+/**
+ * `POST .../segments/{segment}/data/load`.
+ * 'match': each key is looked up in the list; found records become members (new member: inserted,
+ * already a member: updated), unknown keys count as not found. 'upsert': rows are upserted into the list
+ * (InsertAndUpdate; counters describe the list writes) and every written record becomes a member.
+ */
+export function loadSegment(
+  list: ListState,
+  segment: Segment,
+  plan: LoadPlan,
+  rows: unknown[],
+  start: number,
+  semantics: SegmentSemantics,
+): LoadResponse {
+  const checked = checkRows(list, plan, rows, start);
+  const total = rows.length - start;
+  const resp = emptyResponse();
+  resp.number_of_duplicate_records = checked.duplicates;
+  if (plan.stopOnError && checked.failed > 0) return finish(resp, checked, total, true);
+  if (semantics === 'upsert') {
+    applyToList(list, { ...plan, importOption: 'InsertAndUpdate' }, rows, start, checked, resp, (id) => segment.members.add(id));
+    return finish(resp, checked, total, false);
+  }
+  const { keyPositions } = plan;
+  list.index(keyPositions);
+  for (const i of checked.winners) {
+    const existing = list.lookup(keyPositions, checked.keys[i]);
+    if (existing === undefined) {
+      resp.number_of_records_not_found++;
+      continue;
+    }
+    let added = false;
+    for (const id of ids(existing)) {
+      if (!segment.members.has(id)) {
+        segment.members.add(id);
+        added = true;
+      }
+    }
+    if (added) resp.number_of_inserted_records++;
+    else resp.number_of_updated_records++;
+  }
+  return finish(resp, checked, total, false);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Search
+
+export const SEARCH_OPERATORS = ['EqualTo', 'NotEqualTo', 'In', 'NotIn', 'IsNull', 'IsNotNull'] as const;
+export type SearchOperator = (typeof SEARCH_OPERATORS)[number];
+const OPERATOR_BY_LOWER = new Map<string, SearchOperator>(SEARCH_OPERATORS.map((o) => [o.toLowerCase(), o]));
+export function canonicalOperator(v: unknown): SearchOperator | undefined {
+  return typeof v === 'string' ? OPERATOR_BY_LOWER.get(v.toLowerCase()) : undefined;
+}
+
+export interface SearchFilter {
+  position: number;
+  operator: SearchOperator;
+  value: unknown;
+}
+
+function matches(list: ListState, values: unknown[], filters: SearchFilter[]): boolean {
+  for (const f of filters) {
+    const v = list.value(values, f.position);
+    switch (f.operator) {
+      case 'EqualTo':
+        if (v !== f.value) return false;
+        break;
+      case 'NotEqualTo':
+        if (v === f.value) return false;
+        break;
+      case 'In':
+        if (!(f.value as unknown[]).includes(v)) return false;
+        break;
+      case 'NotIn':
+        if ((f.value as unknown[]).includes(v)) return false;
+        break;
+      case 'IsNull':
+        if (v !== null) return false;
+        break;
+      case 'IsNotNull':
+        if (v === null) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+export interface SearchResult {
+  data: Array<Record<string, unknown>>;
+  total_count: number;
+  skip: number;
+  take: number;
+}
+
+/** Records (of the list, or of the segment's members) in record-id order, filtered, then paged. */
+export function search(
+  list: ListState,
+  segment: Segment | undefined,
+  positions: number[],
+  filters: SearchFilter[],
+  skip: number,
+  take: number,
+): SearchResult {
+  const data: Array<Record<string, unknown>> = [];
+  let total = 0;
+  const visit = (values: unknown[]) => {
+    if (!matches(list, values, filters)) return;
+    if (total >= skip && data.length < take) data.push(list.recordObject(values, positions));
+    total++;
+  };
+  if (segment) {
+    const memberIds = [...segment.members].sort((a, b) => a - b);
+    for (const id of memberIds) {
+      const values = list.records.get(id);
+      if (values) visit(values);
+    }
+  } else {
+    for (const values of list.records.values()) visit(values);
+  }
+  return { data, total_count: total, skip, take };
+}

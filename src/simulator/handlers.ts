@@ -1,0 +1,391 @@
+/**
+ * The V1 API endpoints (contract sections 3 and 4). Each handler validates, mutates the store and returns a
+ * Reply; HTTP concerns (auth, rate limit, faults, latency, body limits) live in server.ts.
+ */
+
+import {
+  canonicalOperator,
+  loadList,
+  loadSegment,
+  makePlan,
+  search,
+  type Deduplication,
+  type ImportOption,
+  type SearchFilter,
+} from './bulk.js';
+import { notFound, ok, ReplyError, validationFailed, type Reply } from './http-util.js';
+import type { ParsedQuery } from './router.js';
+import { canonicalListType, Field, keyOf, Segment, type ListState, type Organization, type Store } from './state.js';
+import type { SegmentSemantics } from './types.js';
+import { canonicalDataType, isApiName, isFieldName, MAX_TEXT_LENGTH } from './validation.js';
+
+export interface HandlerSettings {
+  segmentSemantics: SegmentSemantics;
+  requireBusinessKey: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Lookups
+
+export function requireOrg(store: Store, name: string): Organization {
+  const org = store.org(name);
+  if (!org) throw new ReplyError(notFound(`Organization ${name} not found`));
+  return org;
+}
+
+export function requireList(org: Organization, name: string): ListState {
+  const list = org.list(name);
+  if (!list) throw new ReplyError(notFound(`List ${name} not found`));
+  return list;
+}
+
+export function requireSegment(list: ListState, name: string): Segment {
+  const seg = list.segment(name);
+  if (!seg) throw new ReplyError(notFound(`Segment ${name} not found in list ${list.apiName}`));
+  return seg;
+}
+
+export function requireStatic(seg: Segment): void {
+  if (seg.type !== 'Static') {
+    throw new ReplyError(validationFailed(`Segment ${seg.apiName} is a ${seg.type} segment; only static segments can be changed`));
+  }
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ReplyError(validationFailed('The request body must be a JSON object'));
+  return body as Record<string, unknown>;
+}
+
+function optionalString(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new ReplyError(validationFailed(`${key} must be a string`));
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Organization, lists, fields, segments
+
+export function getOrganization(org: Organization): Reply {
+  return { status: 200, json: { name: org.name, description: null } };
+}
+
+export function getList(list: ListState): Reply {
+  return {
+    status: 200,
+    json: { api_name: list.apiName, name: list.name, type: list.type, description: list.description, tags: list.tags },
+  };
+}
+
+export function createList(store: Store, org: Organization, body: unknown): Reply {
+  const o = asObject(body);
+  const problems: string[] = [];
+  if (!isApiName(o.api_name)) problems.push('api_name is required and may contain letters, digits and underscores only');
+  if (typeof o.name !== 'string' || o.name.trim() === '') problems.push('name is required');
+  const type = canonicalListType(o.type);
+  if (!type) problems.push('type is required: Userlist, Datalist or Optionlist');
+  let tags: string[] = [];
+  if (o.tags !== undefined && o.tags !== null) {
+    if (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string')) problems.push('tags must be an array of strings');
+    else tags = o.tags as string[];
+  }
+  if (problems.length) throw new ReplyError(validationFailed('The list is not valid', problems));
+  const apiName = o.api_name as string;
+  if (org.list(apiName)) throw new ReplyError(validationFailed(`A list with api_name ${apiName} already exists`));
+  store.createList(org, apiName, o.name as string, type as string, optionalString(o, 'description'), tags);
+  return ok(`List ${apiName} created`);
+}
+
+export function fieldJson(f: Field): Record<string, unknown> {
+  return { name: f.name, data_type: f.dataType, length: f.length, allow_null: f.allowNull, description: f.description };
+}
+
+export function getFields(list: ListState): Reply {
+  return { status: 200, json: { fields: list.fields.map(fieldJson) } };
+}
+
+export function createFields(list: ListState, body: unknown): Reply {
+  const o = asObject(body);
+  if (!Array.isArray(o.fields) || o.fields.length === 0) throw new ReplyError(validationFailed('fields must be a non-empty array'));
+  const problems: string[] = [];
+  const created: Field[] = [];
+  const seen = new Set<string>();
+  o.fields.forEach((raw: unknown, i: number) => {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+      problems.push(`fields[${i}] must be an object`);
+      return;
+    }
+    const f = raw as Record<string, unknown>;
+    const label = typeof f.name === 'string' ? f.name : `fields[${i}]`;
+    if (!isFieldName(f.name)) {
+      problems.push(`${label}: name is required and may contain letters, digits and underscores only`);
+      return;
+    }
+    const upper = f.name.toUpperCase();
+    if (list.field(f.name) || seen.has(upper)) {
+      problems.push(`${f.name}: a field with this name already exists`);
+      return;
+    }
+    seen.add(upper);
+    const dataType = canonicalDataType(f.data_type);
+    if (!dataType) {
+      problems.push(`${f.name}: data_type must be one of Boolean, Numeric, Long, Float, Date, DateTime, Text, LongText, Json`);
+      return;
+    }
+    let length: number | null = null;
+    if (dataType === 'Text') {
+      if (typeof f.length !== 'number' || !Number.isInteger(f.length) || f.length < 1 || f.length > MAX_TEXT_LENGTH) {
+        problems.push(`${f.name}: a Text field requires a length between 1 and ${MAX_TEXT_LENGTH}`);
+        return;
+      }
+      length = f.length;
+    }
+    if (f.allow_null !== undefined && f.allow_null !== null && typeof f.allow_null !== 'boolean') {
+      problems.push(`${f.name}: allow_null must be a boolean`);
+      return;
+    }
+    if (f.description !== undefined && f.description !== null && typeof f.description !== 'string') {
+      problems.push(`${f.name}: description must be a string`);
+      return;
+    }
+    created.push(new Field(f.name, dataType, length, (f.allow_null as boolean | undefined) ?? true, (f.description as string | undefined) ?? null));
+  });
+  if (problems.length) throw new ReplyError(validationFailed('The fields are not valid; none were created', problems));
+  for (const f of created) list.addField(f);
+  return ok(`${created.length} field(s) created`, 201);
+}
+
+export function listSegments(list: ListState): Reply {
+  if (list.segments.size === 0) return { status: 204 };
+  const segments = [...list.segments.values()].map((s) => ({ segment_type: s.type, api_name: s.apiName }));
+  return { status: 200, json: { segments, segment_count: segments.length } };
+}
+
+export function getSegment(seg: Segment): Reply {
+  return { status: 200, json: { type: seg.type, api_name: seg.apiName, name: seg.name, description: seg.description } };
+}
+
+export function createStaticSegment(list: ListState, body: unknown): Reply {
+  const o = asObject(body);
+  const problems: string[] = [];
+  if (!isApiName(o.api_name)) problems.push('api_name is required and may contain letters, digits and underscores only');
+  if (typeof o.name !== 'string' || o.name.trim() === '') problems.push('name is required');
+  if (problems.length) throw new ReplyError(validationFailed('The segment is not valid', problems));
+  const apiName = o.api_name as string;
+  if (list.segment(apiName)) throw new ReplyError(validationFailed(`A segment with api_name ${apiName} already exists in list ${list.apiName}`));
+  list.segments.set(apiName.toLowerCase(), new Segment(apiName, o.name as string, 'Static', optionalString(o, 'description')));
+  return ok(`Segment ${apiName} created`);
+}
+
+export function clearSegment(seg: Segment): Reply {
+  const n = seg.members.size;
+  seg.members.clear();
+  return ok(`Segment ${seg.apiName} cleared (${n} member(s) removed)`);
+}
+
+export function countRecords(list: ListState): Reply {
+  return { status: 200, json: { count: list.records.size } };
+}
+
+export function setBusinessKey(list: ListState, body: unknown): Reply {
+  const o = asObject(body);
+  if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
+    throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
+  }
+  const names = o.fields as string[];
+  const unknown = names.filter((n) => !list.field(n));
+  if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
+  const positions = [...new Set(names.map((n) => list.position(n) as number))].sort((a, b) => a - b);
+  // A unique index cannot be created over duplicate values.
+  const seen = new Set<unknown>();
+  for (const values of list.records.values()) {
+    const k = keyOf(values, positions);
+    if (k === null) continue;
+    if (seen.has(k)) {
+      throw new ReplyError(validationFailed(`The list holds duplicate values for ${names.join(', ')}; the unique key index cannot be created`));
+    }
+    seen.add(k);
+  }
+  list.businessKey = positions.map((p) => list.fields[p].name);
+  return ok(`Business key set on ${list.businessKey.join(', ')}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bulk load
+
+function enumParam<T extends string>(query: ParsedQuery, name: string, values: readonly T[], dflt: T): T {
+  const raw = query.byLower.get(name.toLowerCase());
+  if (raw === undefined || raw === '') return dflt;
+  const found = values.find((v) => v.toLowerCase() === raw.toLowerCase());
+  if (!found) throw new ReplyError(loadValidationFailed(`${name} must be one of ${values.join(', ')}`));
+  return found;
+}
+
+function splitNames(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim());
+}
+
+/** A load-shaped 400 (LoadDataResponseModel with zero counters). */
+export function loadValidationFailed(message: string, descriptions: string[] = [message]): Reply {
+  const reply = validationFailed(message, descriptions);
+  Object.assign(reply.json as object, zeroCounters());
+  return reply;
+}
+
+function zeroCounters() {
+  return {
+    number_of_inserted_records: 0,
+    number_of_updated_records: 0,
+    number_of_failed_records: 0,
+    number_of_duplicate_records: 0,
+    number_of_records_not_found: 0,
+    number_of_deleted_records: 0,
+    invalid_records: [],
+  };
+}
+
+/** Makes a 404 (or other envelope) load-shaped. */
+export function asLoadReply(reply: Reply): Reply {
+  if (reply.json && typeof reply.json === 'object' && !Array.isArray(reply.json)) Object.assign(reply.json as object, zeroCounters());
+  return reply;
+}
+
+interface LoadOptions {
+  deduplication: Deduplication;
+  importOption: ImportOption;
+  stopOnError: boolean;
+}
+
+/** Checks the query parameters that do not depend on the body. */
+export function parseLoadOptions(query: ParsedQuery, isSegment: boolean): LoadOptions {
+  enumParam(query, 'mode', ['Sync', 'Stream'] as const, 'Sync');
+  const deduplication = enumParam(query, 'deduplication', ['ImportLastMatch', 'ImportFirstMatch'] as const, 'ImportLastMatch');
+  // data_import_option is not a segment-load parameter; it is ignored there.
+  const importOption = isSegment
+    ? 'InsertAndUpdate'
+    : enumParam(query, 'data_import_option', ['InsertAndUpdate', 'OnlyInsert', 'OnlyUpdate'] as const, 'InsertAndUpdate');
+  const errorHandling = enumParam(query, 'errorHandling', ['ContinueOnError', 'StopOnError'] as const, 'ContinueOnError');
+  const keyFields = query.byLower.get('keyfields');
+  if (keyFields === undefined || keyFields.trim() === '') throw new ReplyError(loadValidationFailed('keyFields is required'));
+  return { deduplication, importOption, stopOnError: errorHandling === 'StopOnError' };
+}
+
+function parseRows(body: Buffer): unknown[] {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new ReplyError(loadValidationFailed(`The request body is not valid JSON: ${(e as Error).message}`));
+  }
+  if (!Array.isArray(rows)) throw new ReplyError(loadValidationFailed('The request body must be a JSON array of rows'));
+  return rows;
+}
+
+function resolveColumns(list: ListState, query: ParsedQuery, rows: unknown[], settings: HandlerSettings) {
+  let names: string[];
+  let start = 0;
+  const fieldsParam = query.byLower.get('fields');
+  if (fieldsParam !== undefined && fieldsParam.trim() !== '') {
+    names = splitNames(fieldsParam);
+  } else {
+    const header = rows[0];
+    if (!Array.isArray(header) || header.length === 0 || header.some((h) => typeof h !== 'string')) {
+      throw new ReplyError(loadValidationFailed('Without the fields parameter the first row must be the header: an array of field names'));
+    }
+    names = (header as string[]).map((s) => s.trim());
+    start = 1;
+  }
+  if (names.some((n) => n === '')) throw new ReplyError(loadValidationFailed('fields holds an empty field name'));
+  const unknown = names.filter((n) => list.position(n) === undefined);
+  if (unknown.length) {
+    throw new ReplyError(loadValidationFailed(`Unknown field(s) in fields: ${unknown.join(', ')}`, unknown.map((n) => `Field ${n} does not exist in list ${list.apiName}`)));
+  }
+  const columns = names.map((n) => list.position(n) as number);
+  if (new Set(columns).size !== columns.length) throw new ReplyError(loadValidationFailed('fields names a field more than once'));
+
+  const keyNames = splitNames(query.byLower.get('keyfields') as string);
+  if (keyNames.some((n) => n === '')) throw new ReplyError(loadValidationFailed('keyFields holds an empty field name'));
+  const unknownKeys = keyNames.filter((n) => list.position(n) === undefined);
+  if (unknownKeys.length) {
+    throw new ReplyError(loadValidationFailed(`Unknown field(s) in keyFields: ${unknownKeys.join(', ')}`, unknownKeys.map((n) => `Key field ${n} does not exist in list ${list.apiName}`)));
+  }
+  const keyPositions = [...new Set(keyNames.map((n) => list.position(n) as number))];
+  const missing = keyPositions.filter((p) => !columns.includes(p)).map((p) => list.fields[p].name);
+  if (missing.length) throw new ReplyError(loadValidationFailed(`Key field(s) ${missing.join(', ')} are not among the loaded fields`));
+
+  if (settings.requireBusinessKey) {
+    const bk = new Set((list.businessKey ?? []).map((n) => n.toUpperCase()));
+    const keys = new Set(keyPositions.map((p) => list.fields[p].upper));
+    const covered = bk.size === keys.size && [...keys].every((k) => bk.has(k));
+    if (!covered) {
+      const wanted = keyPositions.map((p) => list.fields[p].name).join(', ');
+      const current = list.businessKey ? `the current key index covers ${list.businessKey.join(', ')}` : 'the list has no key index';
+      throw new ReplyError(
+        loadValidationFailed(`No unique key index covers the key fields ${wanted}`, [
+          `Missing unique key index (business key) on ${wanted} of list ${list.apiName}; ${current}. Create it with PUT /lists/${list.apiName}/businesskey`,
+        ]),
+      );
+    }
+  }
+  return { columns, keyPositions, start };
+}
+
+export function handleLoadList(list: ListState, query: ParsedQuery, body: Buffer, settings: HandlerSettings): Reply {
+  const opts = parseLoadOptions(query, false);
+  const rows = parseRows(body);
+  const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
+  const result = loadList(list, makePlan(columns, keyPositions, opts), rows, start);
+  return { status: 200, json: result };
+}
+
+export function handleLoadSegment(list: ListState, seg: Segment, query: ParsedQuery, body: Buffer, settings: HandlerSettings): Reply {
+  const opts = parseLoadOptions(query, true);
+  const rows = parseRows(body);
+  const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
+  const result = loadSegment(list, seg, makePlan(columns, keyPositions, opts), rows, start, settings.segmentSemantics);
+  return { status: 200, json: result };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Search
+
+export const DEFAULT_TAKE = 100;
+export const MAX_TAKE = 10000;
+
+export function handleSearch(list: ListState, seg: Segment | undefined, body: unknown): Reply {
+  const o = body === undefined ? {} : asObject(body);
+  let positions: number[];
+  if (o.fields === undefined || o.fields === null || (Array.isArray(o.fields) && o.fields.length === 0)) {
+    positions = list.fields.map((_, i) => i);
+  } else {
+    if (!Array.isArray(o.fields) || o.fields.some((f) => typeof f !== 'string')) throw new ReplyError(validationFailed('fields must be an array of field names'));
+    const unknown = (o.fields as string[]).filter((f) => list.position(f) === undefined);
+    if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
+    positions = (o.fields as string[]).map((f) => list.position(f) as number);
+  }
+  const filters: SearchFilter[] = [];
+  if (o.filters !== undefined && o.filters !== null) {
+    if (!Array.isArray(o.filters)) throw new ReplyError(validationFailed('filters must be an array'));
+    for (const raw of o.filters) {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ReplyError(validationFailed('each filter must be an object {field, operator, value}'));
+      const f = raw as Record<string, unknown>;
+      const position = typeof f.field === 'string' ? list.position(f.field) : undefined;
+      if (position === undefined) throw new ReplyError(validationFailed(`Unknown filter field: ${String(f.field)}`));
+      const operator = f.operator === undefined ? 'EqualTo' : canonicalOperator(f.operator);
+      if (!operator) throw new ReplyError(validationFailed(`Unsupported filter operator ${String(f.operator)}; supported: EqualTo, NotEqualTo, In, NotIn, IsNull, IsNotNull`));
+      if ((operator === 'In' || operator === 'NotIn') && !Array.isArray(f.value)) throw new ReplyError(validationFailed(`The ${operator} operator needs an array value`));
+      filters.push({ position, operator, value: f.value === undefined ? null : f.value });
+    }
+  }
+  const skip = intParam(o.skip, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
+  const take = intParam(o.take, 'take', DEFAULT_TAKE, 1, MAX_TAKE);
+  return { status: 200, json: search(list, seg, positions, filters, skip, take) };
+}
+
+function intParam(v: unknown, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ReplyError(validationFailed(`${name} must be an integer between ${min} and ${max}`));
+  }
+  return v;
+}
