@@ -129,6 +129,7 @@ function settle(report: RunReport, failure: ExporterError | undefined, settings:
     return exitCode;
   }
   const rejected = (report.accounting?.rejected ?? 0) + report.segments.reduce((sum, s) => sum + s.failed, 0);
+  report.stage = null;
   report.status = rejected > 0 ? 'partial' : 'succeeded';
   report.exit_code = ExitCode.ok;
   if (rejected > 0 && settings && exceedsTolerance(rejected, report.accounting?.input_rows ?? 0, settings)) {

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { RunReport } from '../../src/report/types.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(ROOT, 'dist', 'cli.js');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  report: RunReport | undefined;
+  reportPath: string;
+  rejected: Array<Record<string, unknown>>;
+  rejectedText: string;
+  dir: string;
+}
+
+export interface CliRun {
+  args?: string[];
+  settings?: Record<string, unknown>;
+  input?: string;
+  env?: Record<string, string | undefined>;
+  dir?: string;
+  /** Called with the child once started (for signals). */
+  onStart?: (child: import('node:child_process').ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+/** Runs the built CLI as a child process, the way users and digdag run it. */
+export async function runCli(run: CliRun): Promise<CliResult> {
+  const dir = run.dir ?? mkdtempSync(join(tmpdir(), 'sx-test-'));
+  const reportPath = join(dir, 'report.json');
+  const args = ['run', '--report', reportPath];
+  if (run.settings) {
+    const settingsPath = join(dir, 'settings.yml');
+    writeFileSync(settingsPath, stringify(run.settings));
+    args.push('--settings', settingsPath);
+  }
+  if (run.input) args.push('--input', run.input);
+  args.push(...(run.args ?? []));
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...run.env };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  run.onStart?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs ?? 120_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  const report = existsSync(reportPath) ? (JSON.parse(readFileSync(reportPath, 'utf8')) as RunReport) : undefined;
+  const rejectedPath = report?.rejected_rows.file ?? join(dir, 'report.rejected.jsonl');
+  const rejectedText = existsSync(rejectedPath) ? readFileSync(rejectedPath, 'utf8') : '';
+  const rejected = rejectedText.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { code, signal, stdout, stderr, report, reportPath, rejected, rejectedText, dir };
+}
+
+export function writeInput(dir: string, name: string, text: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sx-test-'));
+}
+
+/** The accounting promise, asserted in every end-to-end test. */
+export function assertBalanced(report: RunReport | undefined): void {
+  if (!report?.accounting) throw new Error('report has no accounting');
+  const a = report.accounting;
+  const sum = a.skipped + a.merged_duplicates + a.rejected + a.not_applied + a.loaded;
+  if (sum !== a.input_rows || !a.balanced) throw new Error(`accounting does not balance: ${JSON.stringify(a)}`);
+}
