@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, ExitCode, asExporterError } from './errors.js';
-import { runCommand } from './run.js';
 import { TOOL_NAME, VERSION } from './version.js';
 
 const MAIN_HELP = `${TOOL_NAME} ${VERSION}
@@ -72,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return ExitCode.ok;
   }
+  const { runCommand } = await import('./run.js');
   const outcome = await runCommand({
     settingsPath: values.settings,
     input: values.input,

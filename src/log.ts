@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { scrubSecrets } from './secrets.js';
 
 export type { Logger };
@@ -46,7 +46,7 @@ export function createLogger(options: LoggerOptions = {}, env: NodeJS.ProcessEnv
   const sink = scrubbingSink(target);
   const destination: DestinationStream =
     format === 'pretty'
-      ? pretty({ destination: sink, sync: true, colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({ destination: sink, sync: true, colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : sink;
 
   return pino(

@@ -1,0 +1,128 @@
+/**
+ * Simulator load benchmark: times list loads of `--rows` rows x 6 columns over HTTP (the figure the
+ * exporter sees) and reports heap use per stored record.
+ *
+ *   node --import tsx src/simulator/bench.ts [--rows 5000] [--batches 40] [--json]
+ */
+
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from './index.js';
+
+export interface BenchResult {
+  rows: number;
+  batches: number;
+  bodyBytes: number;
+  medianMs: number;
+  p95Ms: number;
+  minMs: number;
+  serverMedianMs: number;
+  records: number;
+  heapBytesPerRecord: number;
+}
+
+function makeBatch(start: number, rows: number): unknown[][] {
+  const out: unknown[][] = [];
+  for (let i = 0; i < rows; i++) {
+    const n = start + i;
+    out.push([
+      `C${String(n).padStart(9, '0')}`,
+      `customer${n}@example.com`,
+      `First${n % 977}`,
+      Math.round(n * 1.37 * 100) / 100,
+      `2026-0${(n % 9) + 1}-1${n % 10}T10:15:00Z`,
+      n % 3 === 0,
+    ]);
+  }
+  return out;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> {
+  const sim = await startSimulator({
+    port: 0,
+    rateLimit: false,
+    logRequests: true,
+    seed: {
+      lists: [
+        {
+          api_name: 'bench',
+          type: 'Datalist',
+          fields: [
+            { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50 },
+            { name: 'EMAIL', data_type: 'Text', length: 200 },
+            { name: 'FIRST_NAME', data_type: 'Text', length: 100 },
+            { name: 'LIFETIME_VALUE', data_type: 'Float' },
+            { name: 'LAST_PURCHASE_AT', data_type: 'DateTime' },
+            { name: 'ACTIVE', data_type: 'Boolean' },
+          ],
+        },
+      ],
+    },
+  });
+  const url = `${sim.baseUrl}/Portal/Api/organizations/my_org/lists/bench/data/load?keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,FIRST_NAME,LIFETIME_VALUE,LAST_PURCHASE_AT,ACTIVE`;
+  const headers = { 'X-ApiKey': `${DEV_API_KEY}:${DEV_API_SECRET}`, 'Content-Type': 'application/json' };
+  try {
+    global.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const times: number[] = [];
+    let bodyBytes = 0;
+    // Warm-up (JIT), then measured batches of fresh keys (inserts).
+    for (let b = -3; b < batches; b++) {
+      const body = JSON.stringify(makeBatch((b + 3) * rows, rows));
+      bodyBytes = Buffer.byteLength(body);
+      const t = performance.now();
+      const r = await fetch(url, { method: 'POST', headers, body });
+      const j = (await r.json()) as { number_of_inserted_records: number };
+      const ms = performance.now() - t;
+      if (r.status !== 200 || j.number_of_inserted_records !== rows) throw new Error(`unexpected answer ${r.status} ${JSON.stringify(j)}`);
+      if (b >= 0) times.push(ms);
+    }
+    const serverTimes = sim
+      .requestLog()
+      .filter((e) => e.route === 'loadList')
+      .slice(3)
+      .map((e) => e.durationMs)
+      .sort((a, b) => a - b);
+    global.gc?.();
+    const heapAfter = process.memoryUsage().heapUsed;
+    const records = (batches + 3) * rows;
+    times.sort((a, b) => a - b);
+    return {
+      rows,
+      batches,
+      bodyBytes,
+      medianMs: round(percentile(times, 0.5)),
+      p95Ms: round(percentile(times, 0.95)),
+      minMs: round(times[0]),
+      serverMedianMs: round(percentile(serverTimes, 0.5)),
+      records,
+      heapBytesPerRecord: Math.round((heapAfter - heapBefore) / records),
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+declare const global: { gc?: () => void };
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: { rows: { type: 'string' }, batches: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const r = await runBench(Number(values.rows ?? 5000), Number(values.batches ?? 40));
+  if (values.json) console.log(JSON.stringify(r));
+  else {
+    console.log(`list load of ${r.rows} rows x 6 columns (${(r.bodyBytes / 1024).toFixed(0)} KiB body), ${r.batches} batches:`);
+    console.log(`  round trip: median ${r.medianMs} ms, p95 ${r.p95Ms} ms, min ${r.minMs} ms`);
+    console.log(`  server side (request log): median ${r.serverMedianMs} ms`);
+    console.log(`  heap per stored record: ~${r.heapBytesPerRecord} bytes over ${r.records} records${global.gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
+  }
+}
