@@ -9,6 +9,8 @@ import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { AuthError, InputError, TransientError, type ExporterError } from '../../src/errors.js';
 import { s3Location } from '../../src/source/s3.js';
@@ -41,6 +43,12 @@ function location(uri: string, env: NodeJS.ProcessEnv = server.env(), options: P
   const loc = s3Location(uri, env, { resumeBackoffMs: () => 20, ...options });
   opened.push(loc);
   return loc;
+}
+
+/** The V8 garbage collector, without needing --expose-gc on the command line. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }
 
 function desAvailable(): boolean {
@@ -299,7 +307,7 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     assert.match(markers.message, /2 marker, folder or empty objects skipped/);
   });
 
-  it('streams a large object with back-pressure and bounded memory', async () => {
+  it('streams a large object with back-pressure and bounded memory', async (t) => {
     const size = 48 * 1024 * 1024;
     const key = `${run}/large/big.bin`;
     const expected = createHash('sha256');
@@ -324,29 +332,40 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     const buffered = (stream as Readable & { bytesDelivered: number }).bytesDelivered;
     assert.ok(buffered <= 2 * 1024 * 1024, `read ${buffered} bytes ahead of a consumer that reads nothing`);
 
-    global.gc?.();
-    const baseline = process.memoryUsage();
-    let peakRss = baseline.rss;
-    let peakHeap = baseline.heapUsed;
+    // Memory still referenced (after a forced GC) must stay far below the object's size (an in-process
+    // s3rver accounts for most of it: about 12 MiB, against 0 with Ceph); RSS is only checked loosely, as
+    // the allocator keeps freed pages for a while.
+    const gc = exposeGc();
+    const inUse = (): number => {
+      const usage = process.memoryUsage();
+      return usage.heapUsed + usage.arrayBuffers;
+    };
+    gc();
+    const baseline = inUse();
+    const baselineRss = process.memoryUsage().rss;
+    let peakRetained = 0;
+    let peakRss = baselineRss;
     const hash = createHash('sha256');
     let total = 0;
+    let nextCheck = 4 * 1024 * 1024;
     for await (const chunk of stream) {
       hash.update(chunk as Buffer);
       total += (chunk as Buffer).length;
-      if ((total & 0xfffff) < (chunk as Buffer).length) {
-        const now = process.memoryUsage();
-        peakRss = Math.max(peakRss, now.rss);
-        peakHeap = Math.max(peakHeap, now.heapUsed);
+      if (total >= nextCheck) {
+        nextCheck += 4 * 1024 * 1024;
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        gc();
+        peakRetained = Math.max(peakRetained, inUse() - baseline);
         // A slow consumer now and then.
-        if ((total >> 20) % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     }
     assert.equal(total, size);
     assert.equal(hash.digest('hex'), expectedDigest);
-    const mib = (n: number): number => Math.round(n / 1024 / 1024);
-    const growth = peakRss - baseline.rss;
-    assert.ok(growth < size / 2, `RSS grew ${mib(growth)} MiB while streaming a ${mib(size)} MiB object`);
-    assert.ok(peakHeap - baseline.heapUsed < size / 2, `heap grew ${mib(peakHeap - baseline.heapUsed)} MiB`);
+    const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
+    t.diagnostic(`read ahead while idle ${mib(buffered)} MiB; peak retained ${mib(peakRetained)} MiB; RSS growth ${mib(peakRss - baselineRss)} MiB`);
+    assert.ok(peakRetained < size / 2, `${mib(peakRetained)} MiB retained while streaming a ${mib(size)} MiB object`);
+    assert.ok(peakRss - baselineRss < size, `RSS grew ${mib(peakRss - baselineRss)} MiB while streaming a ${mib(size)} MiB object`);
   });
 
   it('resumes a connection dropped mid-object with ranged GETs and returns exactly the object', async () => {
