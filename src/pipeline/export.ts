@@ -83,7 +83,9 @@ export async function exportToSelligent(options: PipelineOptions, report: RunRep
     if (read) finishAccounting(report, read, counts);
     report.rejected_rows.count = rejected.count;
     await rejected.close().catch(() => undefined);
-    await rm(workDir, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true, maxRetries: 3 }).catch((error: Error) =>
+      logger.warn({ workDir, reason: error.message }, 'could not remove the spool directory'),
+    );
   }
   if (report.accounting && !report.accounting.balanced) {
     throw new InternalError('ACCOUNTING_MISMATCH', `the run does not account for every input row: ${JSON.stringify(report.accounting)}`, { stage: 'report' });

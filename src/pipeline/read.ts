@@ -86,7 +86,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       if (!plan || !spool) throw new InputError('INPUT_EMPTY', `input ${location.uri}: no header row`, { stage: 'read' });
       await spool.finish();
     } catch (error) {
-      spool?.destroy();
+      await spool?.destroy();
       throw error;
     }
     settleInferredTypes(plan, plan.typesFrom === 'native' ? reader.nativeTypes : undefined);

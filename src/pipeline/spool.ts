@@ -89,8 +89,16 @@ class PartitionWriter {
     );
   }
 
-  destroy(): void {
-    for (const stream of this.streams) stream.destroy();
+  /** Stops writing and waits until every file is closed, so the directory can be removed. */
+  async destroy(): Promise<void> {
+    await Promise.all(
+      this.streams.map((stream) => {
+        if (stream.closed) return undefined;
+        const closed = once(stream, 'close').catch(() => undefined);
+        stream.destroy();
+        return closed;
+      }),
+    );
   }
 }
 
@@ -136,8 +144,8 @@ export class RowSpool {
     await this.writer.close();
   }
 
-  destroy(): void {
-    this.writer.destroy();
+  async destroy(): Promise<void> {
+    await this.writer.destroy();
   }
 
   /**
