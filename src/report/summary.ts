@@ -28,7 +28,8 @@ export function summaryLine(report: RunReport, reportPath: string): string {
   return `${prefix} - ${parts.join(', ')}`;
 }
 
+/** Multi-line messages (a list of setting problems) folded into the one line. */
 function firstLine(text: string): string {
-  const line = text.split('\n')[0]!;
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  const line = text.replace(/:?\n\s*-\s*/g, (match, offset: number) => (offset === text.indexOf(match) ? ': ' : '; ')).replace(/\s*\n\s*/g, ' ');
+  return line.length > 600 ? `${line.slice(0, 597)}...` : line;
 }
