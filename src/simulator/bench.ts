@@ -1,13 +1,17 @@
 /**
  * Simulator load benchmark: times list loads of `--rows` rows x 6 columns over HTTP (the figure the
- * exporter sees) and reports heap use per stored record.
+ * exporter sees) and reports heap use per stored record. The simulator runs in a child process (its own
+ * event loop and heap, as in real use); this process is the client.
  *
  *   node --import tsx src/simulator/bench.ts [--rows 5000] [--batches 40] [--json]
  */
 
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from './index.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import { DEV_API_KEY, DEV_API_SECRET, startSimulator, type SimulatorOptions } from './index.js';
 
 export interface BenchResult {
   rows: number;
@@ -17,6 +21,8 @@ export interface BenchResult {
   p95Ms: number;
   minMs: number;
   serverMedianMs: number;
+  /** Server CPU time per load (user + system), insensitive to other load on the machine. */
+  serverCpuMsPerLoad: number;
   records: number;
   heapBytesPerRecord: number;
 }
@@ -41,38 +47,79 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> {
-  const sim = await startSimulator({
-    port: 0,
-    rateLimit: false,
-    logRequests: true,
-    seed: {
-      lists: [
-        {
-          api_name: 'bench',
-          type: 'Datalist',
-          fields: [
-            { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50 },
-            { name: 'EMAIL', data_type: 'Text', length: 200 },
-            { name: 'FIRST_NAME', data_type: 'Text', length: 100 },
-            { name: 'LIFETIME_VALUE', data_type: 'Float' },
-            { name: 'LAST_PURCHASE_AT', data_type: 'DateTime' },
-            { name: 'ACTIVE', data_type: 'Boolean' },
-          ],
-        },
-      ],
-    },
+const BENCH_OPTIONS: SimulatorOptions = {
+  port: 0,
+  rateLimit: false,
+  seed: {
+    lists: [
+      {
+        api_name: 'bench',
+        type: 'Datalist',
+        fields: [
+          { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50 },
+          { name: 'EMAIL', data_type: 'Text', length: 200 },
+          { name: 'FIRST_NAME', data_type: 'Text', length: 100 },
+          { name: 'LIFETIME_VALUE', data_type: 'Float' },
+          { name: 'LAST_PURCHASE_AT', data_type: 'DateTime' },
+          { name: 'ACTIVE', data_type: 'Boolean' },
+        ],
+      },
+    ],
+  },
+};
+
+interface ChildReport {
+  serverMs: number[];
+  /** Server CPU time (user + system) spent since the 'mark' message. */
+  cpuMs: number;
+  heapBefore: number;
+  heapAfter: number;
+}
+
+/** Child side: run a simulator, report its port, then on request its log timings and heap use. */
+async function serveInChild(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const sim = await startSimulator(BENCH_OPTIONS);
+  process.send!({ port: sim.port });
+  let cpuMark = process.cpuUsage();
+  process.on('message', async (msg: string) => {
+    if (msg === 'mark') {
+      cpuMark = process.cpuUsage();
+      process.send!('marked');
+      return;
+    }
+    if (msg !== 'report') return;
+    const cpu = process.cpuUsage(cpuMark);
+    gc?.();
+    const report: ChildReport = {
+      serverMs: sim.requestLog().filter((e) => e.route === 'loadList').map((e) => e.durationMs),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      heapBefore,
+      heapAfter: process.memoryUsage().heapUsed,
+    };
+    await sim.close();
+    process.send!(report, () => process.exit(0));
   });
-  const url = `${sim.baseUrl}/Portal/Api/organizations/my_org/lists/bench/data/load?keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,FIRST_NAME,LIFETIME_VALUE,LAST_PURCHASE_AT,ACTIVE`;
+}
+
+export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], { execArgv: process.execArgv });
+  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+  const url = `http://127.0.0.1:${port}/Portal/Api/organizations/my_org/lists/bench/data/load?keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,FIRST_NAME,LIFETIME_VALUE,LAST_PURCHASE_AT,ACTIVE`;
   const headers = { 'X-ApiKey': `${DEV_API_KEY}:${DEV_API_SECRET}`, 'Content-Type': 'application/json' };
+  const warmup = 3;
   try {
-    global.gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
     const times: number[] = [];
     let bodyBytes = 0;
     // Warm-up (JIT), then measured batches of fresh keys (inserts).
-    for (let b = -3; b < batches; b++) {
-      const body = JSON.stringify(makeBatch((b + 3) * rows, rows));
+    for (let b = -warmup; b < batches; b++) {
+      if (b === 0) {
+        child.send('mark');
+        await once(child, 'message');
+      }
+      const body = JSON.stringify(makeBatch((b + warmup) * rows, rows));
       bodyBytes = Buffer.byteLength(body);
       const t = performance.now();
       const r = await fetch(url, { method: 'POST', headers, body });
@@ -81,15 +128,10 @@ export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> 
       if (r.status !== 200 || j.number_of_inserted_records !== rows) throw new Error(`unexpected answer ${r.status} ${JSON.stringify(j)}`);
       if (b >= 0) times.push(ms);
     }
-    const serverTimes = sim
-      .requestLog()
-      .filter((e) => e.route === 'loadList')
-      .slice(3)
-      .map((e) => e.durationMs)
-      .sort((a, b) => a - b);
-    global.gc?.();
-    const heapAfter = process.memoryUsage().heapUsed;
-    const records = (batches + 3) * rows;
+    child.send('report');
+    const [report] = (await once(child, 'message')) as [ChildReport];
+    const serverTimes = report.serverMs.slice(warmup).sort((a, b) => a - b);
+    const records = (batches + warmup) * rows;
     times.sort((a, b) => a - b);
     return {
       rows,
@@ -99,11 +141,16 @@ export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> 
       p95Ms: round(percentile(times, 0.95)),
       minMs: round(times[0]),
       serverMedianMs: round(percentile(serverTimes, 0.5)),
+      serverCpuMsPerLoad: round(report.cpuMs / batches),
       records,
-      heapBytesPerRecord: Math.round((heapAfter - heapBefore) / records),
+      heapBytesPerRecord: Math.round((report.heapAfter - report.heapBefore) / records),
     };
   } finally {
-    await sim.close();
+    if (child.exitCode === null) {
+      const timer = setTimeout(() => child.kill(), 5000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    }
   }
 }
 
@@ -111,18 +158,18 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-declare const global: { gc?: () => void };
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv.includes('--serve')) {
+  await serveInChild();
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, batches: { type: 'string' }, json: { type: 'boolean' } },
+    options: { rows: { type: 'string' }, batches: { type: 'string' }, json: { type: 'boolean' }, serve: { type: 'boolean' } },
   });
   const r = await runBench(Number(values.rows ?? 5000), Number(values.batches ?? 40));
   if (values.json) console.log(JSON.stringify(r));
   else {
     console.log(`list load of ${r.rows} rows x 6 columns (${(r.bodyBytes / 1024).toFixed(0)} KiB body), ${r.batches} batches:`);
     console.log(`  round trip: median ${r.medianMs} ms, p95 ${r.p95Ms} ms, min ${r.minMs} ms`);
-    console.log(`  server side (request log): median ${r.serverMedianMs} ms`);
-    console.log(`  heap per stored record: ~${r.heapBytesPerRecord} bytes over ${r.records} records${global.gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
+    console.log(`  server side (request log): median ${r.serverMedianMs} ms; server CPU per load ${r.serverCpuMsPerLoad} ms`);
+    console.log(`  heap per stored record: ~${r.heapBytesPerRecord} bytes over ${r.records} records${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
   }
 }

@@ -191,10 +191,14 @@ function applyToList(
 ): void {
   const { columns, keyPositions, importOption } = plan;
   const idPos = list.idPosition;
-  list.index(keyPositions); // build before the loop
-  for (const i of checked.winners) {
+  const index = list.index(keyPositions).map;
+  // Rows can be stored as they are when their columns are exactly the list's fields in order.
+  const asIs = idPos === undefined && columns.length === list.fields.length && columns.every((p, c) => p === c);
+  const { winners, keys } = checked;
+  for (let w = 0; w < winners.length; w++) {
+    const i = winners[w];
     const row = rows[start + i] as unknown[];
-    const existing = list.lookup(keyPositions, checked.keys[i]);
+    const existing = index.get(keys[i]);
     if (existing !== undefined) {
       if (importOption === 'OnlyInsert') {
         resp.number_of_duplicate_records++;
@@ -210,8 +214,12 @@ function applyToList(
         resp.number_of_records_not_found++;
         continue;
       }
-      const values = new Array<unknown>(list.fields.length).fill(null);
-      for (let c = 0; c < columns.length; c++) if (columns[c] !== idPos) values[columns[c]] = row[c];
+      let values: unknown[];
+      if (asIs) values = row;
+      else {
+        values = new Array<unknown>(list.fields.length).fill(null);
+        for (let c = 0; c < columns.length; c++) if (columns[c] !== idPos) values[columns[c]] = row[c];
+      }
       const id = list.insert(values);
       onRecord?.(id);
       resp.number_of_inserted_records++;
@@ -253,10 +261,9 @@ export function loadSegment(
     applyToList(list, { ...plan, importOption: 'InsertAndUpdate' }, rows, start, checked, resp, (id) => segment.members.add(id));
     return finish(resp, checked, total, false);
   }
-  const { keyPositions } = plan;
-  list.index(keyPositions);
+  const index = list.index(plan.keyPositions).map;
   for (const i of checked.winners) {
-    const existing = list.lookup(keyPositions, checked.keys[i]);
+    const existing = index.get(checked.keys[i]);
     if (existing === undefined) {
       resp.number_of_records_not_found++;
       continue;

@@ -48,7 +48,7 @@ export const USERLIST_DEFAULT_FIELDS: ReadonlyArray<Field> = [
   new Field('OPTOUT', 'Boolean', null, true, 'Opt-out flag'),
 ];
 
-type IndexEntry = number | number[];
+export type IndexEntry = number | number[];
 
 /** The key of a record (or row) for the given value positions; null when any key value is null. */
 export function keyOf(values: ReadonlyArray<unknown>, positions: ReadonlyArray<number>): unknown {
@@ -67,7 +67,7 @@ export function keyOf(values: ReadonlyArray<unknown>, positions: ReadonlyArray<n
   return key;
 }
 
-class KeyIndex {
+export class KeyIndex {
   readonly map = new Map<unknown, IndexEntry>();
   constructor(readonly positions: number[]) {}
 
@@ -100,6 +100,8 @@ export class ListState {
   readonly records = new Map<number, unknown[]>();
   readonly segments = new Map<string, Segment>();
   private readonly indexes = new Map<string, KeyIndex>();
+  /** The same indexes as an array, for the write paths. */
+  private indexList: KeyIndex[] = [];
   nextId = 1;
   businessKey: string[] | undefined;
   /** Set while a bulk operation (list load, segment load, segment clear) runs on this list. */
@@ -143,15 +145,11 @@ export class ListState {
       idx = new KeyIndex(positions.slice());
       for (const [id, values] of this.records) idx.add(keyOf(values, idx.positions), id);
       this.indexes.set(sig, idx);
+      this.indexList.push(idx);
     }
     return idx;
   }
 
-  /** Ids of the records whose values at `positions` give `key`. */
-  lookup(positions: number[], key: unknown): IndexEntry | undefined {
-    if (key === null) return undefined;
-    return this.index(positions).map.get(key);
-  }
 
   /** Inserts a record (values in list field order); assigns and returns its id. */
   insert(values: unknown[], id?: number): number {
@@ -163,7 +161,8 @@ export class ListState {
       values[idPos] = recordId;
     }
     this.records.set(recordId, values);
-    for (const idx of this.indexes.values()) idx.add(keyOf(values, idx.positions), recordId);
+    const indexes = this.indexList;
+    for (let i = 0; i < indexes.length; i++) indexes[i].add(keyOf(values, indexes[i].positions), recordId);
     return recordId;
   }
 
@@ -174,7 +173,7 @@ export class ListState {
     const idPos = this.idPosition;
     let touched: KeyIndex[] | undefined;
     let oldKeys: unknown[] | undefined;
-    for (const idx of this.indexes.values()) {
+    for (const idx of this.indexList) {
       for (const p of idx.positions) {
         const t = targets.indexOf(p);
         if (t >= 0 && p !== idPos && values[p] !== row[t]) {
@@ -216,6 +215,7 @@ export class ListState {
 
   clearIndexes(): void {
     this.indexes.clear();
+    this.indexList = [];
   }
 }
 

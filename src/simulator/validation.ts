@@ -26,11 +26,19 @@ export function canonicalDataType(value: unknown): DataType | undefined {
   return typeof value === 'string' ? DATA_TYPE_BY_LOWER.get(value.toLowerCase()) : undefined;
 }
 
-// ISO-8601 calendar date, optionally followed by a time and an offset.
-const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
+// ISO-8601 checks by character codes (no regular expression per value):
+//   YYYY-MM-DD[THH:MM[:SS[.fffffffff]][Z|+HH:MM|-HH:MM|+HHMM|-HHMM]]
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(at + i) - 48;
+    if (!(c >= 0 && c <= 9)) return -1; // also NaN past the end
+    v = v * 10 + c;
+  }
+  return v;
+}
 
 function validCalendar(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
@@ -39,22 +47,56 @@ function validCalendar(y: number, m: number, d: number): boolean {
   return true;
 }
 
-export function isIsoDate(value: string): boolean {
-  // A Date field takes a calendar date; a full ISO date-time is accepted too (its date part is what counts).
-  const m = DATE_ONLY.exec(value);
-  if (m) return validCalendar(+m[1], +m[2], +m[3]);
-  return isIsoDateTime(value);
+/** Length of a valid YYYY-MM-DD prefix (10) or -1. */
+function datePart(s: string): number {
+  if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return -1;
+  const y = digits(s, 0, 4);
+  const m = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  if (y < 0 || m < 0 || d < 0 || !validCalendar(y, m, d)) return -1;
+  return 10;
 }
 
-export function isIsoDateTime(value: string): boolean {
-  const m = DATE_TIME.exec(value);
-  if (!m) return false;
-  if (!validCalendar(+m[1], +m[2], +m[3])) return false;
-  if (m[4] !== undefined) {
-    if (+m[4] > 23 || +m[5] > 59) return false;
-    if (m[6] !== undefined && +m[6] > 59) return false;
+export function isIsoDateTime(s: string): boolean {
+  if (datePart(s) < 0) return false;
+  const n = s.length;
+  if (n === 10) return true;
+  if (s.charCodeAt(10) !== 84 /* T */ || n < 16) return false;
+  const hh = digits(s, 11, 2);
+  const mm = digits(s, 14, 2);
+  if (hh < 0 || hh > 23 || s.charCodeAt(13) !== 58 || mm < 0 || mm > 59) return false;
+  let i = 16;
+  if (i < n && s.charCodeAt(i) === 58 /* : */) {
+    const ss = digits(s, i + 1, 2);
+    if (ss < 0 || ss > 59 || i + 3 > n) return false;
+    i += 3;
+    if (i < n && s.charCodeAt(i) === 46 /* . */) {
+      let f = 0;
+      i++;
+      while (i < n && f < 10) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        i++;
+        f++;
+      }
+      if (f === 0 || f > 9) return false;
+    }
   }
-  return true;
+  if (i === n) return true;
+  const z = s.charCodeAt(i);
+  if (z === 90 /* Z */) return i + 1 === n;
+  if (z !== 43 && z !== 45) return false;
+  const oh = digits(s, i + 1, 2);
+  if (oh < 0 || oh > 23) return false;
+  let j = i + 3;
+  if (j < n && s.charCodeAt(j) === 58) j++;
+  const om = digits(s, j, 2);
+  return om >= 0 && om <= 59 && j + 2 === n;
+}
+
+/** A Date field takes a calendar date; a full ISO date-time is accepted too (its date part is what counts). */
+export function isIsoDate(s: string): boolean {
+  return isIsoDateTime(s);
 }
 
 /** 2^63 as a double. JSON numbers are doubles once parsed, so the check is done on the double value. */
