@@ -74,7 +74,7 @@ alive() {
 
 stop_cluster() {
   [ -d "$D/pids" ] || return 0
-  local f pid pids=() waited=0
+  local f pid pids=() waited=0 since=$SECONDS
   for f in "$D"/pids/*; do
     [ -e "$f" ] || continue
     pid=$(cat "$f")
@@ -99,7 +99,7 @@ stop_cluster() {
   # Reap our own children, if they are ours (run mode).
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$D/pids"
-  [ "${#pids[@]}" = 0 ] || log "stopped (${#pids[@]} daemons) in $((waited / 10)) s"
+  [ "${#pids[@]}" = 0 ] || log "stopped (${#pids[@]} daemons) in $((SECONDS - since)) s"
 }
 
 wait_until() { # description, command...
@@ -174,6 +174,11 @@ osd_memory_target = 939524096
 mon_data = $D/mon
 
 [osd]
+# With cephx off, an OSD may send its start-up "osd crush create-or-move / set-device-class" commands
+# before it has the monmap, with a zero fsid; the monitor refuses them ("wrong fsid") and the OSD exits.
+# The OSD is placed in the CRUSH map by this script instead.
+osd_crush_update_on_start = false
+osd_class_update_on_start = false
 osd_data = $D/osd\$id
 osd_objectstore = memstore
 memstore_device_bytes = 4294967296
@@ -205,6 +210,7 @@ setup_cluster() {
   id=$(ceph_cli osd new "$uuid") || return 1
   mkdir -p "$D/osd$id"
   ceph-osd -c "$CONF" -i "$id" --mkfs --osd-uuid "$uuid" >>"$D/log/mkfs.out" 2>&1 || return 1
+  ceph_cli osd crush add "osd.$id" 1.0 root=default >>"$D/log/mkfs.out" 2>&1 || return 1
   spawn osd ceph-osd -c "$CONF" -i "$id" -f
   wait_until "the OSD to be up" osd_up || return 1
 
@@ -243,6 +249,7 @@ start_cluster() {
     done
   done
   local started=$SECONDS attempt
+  rm -rf "$D"/log.failed-*
   for attempt in 1 2; do
     log "starting (attempt $attempt): mon $HOST:$MON_PORT, memstore OSD, radosgw $HOST:$RGW_PORT"
     if setup_cluster; then
@@ -250,8 +257,10 @@ start_cluster() {
       log "ready in $((SECONDS - started)) s; env in $D/env"
       return 0
     fi
-    log "start failed (logs in $D/log)"
     stop_cluster
+    rm -rf "$D/log.failed-$attempt"
+    mv "$D/log" "$D/log.failed-$attempt"
+    log "start failed (logs kept in $D/log.failed-$attempt)"
   done
   die "Ceph RGW did not start after 2 attempts"
 }
