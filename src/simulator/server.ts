@@ -598,7 +598,8 @@ export class SimulatorServer implements SimulatorHandle {
   }
 
   private record(ctx: RequestContext, res: ServerResponse): void {
-    if (ctx.logged || !this.logRequests) return;
+    // Control routes are not part of the API traffic and are not logged.
+    if (ctx.logged || !this.logRequests || ctx.route === '__simulator') return;
     ctx.logged = true;
     const entry: RequestLogEntry = {
       method: ctx.method,
