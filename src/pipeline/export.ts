@@ -132,9 +132,9 @@ async function* listBatches(ctx: RunContext, read: ReadResult, segments: Segment
     counts.merged += partition.merged;
     for (const winner of partition.winners) {
       counts.winners++;
-      const keyCells = plan.keyPositions.map((position) => winner.cells[position]!);
-      for (const segment of winner.segments) await segmentSpool.add(segmentIndex.get(segment)!, winner.row, keyCells);
       const serialized = serializeRow(winner.cells, plan.fields);
+      const keyJson = serializeRow(plan.keyPositions.map((position) => winner.cells[position]!), plan.keys);
+      for (const segment of winner.segments) await segmentSpool.add(segmentIndex.get(segment)!, winner.row, typeof keyJson === 'string' ? keyJson : '');
       if (typeof serialized !== 'string') {
         counts.clientRejected++;
         counts.rejectedRows.add(winner.row);
@@ -230,7 +230,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     const tally = emptyTally();
     entry.status = 'failed';
     const outcome = await sendAll(
-      segmentBatches(ctx, plan, segmentSpool, i, rejectedRows, entry),
+      segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
       {
         kind: 'segment',
         send: (body) =>
@@ -261,19 +261,14 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
   }
 }
 
-async function* segmentBatches(ctx: RunContext, plan: ColumnPlan, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
+async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
   const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
-  for await (const [row, ...keyCells] of spool.members(index)) {
-    if (rejectedRows.has(row)) {
+  for await (const { row, keyJson } of spool.members(index)) {
+    if (keyJson === '' || rejectedRows.has(row)) {
       entry.skipped_rejected_keys++;
       continue;
     }
-    const serialized = serializeRow(keyCells, plan.keys);
-    if (typeof serialized !== 'string') {
-      entry.skipped_rejected_keys++;
-      continue;
-    }
-    const full = builder.add(row, serialized);
+    const full = builder.add(row, keyJson);
     if (full) yield full;
   }
   const last = builder.finish();

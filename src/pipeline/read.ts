@@ -116,7 +116,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
 }
 
 function fieldCells(cells: string[], segmentIndex: number): string[] {
-  const out = cells.slice();
-  out.splice(segmentIndex, 1);
+  const out = new Array<string>(cells.length - 1);
+  for (let i = 0, j = 0; i < cells.length; i++) if (i !== segmentIndex) out[j++] = cells[i]!;
   return out;
 }

@@ -28,11 +28,25 @@ export function hashKey(key: string, seed = 0): number {
   return hash >>> 0;
 }
 
-/** Spool line: `[row, segment, ...field cells]` as JSON (values may hold newlines and quotes). */
-export type SpooledRow = [number, string, ...string[]];
+/**
+ * Spool line: `key TAB row TAB segment TAB cells`, where key and cells are JSON text (so values may hold
+ * tabs, newlines and quotes) and segment is an api_name. Deduplication reads the key without parsing
+ * the cells; only the rows that win are parsed again.
+ */
+function spoolLine(key: string, row: number, segment: string, cellsJson: string): string {
+  return `${JSON.stringify(key)}\t${row}\t${segment}\t${cellsJson}`;
+}
+
+function splitLine(line: string): { key: string; row: number; segment: string; cellsJson: string } {
+  const first = line.indexOf('\t');
+  const second = line.indexOf('\t', first + 1);
+  const third = line.indexOf('\t', second + 1);
+  return { key: line.slice(0, first), row: Number(line.slice(first + 1, second)), segment: line.slice(second + 1, third), cellsJson: line.slice(third + 1) };
+}
 
 export interface Winner {
   row: number;
+  /** The row's field values (routing column excluded). */
   cells: string[];
   /** Every Segment any row of this key was routed to, each once, in input order. */
   segments: string[];
@@ -53,7 +67,7 @@ class PartitionWriter {
     for (let i = 0; i < count; i++) {
       const path = join(directory, `${prefix}-${i}.jsonl`);
       this.paths.push(path);
-      this.streams.push(createWriteStream(path, { highWaterMark: 1024 * 1024 }));
+      this.streams.push(createWriteStream(path, { highWaterMark: FLUSH_BYTES }));
       this.buffers.push([]);
       this.sizes.push(0);
     }
@@ -127,8 +141,8 @@ export class RowSpool {
 
   /** `fieldCells` are the row's values without the routing column. */
   add(row: number, segment: string, fieldCells: string[]): void {
-    const line = JSON.stringify([row, segment, ...fieldCells]);
-    this.writer.add(hashKey(this.keyOf(fieldCells)) % PARTITIONS, line);
+    const key = this.keyOf(fieldCells);
+    this.writer.add(hashKey(key) % PARTITIONS, spoolLine(key, row, segment, JSON.stringify(fieldCells)));
     this.rows++;
     this.pending++;
   }
@@ -162,8 +176,7 @@ export class RowSpool {
       const sub = new PartitionWriter(this.directory, `${baseName(path)}-${depth}`, SUB_PARTITIONS);
       let count = 0;
       for await (const line of readLines(path)) {
-        const [, , ...cells] = JSON.parse(line) as SpooledRow;
-        sub.add(hashKey(this.keyOf(cells), depth) % SUB_PARTITIONS, line);
+        sub.add(hashKey(splitLine(line).key, depth) % SUB_PARTITIONS, line);
         if (++count % 5_000 === 0) await sub.flush();
       }
       await sub.close();
@@ -171,26 +184,27 @@ export class RowSpool {
       for (const subPath of sub.paths) yield* this.deduplicateFile(subPath, strategy, depth + 1);
       return;
     }
-    const byKey = new Map<string, Winner>();
+    const byKey = new Map<string, { row: number; cellsJson: string; segments: string[] }>();
     let merged = 0;
     const lastWins = strategy === 'ImportLastMatch';
     for await (const line of readLines(path)) {
-      const [row, segment, ...cells] = JSON.parse(line) as SpooledRow;
-      const key = this.keyOf(cells);
+      const { key, row, segment, cellsJson } = splitLine(line);
       const existing = byKey.get(key);
       if (!existing) {
-        byKey.set(key, { row, cells, segments: [segment] });
+        byKey.set(key, { row, cellsJson, segments: [segment] });
         continue;
       }
       merged++;
       if (!existing.segments.includes(segment)) existing.segments.push(segment);
       if (lastWins) {
         existing.row = row;
-        existing.cells = cells;
+        existing.cellsJson = cellsJson;
       }
     }
     await rm(path, { force: true });
-    yield { winners: [...byKey.values()], merged };
+    const winners: Winner[] = [];
+    for (const entry of byKey.values()) winners.push({ row: entry.row, cells: JSON.parse(entry.cellsJson) as string[], segments: entry.segments });
+    yield { winners, merged };
   }
 }
 
@@ -209,7 +223,7 @@ export class SegmentSpool {
 
   constructor(
     private readonly directory: string,
-    private readonly maxBufferedBytes = 16 * 1024 * 1024,
+    private readonly maxBufferedBytes = 4 * 1024 * 1024,
   ) {}
 
   path(segment: number): string {
@@ -220,9 +234,12 @@ export class SegmentSpool {
     return this.counts[segment] ?? 0;
   }
 
-  /** One member: the winner's input row number and its key values. */
-  async add(segment: number, row: number, keyCells: string[]): Promise<void> {
-    const line = JSON.stringify([row, ...keyCells]);
+  /**
+   * One member: the winner's input row number and its key row as sent (JSON array text without
+   * newlines), or '' when its key cannot be sent.
+   */
+  async add(segment: number, row: number, keyJson: string): Promise<void> {
+    const line = `${row}\t${keyJson}`;
     let buffer = this.buffers.get(segment);
     if (!buffer) {
       buffer = [];
@@ -242,8 +259,11 @@ export class SegmentSpool {
     this.buffered = 0;
   }
 
-  async *members(segment: number): AsyncGenerator<[number, ...string[]]> {
+  async *members(segment: number): AsyncGenerator<{ row: number; keyJson: string }> {
     if (this.rows(segment) === 0) return;
-    for await (const line of readLines(this.path(segment))) yield JSON.parse(line) as [number, ...string[]];
+    for await (const line of readLines(this.path(segment))) {
+      const tab = line.indexOf('\t');
+      yield { row: Number(line.slice(0, tab)), keyJson: line.slice(tab + 1) };
+    }
   }
 }
