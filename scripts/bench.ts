@@ -1,0 +1,829 @@
+/**
+ * `npm run bench`: end-to-end throughput and memory of the exporter CLI on a generated query result.
+ *
+ *   npm run build && npm run bench -- [--rows 1000000] [--segments 20] [--latency-ms 0] [--runs 1]
+ *                                     [--batch-rows 5000] [--requests-per-minute N] [--sim-rate-limit N]
+ *                                     [--seed 1] [--cpu-prof] [--keep]
+ *
+ * 1. Generates (or reuses from `.bench/data/`) a gzip CSV query result and uploads it to an in-process
+ *    s3rver.
+ * 2. Per run: times the parse ceiling (fast-csv alone on the same file, in a child process), starts the
+ *    Selligent simulator in its own process with an empty tenant, runs `node dist/cli.js run` against
+ *    `s3://bucket/key` under `/usr/bin/time -v`, and collects the run report, the OS's peak RSS of the
+ *    exporter and the simulator's request log.
+ * 3. Prints one JSON document on stdout (also written to `.bench/last.json` and
+ *    `.bench/results/<rows>r-<segments>s-<latency>ms.json`) and a readable table on stderr.
+ *
+ * docs/performance.md explains every figure and holds measured results.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { ensureData, removeData, type DataMeta } from './bench-data.js';
+import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './bench-profile.js';
+import { busyFigures, countBy, startSimulatorProcess, type BusyFigures, type RequestLogEntry } from './bench-sim.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BENCH_DIR = join(ROOT, '.bench');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const TIME = '/usr/bin/time';
+const BUCKET = 'td-results';
+const LIST = 'bench_contacts';
+const SIMULATOR_DEFAULT_RATE_LIMIT = 2_500;
+const DEFAULT_BATCH_ROWS = 5_000;
+const DEFAULT_BATCH_BYTES = 10 * 1024 * 1024;
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --rows N                 data rows in the generated query result (default 1000000)
+  --segments N             distinct Segments, 1-50, skewed sizes (default 20)
+  --latency-ms N           simulator latency added to every answer (default 0)
+  --runs N                 repeat the run N times and report medians (default 1)
+  --batch-rows N           batch_rows and segment_batch_rows settings (default: the exporter's, ${DEFAULT_BATCH_ROWS})
+  --requests-per-minute N  requests_per_minute setting (default: the exporter's, 2500)
+  --sim-rate-limit N       simulator requests per minute per key; 0 = no limit (default: the simulator's, ${SIMULATOR_DEFAULT_RATE_LIMIT})
+  --seed N                 generator seed (default 1)
+  --wait-idle S            before each run, wait up to S seconds for the machine to be quiet (other
+                           processes using under a quarter of one core over 3 s) (default 0: do not wait)
+  --cpu-prof               run the exporter with node --cpu-prof and summarise the profile by function
+                           (timings of that run are a few % slower)
+  --keep                   keep generated data in .bench/data/ for the next run (a file that was already
+                           cached is always kept) and keep each run's rejected-rows file
+  --help                   show this help
+`;
+
+// ------------------------------------------------------------------------------------------ options
+
+interface Params {
+  rows: number;
+  segments: number;
+  latencyMs: number;
+  runs: number;
+  batchRows: number | undefined;
+  requestsPerMinute: number | undefined;
+  simRateLimit: number | undefined;
+  seed: number;
+  cpuProf: boolean;
+  keep: boolean;
+  waitIdle: number;
+}
+
+function parseOptions(argv: string[]): Params {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      rows: { type: 'string' },
+      segments: { type: 'string' },
+      'latency-ms': { type: 'string' },
+      runs: { type: 'string' },
+      'batch-rows': { type: 'string' },
+      'requests-per-minute': { type: 'string' },
+      'sim-rate-limit': { type: 'string' },
+      seed: { type: 'string' },
+      'wait-idle': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const int = (name: string, value: string | undefined, fallback: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
+    if (value === undefined) return fallback;
+    const n = Number(value.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+  return {
+    rows: int('rows', values.rows, 1_000_000, 1)!,
+    segments: int('segments', values.segments, 20, 1, 50)!,
+    latencyMs: int('latency-ms', values['latency-ms'], 0, 0, 60_000)!,
+    runs: int('runs', values.runs, 1, 1, 50)!,
+    batchRows: int('batch-rows', values['batch-rows'], undefined, 1, 100_000),
+    requestsPerMinute: int('requests-per-minute', values['requests-per-minute'], undefined, 1),
+    simRateLimit: int('sim-rate-limit', values['sim-rate-limit'], undefined, 0),
+    seed: int('seed', values.seed, 1, 0, 2 ** 31)!,
+    cpuProf: values['cpu-prof'] ?? false,
+    keep: values.keep ?? false,
+    waitIdle: int('wait-idle', values['wait-idle'], 0, 0, 3_600)!,
+  };
+}
+
+// ------------------------------------------------------------------------------------------ helpers
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+function round(n: number | null | undefined, digits = 3): number | null {
+  if (n === null || n === undefined || !Number.isFinite(n)) return null;
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median of every numeric leaf across same-shaped objects; other leaves are taken from the first. */
+function medianTree(items: unknown[]): unknown {
+  const first = items[0];
+  if (items.every((v) => typeof v === 'number' && Number.isFinite(v))) return round(median(items as number[]), 4);
+  if (first && typeof first === 'object' && !Array.isArray(first)) {
+    const keys = new Set(items.flatMap((v) => (v && typeof v === 'object' ? Object.keys(v) : [])));
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = medianTree(items.map((v) => (v as Record<string, unknown> | null)?.[k]));
+    return out;
+  }
+  return first;
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || nproc;
+  } catch {
+    // keep os.cpus()
+  }
+  return {
+    nproc,
+    cpuModel: model,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    freeMemoryGiB: round(freemem() / 2 ** 30, 1),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadavg: loadavg().map((l) => round(l, 2)),
+  };
+}
+
+// ------------------------------------------------------------------------------------------ CPU use
+
+let clockTicks = 100;
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {
+  // Linux default
+}
+
+/** Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat. */
+async function machineBusySeconds(): Promise<number> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
+  const f = (text.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return busy / clockTicks;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+async function processCpuSeconds(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command: state(3) ... utime(14) stime(15), counted from 1 over the whole line.
+  return (Number(rest[11] ?? 0) + Number(rest[12] ?? 0)) / clockTicks;
+}
+
+/** Cores' worth of CPU the rest of the machine used over `ms` (this process excluded). */
+async function otherLoad(ms: number): Promise<number> {
+  const m0 = await machineBusySeconds();
+  const c0 = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, ms));
+  const m1 = await machineBusySeconds();
+  const c = process.cpuUsage(c0);
+  return Math.max(0, m1 - m0 - (c.user + c.system) / 1e6) / (ms / 1000);
+}
+
+async function waitForQuiet(maxSeconds: number): Promise<number> {
+  const deadline = performance.now() + maxSeconds * 1000;
+  let load = await otherLoad(3_000);
+  while (load > 0.25 && performance.now() < deadline) {
+    log(`machine busy: other processes use ${load.toFixed(2)} core(s); waiting (up to ${Math.round((deadline - performance.now()) / 1000)} s more)`);
+    await new Promise((r) => setTimeout(r, 7_000));
+    load = await otherLoad(3_000);
+  }
+  return load;
+}
+
+// ------------------------------------------------------------------------------------------ S3
+
+interface S3Server {
+  endpoint: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections(): void };
+}
+type S3rverConstructor = new (o: { address: string; port: number; directory: string; silent: boolean; configureBuckets: { name: string }[] }) => S3rverInstance;
+
+async function startS3(directory: string): Promise<S3Server> {
+  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+  await mkdir(directory, { recursive: true });
+  const instance = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: BUCKET }] });
+  const { port } = await instance.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    },
+    close: async () => {
+      instance.httpServer?.closeAllConnections();
+      await instance.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Streams the file up with one PutObject. Checksums are `WHEN_REQUIRED`: with the SDK's default the body
+ * goes out `aws-chunked` with a trailing checksum, which s3rver would store framing and all. The stored
+ * object's ETag must equal the file's MD5.
+ */
+async function upload(s3: S3Server, meta: DataMeta, key: string): Promise<void> {
+  const { S3Client, PutObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  try {
+    const started = performance.now();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(meta.file), ContentLength: meta.gzipBytes, ContentType: 'text/csv' }));
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    const etag = (head.ETag ?? '').replace(/"/g, '');
+    if (head.ContentLength !== meta.gzipBytes || etag !== meta.md5) {
+      throw new Error(`s3rver stored s3://${BUCKET}/${key} wrongly: ${head.ContentLength} bytes, ETag ${etag}; expected ${meta.gzipBytes} bytes, MD5 ${meta.md5}`);
+    }
+    log(`uploaded s3://${BUCKET}/${key} (${(meta.gzipBytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s; ETag = MD5`);
+  } finally {
+    client.destroy();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ children
+
+interface ChildResult {
+  code: number;
+  wallSeconds: number;
+  peakRssKb: number;
+  rssSource: string;
+  userSeconds: number | null;
+  systemSeconds: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a node child under `/usr/bin/time -v` (peak RSS from the OS), or, without it, polls the child's
+ * /proc/PID/status VmHWM. `onLine` sees each stdout line as it comes.
+ */
+async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: string, onLine?: (line: string) => void): Promise<ChildResult> {
+  const useTime = existsSync(TIME);
+  const argv = useTime ? [TIME, '-v', '-o', timeFile, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
+  const started = performance.now();
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const out: string[] = [];
+  let err = '';
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    out.push(line);
+    onLine?.(line);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  let polledKb = 0;
+  const poll = useTime
+    ? undefined
+    : setInterval(() => {
+        readFile(`/proc/${child.pid}/status`, 'utf8')
+          .then((s) => {
+            polledKb = Math.max(polledKb, Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0));
+          })
+          .catch(() => undefined);
+      }, 100);
+  const code: number = await new Promise((done) => child.on('close', (c) => done(c ?? 1)));
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (poll) clearInterval(poll);
+  let peakRssKb = polledKb;
+  let userSeconds: number | null = null;
+  let systemSeconds: number | null = null;
+  if (useTime) {
+    const report = await readFile(timeFile, 'utf8').catch(() => '');
+    peakRssKb = Number(/Maximum resident set size \(kbytes\):\s*(\d+)/.exec(report)?.[1] ?? NaN);
+    userSeconds = Number(/User time \(seconds\):\s*([\d.]+)/.exec(report)?.[1] ?? NaN);
+    systemSeconds = Number(/System time \(seconds\):\s*([\d.]+)/.exec(report)?.[1] ?? NaN);
+    const status = /Exit status:\s*(\d+)/.exec(report)?.[1];
+    if (status !== undefined && code !== Number(status)) log(`note: time reports exit status ${status}, process closed with ${code}`);
+  }
+  return { code, wallSeconds, peakRssKb, rssSource: useTime ? `${TIME} -v (Maximum resident set size)` : '/proc/PID/status VmHWM, polled every 100 ms', userSeconds, systemSeconds, stdout: out.join('\n'), stderr: err };
+}
+
+interface ParseCeiling {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  peakRssMb: number;
+}
+
+async function parseCeiling(meta: DataMeta, runDir: string): Promise<ParseCeiling> {
+  const r = await runNode(['--import', 'tsx', join(ROOT, 'scripts', 'bench-parse.ts'), meta.file], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, join(runDir, 'parse-time.txt'));
+  if (r.code !== 0) throw new Error(`parse ceiling child failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; rowsPerSecond: number };
+  if (seen.rows !== meta.rows) throw new Error(`parse ceiling counted ${seen.rows} rows, the file has ${meta.rows}`);
+  return { rows: seen.rows, seconds: round(seen.seconds)!, rowsPerSecond: Math.round(seen.rowsPerSecond), peakRssMb: round(r.peakRssKb / 1024, 1)! };
+}
+
+// ------------------------------------------------------------------------------------------ one run
+
+/** The parts of the exporter's run report the benchmark reads. */
+interface Report {
+  status: string;
+  exit_code: number;
+  input: { rows: number; bytes: number };
+  validation: { valid_rows: number; skipped_rows: number; by_reason: Record<string, number> };
+  deduplication: { unique_keys: number; merged_duplicates: number; segment_memberships: number };
+  list: { requests: number; rows_sent: number; inserted: number; updated: number; failed: number; created: boolean } | null;
+  segments: Array<{ api_name: string; rows: number; rows_sent: number; members_loaded: number; requests: number; created: boolean }>;
+  http: {
+    requests: number;
+    by_route: Record<string, number>;
+    by_status: Record<string, number>;
+    retries: number;
+    rate_limited: number;
+    rate_limit_waits: number;
+    rate_limit_wait_seconds: number;
+    pacing_wait_seconds: number;
+    split_batches: number;
+  };
+  accounting: { balanced: boolean; loaded: number; rejected: number } | null;
+  durations_seconds: Record<string, number | undefined>;
+  error: { code: string; message: string } | null;
+}
+
+const STAGES = ['read', 'preflight', 'list_setup', 'list_load', 'segment_load'] as const;
+
+async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runDir: string, index: number): Promise<Record<string, unknown>> {
+  await mkdir(join(runDir, 'tmp'), { recursive: true });
+  const quietBefore = p.waitIdle > 0 ? await waitForQuiet(p.waitIdle) : null;
+  const loadBefore = loadavg()[0]!;
+
+  log(`run ${index}: parse ceiling (fast-csv alone on the gunzipped file)`);
+  const ceiling = await parseCeiling(meta, runDir);
+  log(`run ${index}: parse ceiling ${ceiling.rowsPerSecond} rows/s (${ceiling.seconds} s)`);
+
+  const sim = await startSimulatorProcess({
+    cli: CLI,
+    latencyMs: p.latencyMs,
+    rateLimit: p.simRateLimit,
+    configPath: join(runDir, 'simulator.json'),
+    maxOldSpaceMb: Math.max(4096, Math.min(16_384, Math.floor((totalmem() / 2 ** 20) * 0.6))),
+    logPath: join(runDir, 'simulator.log'),
+  });
+  let result: Record<string, unknown>;
+  try {
+    log(`run ${index}: simulator ${sim.baseUrl} (pid ${sim.pid}, latency ${p.latencyMs} ms, rate limit ${p.simRateLimit === undefined ? 'default' : p.simRateLimit || 'off'})`);
+    const settings: Record<string, unknown> = {
+      organization: sim.organization,
+      list_api_name: LIST,
+      segment_column: 'selligent_segment',
+      key_fields: 'CUSTOMER_IDENTIFIER',
+      create_list_if_not_exists: true,
+      create_segment_if_not_exists: true,
+    };
+    if (p.batchRows !== undefined) {
+      settings.batch_rows = p.batchRows;
+      settings.segment_batch_rows = p.batchRows;
+    }
+    if (p.requestsPerMinute !== undefined) settings.requests_per_minute = p.requestsPerMinute;
+    const settingsPath = join(runDir, 'settings.json');
+    await writeFile(settingsPath, JSON.stringify({ result_settings: settings }, null, 2) + '\n');
+    const reportPath = join(runDir, 'report.json');
+    const rejectedPath = join(runDir, 'rejected.jsonl');
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...s3.env,
+      SELLIGENT_BASE_URL: sim.baseUrl,
+      SELLIGENT_API_KEY: sim.apiKey,
+      SELLIGENT_API_SECRET: sim.apiSecret,
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const profDir = join(runDir, 'prof');
+    const nodeArgs = [
+      ...(p.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+      CLI,
+      'run',
+      '--settings',
+      settingsPath,
+      '--input',
+      `s3://${BUCKET}/${key}`,
+      '--report',
+      reportPath,
+      '--rejected',
+      rejectedPath,
+      '--temp-dir',
+      join(runDir, 'tmp'),
+    ];
+    log(`run ${index}: exporter: node ${nodeArgs.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
+    const exporterLog: string[] = [];
+    const machine0 = await machineBusySeconds();
+    const sim0 = await processCpuSeconds(sim.pid);
+    const self0 = process.cpuUsage();
+    const r = await runNode(nodeArgs, env, join(runDir, 'exporter-time.txt'), (line) => {
+      exporterLog.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; level?: number | string };
+        if (entry.msg) log(`  exporter: ${entry.msg}`);
+      } catch {
+        log(`  exporter: ${line}`);
+      }
+    });
+    const machineBusy = (await machineBusySeconds()) - machine0;
+    const simulatorCpu = (await processCpuSeconds(sim.pid)) - sim0;
+    const selfCpu = process.cpuUsage(self0);
+    await writeFile(join(runDir, 'exporter.log'), `${exporterLog.join('\n')}\n--- stderr ---\n${r.stderr}`);
+    const report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
+    if (r.code !== 0) throw new Error(`the exporter exited ${r.code} (${report.status}): ${report.error?.code} ${report.error?.message ?? r.stderr.slice(-2000)}`);
+    const requests = await sim.requests();
+    const simPeakKb = await sim.peakRssKb();
+    result = measure(p, meta, report, r, requests, ceiling, simPeakKb);
+    const exporterCpu = (r.userSeconds ?? 0) + (r.systemSeconds ?? 0);
+    const benchCpu = (selfCpu.user + selfCpu.system) / 1e6;
+    result.contention = {
+      /** Cores' worth of CPU used during the exporter run by the exporter, the simulator, this process (s3rver) and everything else. */
+      exporterCores: round(exporterCpu / r.wallSeconds, 3),
+      simulatorCores: round(simulatorCpu / r.wallSeconds, 3),
+      benchAndS3Cores: round(benchCpu / r.wallSeconds, 3),
+      otherCores: round(Math.max(0, machineBusy - exporterCpu - simulatorCpu - benchCpu) / r.wallSeconds, 3),
+      otherCoresBeforeRun: round(quietBefore, 3),
+      loadavgBefore: round(loadBefore, 2),
+      loadavgAfter: round(loadavg()[0]!, 2),
+    };
+    result.files = { report: reportPath, exporterLog: join(runDir, 'exporter.log'), simulatorLog: join(runDir, 'simulator.log') };
+    if (p.cpuProf) {
+      const profiles = (await readdir(profDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+      if (profiles.length > 0) {
+        const summary: ProfileSummary = await summarizeCpuProfile(join(profDir, profiles[0]!), 25);
+        result.profile = summary;
+        process.stderr.write(formatProfile(summary, 20) + '\n');
+      }
+    }
+    if (!p.keep) await rm(rejectedPath, { force: true });
+  } finally {
+    await sim.stop();
+  }
+  return result;
+}
+
+function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_: RequestLogEntry[], ceiling: ParseCeiling, simPeakKb: number): Record<string, unknown> {
+  const d = report.durations_seconds;
+  const rows = report.input.rows;
+  const listSent = report.list?.rows_sent ?? 0;
+  const segmentSent = report.segments.reduce((s, x) => s + x.rows_sent, 0);
+  const stageRows: Record<string, number | null> = { read: rows, preflight: null, list_setup: null, list_load: listSent, segment_load: segmentSent };
+  const stages: Record<string, unknown> = {};
+  for (const stage of STAGES) {
+    const seconds = d[stage] ?? 0;
+    const n = stageRows[stage] ?? null;
+    stages[stage] = { seconds: round(seconds), rows: n, rowsPerSecond: n !== null && seconds > 0 ? Math.round(n / seconds) : null, shareOfWall: round(seconds / r.wallSeconds, 3) };
+  }
+  const batchRows = p.batchRows ?? DEFAULT_BATCH_ROWS;
+  const listLoads = log_.filter((e) => e.route === 'loadList');
+  const listLoadsOk = listLoads.filter((e) => e.status !== 429);
+  const listBytes = listLoadsOk.reduce((s, e) => s + e.requestBytes, 0);
+  const bytesPerRow = listSent > 0 ? listBytes / listSent : 0;
+  const expectedList = Math.ceil(listSent / batchRows);
+  const expectedSegment = report.segments.reduce((s, x) => s + Math.ceil(x.rows_sent / batchRows), 0);
+  const listBusy: BusyFigures = busyFigures(log_, ['loadList'], d.list_load);
+  const segmentBusy: BusyFigures = busyFigures(log_, ['loadSegment'], d.segment_load);
+  const loadSeconds = (d.list_load ?? 0) + (d.segment_load ?? 0);
+  const loadBusy = listBusy.busySeconds + segmentBusy.busySeconds;
+  const status429 = log_.filter((e) => e.status === 429);
+  const rowsPerSecond = rows / r.wallSeconds;
+  const input = {
+    matches: report.validation.skipped_rows === meta.skipped.segment_blank + meta.skipped.key_blank &&
+      report.deduplication.unique_keys === meta.distinctKeys &&
+      report.deduplication.merged_duplicates === meta.duplicateRows,
+    skipped: report.validation.skipped_rows,
+    skippedExpected: meta.skipped.segment_blank + meta.skipped.key_blank,
+    uniqueKeys: report.deduplication.unique_keys,
+    uniqueKeysExpected: meta.distinctKeys,
+    mergedDuplicates: report.deduplication.merged_duplicates,
+    mergedDuplicatesExpected: meta.duplicateRows,
+  };
+  return {
+    status: report.status,
+    exitCode: r.code,
+    rows,
+    validRows: report.validation.valid_rows,
+    skippedRows: report.validation.skipped_rows,
+    uniqueKeys: report.deduplication.unique_keys,
+    mergedDuplicates: report.deduplication.merged_duplicates,
+    segmentMemberships: report.deduplication.segment_memberships,
+    accountingBalanced: report.accounting?.balanced ?? null,
+    inputAsGenerated: input,
+    wallSeconds: round(r.wallSeconds),
+    reportTotalSeconds: round(d.total ?? null),
+    rowsPerSecond: Math.round(rowsPerSecond),
+    cpu: {
+      userSeconds: round(r.userSeconds, 2),
+      systemSeconds: round(r.systemSeconds, 2),
+      /** Exporter CPU time over wall time: 1.0 = one core busy throughout. */
+      utilisation: r.userSeconds !== null && r.systemSeconds !== null ? round((r.userSeconds + r.systemSeconds) / r.wallSeconds, 3) : null,
+    },
+    peakRssMb: round(r.peakRssKb / 1024, 1),
+    peakRssSource: r.rssSource,
+    simulatorPeakRssMb: round(simPeakKb / 1024, 1),
+    stages,
+    http: {
+      exporter: {
+        requests: report.http.requests,
+        byRoute: report.http.by_route,
+        byStatus: report.http.by_status,
+        retries: report.http.retries,
+        rateLimited: report.http.rate_limited,
+        rateLimitWaits: report.http.rate_limit_waits,
+        rateLimitWaitSeconds: report.http.rate_limit_wait_seconds,
+        pacingWaitSeconds: report.http.pacing_wait_seconds,
+        splitBatches: report.http.split_batches,
+      },
+      simulator: {
+        requests: log_.length,
+        byRoute: countBy(log_, (e) => e.route ?? '(unmatched)'),
+        byStatus: countBy(log_, (e) => String(e.status)),
+        status429: status429.length,
+        status429ByRoute: countBy(status429, (e) => e.route ?? '(unmatched)'),
+      },
+    },
+    busy: {
+      list_load: roundBusy(listBusy),
+      segment_load: roundBusy(segmentBusy),
+      load_stages: { busySeconds: round(loadBusy), stageSeconds: round(loadSeconds), busyRatio: loadSeconds > 0 ? round(loadBusy / loadSeconds, 4) : null },
+    },
+    batching: {
+      batchRows,
+      listRowsSent: listSent,
+      listRequests: report.list?.requests ?? 0,
+      listRequestsSimulator: listLoadsOk.length,
+      listRequestsExpected: expectedList,
+      listBytesPerRow: round(bytesPerRow, 1),
+      listRequestBytesMax: listLoadsOk.reduce((m, e) => Math.max(m, e.requestBytes), 0),
+      /** Would a full batch of batchRows rows exceed batch_bytes? Then the byte cap decides the count. */
+      byteCapBinds: bytesPerRow * batchRows > DEFAULT_BATCH_BYTES,
+      segmentRowsSent: segmentSent,
+      segmentRequests: report.segments.reduce((s, x) => s + x.requests, 0),
+      segmentRequestsSimulator: log_.filter((e) => e.route === 'loadSegment' && e.status !== 429).length,
+      segmentRequestsExpected: expectedSegment,
+    },
+    parseCeiling: ceiling,
+    ratioToParseCeiling: round(rowsPerSecond / ceiling.rowsPerSecond, 3),
+  };
+}
+
+function roundBusy(b: BusyFigures): Record<string, number | null> {
+  return {
+    requests: b.requests,
+    busySeconds: round(b.busySeconds),
+    windowSeconds: round(b.windowSeconds),
+    busyRatio: round(b.busyRatio, 4),
+    busyRatioWindow: round(b.busyRatioWindow, 4),
+    meanRequestMs: round(b.meanRequestMs, 2),
+    meanGapMs: round(b.meanGapMs, 2),
+  };
+}
+
+// ------------------------------------------------------------------------------------------ targets
+
+interface Target {
+  name: string;
+  value: number | string | null;
+  target: string;
+  met: boolean | null;
+  note: string;
+}
+
+/** The JSON document's shape is loose on purpose: it is read back from disk and printed. */
+type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function targets(p: Params, m: Any): Promise<Target[]> {
+  const out: Target[] = [];
+  out.push({ name: 'peak RSS', value: m.peakRssMb, target: '<= 300 MB', met: m.peakRssMb <= 300, note: `${round(m.peakRssMb / 300, 3)}x the limit` });
+  // RSS growth: compared with the 1M-row figure saved by an earlier invocation, when this one is larger.
+  if (p.rows > 1_000_000) {
+    const candidates = [`1000000r-${p.segments}s-${p.latencyMs}ms.json`, `1000000r-${p.segments}s-0ms.json`];
+    let base: Any;
+    let baseFile = '';
+    for (const c of candidates) {
+      const f = join(BENCH_DIR, 'results', c);
+      if (existsSync(f)) {
+        base = JSON.parse(await readFile(f, 'utf8'));
+        baseFile = f;
+        break;
+      }
+    }
+    if (base?.median?.peakRssMb) {
+      const ratio = m.peakRssMb / base.median.peakRssMb;
+      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${m.peakRssMb} MB vs ${base.median.peakRssMb} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, commit ${base.commit?.short})` });
+    } else {
+      out.push({ name: 'peak RSS vs 1M rows', value: null, target: '<= 1.3x', met: null, note: 'no 1M-row result in .bench/results/: run npm run bench -- --rows 1000000 first' });
+    }
+  }
+  const busy = m.busy?.load_stages?.busyRatio ?? null;
+  out.push({
+    name: 'API busy ratio, load stages',
+    value: busy,
+    target: '>= 0.95 at 50 ms latency',
+    met: p.latencyMs > 0 && busy !== null ? busy >= 0.95 : null,
+    note: p.latencyMs > 0 ? `List ${m.busy.list_load.busyRatio}, Segments ${m.busy.segment_load.busyRatio}` : 'judged only with --latency-ms > 0',
+  });
+  const ratio = m.ratioToParseCeiling;
+  out.push({
+    name: 'end to end / parse ceiling',
+    value: ratio,
+    target: '>= 0.5 at 0 ms latency',
+    met: p.latencyMs === 0 ? ratio >= 0.5 : null,
+    note: `${m.rowsPerSecond} rows/s vs ${m.parseCeiling.rowsPerSecond} rows/s${p.latencyMs === 0 ? '' : ' (judged only at 0 ms latency)'}`,
+  });
+  const b = m.batching;
+  out.push({
+    name: 'List load requests',
+    value: b.listRequests,
+    target: `= ceil(${b.listRowsSent} / ${b.batchRows}) = ${b.listRequestsExpected}`,
+    met: b.byteCapBinds ? null : b.listRequests === b.listRequestsExpected && b.listRequestsSimulator === b.listRequestsExpected,
+    note: `${b.listRequestsSimulator} in the simulator log; ${b.listBytesPerRow} bytes/row${b.byteCapBinds ? ': the byte cap binds, not judged' : ''}; Segment loads ${b.segmentRequests} (expected ${b.segmentRequestsExpected})`,
+  });
+  const pacingOn = (p.requestsPerMinute ?? 2_500) <= (p.simRateLimit === undefined ? SIMULATOR_DEFAULT_RATE_LIMIT : p.simRateLimit || Infinity);
+  const n429 = m.http.simulator.status429;
+  out.push({
+    name: '429 responses',
+    value: n429,
+    target: '0 with pacing at the simulator rate limit',
+    met: pacingOn ? n429 === 0 && m.http.exporter.rateLimited === 0 : null,
+    note: `exporter saw ${m.http.exporter.rateLimited}, retries ${m.http.exporter.retries}, pacing waits ${m.http.exporter.pacingWaitSeconds} s`,
+  });
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ output
+
+function table(doc: Any): string {
+  const runs: Any[] = doc.runs;
+  const m = doc.median;
+  const cols = runs.length > 1 ? ['median', ...runs.map((_: unknown, i: number) => `run ${i + 1}`)] : ['value'];
+  const vals = (f: (r: Any) => unknown): string[] => {
+    const fmt = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : String(round(v, 3))) : String(v));
+    return runs.length > 1 ? [fmt(f(m)), ...runs.map((r) => fmt(f(r)))] : [fmt(f(m))];
+  };
+  const rows: Array<[string, string[]]> = [
+    ['rows (input)', vals((r) => r.rows)],
+    ['valid / unique keys', vals((r) => `${r.validRows} / ${r.uniqueKeys}`)],
+    ['wall seconds', vals((r) => r.wallSeconds)],
+    ['rows/s end to end', vals((r) => r.rowsPerSecond)],
+    ['parse ceiling rows/s', vals((r) => r.parseCeiling.rowsPerSecond)],
+    ['ratio to parse ceiling', vals((r) => r.ratioToParseCeiling)],
+    ['peak RSS MB (exporter)', vals((r) => r.peakRssMb)],
+    ['CPU utilisation (cores)', vals((r) => r.cpu.utilisation)],
+    ['other load (cores)', vals((r) => r.contention.otherCores)],
+  ];
+  for (const s of STAGES) {
+    rows.push([`${s} s`, vals((r) => r.stages[s].seconds)]);
+    if (s === 'read' || s === 'list_load' || s === 'segment_load') rows.push([`${s} rows/s`, vals((r) => r.stages[s].rowsPerSecond)]);
+  }
+  rows.push(
+    ['busy ratio List load', vals((r) => r.busy.list_load.busyRatio)],
+    ['busy ratio Segment load', vals((r) => r.busy.segment_load.busyRatio)],
+    ['busy ratio load stages', vals((r) => r.busy.load_stages.busyRatio)],
+    ['busy (window) List / Seg', vals((r) => `${r.busy.list_load.busyRatioWindow} / ${r.busy.segment_load.busyRatioWindow}`)],
+    ['List requests (expected)', vals((r) => `${r.batching.listRequests} (${r.batching.listRequestsExpected})`)],
+    ['Segment requests (expected)', vals((r) => `${r.batching.segmentRequests} (${r.batching.segmentRequestsExpected})`)],
+    ['HTTP requests (simulator)', vals((r) => r.http.simulator.requests)],
+    ['429s / retries', vals((r) => `${r.http.simulator.status429} / ${r.http.exporter.retries}`)],
+  );
+  const w0 = Math.max(...rows.map(([k]) => k.length));
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map(([, v]) => (v[i] ?? '').length)));
+  const line = (k: string, v: string[]) => `${k.padEnd(w0)}  ${v.map((x, i) => x.padStart(widths[i]!)).join('  ')}`;
+  const out = [line('figure', cols), ...rows.map(([k, v]) => line(k, v)), ''];
+  out.push('targets:');
+  for (const t of doc.targets as Target[]) {
+    const verdict = t.met === null ? 'n/a' : t.met ? 'MET' : 'NOT MET';
+    out.push(`  ${verdict.padEnd(7)}  ${t.name}: ${t.value ?? '-'} (target ${t.target}); ${t.note}`);
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const p = parseOptions(process.argv.slice(2));
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const started = new Date();
+  const commit = { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), subject: git(['log', '-1', '--format=%s']) };
+  const srcDirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean);
+  const distBuilt = statSync(CLI).mtime;
+  if (srcDirty.length > 0) log(`note: src/ has uncommitted changes (${srcDirty.length} file(s)); dist/ was built at ${distBuilt.toISOString()}`);
+  const host = await machine();
+  log(`commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${p.latencyMs} ms, ${p.runs} run(s)`);
+
+  const { meta, generated } = await ensureData(join(BENCH_DIR, 'data'), { rows: p.rows, segments: p.segments, seed: p.seed }, log);
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const s3 = await startS3(join(BENCH_DIR, `s3rver-${process.pid}`));
+  const runsDir = join(BENCH_DIR, 'runs', stamp);
+  const runs: Record<string, unknown>[] = [];
+  try {
+    const key = `exports/bench/${meta.rows}r-${meta.segments}s/result_000.csv.gz`;
+    await upload(s3, meta, key);
+    for (let i = 1; i <= p.runs; i++) {
+      const runDir = join(runsDir, `run-${i}`);
+      const r = await oneRun(p, meta, s3, key, runDir, i);
+      runs.push(r);
+      log(`run ${i}: ${r.rowsPerSecond} rows/s, ${r.wallSeconds} s wall, peak RSS ${r.peakRssMb} MB, ratio to parse ceiling ${r.ratioToParseCeiling}`);
+    }
+  } finally {
+    await s3.close();
+    if (generated && !p.keep) {
+      await removeData(meta);
+      log('generated data removed (pass --keep to reuse it next time)');
+    }
+  }
+
+  const medianRun = medianTree(runs.map((r) => ({ ...r, profile: undefined, files: undefined }))) as Any;
+  const doc: Any = {
+    benchmark: 'selligent-export end to end',
+    measuredAt: started.toISOString(),
+    commit: { ...commit, srcUncommitted: srcDirty, distBuiltAt: distBuilt.toISOString() },
+    machine: host,
+    params: {
+      ...p,
+      batchRows: p.batchRows ?? DEFAULT_BATCH_ROWS,
+      requestsPerMinute: p.requestsPerMinute ?? 2_500,
+      simRateLimit: p.simRateLimit === undefined ? SIMULATOR_DEFAULT_RATE_LIMIT : p.simRateLimit || 'off',
+    },
+    input: {
+      file: meta.file.replace(ROOT + '/', ''),
+      gzipBytes: meta.gzipBytes,
+      csvBytes: meta.csvBytes,
+      rows: meta.rows,
+      validRows: meta.validRows,
+      distinctKeys: meta.distinctKeys,
+      duplicateRows: meta.duplicateRows,
+      nearDuplicates: meta.nearDuplicates,
+      farDuplicates: meta.farDuplicates,
+      skipped: meta.skipped,
+      quotedRows: meta.quotedRows,
+      segments: meta.segments,
+      largestSegmentRows: Math.max(...Object.values(meta.segmentRows)),
+      smallestSegmentRows: Math.min(...Object.values(meta.segmentRows)),
+    },
+    median: medianRun,
+    runs,
+    targets: [] as Target[],
+  };
+  doc.targets = await targets(p, medianRun);
+  const text = JSON.stringify(doc, null, 2) + '\n';
+  await mkdir(join(BENCH_DIR, 'results'), { recursive: true });
+  await writeFile(join(BENCH_DIR, 'last.json'), text);
+  if (!p.cpuProf) await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms.json`), text);
+  process.stdout.write(text);
+  process.stderr.write('\n' + table(doc) + '\n');
+  process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
