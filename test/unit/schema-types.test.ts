@@ -256,9 +256,15 @@ describe('convertValue: timestamp', () => {
     });
   }
 
-  it('years below 100 stay themselves (0001-01-01 is a common "no date" value)', { todo: 'types.ts parseTimestamp: Date.UTC maps years 0-99 to 1900-1999, so 0001-01-01 becomes 1901-01-01T00:00:00.000Z (and 0099-12-31 becomes 1999-12-31)' }, () => {
+  it('years below 100 stay themselves in the plain forms (0001-01-01 is a common "no date" value)', () => {
     assert.equal(parseTimestamp('0001-01-01'), '0001-01-01T00:00:00.000Z');
-    assert.equal(parseTimestamp('0099-12-31 23:59:59'), '0099-12-31T23:59:59.000Z');
+    assert.equal(parseTimestamp('0001-01-01 00:00:00'), '0001-01-01T00:00:00.000Z');
+  });
+
+  it('years below 100 stay themselves with a zone or fractional seconds too', { todo: 'types.ts parseTimestamp: outside the plain "YYYY-MM-DD[ HH:MM:SS]" fast path, Date.UTC maps years 0-99 to 1900-1999, so 0001-01-01T00:00:00Z becomes 1901-01-01T00:00:00.000Z and 0099-12-31 23:59:59.5 becomes 1999-12-31T23:59:59.500Z' }, () => {
+    assert.equal(parseTimestamp('0001-01-01T00:00:00Z'), '0001-01-01T00:00:00.000Z');
+    assert.equal(parseTimestamp('0099-12-31 23:59:59.5'), '0099-12-31T23:59:59.500Z');
+    assert.equal(parseTimestamp('0050-06-01 10:00:00+01:00'), '0050-06-01T09:00:00.000Z');
   });
 
   const invalid = [
@@ -289,6 +295,11 @@ describe('convertValue: timestamp', () => {
     '2026-05-01 10',
     '2026-05-01 10:15:30.',
     '2026-05-01 10:15:30.1234567890',
+    '2026-05-01X10:15:30',
+    '2026-05-01 10-15-30',
+    '2026-05-0a',
+    '2026-05-01 1a:15:30',
+    '2026+05-01',
     '',
   ];
   for (const text of invalid) {
