@@ -157,6 +157,30 @@ describe('one bulk operation per list at a time', () => {
       assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C3', 'c', 3]])).status, 200);
     }));
 
+  test('the lock is released when the client aborts mid-body', () =>
+    withSim({}, async (c) => {
+      const held = heldBody('[["C1","a",1],', '["C2","b",2]]');
+      const ac = new AbortController();
+      const first = fetch(c.url(`/lists/contacts/data/load?${KEY}&${FIELDS3}`), {
+        method: 'POST',
+        headers: { 'X-ApiKey': AUTH, 'Content-Type': 'application/json' },
+        body: held.body,
+        duplex: 'half',
+        signal: ac.signal,
+      } as RequestInit);
+      await sleep(50);
+      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C3', 'c', 3]])).status, 429);
+      ac.abort();
+      await assert.rejects(first);
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        await sleep(10);
+        status = (await c.load('contacts', `${KEY}&${FIELDS3}`, [['C3', 'c', 3]])).status;
+      }
+      assert.equal(status, 200);
+      assert.deepEqual(c.sim.listRecords('my_org', 'contacts').map((r) => r.CUSTOMER_IDENTIFIER), ['C3']);
+    }));
+
   test('the lock is also held during simulated latency and released after errors', () =>
     withSim({ latencyMs: 200 }, async (c) => {
       const first = c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
