@@ -13,6 +13,7 @@ import { ResumingObjectReadable, type ObjectPart, type ReadLogger } from './s3-r
 import { formatS3Uri, parseS3Uri } from './s3-uri.js';
 import type { InputLocation, InputObject } from './types.js';
 
+import { isMarkerObject } from './markers.js';
 export { parseS3Uri, type S3Uri } from './s3-uri.js';
 
 export interface S3LocationOptions {
@@ -31,31 +32,10 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** A socket idle this long (no bytes either way) fails the request; an object read then resumes. */
 const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 
-/**
- * Objects under a prefix that are not data and are skipped, matched on the last path segment of the key
- * (case-insensitive). Zero-byte objects are skipped too: "folder" markers (keys ending in `/`) and empty
- * parts, which hold no rows.
- */
-export const S3_SKIPPED_NAMES: readonly RegExp[] = [
-  /^_SUCCESS$/i, // Hadoop/Spark job success marker
-  /^_SUCCESS\..*$/i, // ... with a suffix
-  /^_committed_/i, // Databricks/Spark transactional commit markers
-  /^_started_/i,
-  /^_metadata$/i, // Parquet summary files
-  /^_common_metadata$/i,
-  /\.manifest$/i, // export / Redshift-style manifests
-  /^manifest$/i,
-  /^manifest\.json$/i,
-  /\.crc$/i, // Hadoop checksum side files (`.part-00000.crc`)
-  /_\$folder\$$/, // EMR/s3n folder markers (`dir_$folder$`)
-];
-
 /** True when a listed key is not a data object: a folder marker, a manifest or job marker, or empty. */
 export function isSkippedS3Object(key: string, size: number | undefined): boolean {
-  if (key.endsWith('/')) return true;
-  if (size === 0) return true;
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  return S3_SKIPPED_NAMES.some((pattern) => pattern.test(name));
+  // Zero-byte objects are "folder" markers (keys ending in `/`) or empty parts: no rows either way.
+  return size === 0 || isMarkerObject(key);
 }
 
 /** Plain-JSON lines on stderr, for callers that pass no logger. */
