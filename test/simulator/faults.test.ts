@@ -163,7 +163,7 @@ describe('control routes', () => {
           headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
-        return { status: r.status, json: await r.json() };
+        return { status: r.status, json: (await r.json()) as any };
       };
       await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
       const state = await ctl('GET', 'state');

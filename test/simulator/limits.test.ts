@@ -152,7 +152,7 @@ describe('one bulk operation per list at a time', () => {
       held.release();
       const done = await first;
       assert.equal(done.status, 200);
-      assert.equal((await done.json()).number_of_inserted_records, 2);
+      assert.equal(((await done.json()) as { number_of_inserted_records: number }).number_of_inserted_records, 2);
       // Free again once the first answered.
       assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C3', 'c', 3]])).status, 200);
     }));

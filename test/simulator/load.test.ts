@@ -88,7 +88,7 @@ describe('list load (contract section 4)', () => {
         [10, null],
       ];
       const rows = badByColumn.map(([col, v], i) => {
-        const row = [...GOOD];
+        const row: unknown[] = [...GOOD];
         row[0] = `bad${i}`;
         row[col] = v;
         return row;
@@ -206,7 +206,7 @@ describe('list load (contract section 4)', () => {
         body,
         duplex: 'half',
       } as RequestInit);
-      const j = await r.json();
+      const j = (await r.json()) as { number_of_inserted_records: number };
       assert.equal(r.status, 200);
       assert.equal(j.number_of_inserted_records, 300);
       const log = c.sim.requestLog().at(-1);
