@@ -66,6 +66,13 @@ export class TransientError extends ExporterError {
   readonly exitCode = ExitCode.transient;
 }
 
+/** SIGTERM/SIGINT: the run stopped at a safe point (after the request in flight). */
+export class InterruptedError extends TransientError {
+  constructor(reason: unknown) {
+    super('INTERRUPTED', `stopped by ${typeof reason === 'string' ? reason : 'a signal'} after the work in flight; running the same export again is safe`, {});
+  }
+}
+
 /** Writes happened, then a stage failed or rejections exceeded the tolerance. */
 export class PartialFailureError extends ExporterError {
   readonly exitCode = ExitCode.partial;

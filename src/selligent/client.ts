@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Method } from 'got';
 import type { Credentials } from '../config/credentials.js';
-import { AuthError, ConfigError, ExporterError, TransientError } from '../errors.js';
+import { AuthError, ConfigError, ExporterError, InterruptedError, TransientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HttpReport } from '../report/types.js';
 import { RequestPacer } from './pacer.js';
@@ -48,11 +48,6 @@ export class BatchTooLargeError extends TransientError {
   }
 }
 
-export class InterruptedError extends TransientError {
-  constructor(reason: unknown) {
-    super('INTERRUPTED', `stopped by ${typeof reason === 'string' ? reason : 'a signal'} after the request in flight; running the same export again is safe`, {});
-  }
-}
 
 interface SendOptions {
   query?: Record<string, string>;

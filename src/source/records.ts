@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse as parseCsv } from 'fast-csv';
-import { InputError } from '../errors.js';
+import { InputError, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InferredType } from '../schema/types.js';
 import { decodeInput, type Compression } from './decode.js';
@@ -102,7 +102,7 @@ export class InputReader {
             nextRow += batch.length;
             read.rows += batch.length;
             batch = [];
-            if (this.options.signal?.aborted) throw this.options.signal.reason;
+            if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
           }
         }
       } finally {
