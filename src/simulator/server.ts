@@ -205,19 +205,17 @@ export class SimulatorServer implements SimulatorHandle {
     return `http://${host}:${this._port}`;
   }
 
-  private listOrThrow(org: string, list: string): ListState {
-    const l = this.store.list(org, list);
-    if (!l) throw new Error(`no list ${list} in organization ${org}`);
-    return l;
-  }
+  // Inspection views. A missing organization, list or segment gives an empty array (use hasList to tell).
 
   listRecords(org: string, list: string): Array<Record<string, unknown>> {
-    const l = this.listOrThrow(org, list);
-    return [...l.records.values()].map((v) => l.recordObject(v));
+    const l = this.store.list(org, list);
+    return l ? [...l.records.values()].map((v) => l.recordObject(v)) : [];
   }
 
   listFields(org: string, list: string): Array<{ name: string; data_type: string; length?: number }> {
-    return this.listOrThrow(org, list).fields.map((f) => {
+    const l = this.store.list(org, list);
+    if (!l) return [];
+    return l.fields.map((f) => {
       const out: { name: string; data_type: string; length?: number; allow_null: boolean } = { name: f.name, data_type: f.dataType, allow_null: f.allowNull };
       if (f.length !== null) out.length = f.length;
       return out;
@@ -225,9 +223,9 @@ export class SimulatorServer implements SimulatorHandle {
   }
 
   segmentMembers(org: string, list: string, segment: string): Array<Record<string, unknown>> {
-    const l = this.listOrThrow(org, list);
-    const s = l.segment(segment);
-    if (!s) throw new Error(`no segment ${segment} in list ${list}`);
+    const l = this.store.list(org, list);
+    const s = l?.segment(segment);
+    if (!l || !s) return [];
     return [...s.members]
       .sort((a, b) => a - b)
       .map((id) => l.records.get(id))
@@ -236,7 +234,8 @@ export class SimulatorServer implements SimulatorHandle {
   }
 
   segments(org: string, list: string): Array<{ api_name: string; type: string }> {
-    return [...this.listOrThrow(org, list).segments.values()].map((s) => ({ api_name: s.apiName, type: s.type }));
+    const l = this.store.list(org, list);
+    return l ? [...l.segments.values()].map((s) => ({ api_name: s.apiName, type: s.type })) : [];
   }
 
   hasList(org: string, list: string): boolean {

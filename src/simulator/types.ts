@@ -177,8 +177,11 @@ export interface FieldView {
 }
 
 export interface SimulatorHandle {
+  /** e.g. http://127.0.0.1:PORT (clients append /Portal/Api/...). */
   readonly baseUrl: string;
   readonly port: number;
+  // Inspection (names match case-insensitively; a missing list or segment gives []).
+  /** Records in ID order, keyed by upper-case field names. */
   listRecords(org: string, list: string): Array<Record<string, unknown>>;
   listFields(org: string, list: string): Array<{ name: string; data_type: string; length?: number }>;
   segmentMembers(org: string, list: string, segment: string): Array<Record<string, unknown>>;

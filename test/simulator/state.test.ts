@@ -43,6 +43,7 @@ describe('seed, reset and inspection', () => {
       assert.deepEqual(sim.businessKey('my_org', 'contacts'), ['CUSTOMER_IDENTIFIER']);
       assert.equal(sim.businessKey('my_org', 'nope'), undefined);
       assert.equal(sim.hasList('my_org', 'nope'), false);
+      assert.deepEqual([sim.listRecords('my_org', 'nope'), sim.segments('nope', 'x'), sim.segmentMembers('my_org', 'contacts', 'nope'), sim.listFields('my_org', 'nope')], [[], [], [], []]);
       assert.deepEqual(sim.listFields('my_org', 'contacts').slice(4), [
         { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50, allow_null: true },
         { name: 'EMAIL', data_type: 'Text', length: 50, allow_null: true },
