@@ -8,6 +8,7 @@ import {
   ExporterError,
   InputError,
   InternalError,
+  InterruptedError,
   isExporterError,
   PartialFailureError,
   TransientError,
@@ -41,6 +42,15 @@ describe('error family', () => {
       assert.equal(asExporterError(error), error, 'an ExporterError passes through unchanged');
     });
   }
+
+  it('InterruptedError is transient (exit 5) with code INTERRUPTED', () => {
+    const bySignal = new InterruptedError('SIGTERM');
+    assert.ok(bySignal instanceof TransientError);
+    assert.equal(bySignal.exitCode, 5);
+    assert.equal(bySignal.code, 'INTERRUPTED');
+    assert.match(bySignal.message, /^stopped by SIGTERM after the work in flight; running the same export again is safe$/);
+    assert.match(new InterruptedError(new Error('x')).message, /^stopped by a signal /);
+  });
 
   it('the exit codes are distinct and ok is 0', () => {
     assert.equal(ExitCode.ok, 0);
