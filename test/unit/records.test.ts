@@ -251,10 +251,10 @@ describe('InputReader: CSV', () => {
     ['id,,name', /column 2 has an empty name/],
     ['id,name,', /column 3 has an empty name/],
     ['id, ,name', /column 2 has an empty name/],
-  ]) {
+  ] as const) {
     it(`a bad header (${header}): INPUT_HEADER_INVALID`, async () => {
       const error = await readError(file('bad-header.csv', `${header}\n1,2,3\n`), 'INPUT_HEADER_INVALID');
-      assert.match(error.message, pattern!);
+      assert.match(error.message, pattern);
     });
   }
 

@@ -72,15 +72,14 @@ function sampleRows(count: number, distinctKeys: number): InputRow[] {
 }
 
 describe('hashKey', () => {
-  it('is FNV-1a: stable, unsigned 32-bit', () => {
-    assert.equal(hashKey(''), 0x811c9dc5);
-    assert.equal(hashKey('a'), 0xe40c292c);
-    assert.equal(hashKey('foobar'), 0xbf9cf968);
-    for (const key of ['', 'x', 'cust-1', '日本', '😀']) {
+  it('is stable and an unsigned 32-bit integer', () => {
+    for (const key of ['', 'x', 'cust-1', '日本', '😀', 'a\u0000b']) {
       const hash = hashKey(key);
-      assert.ok(Number.isInteger(hash) && hash >= 0 && hash < 2 ** 32);
+      assert.ok(Number.isInteger(hash) && hash >= 0 && hash < 2 ** 32, `${key}: ${hash}`);
       assert.equal(hashKey(key), hash);
+      assert.equal(hashKey(key, 0), hash, 'seed 0 is the default');
     }
+    assert.notEqual(hashKey('ab'), hashKey('ba'));
   });
 
   it('a seed changes the hash', () => {
@@ -95,7 +94,7 @@ describe('hashKey', () => {
   });
 
   it('re-partitioning spreads the keys of one partition over all 16 sub-partitions', { todo: 'spool.ts hashKey: XOR-ing the seed into the FNV offset basis only changes low bits that FNV-1a carries upward, so hashKey(k, seed) % 16 is correlated with hashKey(k) % 64: keys of one partition land in 8 of 16 sub-partitions at depth 1 (and 4 of 16 at depth 2), very unevenly, so a split shrinks the largest piece far less than 16x' }, () => {
-    const keys = Array.from({ length: 200_000 }, (_, i) => `cust-${i}`).filter((key) => hashKey(key) % 64 === 5);
+    const keys = Array.from({ length: 100_000 }, (_, i) => `cust-${i}`).filter((key) => hashKey(key) % 64 === 5);
     const counts = new Array<number>(16).fill(0);
     for (const key of keys) counts[hashKey(key, 1) % 16]!++;
     const mean = keys.length / 16;
@@ -127,11 +126,11 @@ describe('RowSpool', () => {
   it('a duplicate at the very first and the very last row', async () => {
     const rows: InputRow[] = [
       { row: 1, segment: 'first', cells: ['dup', 'v1'] },
-      ...Array.from({ length: 3_000 }, (_, i) => ({ row: i + 2, segment: 'middle', cells: [`k${i}`, 'x'] })),
-      { row: 3_002, segment: 'last', cells: ['dup', 'v2'] },
+      ...Array.from({ length: 1_500 }, (_, i) => ({ row: i + 2, segment: 'middle', cells: [`k${i}`, 'x'] })),
+      { row: 1_502, segment: 'last', cells: ['dup', 'v2'] },
     ];
     const last = await spoolAndDedupe(rows, [0], 'ImportLastMatch');
-    assert.deepEqual(last.winners.get('["dup"]'), { row: 3_002, cells: ['dup', 'v2'], segments: ['first', 'last'] });
+    assert.deepEqual(last.winners.get('["dup"]'), { row: 1_502, cells: ['dup', 'v2'], segments: ['first', 'last'] });
     const first = await spoolAndDedupe(rows, [0], 'ImportFirstMatch');
     assert.deepEqual(first.winners.get('["dup"]'), { row: 1, cells: ['dup', 'v1'], segments: ['first', 'last'] });
     assert.equal(last.merged, 1);
