@@ -23,6 +23,9 @@ let pattern: RegExp | undefined;
 export function registerSecret(value: string | undefined): void {
   if (!value || value.length < MIN_SECRET_LENGTH || secrets.has(value)) return;
   secrets.add(value);
+  // Log lines and reports are JSON: a secret holding `"` or `\` appears there escaped.
+  const escaped = JSON.stringify(value).slice(1, -1);
+  if (escaped !== value) secrets.add(escaped);
   const ordered = [...secrets].sort((a, b) => b.length - a.length);
   pattern = new RegExp(ordered.map(escapeRegExp).join('|'), 'g');
 }

@@ -56,7 +56,7 @@ export function settingsFromText(text: string, source: string): Settings {
 function parseYaml(text: string, source: string): unknown {
   if (text.length > MAX_SETTINGS_BYTES) throw invalid(`${source}: larger than 1 MiB; is this a settings document?`);
   // A settings map is tiny; refusing deep alias expansion stops "billion laughs" documents.
-  const options = { maxAliasCount: 20, uniqueKeys: true, prettyErrors: false } as const;
+  const options = { maxAliasCount: 20, uniqueKeys: true, prettyErrors: true } as const;
   const document = parseDocument(text, options);
   if (document.errors.length > 0) {
     const first = document.errors[0]!;

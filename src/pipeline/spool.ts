@@ -18,13 +18,22 @@ const SUB_PARTITIONS = 16;
 const MAX_DEPTH = 4;
 const FLUSH_BYTES = 64 * 1024;
 
-/** FNV-1a over the key text; the seed changes the spread for each split level. */
+/**
+ * FNV-1a over the key text, then a finalizer that mixes every bit into every other, so that the
+ * buckets of different split levels (different seeds) are independent of each other.
+ */
 export function hashKey(key: string, seed = 0): number {
-  let hash = (0x811c9dc5 ^ seed) >>> 0;
+  let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  hash = (hash ^ Math.imul(seed, 0x9e3779b9)) >>> 0;
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return hash >>> 0;
 }
 

@@ -116,9 +116,11 @@ export function parseTimestamp(text: string): string | undefined {
     offsetMinutes = sign * (zoneHours * 60 + zoneMinutes);
   }
   const millis = Number(fraction.padEnd(3, '0').slice(0, 3));
-  const epoch = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
-  const date = new Date(epoch);
-  return Number.isNaN(epoch) ? undefined : date.toISOString();
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear does not.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  date.setUTCFullYear(year);
+  const epoch = date.getTime() - offsetMinutes * 60_000;
+  return Number.isNaN(epoch) ? undefined : new Date(epoch).toISOString();
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

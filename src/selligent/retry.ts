@@ -89,7 +89,8 @@ export function serverRequestedWaitMs(headers: AttemptOutcome['headers'], now: n
   if (retryAfter !== undefined) {
     const seconds = Number(retryAfter);
     if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3_600) * 1000;
-    const date = Date.parse(retryAfter);
+    // Only an HTTP-date ("Wed, 21 Oct 2026 07:28:00 GMT"): V8's Date.parse takes almost anything.
+    const date = HTTP_DATE.test(retryAfter) ? Date.parse(retryAfter) : Number.NaN;
     if (!Number.isNaN(date)) return Math.max(0, Math.min(date - now, 3_600_000));
   }
   const reset = first(headers['x-ratelimit-reset']);
@@ -99,6 +100,8 @@ export function serverRequestedWaitMs(headers: AttemptOutcome['headers'], now: n
   }
   return undefined;
 }
+
+const HTTP_DATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 function first(value: string | string[] | undefined): string | undefined {
   const text = Array.isArray(value) ? value[0] : value;

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.js';
 
@@ -20,7 +20,8 @@ export interface DecodedStream {
  * refuses invalid UTF-8 with the byte offset where it starts.
  */
 export async function decodeInput(raw: Readable, uri: string, maxDecompressedBytes: number): Promise<DecodedStream> {
-  const head = await peek(raw, 2);
+  const { head, whole } = await peek(raw, 2);
+  raw = whole;
   const compression: Compression = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? 'gzip' : 'none';
   const guard = new TextGuard(uri, maxDecompressedBytes, compression);
   let stream: Readable;
@@ -45,23 +46,30 @@ function gzipError(error: Error, uri: string): Error {
   return error;
 }
 
-/** Resolves with the first bytes of a stream and puts them back. */
-async function peek(stream: Readable, bytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+/**
+ * The first bytes of a stream, however it is chunked, and a stream that yields everything (those
+ * bytes included) from the start.
+ */
+async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; whole: Readable }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const ended = await new Promise<boolean>((resolve, reject) => {
     const onReadable = () => {
-      const chunk: Buffer | null = stream.read();
-      if (chunk === null) return;
-      cleanup();
-      stream.unshift(chunk);
-      resolve(chunk.subarray(0, bytes));
+      let chunk: Buffer | null;
+      while (length < bytes && (chunk = stream.read()) !== null) {
+        chunks.push(chunk);
+        length += chunk.length;
+      }
+      if (length >= bytes) done(false);
     };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.alloc(0));
-    };
+    const onEnd = () => done(true);
     const onError = (error: Error) => {
       cleanup();
       reject(error);
+    };
+    const done = (atEnd: boolean) => {
+      cleanup();
+      resolve(atEnd);
     };
     const cleanup = () => {
       stream.off('readable', onReadable);
@@ -72,6 +80,15 @@ async function peek(stream: Readable, bytes: number): Promise<Buffer> {
     stream.once('end', onEnd);
     stream.once('error', onError);
   });
+  const head = Buffer.concat(chunks);
+  const whole = new PassThrough({ highWaterMark: 256 * 1024 });
+  if (head.length > 0) whole.write(head);
+  if (ended) whole.end();
+  else {
+    stream.on('error', (error) => whole.destroy(error));
+    stream.pipe(whole);
+  }
+  return { head: head.subarray(0, bytes), whole };
 }
 
 class TextGuard extends Transform {

@@ -26,7 +26,9 @@ export function fileLocation(uri: string): InputLocation {
       const objects: InputObject[] = [];
       for (const name of names) {
         const child = join(path, name);
-        const childInfo = await stat(child);
+        const childInfo = await stat(child).catch((error: NodeJS.ErrnoException) => {
+          throw new InputError('INPUT_NOT_FOUND', `input ${uri}: cannot read ${name} (${error.code ?? error.message})`, { stage: 'read', details: { uri } });
+        });
         if (childInfo.isFile() && childInfo.size > 0) objects.push({ uri: pathToFileURL(child).href, size: childInfo.size });
       }
       if (objects.length === 0) throw new InputError('INPUT_EMPTY_PREFIX', `input ${uri}: the directory holds no data files`, { stage: 'read', details: { uri } });

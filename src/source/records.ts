@@ -2,7 +2,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse as parseCsv } from 'fast-csv';
 import { InputError, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { InferredType } from '../schema/types.js';
+import { isLong, type InferredType } from '../schema/types.js';
 import { decodeInput, type Compression } from './decode.js';
 import type { InputLocation, InputObject } from './types.js';
 
@@ -122,9 +122,12 @@ export class InputReader {
 
   private async *delimited(stream: Readable, uri: string, delimiter: string): AsyncGenerator<RawRow> {
     // TSV as Treasure Data writes it has no quoting: a quote character is data.
-    const parser = parseCsv({ headers: false, delimiter, quote: delimiter === '\t' ? null : '"', ignoreEmpty: true });
-    stream.on('error', (error) => parser.destroy(error));
-    stream.pipe(parser);
+    const quoted = delimiter !== '\t';
+    const parser = parseCsv({ headers: false, delimiter, quote: quoted ? '"' : null, ignoreEmpty: true });
+    const aligner = new RecordAligner(quoted, this.options.maxFieldBytes, uri);
+    stream.on('error', (error) => aligner.destroy(error));
+    aligner.on('error', (error) => parser.destroy(error));
+    stream.pipe(aligner).pipe(parser);
     let header: string[] | undefined;
     const maxFieldBytes = this.options.maxFieldBytes;
     try {
@@ -155,7 +158,7 @@ export class InputReader {
         if (line.trim() === '') continue;
         let value: unknown;
         try {
-          value = JSON.parse(line);
+          value = JSON.parse(LONG_DIGITS.test(line) ? protectBigIntegers(line) : line);
         } catch (error) {
           yield { problem: `not valid JSON: ${(error as Error).message}`, reason: 'malformed_row' };
           continue;
@@ -222,9 +225,48 @@ export class InputReader {
   }
 }
 
+/** A number with this many digits may not survive a double: it is read as text instead. */
+const LONG_DIGITS = /\d{16}/;
+const BIG_INTEGER_MARK = '\u0000bigint:';
+
+/**
+ * Wraps integer literals of 16 or more digits in quotes (with a mark) before JSON.parse, which would
+ * round them to a double: a 64-bit customer id must keep its digits. Text inside strings is untouched.
+ */
+export function protectBigIntegers(line: string): string {
+  let out = '';
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+      continue;
+    }
+    if (c === 45 || (c >= 48 && c <= 57)) {
+      let end = i + 1;
+      while (end < line.length && line.charCodeAt(end) >= 48 && line.charCodeAt(end) <= 57) end++;
+      const next = line.charCodeAt(end);
+      const isInteger = next !== 46 && next !== 101 && next !== 69;
+      const digits = end - i - (c === 45 ? 1 : 0);
+      if (isInteger && digits >= 16) {
+        out += `${line.slice(start, i)}"${BIG_INTEGER_MARK}${line.slice(i, end)}"`;
+        start = end;
+      }
+      i = end - 1;
+    }
+  }
+  return out + line.slice(start);
+}
+
 function jsonCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return value.startsWith(BIG_INTEGER_MARK) ? value.slice(BIG_INTEGER_MARK.length) : value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
 }
@@ -232,7 +274,17 @@ function jsonCell(value: unknown): string {
 function widenNative(current: InferredType, value: unknown): InferredType {
   if (value === null || value === undefined || current === 'string') return current;
   const kind: InferredType =
-    typeof value === 'boolean' ? 'boolean' : typeof value === 'number' ? (Number.isSafeInteger(value) ? 'long' : 'double') : 'string';
+    typeof value === 'boolean'
+      ? 'boolean'
+      : typeof value === 'number'
+        ? Number.isSafeInteger(value)
+          ? 'long'
+          : 'double'
+        : typeof value === 'string' && value.startsWith(BIG_INTEGER_MARK)
+          ? isLong(value.slice(BIG_INTEGER_MARK.length))
+            ? 'long'
+            : 'string'
+          : 'string';
   if (current === 'unknown' || current === kind) return kind;
   if ((current === 'long' && kind === 'double') || (current === 'double' && kind === 'long')) return 'double';
   return 'string';
@@ -263,10 +315,16 @@ class LineSplitter extends Transform {
     const lines = text.split('\n');
     this.pending = lines.pop()!;
     if (this.pending.length > this.maxLineBytes) {
-      callback(new InputError('INPUT_MALFORMED', `input ${this.uri}: a JSON Lines record is larger than ${this.maxLineBytes} bytes (max_field_bytes)`, { stage: 'read' }));
+      callback(this.tooLarge());
       return;
     }
-    for (const line of lines) this.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+    for (const line of lines) {
+      if (line.length > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) {
+        callback(this.tooLarge());
+        return;
+      }
+      this.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
     callback();
   }
 
@@ -274,4 +332,92 @@ class LineSplitter extends Transform {
     if (this.pending !== '') this.push(this.pending);
     callback();
   }
+
+  private tooLarge(): InputError {
+    return new InputError('INPUT_MALFORMED', `input ${this.uri}: a JSON Lines record is larger than ${this.maxLineBytes} bytes (max_field_bytes)`, { stage: 'read', details: { uri: this.uri } });
+  }
 }
+
+/**
+ * Passes text on in pieces that end at a record boundary (a newline outside quotes). fast-csv parses
+ * an unfinished record again from its start with every new chunk, so a single multi-megabyte field
+ * would cost time quadratic in its size; whole records are parsed once. A record that grows past the
+ * limit without ending is refused instead of buffered without bound.
+ */
+export class RecordAligner extends Transform {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Whether the end of the pending bytes is inside a quoted field. */
+  private inQuotes = false;
+  private readonly maxRecordBytes: number;
+
+  constructor(
+    private readonly quoted: boolean,
+    maxFieldBytes: number,
+    private readonly uri: string,
+  ) {
+    super();
+    this.maxRecordBytes = maxFieldBytes * 4 + 1024 * 1024;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const cut = this.lastBoundary(chunk);
+    if (cut < 0) {
+      this.hold(chunk);
+      callback(this.pendingBytes > this.maxRecordBytes ? this.tooLarge() : undefined);
+      return;
+    }
+    const head = chunk.subarray(0, cut + 1);
+    if (this.pending.length > 0) {
+      this.push(Buffer.concat([...this.pending, head]));
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else {
+      this.push(head);
+    }
+    if (cut + 1 < chunk.length) this.hold(Buffer.from(chunk.subarray(cut + 1)));
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.pending.length > 0) this.push(Buffer.concat(this.pending));
+    callback();
+  }
+
+  private hold(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  /** Index of the last newline outside quotes in the chunk, or -1; updates the quote state. */
+  private lastBoundary(chunk: Buffer): number {
+    if (!this.quoted) return chunk.lastIndexOf(NEWLINE);
+    let boundary = -1;
+    let position = 0;
+    let inQuotes = this.inQuotes;
+    while (position < chunk.length) {
+      const quote = chunk.indexOf(QUOTE, position);
+      const end = quote < 0 ? chunk.length : quote;
+      if (!inQuotes && end > position) {
+        const newline = chunk.lastIndexOf(NEWLINE, end - 1);
+        if (newline >= position) boundary = newline;
+      }
+      if (quote < 0) break;
+      // An escaped quote ("") toggles twice: the state comes out right either way.
+      inQuotes = !inQuotes;
+      position = quote + 1;
+    }
+    this.inQuotes = inQuotes;
+    return boundary;
+  }
+
+  private tooLarge(): InputError {
+    return new InputError('INPUT_MALFORMED', `input ${this.uri}: a record runs past ${this.maxRecordBytes} bytes without ending (an unbalanced quote, or values over max_field_bytes)`, {
+      stage: 'read',
+      details: { uri: this.uri },
+    });
+  }
+}
+
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
