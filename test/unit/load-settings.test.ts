@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/errors.js';
 import { loadSettings, settingsFromText } from '../../src/config/load.js';
 
@@ -102,12 +103,13 @@ result_settings:
 
   it('names the line and column of a YAML syntax error', { todo: 'load.ts parseYaml passes prettyErrors: false, so yaml never fills linePos and the "at line N" part is always missing' }, async () => {
     const error = await configError(() => settingsFromText('organization: o\nlist_api_name: L\n  bad: indent\n', 'my.yml'), 'SETTINGS_INVALID');
-    assert.match(error.message, /at line 2, column \d+/);
+    assert.match(error.message, /^my\.yml: not valid YAML or JSON at line 2, column \d+: Nested mappings are not allowed in compact mappings$/);
   });
 
   it('names the line of a JSON syntax error', { todo: 'same cause: no line/column in the message for broken JSON' }, async () => {
     const error = await configError(() => settingsFromText('{"organization": "o",\n "list_api_name": "L",\n "x": [1, 2\n}', 'env'), 'SETTINGS_INVALID');
-    assert.match(error.message, /at line \d+/);
+    assert.match(error.message, /^env: not valid YAML or JSON at line \d+, column \d+: [^\n]*[^:]$/);
+    assert.equal(error.message.match(/at line/g)?.length, 1, 'the position is given once');
   });
 
   it('refuses duplicate keys', async () => {
@@ -167,6 +169,29 @@ describe('loadSettings', () => {
   it('reads a digdag task file with result_settings beside td>', async () => {
     const path = file('task.dig', 'td>: q.sql\nresult_connection: selligent\nresult_settings:\n  organization: dig_org\n  list_api_name: L\n  segment_column: s\n  key_fields: id\n');
     assert.equal((await loadSettings(path, {})).settings.organization, 'dig_org');
+  });
+
+  it('reads the sample settings files', async () => {
+    const fixtures = new URL('../fixtures/', import.meta.url);
+    const basic = await loadSettings(fileURLToPath(new URL('basic.settings.yml', fixtures)), {});
+    assert.equal(basic.settings.list_api_name, 'master_contacts');
+    assert.equal(basic.settings.create_segment_if_not_exists, true);
+    assert.deepEqual(basic.settings.key_fields, ['CUSTOMER_IDENTIFIER']);
+    const multi = await loadSettings(fileURLToPath(new URL('multi_segment.settings.yml', fixtures)), {});
+    assert.equal(multi.settings.deduplication, 'ImportLastMatch');
+  });
+
+  it('reads the result_settings block of the documented td> task unchanged', async () => {
+    const dig = readFileSync(fileURLToPath(new URL('../fixtures/td-result-export.dig', import.meta.url)), 'utf8');
+    const block = dig.slice(dig.indexOf('  result_settings:'));
+    const text = block
+      .split('\n')
+      .map((line) => line.replace(/^ {2}/, ''))
+      .join('\n');
+    const settings = settingsFromText(text, 'td-result-export.dig');
+    assert.equal(settings.organization, 'my_org');
+    assert.equal(settings.mode, 'Sync');
+    assert.equal(settings.skip_invalid_records, true);
   });
 
   it('reads RESULT_SETTINGS as JSON', async () => {
