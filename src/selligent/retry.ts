@@ -82,7 +82,11 @@ export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, rand
   return { retry: true, delayMs, reason };
 }
 
-/** `Retry-After` (seconds or HTTP date) when present, else `X-RateLimit-Reset` (seconds left in the window). */
+/**
+ * `Retry-After` (seconds or HTTP date) when present, else `X-RateLimit-Reset` (seconds left in the window)
+ * unless `X-RateLimit-Remaining` says requests are left: then the 429 is not the per-key quota (e.g. the
+ * one-bulk-operation-per-List 429) and waiting for the window to turn would be pointless.
+ */
 export function serverRequestedWaitMs(headers: AttemptOutcome['headers'], now: number = Date.now()): number | undefined {
   if (!headers) return undefined;
   const retryAfter = first(headers['retry-after']);
@@ -94,7 +98,8 @@ export function serverRequestedWaitMs(headers: AttemptOutcome['headers'], now: n
     if (!Number.isNaN(date)) return Math.max(0, Math.min(date - now, 3_600_000));
   }
   const reset = first(headers['x-ratelimit-reset']);
-  if (reset !== undefined) {
+  const remaining = Number(first(headers['x-ratelimit-remaining'])?.split(',')[0]?.trim() ?? Number.NaN);
+  if (reset !== undefined && !(Number.isFinite(remaining) && remaining > 0)) {
     const seconds = Number(reset);
     if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3_600) * 1000;
   }
