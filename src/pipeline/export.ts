@@ -167,7 +167,7 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
     listBatches(ctx, read, checked.segments, segmentSpool, counts),
     {
       kind: 'list',
-      send: (body) =>
+      send: (body, rows) =>
         client.loadList(
           settings.organization,
           settings.list_api_name,
@@ -180,6 +180,7 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
             dataImportOption: settings.list_data_import_option,
           },
           body,
+          rows,
         ),
       reject: async (rejection) => {
         counts.rejectedRows.add(rejection.row);
@@ -233,14 +234,14 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
       segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
       {
         kind: 'segment',
-        send: (body) =>
+        send: (body, rows) =>
           client.loadSegment(org, listName, segment.apiName, {
             keyFields: plan.keys.map((key) => key.field),
             fields: plan.keys.map((key) => key.field),
             mode: settings.mode,
             deduplication: settings.deduplication,
             errorHandling: settings.error_handling,
-          }, body),
+          }, body, rows),
         reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
       },
       tally,

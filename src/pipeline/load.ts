@@ -37,7 +37,8 @@ export interface Rejection {
 export interface LoadTarget {
   /** `list` loads use data_import_option, so duplicates/not-found mean OnlyInsert/OnlyUpdate skips. */
   kind: 'list' | 'segment';
-  send(body: Buffer): Promise<LoadResult>;
+  /** `rows`: how many rows the body holds. */
+  send(body: Buffer, rows: number): Promise<LoadResult>;
   reject(rejection: Rejection): Promise<void>;
 }
 
@@ -45,14 +46,16 @@ export type BatchOutcome = 'continue' | 'stopped';
 
 /**
  * Sends one batch and accounts for every row in it. A batch the service will not take in one piece
- * (413, repeated time-outs) is split in halves down to single rows; a single row that still fails is
- * rejected with the reason and the rest load. `stopped` means StopOnError refused the batch.
+ * (413, repeated time-outs) is split in halves down to single rows; a single row still refused as too
+ * large (413) is rejected with the reason and the rest load, while a single row that keeps timing out is
+ * retried like any request and fails the run once retries are spent (it may well have been loaded, so it
+ * is never reported as rejected). `stopped` means StopOnError refused the batch.
  */
 export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTally): Promise<BatchOutcome> {
   let result: LoadResult;
   tally.requests++;
   try {
-    result = await target.send(batchBody(batch));
+    result = await target.send(batchBody(batch), batch.rows.length);
   } catch (error) {
     if (!(error instanceof BatchTooLargeError)) throw error;
     if (batch.rows.length === 1) {

@@ -56,6 +56,8 @@ interface SendOptions {
   /** 404 is an answer (the thing is missing), not an error. */
   allow404?: boolean;
   splittable?: boolean;
+  /** Rows in a load body: a single row is never split for time-outs, it is retried like any request. */
+  rows?: number;
 }
 
 interface Answer {
@@ -146,14 +148,14 @@ export class SelligentClient {
     return Number((parseJson(answer.body, 'countRecords') as { count?: number }).count ?? 0);
   }
 
-  async loadList(org: string, list: string, query: LoadQuery, body: Buffer): Promise<LoadResult> {
-    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true });
+  async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadResult> {
+    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows });
     return parseJson(answer.body, 'loadList') as LoadResult;
   }
 
-  async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer): Promise<LoadResult> {
+  async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadResult> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
-    const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true });
+    const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows });
     return parseJson(answer.body, 'loadSegment') as LoadResult;
   }
 
@@ -204,6 +206,7 @@ export class SelligentClient {
         timeouts = errorCode === 'ETIMEDOUT' ? timeouts + 1 : 0;
       }
       if (status !== undefined) {
+        timeouts = 0;
         http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
         if (headers) this.pacer.observe(headers);
         if (status < 400 || (status === 404 && options.allow404)) return { status, body };
@@ -212,7 +215,7 @@ export class SelligentClient {
       } else {
         http.by_status[errorCode ?? 'error'] = (http.by_status[errorCode ?? 'error'] ?? 0) + 1;
       }
-      if (options.splittable && timeouts >= this.options.splitAfterTimeouts) {
+      if (options.splittable && (options.rows ?? 2) > 1 && timeouts >= this.options.splitAfterTimeouts) {
         throw new BatchTooLargeError(where, `timed out ${timeouts} times in a row`);
       }
 
