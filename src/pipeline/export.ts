@@ -163,7 +163,8 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
   const plan = read.plan;
   const list = report.list!;
   ctx.progress.enter('list-load', read.inputRows - read.skipped);
-  const outcome = await sendAll(
+  const outcome = await sendAllCounted(
+    ctx,
     listBatches(ctx, read, checked.segments, segmentSpool, counts),
     {
       kind: 'list',
@@ -230,7 +231,8 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     }
     const tally = emptyTally();
     entry.status = 'failed';
-    const outcome = await sendAll(
+    const outcome = await sendAllCounted(
+      ctx,
       segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
       {
         kind: 'segment',
@@ -259,6 +261,17 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     if (outcome === 'stopped') {
       throw new PartialFailureError('STOPPED_ON_ERROR', `Selligent refused a batch of Segment ${segment.apiName} and error_handling is StopOnError: the export stopped there`, { stage: 'segment-load' });
     }
+  }
+}
+
+/** `sendAll`, with the batches it had to split counted in the report's HTTP figures, also when it fails. */
+async function sendAllCounted(ctx: RunContext, ...args: Parameters<typeof sendAll>): ReturnType<typeof sendAll> {
+  const tally = args[2];
+  const before = tally.splits;
+  try {
+    return await sendAll(...args);
+  } finally {
+    ctx.report.http.split_batches += tally.splits - before;
   }
 }
 
