@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InternalError, PartialFailureError, type Stage } from '../errors.js';
+import { ConfigError, InternalError, PartialFailureError, type Stage } from '../errors.js';
 import { accountingReport } from '../report/build.js';
 import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
 import { convertValue, type ColumnType } from '../schema/types.js';
@@ -110,16 +110,36 @@ async function setUpList(ctx: RunContext, plan: ColumnPlan, checked: PreflightRe
   if (checked.listExists) return;
   const org = settings.organization;
   const name = settings.list_api_name;
-  await client.createList(org, { api_name: name, name, type: 'Userlist', description: 'Created by selligent-export' });
+  await createOnce(ctx, `List ${name}`, () => client.createList(org, { api_name: name, name, type: 'Userlist', description: 'Created by selligent-export' }), async () =>
+    Boolean(await client.getList(org, name)),
+  );
   list.created = true;
   logger.info({ list: name }, `created List ${name}`);
   if (checked.fieldsToCreate.length > 0) {
-    await client.createFields(org, name, checked.fieldsToCreate);
+    await createOnce(ctx, `the fields of List ${name}`, () => client.createFields(org, name, checked.fieldsToCreate), async () => {
+      const fields = new Set((await client.getFields(org, name)).map((field) => field.name.toUpperCase()));
+      return checked.fieldsToCreate.every((field) => fields.has(field.name.toUpperCase()));
+    });
     list.fields_created = checked.fieldsToCreate.map((field) => field.name);
     logger.info({ list: name, fields: list.fields_created }, `created ${list.fields_created.length} field(s)`);
   }
   await client.setBusinessKey(org, name, plan.keys.map((key) => key.field));
   list.business_key_set = true;
+}
+
+/**
+ * Creating is not idempotent: when an attempt did the work but its answer was lost (connection dropped,
+ * time-out, 5xx from a proxy), the retry is refused because the thing now exists. A refusal after a retry
+ * is therefore checked: if the List, fields or static Segment now exist, the create succeeded.
+ */
+async function createOnce(ctx: RunContext, what: string, create: () => Promise<void>, exists: () => Promise<boolean>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    const attempts = error instanceof ConfigError ? Number(error.details?.attempts ?? 1) : 1;
+    if (attempts < 2 || !(await exists().catch(() => false))) throw error;
+    ctx.logger.info({ what, attempts }, `${what}: a retried create was refused as existing; an earlier attempt created it`);
+  }
 }
 
 /** Deduplicated List rows as request bodies, recording each Segment's members on the way. */
@@ -219,7 +239,12 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     const entry = report.segments[i]!;
     ctx.progress.enter(`segment-load ${segment.apiName}`, entry.rows);
     if (!segment.exists) {
-      await client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' });
+      await createOnce(
+        ctx,
+        `Segment ${segment.apiName}`,
+        () => client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' }),
+        async () => (await client.getSegment(org, listName, segment.apiName))?.type?.toLowerCase() === 'static',
+      );
       entry.created = true;
       logger.info({ segment: segment.apiName }, `created static Segment ${segment.apiName}`);
     }
