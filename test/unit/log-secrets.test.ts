@@ -147,7 +147,7 @@ describe('createLogger: no secret reaches a log line', () => {
     assertClean(out);
   });
 
-  it('a secret with characters JSON escapes (", \\) is scrubbed too', { todo: 'log.ts scrubs the JSON-encoded line, where pino has written " as \\" and \\ as \\\\, so a secret holding them no longer matches and is written out' }, async () => {
+  it('a secret with characters JSON escapes (", \\) is scrubbed too', async () => {
     clearSecrets();
     const odd = 'odd"Secret\\Value';
     registerSecretsFromEnv({ SELLIGENT_API_SECRET: odd });
