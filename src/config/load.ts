@@ -59,9 +59,10 @@ function parseYaml(text: string, source: string): unknown {
   const options = { maxAliasCount: 20, uniqueKeys: true, prettyErrors: true } as const;
   const document = parseDocument(text, options);
   if (document.errors.length > 0) {
-    const first = document.errors[0]!;
-    const where = first.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
-    throw invalid(`${source}: not valid YAML or JSON${where}: ${firstLine(first.message)}`);
+    // With prettyErrors the message ends with "at line N, column M:"; the position goes first here.
+    const message = firstLine(document.errors[0]!.message);
+    const at = /^(.*) at line (\d+), column (\d+):?$/.exec(message);
+    throw invalid(at ? `${source}: not valid YAML or JSON at line ${at[2]}, column ${at[3]}: ${at[1]}` : `${source}: not valid YAML or JSON: ${message}`);
   }
   try {
     return document.toJS(options);

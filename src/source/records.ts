@@ -248,20 +248,35 @@ export function protectBigIntegers(line: string): string {
       inString = true;
       continue;
     }
-    if (c === 45 || (c >= 48 && c <= 57)) {
-      let end = i + 1;
-      while (end < line.length && line.charCodeAt(end) >= 48 && line.charCodeAt(end) <= 57) end++;
-      const next = line.charCodeAt(end);
-      const isInteger = next !== 46 && next !== 101 && next !== 69;
-      const digits = end - i - (c === 45 ? 1 : 0);
-      if (isInteger && digits >= 16) {
-        out += `${line.slice(start, i)}"${BIG_INTEGER_MARK}${line.slice(i, end)}"`;
-        start = end;
-      }
-      i = end - 1;
+    if (c !== 45 && !isDigit(c)) continue;
+    // A whole number token: sign, digits, then any fraction or exponent.
+    let end = c === 45 ? i + 1 : i;
+    while (end < line.length && isDigit(line.charCodeAt(end))) end++;
+    const digits = end - (c === 45 ? i + 1 : i);
+    let integer = true;
+    if (line.charCodeAt(end) === 46) {
+      integer = false;
+      end++;
+      while (end < line.length && isDigit(line.charCodeAt(end))) end++;
     }
+    if (line.charCodeAt(end) === 101 || line.charCodeAt(end) === 69) {
+      integer = false;
+      end++;
+      if (line.charCodeAt(end) === 43 || line.charCodeAt(end) === 45) end++;
+      while (end < line.length && isDigit(line.charCodeAt(end))) end++;
+    }
+    if (integer && digits >= 16) {
+      // The mark is written as the JSON escape \u0000, which JSON.parse turns into the character.
+      out += `${line.slice(start, i)}"\\u0000bigint:${line.slice(i, end)}"`;
+      start = end;
+    }
+    i = end - 1;
   }
   return out + line.slice(start);
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
 }
 
 function jsonCell(value: unknown): string {
@@ -347,8 +362,12 @@ class LineSplitter extends Transform {
 export class RecordAligner extends Transform {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** Whether the end of the pending bytes is inside a quoted field. */
+  /** Whether the end of the bytes seen so far is inside a quoted value. */
   private inQuotes = false;
+  /** The last byte seen; a file starts like a new line. */
+  private previousByte = NEWLINE;
+  /** The last chunk ended on a quote inside a quoted value (closing, or the first half of `""`). */
+  private quoteAtEnd = false;
   private readonly maxRecordBytes: number;
 
   constructor(
@@ -389,25 +408,57 @@ export class RecordAligner extends Transform {
     this.pendingBytes += chunk.length;
   }
 
-  /** Index of the last newline outside quotes in the chunk, or -1; updates the quote state. */
+  /**
+   * Index of the last newline outside quotes in the chunk, or -1; carries the quote state over. As in
+   * RFC 4180 (and fast-csv), a quote opens a quoted value only at the start of a field; elsewhere it
+   * is data. Inside a quoted value `""` is a quote and a lone `"` closes it.
+   */
   private lastBoundary(chunk: Buffer): number {
     if (!this.quoted) return chunk.lastIndexOf(NEWLINE);
     let boundary = -1;
     let position = 0;
     let inQuotes = this.inQuotes;
+    let previous = this.previousByte;
+    if (this.quoteAtEnd) {
+      // The last chunk ended on a quote inside a quoted value: a second quote here makes it `""`.
+      this.quoteAtEnd = false;
+      if (chunk[0] === QUOTE) position = 1;
+      else inQuotes = false;
+      previous = QUOTE;
+    }
     while (position < chunk.length) {
       const quote = chunk.indexOf(QUOTE, position);
-      const end = quote < 0 ? chunk.length : quote;
-      if (!inQuotes && end > position) {
-        const newline = chunk.lastIndexOf(NEWLINE, end - 1);
-        if (newline >= position) boundary = newline;
+      if (!inQuotes) {
+        const end = quote < 0 ? chunk.length : quote;
+        if (end > position) {
+          const newline = chunk.lastIndexOf(NEWLINE, end - 1);
+          if (newline >= position) boundary = newline;
+          previous = chunk[end - 1]!;
+        }
+        if (quote < 0) break;
+        if (previous === COMMA || previous === NEWLINE || previous === CARRIAGE_RETURN) inQuotes = true;
+        previous = QUOTE;
+        position = quote + 1;
+        continue;
       }
-      if (quote < 0) break;
-      // An escaped quote ("") toggles twice: the state comes out right either way.
-      inQuotes = !inQuotes;
+      if (quote < 0) {
+        previous = chunk[chunk.length - 1]!;
+        break;
+      }
+      previous = QUOTE;
+      if (quote === chunk.length - 1) {
+        this.quoteAtEnd = true;
+        break;
+      }
+      if (chunk[quote + 1] === QUOTE) {
+        position = quote + 2;
+        continue;
+      }
+      inQuotes = false;
       position = quote + 1;
     }
     this.inQuotes = inQuotes;
+    this.previousByte = previous;
     return boundary;
   }
 
@@ -420,4 +471,6 @@ export class RecordAligner extends Transform {
 }
 
 const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const COMMA = 0x2c;
 const QUOTE = 0x22;
