@@ -43,13 +43,15 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
     const byReason: Partial<Record<SkipReason, number>> = {};
     let inputRows = 0;
     let skipped = 0;
+    const start = (): ColumnPlan => {
+      const typesFrom = schema ? 'schema-file' : reader.format === 'jsonl' ? 'native' : 'inferred';
+      const planned = planColumns(reader.columns!, settings, schema, typesFrom);
+      spool = new RowSpool(ctx.workDir, planned.keyPositions);
+      return planned;
+    };
     try {
       for await (const batch of reader.batches()) {
-        if (!plan) {
-          const typesFrom = schema ? 'schema-file' : reader.format === 'jsonl' ? 'native' : 'inferred';
-          plan = planColumns(reader.columns!, settings, schema, typesFrom);
-          spool = new RowSpool(ctx.workDir, plan.keyPositions);
-        }
+        if (!plan) plan = start();
         for (let i = 0; i < batch.rows.length; i++) {
           const row = batch.firstRow + i;
           const verdict = validateRow(batch.rows[i]!, plan);
@@ -83,6 +85,8 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
         ctx.progress.advance(batch.rows.length);
         await spool!.drain();
       }
+      // A header and no rows (a query that selected nothing): checked like any input, then nothing to load.
+      if (!plan && reader.columns !== undefined) plan = start();
       if (!plan || !spool) throw new InputError('INPUT_EMPTY', `input ${location.uri}: no header row`, { stage: 'read' });
       await spool.finish();
     } catch (error) {
