@@ -51,10 +51,10 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
     };
     try {
       for await (const batch of reader.batches()) {
-        if (!plan) plan = start();
+        const current = plan ?? (plan = start());
         for (let i = 0; i < batch.rows.length; i++) {
           const row = batch.firstRow + i;
-          const verdict = validateRow(batch.rows[i]!, plan);
+          const verdict = validateRow(batch.rows[i]!, current);
           inputRows++;
           if (!verdict.ok) {
             if (!settings.skip_invalid_records) {
@@ -69,7 +69,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
             await ctx.rejected.write({
               row,
               stage: 'validate',
-              key: Array.isArray(cells) ? Object.fromEntries(plan.keys.map((key) => [key.field, cells[key.index] ?? ''])) : null,
+              key: Array.isArray(cells) ? Object.fromEntries(current.keys.map((key) => [key.field, cells[key.index] ?? ''])) : null,
               field: verdict.column,
               code: verdict.reason,
               message: verdict.message,
@@ -78,9 +78,9 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
             continue;
           }
           const cells = verdict.cells;
-          const segment = cells[plan.segmentIndex]!;
+          const segment = cells[current.segmentIndex]!;
           segments.set(segment, (segments.get(segment) ?? 0) + 1);
-          spool!.add(row, segment, fieldCells(cells, plan.segmentIndex));
+          spool!.add(row, segment, fieldCells(cells, current.segmentIndex));
         }
         ctx.progress.advance(batch.rows.length);
         await spool!.drain();

@@ -61,10 +61,13 @@ export interface Winner {
   segments: string[];
 }
 
+/** Part of a partition's winners; `merged` counts rows merged away that this part reports first. */
 export interface DedupedPartition {
   winners: Winner[];
   merged: number;
 }
+
+const WINNER_SLICE = 5_000;
 
 class PartitionWriter {
   private readonly streams: WriteStream[] = [];
@@ -134,7 +137,7 @@ export class RowSpool {
     private readonly directory: string,
     private readonly keyPositions: number[],
     /** A partition file larger than this is split again before deduplication. */
-    private readonly maxPartitionBytes = 96 * 1024 * 1024,
+    private readonly maxPartitionBytes = 24 * 1024 * 1024,
   ) {
     this.writer = new PartitionWriter(directory, 'rows', PARTITIONS);
   }
@@ -211,9 +214,17 @@ export class RowSpool {
       }
     }
     await rm(path, { force: true });
-    const winners: Winner[] = [];
-    for (const entry of byKey.values()) winners.push({ row: entry.row, cells: JSON.parse(entry.cellsJson) as string[], segments: entry.segments });
-    yield { winners, merged };
+    // Parsed a slice at a time: only the spooled text of a partition is held, not its rows as arrays.
+    let winners: Winner[] = [];
+    for (const entry of byKey.values()) {
+      winners.push({ row: entry.row, cells: JSON.parse(entry.cellsJson) as string[], segments: entry.segments });
+      if (winners.length === WINNER_SLICE) {
+        yield { winners, merged };
+        merged = 0;
+        winners = [];
+      }
+    }
+    if (winners.length > 0 || merged > 0) yield { winners, merged };
   }
 }
 
