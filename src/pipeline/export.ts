@@ -188,6 +188,7 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
     listBatches(ctx, read, checked.segments, segmentSpool, counts),
     {
       kind: 'list',
+      stopOnError: settings.error_handling === 'StopOnError',
       send: (body, rows) =>
         client.loadList(
           settings.organization,
@@ -261,6 +262,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
       segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
       {
         kind: 'segment',
+        stopOnError: settings.error_handling === 'StopOnError',
         send: (body, rows) =>
           client.loadSegment(org, listName, segment.apiName, {
             keyFields: plan.keys.map((key) => key.field),

@@ -37,6 +37,8 @@ export interface Rejection {
 export interface LoadTarget {
   /** `list` loads use data_import_option, so duplicates/not-found mean OnlyInsert/OnlyUpdate skips. */
   kind: 'list' | 'segment';
+  /** error_handling is StopOnError: a refused batch stops the export. */
+  stopOnError: boolean;
   /** `rows`: how many rows the body holds. */
   send(body: Buffer, rows: number): Promise<LoadResult>;
   reject(rejection: Rejection): Promise<void>;
@@ -98,6 +100,9 @@ async function account(target: LoadTarget, batch: Batch, result: LoadResult, tal
     if (invalid.length === 0) {
       throw new ConfigError('LOAD_FAILED', `Selligent refused a ${target.kind} load of ${size} rows: ${envelopeText(result)}`, { details: { resultCode: code } });
     }
+    // ContinueOnError: Selligent answers Failed when every row of the request is invalid; each is
+    // rejected and reported, and the export goes on.
+    if (!target.stopOnError && invalid.length === size) return 'continue';
     // StopOnError: a request with an invalid row loads nothing.
     add(tally.notApplied, 'stopped_on_error', size - invalid.length);
     return 'stopped';
