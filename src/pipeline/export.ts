@@ -10,7 +10,7 @@ import { BatchBuilder, type Batch } from './batches.js';
 import type { Column, ColumnPlan } from './columns.js';
 import type { PipelineOptions, RunContext } from './context.js';
 import { add, emptyTally, sendAll, type LoadTally, type Rejection } from './load.js';
-import { checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
+import { CREATED_LIST_DESCRIPTION, checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
 import { Progress } from './progress.js';
 import { readAndValidate, type ReadResult } from './read.js';
 import { RejectedRowsFile } from './rejected.js';
@@ -107,14 +107,16 @@ async function timed<T>(ctx: RunContext, stage: Stage, work: () => Promise<T>): 
 async function setUpList(ctx: RunContext, plan: ColumnPlan, checked: PreflightResult): Promise<void> {
   const { client, settings, report, logger } = ctx;
   const list = report.list!;
-  if (checked.listExists) return;
+  if (checked.listExists && !checked.resumeSetup) return;
   const org = settings.organization;
   const name = settings.list_api_name;
-  await createOnce(ctx, `List ${name}`, () => client.createList(org, { api_name: name, name, type: 'Userlist', description: 'Created by selligent-export' }), async () =>
-    Boolean(await client.getList(org, name)),
-  );
-  list.created = true;
-  logger.info({ list: name }, `created List ${name}`);
+  if (!checked.listExists) {
+    await createOnce(ctx, `List ${name}`, () => client.createList(org, { api_name: name, name, type: 'Userlist', description: CREATED_LIST_DESCRIPTION }), async () =>
+      Boolean(await client.getList(org, name)),
+    );
+    list.created = true;
+    logger.info({ list: name }, `created List ${name}`);
+  }
   if (checked.fieldsToCreate.length > 0) {
     await createOnce(ctx, `the fields of List ${name}`, () => client.createFields(org, name, checked.fieldsToCreate), async () => {
       const fields = new Set((await client.getFields(org, name)).map((field) => field.name.toUpperCase()));
@@ -337,12 +339,13 @@ async function planDryRun(ctx: RunContext, read: ReadResult, checked: PreflightR
     };
   });
   report.segments = checked.segments.map((segment, i) => ({ ...emptySegmentReport(segment, segmentSpool.rows(i)), status: 'planned' as const }));
-  const setupRequests = checked.listExists ? 0 : 2 + (checked.fieldsToCreate.length > 0 ? 1 : 0);
+  const setup = !checked.listExists || checked.resumeSetup;
+  const setupRequests = !setup ? 0 : (checked.listExists ? 1 : 2) + (checked.fieldsToCreate.length > 0 ? 1 : 0);
   const segmentRequests = segments.reduce((sum, s) => sum + s.requests + (s.create ? 1 : 0) + (s.clear ? 1 : 0), 0);
   report.plan = {
     list_to_create: !checked.listExists,
     fields_to_create: checked.fieldsToCreate.map((field) => ({ name: field.name, data_type: field.data_type, ...(field.length ? { length: field.length } : {}) })),
-    business_key_to_set: checked.listExists ? null : read.plan.keys.map((key) => key.field),
+    business_key_to_set: setup ? read.plan.keys.map((key) => key.field) : null,
     list_rows: listRows,
     list_requests: listRequests,
     segments,

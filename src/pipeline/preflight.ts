@@ -4,6 +4,9 @@ import type { FieldDefinition } from '../selligent/types.js';
 import type { ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
 
+/** The description of a List this exporter creates: how a later run recognises its own List. */
+export const CREATED_LIST_DESCRIPTION = 'Created by selligent-export';
+
 /** Fields every new Userlist has from the start. */
 const DEFAULT_USERLIST_FIELDS = ['ID', 'MAIL', 'NAME', 'OPTOUT'];
 
@@ -19,6 +22,11 @@ export interface SegmentTarget {
 
 export interface PreflightResult {
   listExists: boolean;
+  /**
+   * The List exists but is one this exporter created, still empty, and `create_list_if_not_exists` is on:
+   * an earlier run failed while setting it up, so the set-up (missing fields, unique key) is finished now.
+   */
+  resumeSetup: boolean;
   fieldsToCreate: FieldDefinition[];
   segments: SegmentTarget[];
 }
@@ -45,6 +53,7 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
 
   const list = await client.getList(org, listName);
   let fieldsToCreate: FieldDefinition[] = [];
+  let resumeSetup = false;
   if (!list) {
     if (!settings.create_list_if_not_exists) {
       throw new ConfigError('LIST_NOT_FOUND', `List ${listName} was not found in organization ${org}; create it in Selligent or set create_list_if_not_exists: true`, { stage: 'preflight' });
@@ -55,7 +64,13 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
   } else {
     const existing = new Map((await client.getFields(org, listName)).map((field) => [field.name.toUpperCase(), field]));
     const missing = plan.fields.filter((column) => !existing.has(column.field)).map((column) => column.field);
-    if (missing.length > 0) {
+    resumeSetup = settings.create_list_if_not_exists && list.description === CREATED_LIST_DESCRIPTION && (await client.countRecords(org, listName)) === 0;
+    if (resumeSetup) {
+      fieldsToCreate = plan.fields
+        .filter((column) => !existing.has(column.field) && !DEFAULT_USERLIST_FIELDS.includes(column.field))
+        .map((column) => fieldDefinition(column.field, column.type));
+      logger.info({ list: listName, fields: fieldsToCreate.map((field) => field.name) }, `List ${listName} was created by an earlier run that did not finish setting it up: finishing its fields and unique key`);
+    } else if (missing.length > 0) {
       throw new ConfigError(
         'FIELDS_MISSING',
         `List ${listName} has no field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for input column${missing.length > 1 ? 's' : ''} of the same name; add ${missing.length > 1 ? 'them' : 'it'} to the List (or drop the column from the query)`,
@@ -63,7 +78,8 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
       );
     }
     for (const column of plan.fields) {
-      const field = existing.get(column.field)!;
+      const field = existing.get(column.field);
+      if (!field) continue;
       const sendType = sendTypeFor(field.data_type);
       if (!sendType) continue;
       if (!COMPATIBLE_FIELD_TYPES[column.type].includes(field.data_type)) {
@@ -105,7 +121,7 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
       { stage: 'preflight', details: { missing } },
     );
   }
-  return { listExists: Boolean(list), fieldsToCreate, segments };
+  return { listExists: Boolean(list), resumeSetup, fieldsToCreate, segments };
 }
 
 export function fieldDefinition(name: string, type: ColumnType): FieldDefinition {
