@@ -149,8 +149,12 @@ export interface BusyFigures {
   busyRatio: number | null;
   /** busySeconds / windowSeconds: leaves out the time before the first and after the last request. */
   busyRatioWindow: number | null;
-  /** Mean gap between one bulk request's end and the next one's start (ms). */
+  /** Gaps between one bulk request's end and the next one's start (ms): mean, 95th percentile, largest. */
   meanGapMs: number | null;
+  p95GapMs: number | null;
+  maxGapMs: number | null;
+  /** Time before the first bulk request and after the last one within the stage (s): stage - window. */
+  outsideWindowSeconds: number | null;
   /** Mean server-side duration of one bulk request (ms). */
   meanRequestMs: number | null;
 }
@@ -164,19 +168,24 @@ export function busyFigures(log: RequestLogEntry[], routes: string[], stageSecon
     })
     .sort((a, b) => a.start - b.start);
   if (intervals.length === 0) {
-    return { requests: 0, busySeconds: 0, windowSeconds: 0, busyRatio: null, busyRatioWindow: null, meanGapMs: null, meanRequestMs: null };
+    return { requests: 0, busySeconds: 0, windowSeconds: 0, busyRatio: null, busyRatioWindow: null, meanGapMs: null, p95GapMs: null, maxGapMs: null, outsideWindowSeconds: null, meanRequestMs: null };
   }
   const busy = unionMs(intervals);
   const window = Math.max(...intervals.map((i) => i.end)) - intervals[0]!.start;
-  let gaps = 0;
-  for (let i = 1; i < intervals.length; i++) gaps += Math.max(0, intervals[i]!.start - intervals[i - 1]!.end);
+  const gapList: number[] = [];
+  for (let i = 1; i < intervals.length; i++) gapList.push(Math.max(0, intervals[i]!.start - intervals[i - 1]!.end));
+  const gaps = gapList.reduce((a, b) => a + b, 0);
+  gapList.sort((a, b) => a - b);
   return {
     requests: intervals.length,
     busySeconds: busy / 1000,
     windowSeconds: window / 1000,
     busyRatio: stageSeconds && stageSeconds > 0 ? Math.min(1, busy / 1000 / stageSeconds) : null,
     busyRatioWindow: window > 0 ? busy / window : null,
-    meanGapMs: intervals.length > 1 ? gaps / (intervals.length - 1) : null,
+    meanGapMs: gapList.length ? gaps / gapList.length : null,
+    p95GapMs: gapList.length ? gapList[Math.min(gapList.length - 1, Math.floor(gapList.length * 0.95))]! : null,
+    maxGapMs: gapList.length ? gapList[gapList.length - 1]! : null,
+    outsideWindowSeconds: stageSeconds !== undefined ? Math.max(0, stageSeconds - window / 1000) : null,
     meanRequestMs: intervals.reduce((s, i) => s + (i.end - i.start), 0) / intervals.length,
   };
 }

@@ -17,8 +17,9 @@
  * docs/performance.md explains every figure and holds measured results.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +31,9 @@ import { busyFigures, countBy, startSimulatorProcess, type BusyFigures, type Req
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BENCH_DIR = join(ROOT, '.bench');
-const CLI = join(ROOT, 'dist', 'cli.js');
+const DIST_CLI = join(ROOT, 'dist', 'cli.js');
+/** The exporter under test: a snapshot of dist/ taken at the start (see snapshotDist). */
+let CLI = DIST_CLI;
 const TIME = '/usr/bin/time';
 const BUCKET = 'td-results';
 const LIST = 'bench_contacts';
@@ -50,8 +53,12 @@ const USAGE = `Usage: npm run bench -- [options]
   --seed N                 generator seed (default 1)
   --wait-idle S            before each run, wait up to S seconds for the machine to be quiet (other
                            processes using under a quarter of one core over 3 s) (default 0: do not wait)
+  --node-arg ARG           pass ARG to the exporter's node, e.g. --node-arg=--max-old-space-size=128 (repeatable)
   --cpu-prof               run the exporter with node --cpu-prof and summarise the profile by function
                            (timings of that run are a few % slower)
+  --build                  run npm run build first (dist/ is otherwise measured as it is)
+  --commit REF             measure commit REF instead of dist/: its src/ is taken with git archive and
+                           compiled apart under .bench/build/ (uncommitted edits in the tree stay out)
   --keep                   keep generated data in .bench/data/ for the next run (a file that was already
                            cached is always kept) and keep each run's rejected-rows file
   --help                   show this help
@@ -71,6 +78,9 @@ interface Params {
   cpuProf: boolean;
   keep: boolean;
   waitIdle: number;
+  nodeArgs: string[];
+  build: boolean;
+  commit: string | undefined;
 }
 
 function parseOptions(argv: string[]): Params {
@@ -88,8 +98,11 @@ function parseOptions(argv: string[]): Params {
       'sim-rate-limit': { type: 'string' },
       seed: { type: 'string' },
       'wait-idle': { type: 'string' },
+      'node-arg': { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
       keep: { type: 'boolean' },
+      build: { type: 'boolean' },
+      commit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -115,6 +128,9 @@ function parseOptions(argv: string[]): Params {
     cpuProf: values['cpu-prof'] ?? false,
     keep: values.keep ?? false,
     waitIdle: int('wait-idle', values['wait-idle'], 0, 0, 3_600)!,
+    nodeArgs: values['node-arg'] ?? [],
+    build: values.build ?? false,
+    commit: values.commit,
   };
 }
 
@@ -175,6 +191,53 @@ async function machine(): Promise<Record<string, unknown>> {
     platform: `${process.platform} ${process.arch}`,
     loadavg: loadavg().map((l) => round(l, 2)),
   };
+}
+
+// ------------------------------------------------------------------------------------------ build snapshot
+
+/**
+ * dist/ is shared with whoever runs `npm run build` (tests do too), so the exporter and the simulator run
+ * from a copy taken at the start, named by a hash of its content: every run of one invocation measures
+ * the same build, and two results with the same hash measured the same code.
+ */
+async function snapshotDist(): Promise<{ cli: string; hash: string; dir: string }> {
+  const dist = join(ROOT, 'dist');
+  const files = ((await readdir(dist, { recursive: true })) as string[]).filter((f) => f.endsWith('.js')).sort();
+  const hash = createHash('sha256');
+  for (const f of files) {
+    hash.update(f + '\0');
+    hash.update(await readFile(join(dist, f)));
+  }
+  const id = hash.digest('hex').slice(0, 12);
+  const dir = join(BENCH_DIR, 'build', id);
+  if (!existsSync(join(dir, 'dist', 'cli.js'))) {
+    const partial = `${dir}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(partial, { recursive: true });
+    await cp(dist, join(partial, 'dist'), { recursive: true });
+    await cp(join(ROOT, 'package.json'), join(partial, 'package.json'));
+    await rm(dir, { recursive: true, force: true });
+    await cp(partial, dir, { recursive: true });
+    await rm(partial, { recursive: true, force: true });
+  }
+  return { cli: join(dir, 'dist', 'cli.js'), hash: id, dir };
+}
+
+/** Compiles commit `sha`'s src/ on its own (git archive + tsc) into .bench/build/commit-SHA/. */
+async function buildCommit(sha: string): Promise<{ cli: string; hash: string; dir: string }> {
+  const dir = join(BENCH_DIR, 'build', `commit-${sha.slice(0, 12)}`);
+  if (!existsSync(join(dir, 'dist', 'cli.js'))) {
+    const partial = `${dir}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(partial, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} src tsconfig.json package.json | tar -x -C "${partial}"`], { cwd: ROOT });
+    await symlink(join(ROOT, 'node_modules'), join(partial, 'node_modules'));
+    log(`compiling ${sha.slice(0, 12)} apart in ${partial.replace(ROOT + '/', '')}`);
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(partial, 'tsconfig.json')], { cwd: partial, stdio: ['ignore', process.stderr, process.stderr] });
+    await rm(dir, { recursive: true, force: true });
+    await rename(partial, dir);
+  }
+  return { cli: join(dir, 'dist', 'cli.js'), hash: `commit-${sha.slice(0, 12)}`, dir };
 }
 
 // ------------------------------------------------------------------------------------------ CPU use
@@ -300,43 +363,70 @@ interface ChildResult {
   rssSource: string;
   userSeconds: number | null;
   systemSeconds: number | null;
+  /** VmRSS of the node process, sampled every 200 ms: [seconds since start, kB]. */
+  rssSamples: Array<[number, number]>;
   stdout: string;
   stderr: string;
 }
 
+/** The node process: the child itself, or the child of `/usr/bin/time`. */
+async function nodePid(pid: number, underTime: boolean): Promise<number | undefined> {
+  if (!underTime) return pid;
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const first = Number(children.trim().split(/\s+/)[0]);
+  if (Number.isInteger(first) && first > 0) return first;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) return Number(entry);
+  }
+  return undefined;
+}
+
 /**
- * Runs a node child under `/usr/bin/time -v` (peak RSS from the OS), or, without it, polls the child's
- * /proc/PID/status VmHWM. `onLine` sees each stdout line as it comes.
+ * Runs a node child under `/usr/bin/time -v` (peak RSS from the OS), or, without it, takes the peak from
+ * the child's /proc/PID/status VmHWM. Either way VmRSS is sampled every 200 ms for a timeline. `onLine`
+ * sees each stdout line as it comes, with the seconds since the start.
  */
-async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: string, onLine?: (line: string) => void): Promise<ChildResult> {
+async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: string, onLine?: (line: string, seconds: number) => void): Promise<ChildResult> {
   const useTime = existsSync(TIME);
   const argv = useTime ? [TIME, '-v', '-o', timeFile, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
   const started = performance.now();
+  const since = () => (performance.now() - started) / 1000;
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   const out: string[] = [];
   let err = '';
   createInterface({ input: child.stdout! }).on('line', (line) => {
     out.push(line);
-    onLine?.(line);
+    onLine?.(line, since());
   });
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
     if (err.length > 200_000) err = err.slice(-100_000);
   });
-  let polledKb = 0;
-  const poll = useTime
-    ? undefined
-    : setInterval(() => {
-        readFile(`/proc/${child.pid}/status`, 'utf8')
-          .then((s) => {
-            polledKb = Math.max(polledKb, Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0));
-          })
-          .catch(() => undefined);
-      }, 100);
+  let hwmKb = 0;
+  const samples: Array<[number, number]> = [];
+  let pid: number | undefined;
+  let sampling = false;
+  const poll = setInterval(() => {
+    if (sampling) return;
+    sampling = true;
+    (async () => {
+      pid ??= await nodePid(child.pid!, useTime);
+      if (pid === undefined) return;
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+      hwmKb = Math.max(hwmKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      if (Number.isFinite(rss)) samples.push([round(since(), 2)!, rss]);
+    })()
+      .catch(() => undefined)
+      .finally(() => (sampling = false));
+  }, 200);
   const code: number = await new Promise((done) => child.on('close', (c) => done(c ?? 1)));
   const wallSeconds = (performance.now() - started) / 1000;
-  if (poll) clearInterval(poll);
-  let peakRssKb = polledKb;
+  clearInterval(poll);
+  let peakRssKb = hwmKb;
   let userSeconds: number | null = null;
   let systemSeconds: number | null = null;
   if (useTime) {
@@ -347,13 +437,26 @@ async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: str
     const status = /Exit status:\s*(\d+)/.exec(report)?.[1];
     if (status !== undefined && code !== Number(status)) log(`note: time reports exit status ${status}, process closed with ${code}`);
   }
-  return { code, wallSeconds, peakRssKb, rssSource: useTime ? `${TIME} -v (Maximum resident set size)` : '/proc/PID/status VmHWM, polled every 100 ms', userSeconds, systemSeconds, stdout: out.join('\n'), stderr: err };
+  return {
+    code,
+    wallSeconds,
+    peakRssKb,
+    rssSource: useTime ? `${TIME} -v (Maximum resident set size)` : '/proc/PID/status VmHWM, polled every 200 ms',
+    userSeconds,
+    systemSeconds,
+    rssSamples: samples,
+    stdout: out.join('\n'),
+    stderr: err,
+  };
 }
 
 interface ParseCeiling {
   rows: number;
   seconds: number;
   rowsPerSecond: number;
+  /** CPU time of the whole child (user + system, start-up included) and rows per CPU second. */
+  cpuSeconds: number | null;
+  rowsPerCpuSecond: number | null;
   peakRssMb: number;
 }
 
@@ -362,7 +465,15 @@ async function parseCeiling(meta: DataMeta, runDir: string): Promise<ParseCeilin
   if (r.code !== 0) throw new Error(`parse ceiling child failed (${r.code}): ${r.stderr.slice(-2000)}`);
   const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; rowsPerSecond: number };
   if (seen.rows !== meta.rows) throw new Error(`parse ceiling counted ${seen.rows} rows, the file has ${meta.rows}`);
-  return { rows: seen.rows, seconds: round(seen.seconds)!, rowsPerSecond: Math.round(seen.rowsPerSecond), peakRssMb: round(r.peakRssKb / 1024, 1)! };
+  const cpu = r.userSeconds !== null && r.systemSeconds !== null ? r.userSeconds + r.systemSeconds : null;
+  return {
+    rows: seen.rows,
+    seconds: round(seen.seconds)!,
+    rowsPerSecond: Math.round(seen.rowsPerSecond),
+    cpuSeconds: round(cpu, 2),
+    rowsPerCpuSecond: cpu ? Math.round(seen.rows / cpu) : null,
+    peakRssMb: round(r.peakRssKb / 1024, 1)!,
+  };
 }
 
 // ------------------------------------------------------------------------------------------ one run
@@ -445,6 +556,7 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
     const profDir = join(runDir, 'prof');
     const nodeArgs = [
       ...(p.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+      ...p.nodeArgs,
       CLI,
       'run',
       '--settings',
@@ -460,13 +572,17 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
     ];
     log(`run ${index}: exporter: node ${nodeArgs.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
     const exporterLog: string[] = [];
+    // Phase ends, from the exporter's own log lines (seconds since the exporter started).
+    const marks: Record<string, number> = {};
     const machine0 = await machineBusySeconds();
     const sim0 = await processCpuSeconds(sim.pid);
     const self0 = process.cpuUsage();
-    const r = await runNode(nodeArgs, env, join(runDir, 'exporter-time.txt'), (line) => {
+    const r = await runNode(nodeArgs, env, join(runDir, 'exporter-time.txt'), (line, seconds) => {
       exporterLog.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; level?: number | string };
+        if (entry.msg === 'input read and validated; preflight passed') marks.read ??= seconds;
+        if (entry.msg && /^List \S+ loaded$/.test(entry.msg)) marks.list ??= seconds;
         if (entry.msg) log(`  exporter: ${entry.msg}`);
       } catch {
         log(`  exporter: ${line}`);
@@ -479,10 +595,13 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
     if (r.code !== 0) throw new Error(`the exporter exited ${r.code} (${report.status}): ${report.error?.code} ${report.error?.message ?? r.stderr.slice(-2000)}`);
     const requests = await sim.requests();
+    await writeFile(join(runDir, 'requests.jsonl'), requests.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const simPeakKb = await sim.peakRssKb();
     result = measure(p, meta, report, r, requests, ceiling, simPeakKb);
     const exporterCpu = (r.userSeconds ?? 0) + (r.systemSeconds ?? 0);
     const benchCpu = (selfCpu.user + selfCpu.system) / 1e6;
+    result.rssByPhase = rssByPhase(r.rssSamples, marks, r.wallSeconds);
+    await writeFile(join(runDir, 'exporter-rss.json'), JSON.stringify({ marks, samples: r.rssSamples }) + '\n');
     result.contention = {
       /** Cores' worth of CPU used during the exporter run by the exporter, the simulator, this process (s3rver) and everything else. */
       exporterCores: round(exporterCpu / r.wallSeconds, 3),
@@ -611,7 +730,23 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
     },
     parseCeiling: ceiling,
     ratioToParseCeiling: round(rowsPerSecond / ceiling.rowsPerSecond, 3),
+    /** Parse-ceiling CPU seconds over exporter CPU seconds: the same ratio, insensitive to other load. */
+    cpuRatioToParseCeiling: ceiling.cpuSeconds && r.userSeconds !== null && r.systemSeconds !== null ? round(ceiling.cpuSeconds / (r.userSeconds + r.systemSeconds), 3) : null,
   };
+}
+
+/**
+ * Peak sampled VmRSS (MB) in each phase: start -> input read and preflight passed (read), -> List loaded
+ * (list setup and load, including deduplication), -> exit (Segment loads and the report).
+ */
+function rssByPhase(samples: Array<[number, number]>, marks: Record<string, number>, end: number): Record<string, number | null> {
+  const peak = (from: number, to: number) => {
+    const inPhase = samples.filter(([t]) => t >= from && t < to).map(([, kb]) => kb);
+    return inPhase.length ? round(Math.max(...inPhase) / 1024, 1) : null;
+  };
+  const read = marks.read ?? end;
+  const list = marks.list ?? end;
+  return { read: peak(0, read), list_load: peak(read, list), segment_load: peak(list, end + 1) };
 }
 
 function roundBusy(b: BusyFigures): Record<string, number | null> {
@@ -623,6 +758,9 @@ function roundBusy(b: BusyFigures): Record<string, number | null> {
     busyRatioWindow: round(b.busyRatioWindow, 4),
     meanRequestMs: round(b.meanRequestMs, 2),
     meanGapMs: round(b.meanGapMs, 2),
+    p95GapMs: round(b.p95GapMs, 2),
+    maxGapMs: round(b.maxGapMs, 2),
+    outsideWindowSeconds: round(b.outsideWindowSeconds),
   };
 }
 
@@ -676,7 +814,7 @@ async function targets(p: Params, m: Any): Promise<Target[]> {
     value: ratio,
     target: '>= 0.5 at 0 ms latency',
     met: p.latencyMs === 0 ? ratio >= 0.5 : null,
-    note: `${m.rowsPerSecond} rows/s vs ${m.parseCeiling.rowsPerSecond} rows/s${p.latencyMs === 0 ? '' : ' (judged only at 0 ms latency)'}`,
+    note: `${m.rowsPerSecond} rows/s vs ${m.parseCeiling.rowsPerSecond} rows/s; by CPU seconds ${m.cpuRatioToParseCeiling}${p.latencyMs === 0 ? '' : ' (judged only at 0 ms latency)'}`,
   });
   const b = m.batching;
   out.push({
@@ -715,7 +853,9 @@ function table(doc: Any): string {
     ['rows/s end to end', vals((r) => r.rowsPerSecond)],
     ['parse ceiling rows/s', vals((r) => r.parseCeiling.rowsPerSecond)],
     ['ratio to parse ceiling', vals((r) => r.ratioToParseCeiling)],
+    ['  same, by CPU seconds', vals((r) => r.cpuRatioToParseCeiling)],
     ['peak RSS MB (exporter)', vals((r) => r.peakRssMb)],
+    ['  sampled peak read/List/Seg', vals((r) => `${r.rssByPhase?.read} / ${r.rssByPhase?.list_load} / ${r.rssByPhase?.segment_load}`)],
     ['CPU utilisation (cores)', vals((r) => r.cpu.utilisation)],
     ['other load (cores)', vals((r) => r.contention.otherCores)],
   ];
@@ -728,6 +868,9 @@ function table(doc: Any): string {
     ['busy ratio Segment load', vals((r) => r.busy.segment_load.busyRatio)],
     ['busy ratio load stages', vals((r) => r.busy.load_stages.busyRatio)],
     ['busy (window) List / Seg', vals((r) => `${r.busy.list_load.busyRatioWindow} / ${r.busy.segment_load.busyRatioWindow}`)],
+    ['mean request ms List / Seg', vals((r) => `${r.busy.list_load.meanRequestMs} / ${r.busy.segment_load.meanRequestMs}`)],
+    ['gap ms mean/p95/max List', vals((r) => `${r.busy.list_load.meanGapMs} / ${r.busy.list_load.p95GapMs} / ${r.busy.list_load.maxGapMs}`)],
+    ['gap ms mean/p95/max Seg', vals((r) => `${r.busy.segment_load.meanGapMs} / ${r.busy.segment_load.p95GapMs} / ${r.busy.segment_load.maxGapMs}`)],
     ['List requests (expected)', vals((r) => `${r.batching.listRequests} (${r.batching.listRequestsExpected})`)],
     ['Segment requests (expected)', vals((r) => `${r.batching.segmentRequests} (${r.batching.segmentRequestsExpected})`)],
     ['HTTP requests (simulator)', vals((r) => r.http.simulator.requests)],
@@ -749,13 +892,31 @@ function table(doc: Any): string {
 
 async function main(): Promise<void> {
   const p = parseOptions(process.argv.slice(2));
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  if (p.build) {
+    log('npm run build');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', process.stderr, process.stderr] });
+  }
+  if (!p.commit && !existsSync(DIST_CLI)) throw new Error(`${DIST_CLI} is missing: run npm run build first, or pass --commit HEAD`);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const started = new Date();
-  const commit = { sha: git(['rev-parse', 'HEAD']), short: git(['rev-parse', '--short', 'HEAD']), subject: git(['log', '-1', '--format=%s']) };
-  const srcDirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean);
-  const distBuilt = statSync(CLI).mtime;
-  if (srcDirty.length > 0) log(`note: src/ has uncommitted changes (${srcDirty.length} file(s)); dist/ was built at ${distBuilt.toISOString()}`);
+  const ref = p.commit ?? 'HEAD';
+  const sha = git(['rev-parse', '--verify', `${ref}^{commit}`]);
+  if (!sha) throw new Error(`--commit ${ref}: not a commit`);
+  const commit = { sha, short: sha.slice(0, 7), subject: git(['log', '-1', '--format=%s', sha]) };
+  let srcDirty: string[] = [];
+  let distBuilt: Date | null = null;
+  let snapshot: { cli: string; hash: string; dir: string };
+  if (p.commit) {
+    snapshot = await buildCommit(sha);
+    log(`exporter under test: commit ${commit.short} (${commit.subject}), compiled apart in ${snapshot.dir.replace(ROOT + '/', '')}`);
+  } else {
+    srcDirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean);
+    distBuilt = statSync(DIST_CLI).mtime;
+    snapshot = await snapshotDist();
+    log(`exporter under test: dist/ built ${distBuilt.toISOString()}, snapshot ${snapshot.hash} (${snapshot.dir.replace(ROOT + '/', '')})`);
+    if (srcDirty.length > 0) log(`note: src/ has uncommitted changes (${srcDirty.length} file(s)), so dist/ may not be commit ${commit.short}; --commit REF measures a commit exactly`);
+  }
+  CLI = snapshot.cli;
   const host = await machine();
   log(`commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${p.latencyMs} ms, ${p.runs} run(s)`);
 
@@ -785,7 +946,7 @@ async function main(): Promise<void> {
   const doc: Any = {
     benchmark: 'selligent-export end to end',
     measuredAt: started.toISOString(),
-    commit: { ...commit, srcUncommitted: srcDirty, distBuiltAt: distBuilt.toISOString() },
+    commit: { ...commit, measured: p.commit ? 'the commit, compiled apart' : 'dist/ as built', srcUncommitted: srcDirty, distBuiltAt: distBuilt?.toISOString() ?? null, build: snapshot.hash },
     machine: host,
     params: {
       ...p,
@@ -817,7 +978,7 @@ async function main(): Promise<void> {
   const text = JSON.stringify(doc, null, 2) + '\n';
   await mkdir(join(BENCH_DIR, 'results'), { recursive: true });
   await writeFile(join(BENCH_DIR, 'last.json'), text);
-  if (!p.cpuProf) await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms.json`), text);
+  if (!p.cpuProf && p.nodeArgs.length === 0) await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms.json`), text);
   process.stdout.write(text);
   process.stderr.write('\n' + table(doc) + '\n');
   process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);
