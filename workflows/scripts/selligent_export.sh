@@ -63,7 +63,11 @@ case $code in
   2) echo "selligent_export.sh: exit 2: configuration error; fix the settings or environment (not retried)" >&2 ;;
   3) echo "selligent_export.sh: exit 3: input data error; fix the query or its export (not retried)" >&2 ;;
   4) echo "selligent_export.sh: exit 4: authentication or permission failure (not retried)" >&2 ;;
-  5) echo "selligent_export.sh: exit 5: still failing after $attempt attempt(s); running again later is safe" >&2 ;;
+  5) if [ "$stopping" -eq 1 ]; then
+       echo "selligent_export.sh: exit 5: stopped by a signal; running again later is safe" >&2
+     else
+       echo "selligent_export.sh: exit 5: still failing after $attempt attempt(s); running again later is safe" >&2
+     fi ;;
   6) echo "selligent_export.sh: exit 6: partial failure; read the report, then run again to converge (not retried)" >&2 ;;
   *) echo "selligent_export.sh: exit $code (not retried)" >&2 ;;
 esac
