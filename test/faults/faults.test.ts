@@ -447,11 +447,11 @@ describe('fault injection', { concurrency: 4 }, () => {
 
   // ---------------------------------------------------------------------------------------- slow answers
 
-  const slow = { request_timeout_seconds: 1, max_attempts: 6 };
+  const slow = { request_timeout_seconds: 2, max_attempts: 6 };
 
   scenario('a List load answered after request_timeout_seconds times out, is retried and succeeds', {}, async (sim, name) => {
     const data = dataset(15);
-    sim.faults.add({ route: 'loadList', delayMs: 2_500, afterCalls: 1, times: 1 });
+    sim.faults.add({ route: 'loadList', delayMs: 4_500, afterCalls: 1, times: 1 });
     const result = await run(sim, name, { data, settings: slow });
     assert.equal(result.report!.http.by_status.ETIMEDOUT, 1);
     assert.equal(result.report!.http.split_batches, 0);
@@ -460,8 +460,8 @@ describe('fault injection', { concurrency: 4 }, () => {
 
   scenario('a batch timing out twice in a row is split in half; the halves load', {}, async (sim, name) => {
     const data = dataset(12);
-    sim.faults.add({ route: 'loadList', delayMs: 2_500, afterCalls: 1, times: 2 });
-    sim.faults.add({ route: 'loadSegment', delayMs: 2_500, times: 2 });
+    sim.faults.add({ route: 'loadList', delayMs: 4_500, afterCalls: 1, times: 2 });
+    sim.faults.add({ route: 'loadSegment', delayMs: 4_500, times: 2 });
     const result = await run(sim, name, { data, settings: { ...slow, batch_rows: 6, segment_batch_rows: 6 } });
     assert.equal(result.report!.http.by_status.ETIMEDOUT, 4);
     assert.equal(result.report!.http.split_batches, 2);
@@ -474,7 +474,7 @@ describe('fault injection', { concurrency: 4 }, () => {
 
   scenario('a service slower than request_timeout_seconds on every load: exit 5 SELLIGENT_TIMEOUT in bounded time, no row reported rejected; a rerun converges', {}, async (sim, name) => {
     const data = dataset(4);
-    sim.faults.add({ route: 'loadList', delayMs: 2_500 });
+    sim.faults.add({ route: 'loadList', delayMs: 4_500 });
     const started = performance.now();
     const failed = await run(sim, name, { data, settings: { ...slow, max_attempts: 3, batch_rows: 4 }, expectCode: 5, timeoutMs: 60_000 });
     assert.ok(performance.now() - started < 45_000);
