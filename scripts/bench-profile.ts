@@ -36,8 +36,24 @@ export interface FunctionCost {
   inclusivePercent: number;
 }
 
+export interface WindowSummary {
+  name: string;
+  fromSeconds: number;
+  toSeconds: number;
+  totalMs: number;
+  idleMs: number;
+  gcMs: number;
+  busyMs: number;
+  /** Busy time over the window's length: the share of one core the process used in it. */
+  busyShare: number;
+  topSelf: Array<{ function: string; where: string; selfMs: number; selfPercent: number }>;
+  byFile: Array<{ file: string; selfMs: number; selfPercent: number }>;
+}
+
 export interface ProfileSummary {
   file: string;
+  /** The same figures for stretches of the run (seconds since the profile started), e.g. one per stage. */
+  windows?: WindowSummary[];
   /** Sampled wall time of the process, and the part of it spent idle (waiting on I/O or timers). */
   totalMs: number;
   idleMs: number;
@@ -60,7 +76,7 @@ function shortUrl(url: string): string {
   return u;
 }
 
-export async function summarizeCpuProfile(file: string, top = 20): Promise<ProfileSummary> {
+export async function summarizeCpuProfile(file: string, top = 20, windows: Array<{ name: string; from: number; to: number }> = []): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -84,20 +100,37 @@ export async function summarizeCpuProfile(file: string, top = 20): Promise<Profi
   let gc = 0;
   const { samples, timeDeltas } = profile;
   const meanDelta = samples.length > 1 ? (profile.endTime - profile.startTime) / samples.length : 0;
+  interface Acc { total: number; idle: number; gc: number; self: Map<string, number>; files: Map<string, number> }
+  const acc: Acc[] = windows.map(() => ({ total: 0, idle: 0, gc: 0, self: new Map(), files: new Map() }));
+  let clock = 0;
   for (let i = 0; i < samples.length; i++) {
     // timeDeltas[i] is the gap before sample i: sample i lasts until the next one.
+    clock += Math.max(0, timeDeltas[i] ?? 0);
     const us = i + 1 < timeDeltas.length ? Math.max(0, timeDeltas[i + 1]!) : meanDelta;
     const id = samples[i]!;
     const node = byId.get(id);
     if (!node) continue;
     total += us;
     const name = node.callFrame.functionName;
+    const at = clock / 1e6;
+    const w = windows.findIndex((x) => at >= x.from && at < x.to);
+    const a = w >= 0 ? acc[w] : undefined;
+    if (a) a.total += us;
     if (name === '(idle)') {
       idle += us;
+      if (a) a.idle += us;
       continue;
     }
-    if (name === '(garbage collector)') gc += us;
+    if (name === '(garbage collector)') {
+      gc += us;
+      if (a) a.gc += us;
+    }
     const key = nodeKey.get(id)!;
+    if (a) {
+      a.self.set(key, (a.self.get(key) ?? 0) + us);
+      const u = shortUrl(node.callFrame.url) || name;
+      a.files.set(u, (a.files.get(u) ?? 0) + us);
+    }
     self.set(key, (self.get(key) ?? 0) + us);
     const url = shortUrl(node.callFrame.url) || name;
     fileSelf.set(url, (fileSelf.get(url) ?? 0) + us);
@@ -119,8 +152,35 @@ export async function summarizeCpuProfile(file: string, top = 20): Promise<Profi
     return { function: fn, where, selfMs: ms(s), selfPercent: pct(s), inclusiveMs: ms(inc), inclusivePercent: pct(inc) };
   };
   const skipInclusive = new Set(['(root)', '(program)', '(anonymous)']);
+  const windowSummaries: WindowSummary[] = windows.map((w, i) => {
+    const a = acc[i]!;
+    const wBusy = a.total - a.idle;
+    const wp = (us: number) => (wBusy > 0 ? Math.round((1000 * us) / wBusy) / 10 : 0);
+    return {
+      name: w.name,
+      fromSeconds: Math.round(w.from * 100) / 100,
+      toSeconds: Math.round(w.to * 100) / 100,
+      totalMs: ms(a.total),
+      idleMs: ms(a.idle),
+      gcMs: ms(a.gc),
+      busyMs: ms(wBusy),
+      busyShare: w.to > w.from ? Math.round((wBusy / 1e6 / (w.to - w.from)) * 1000) / 1000 : 0,
+      topSelf: [...a.self.entries()]
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, top)
+        .map(([k, us]) => {
+          const [fn, where] = k.split('\t') as [string, string];
+          return { function: fn, where, selfMs: ms(us), selfPercent: wp(us) };
+        }),
+      byFile: [...a.files.entries()]
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, top)
+        .map(([f, us]) => ({ file: f, selfMs: ms(us), selfPercent: wp(us) })),
+    };
+  });
   return {
     file,
+    ...(windows.length ? { windows: windowSummaries } : {}),
     totalMs: ms(total),
     idleMs: ms(idle),
     gcMs: ms(gc),
@@ -149,6 +209,12 @@ export function formatProfile(s: ProfileSummary, top = 15): string {
   for (const c of s.topInclusive.slice(0, top)) lines.push(`    ${c.inclusivePercent.toFixed(1).padStart(5)}%  ${(c.inclusiveMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`);
   lines.push('  self time by file:');
   for (const f of s.byFile.slice(0, top)) lines.push(`    ${f.selfPercent.toFixed(1).padStart(5)}%  ${(f.selfMs / 1000).toFixed(2).padStart(7)} s  ${f.file}`);
+  for (const w of s.windows ?? []) {
+    lines.push(
+      `  ${w.name} (${w.fromSeconds}-${w.toSeconds} s): busy ${(w.busyMs / 1000).toFixed(1)} s = ${w.busyShare} of the window, idle ${(w.idleMs / 1000).toFixed(1)} s, GC ${(w.gcMs / 1000).toFixed(1)} s; self time, % of busy:`,
+    );
+    for (const c of w.topSelf.slice(0, Math.min(top, 12))) lines.push(`    ${c.selfPercent.toFixed(1).padStart(5)}%  ${(c.selfMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`);
+  }
   return lines.join('\n');
 }
 

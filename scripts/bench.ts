@@ -223,9 +223,14 @@ async function snapshotDist(): Promise<{ cli: string; hash: string; dir: string 
   return { cli: join(dir, 'dist', 'cli.js'), hash: id, dir };
 }
 
-/** Compiles commit `sha`'s src/ on its own (git archive + tsc) into .bench/build/commit-SHA/. */
+/**
+ * Compiles commit `sha`'s src/ on its own (git archive + tsc) into .bench/build/src-ID/, where ID names
+ * the content (src/ tree, tsconfig.json and package.json), so commits that leave src/ alone share a build.
+ */
 async function buildCommit(sha: string): Promise<{ cli: string; hash: string; dir: string }> {
-  const dir = join(BENCH_DIR, 'build', `commit-${sha.slice(0, 12)}`);
+  const ids = git(['rev-parse', `${sha}:src`, `${sha}:tsconfig.json`, `${sha}:package.json`]);
+  const id = createHash('sha256').update(ids).digest('hex').slice(0, 12);
+  const dir = join(BENCH_DIR, 'build', `src-${id}`);
   if (!existsSync(join(dir, 'dist', 'cli.js'))) {
     const partial = `${dir}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
@@ -237,7 +242,7 @@ async function buildCommit(sha: string): Promise<{ cli: string; hash: string; di
     await rm(dir, { recursive: true, force: true });
     await rename(partial, dir);
   }
-  return { cli: join(dir, 'dist', 'cli.js'), hash: `commit-${sha.slice(0, 12)}`, dir };
+  return { cli: join(dir, 'dist', 'cli.js'), hash: `src-${id}`, dir };
 }
 
 // ------------------------------------------------------------------------------------------ CPU use
@@ -616,7 +621,13 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
     if (p.cpuProf) {
       const profiles = (await readdir(profDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
       if (profiles.length > 0) {
-        const summary: ProfileSummary = await summarizeCpuProfile(join(profDir, profiles[0]!), 25);
+        // Stage windows from the exporter's log lines; the profile starts within a few ms of the spawn.
+        const windows = [
+          { name: 'read + preflight', from: 0, to: marks.read ?? r.wallSeconds },
+          { name: 'List setup + load', from: marks.read ?? r.wallSeconds, to: marks.list ?? r.wallSeconds },
+          { name: 'Segment loads', from: marks.list ?? r.wallSeconds, to: r.wallSeconds + 1 },
+        ];
+        const summary: ProfileSummary = await summarizeCpuProfile(join(profDir, profiles[0]!), 25, windows);
         result.profile = summary;
         process.stderr.write(formatProfile(summary, 20) + '\n');
       }
@@ -777,12 +788,18 @@ interface Target {
 /** The JSON document's shape is loose on purpose: it is read back from disk and printed. */
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function targets(p: Params, m: Any): Promise<Target[]> {
+async function targets(p: Params, m: Any, build: string): Promise<Target[]> {
   const out: Target[] = [];
   out.push({ name: 'peak RSS', value: m.peakRssMb, target: '<= 300 MB', met: m.peakRssMb <= 300, note: `${round(m.peakRssMb / 300, 3)}x the limit` });
   // RSS growth: compared with the 1M-row figure saved by an earlier invocation, when this one is larger.
   if (p.rows > 1_000_000) {
-    const candidates = [`1000000r-${p.segments}s-${p.latencyMs}ms.json`, `1000000r-${p.segments}s-0ms.json`];
+    // The same build first, then the latest 1M-row result of any build.
+    const candidates = [
+      `1000000r-${p.segments}s-${p.latencyMs}ms-${build}.json`,
+      `1000000r-${p.segments}s-0ms-${build}.json`,
+      `1000000r-${p.segments}s-${p.latencyMs}ms.json`,
+      `1000000r-${p.segments}s-0ms.json`,
+    ];
     let base: Any;
     let baseFile = '';
     for (const c of candidates) {
@@ -795,7 +812,8 @@ async function targets(p: Params, m: Any): Promise<Target[]> {
     }
     if (base?.median?.peakRssMb) {
       const ratio = m.peakRssMb / base.median.peakRssMb;
-      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${m.peakRssMb} MB vs ${base.median.peakRssMb} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, commit ${base.commit?.short})` });
+      const same = base.commit?.build === build ? 'same build' : `another build: ${base.commit?.build}`;
+      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${m.peakRssMb} MB vs ${base.median.peakRssMb} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, ${same})` });
     } else {
       out.push({ name: 'peak RSS vs 1M rows', value: null, target: '<= 1.3x', met: null, note: 'no 1M-row result in .bench/results/: run npm run bench -- --rows 1000000 first' });
     }
@@ -974,11 +992,15 @@ async function main(): Promise<void> {
     runs,
     targets: [] as Target[],
   };
-  doc.targets = await targets(p, medianRun);
+  doc.targets = await targets(p, medianRun, snapshot.hash);
   const text = JSON.stringify(doc, null, 2) + '\n';
   await mkdir(join(BENCH_DIR, 'results'), { recursive: true });
   await writeFile(join(BENCH_DIR, 'last.json'), text);
-  if (!p.cpuProf && p.nodeArgs.length === 0) await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms.json`), text);
+  if (!p.cpuProf && p.nodeArgs.length === 0) {
+    // Latest result per shape, and per shape and build (what the RSS growth check compares with).
+    await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms.json`), text);
+    await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms-${snapshot.hash}.json`), text);
+  }
   process.stdout.write(text);
   process.stderr.write('\n' + table(doc) + '\n');
   process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);
