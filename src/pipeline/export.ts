@@ -144,19 +144,41 @@ async function createOnce(ctx: RunContext, what: string, create: () => Promise<v
   }
 }
 
+/**
+ * Preparing batches is CPU work on the thread that also sends requests and reads answers. Giving the
+ * event loop a turn every so many rows lets the request in flight go out and its answer be handled while
+ * the next batch is built, so the service always has work.
+ */
+const YIELD_ROWS = 1_000;
+
+function yieldEvery(rows: number): () => Promise<void> | undefined {
+  let count = 0;
+  return () => {
+    if (++count < rows) return undefined;
+    count = 0;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  };
+}
+
 /** Deduplicated List rows as request bodies, recording each Segment's members on the way. */
 async function* listBatches(ctx: RunContext, read: ReadResult, segments: SegmentTarget[], segmentSpool: SegmentSpool, counts: ListCounts): AsyncGenerator<Batch> {
   const { settings } = ctx;
   const plan = read.plan;
   const segmentIndex = new Map(segments.map((segment, i) => [segment.value, i]));
   const builder = new BatchBuilder(settings.batch_rows, settings.batch_bytes);
+  const pause = yieldEvery(YIELD_ROWS);
   for await (const partition of read.spool.deduplicate(settings.deduplication)) {
     counts.merged += partition.merged;
     for (const winner of partition.winners) {
       counts.winners++;
+      const turn = pause();
+      if (turn) await turn;
       const serialized = serializeRow(winner.cells, plan.fields);
       const keyJson = serializeRow(plan.keyPositions.map((position) => winner.cells[position]!), plan.keys);
-      for (const segment of winner.segments) await segmentSpool.add(segmentIndex.get(segment)!, winner.row, typeof keyJson === 'string' ? keyJson : '');
+      for (const segment of winner.segments) {
+        const flushing = segmentSpool.add(segmentIndex.get(segment)!, winner.row, typeof keyJson === 'string' ? keyJson : '');
+        if (flushing) await flushing;
+      }
       if (typeof serialized !== 'string') {
         counts.clientRejected++;
         counts.rejectedRows.add(winner.row);
@@ -306,7 +328,10 @@ async function sendAllCounted(ctx: RunContext, ...args: Parameters<typeof sendAl
 
 async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
   const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
+  const pause = yieldEvery(YIELD_ROWS * 5);
   for await (const { row, keyJson } of spool.members(index)) {
+    const turn = pause();
+    if (turn) await turn;
     if (keyJson === '' || rejectedRows.has(row)) {
       entry.skipped_rejected_keys++;
       continue;

@@ -256,9 +256,10 @@ export class SegmentSpool {
 
   /**
    * One member: the winner's input row number and its key row as sent (JSON array text without
-   * newlines), or '' when its key cannot be sent.
+   * newlines), or '' when its key cannot be sent. Returns a promise only when the buffers were full
+   * and are being written out: the caller awaits that one, not every row.
    */
-  async add(segment: number, row: number, keyJson: string): Promise<void> {
+  add(segment: number, row: number, keyJson: string): Promise<void> | undefined {
     const line = `${row}\t${keyJson}`;
     let buffer = this.buffers.get(segment);
     if (!buffer) {
@@ -268,7 +269,7 @@ export class SegmentSpool {
     buffer.push(line);
     this.counts[segment] = (this.counts[segment] ?? 0) + 1;
     this.buffered += line.length + 1;
-    if (this.buffered > this.maxBufferedBytes) await this.flush();
+    return this.buffered > this.maxBufferedBytes ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {
