@@ -10,6 +10,8 @@ export interface Batch {
   json: string[];
   /** Body size in bytes once joined: `[` + rows joined by `,` + `]`. */
   bytes: number;
+  /** The request body, built when the batch is complete (while the previous request is in flight). */
+  body?: Buffer;
 }
 
 export class BatchBuilder {
@@ -35,6 +37,7 @@ export class BatchBuilder {
       full = this.current;
       this.current = emptyBatch();
     }
+    if (full) full.body = batchBody(full);
     return full;
   }
 
@@ -42,7 +45,9 @@ export class BatchBuilder {
   finish(): Batch | undefined {
     const last = this.current;
     this.current = emptyBatch();
-    return last.rows.length > 0 ? last : undefined;
+    if (last.rows.length === 0) return undefined;
+    last.body = batchBody(last);
+    return last;
   }
 }
 
@@ -52,7 +57,7 @@ function emptyBatch(): Batch {
 }
 
 export function batchBody(batch: Batch): Buffer {
-  return Buffer.from(`[${batch.json.join(',')}]`);
+  return batch.body ?? Buffer.from(`[${batch.json.join(',')}]`);
 }
 
 export function splitBatch(batch: Batch): [Batch, Batch] {

@@ -259,20 +259,25 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
   const org = settings.organization;
   const listName = settings.list_api_name;
   report.segments = segments.map((segment, i) => emptySegmentReport(segment, segmentSpool.rows(i)));
+  // Missing Segments are created first, in the same order: creating is not a bulk operation, and done
+  // up front it leaves no pause between one Segment's load and the next.
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const entry = report.segments[i]!;
+    if (segment.exists) continue;
+    await createOnce(
+      ctx,
+      `Segment ${segment.apiName}`,
+      () => client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' }),
+      async () => (await client.getSegment(org, listName, segment.apiName))?.type?.toLowerCase() === 'static',
+    );
+    entry.created = true;
+    logger.info({ segment: segment.apiName }, `created static Segment ${segment.apiName}`);
+  }
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     const entry = report.segments[i]!;
     ctx.progress.enter(`segment-load ${segment.apiName}`, entry.rows);
-    if (!segment.exists) {
-      await createOnce(
-        ctx,
-        `Segment ${segment.apiName}`,
-        () => client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' }),
-        async () => (await client.getSegment(org, listName, segment.apiName))?.type?.toLowerCase() === 'static',
-      );
-      entry.created = true;
-      logger.info({ segment: segment.apiName }, `created static Segment ${segment.apiName}`);
-    }
     if (settings.segment_data_import_option === 'replace' && segment.exists) {
       // Cleared only now, after the List load and right before this Segment's own load, so a failure
       // elsewhere never leaves a Segment emptied.

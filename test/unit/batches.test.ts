@@ -174,7 +174,7 @@ describe('splitBatch', () => {
 
   it('does not change the batch it splits', () => {
     const [batch] = build([row(1), row(2), row(3)], 10, 1_000);
-    const copy = structuredClone(batch!);
+    const copy = { ...structuredClone({ ...batch!, body: undefined }), body: Buffer.from(batch!.body!) };
     splitBatch(batch!);
     assert.deepEqual(batch, copy);
   });
