@@ -71,6 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return ExitCode.ok;
   }
+  const { heapCapToApply, runWithHeapCap } = await import('./heap.js');
+  const cap = heapCapToApply(process.env, process.execArgv);
+  if (cap !== undefined) return runWithHeapCap(cap, process.argv[1]!, argv);
   const { runCommand } = await import('./run.js');
   const outcome = await runCommand({
     settingsPath: values.settings,

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_HEAP_MB, heapCapToApply } from '../../src/heap.js';
+
+describe('heapCapToApply', () => {
+  it('caps the heap of a run by default on a machine whose default heap is larger', () => {
+    // The test process runs with Node's default limit, which on any CI machine is well over 288 MiB.
+    assert.equal(heapCapToApply({}, []), DEFAULT_HEAP_MB);
+    assert.equal(heapCapToApply({ SELLIGENT_EXPORT_MAX_HEAP_MB: '300' }, []), 300);
+  });
+
+  it('does nothing inside the capped child, when switched off, or when the user chose a heap size', () => {
+    assert.equal(heapCapToApply({ SELLIGENT_EXPORT_HEAP_CAPPED: '1' }, []), undefined);
+    assert.equal(heapCapToApply({ SELLIGENT_EXPORT_MAX_HEAP_MB: '0' }, []), undefined);
+    assert.equal(heapCapToApply({ SELLIGENT_EXPORT_MAX_HEAP_MB: 'lots' }, []), undefined);
+    assert.equal(heapCapToApply({}, ['--max-old-space-size=512']), undefined);
+    assert.equal(heapCapToApply({ NODE_OPTIONS: '--max-old-space-size=512' }, []), undefined);
+  });
+
+  it('does nothing when the default heap is already about the cap (a container memory limit)', () => {
+    assert.equal(heapCapToApply({ SELLIGENT_EXPORT_MAX_HEAP_MB: '100000' }, []), undefined);
+  });
+});
