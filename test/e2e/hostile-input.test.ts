@@ -11,15 +11,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
-import { LIST, ORG, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import { BASE_SETTINGS, LIST, ORG, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
 
-const SETTINGS = {
-  organization: ORG,
-  list_api_name: LIST,
-  segment_column: 'selligent_segment',
-  key_fields: 'CUSTOMER_IDENTIFIER',
-  create_segment_if_not_exists: true,
-};
+const SETTINGS = BASE_SETTINGS;
 const HEADER = 'selligent_segment,customer_identifier,email,first_name';
 
 interface Case {

@@ -1,15 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertBalanced, runCli, tempDir, writeInput } from '../helpers/cli.ts';
-import { LIST, ORG, members, record, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import { BASE_SETTINGS, LIST, ORG, members, record, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
 
-const base = {
-  organization: ORG,
-  list_api_name: LIST,
-  segment_column: 'selligent_segment',
-  key_fields: 'CUSTOMER_IDENTIFIER',
-  create_segment_if_not_exists: true,
-};
+const base = BASE_SETTINGS;
 
 const HEADER = 'selligent_segment,customer_identifier,email,first_name';
 

@@ -9,16 +9,12 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
-import { LIST, ORG, members, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import { BASE_SETTINGS, LIST, ORG, members, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
 import { startTestS3, type TestS3Server } from '../servers/s3rver.ts';
 import type { FaultStatus, SimulatorOptions } from '../../src/simulator/index.ts';
 
 const SETTINGS = {
-  organization: ORG,
-  list_api_name: LIST,
-  segment_column: 'selligent_segment',
-  key_fields: 'CUSTOMER_IDENTIFIER',
-  create_segment_if_not_exists: true,
+  ...BASE_SETTINGS,
   max_attempts: 2,
   retry_budget_seconds: 20,
 };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
-import { LIST, ORG, seededList, simulator, type SimulatorHandle } from '../helpers/sim.ts';
+import { BASE_SETTINGS, LIST, ORG, seededList, simulator, type SimulatorHandle } from '../helpers/sim.ts';
 import type { SimulatorOptions } from '../../src/simulator/index.ts';
 
 // Distinctive credentials: none of these may appear in anything the exporter writes.
@@ -25,11 +25,7 @@ const SECRETS = [API_KEY, API_SECRET, `${API_KEY}:${API_SECRET}`, AWS_KEY_ID, AW
 const ECHO_BODY = `<html><body>502 upstream refused request; X-ApiKey: ${API_KEY}:${API_SECRET}</body></html>`;
 
 const SETTINGS = {
-  organization: ORG,
-  list_api_name: LIST,
-  segment_column: 'selligent_segment',
-  key_fields: 'CUSTOMER_IDENTIFIER',
-  create_segment_if_not_exists: true,
+  ...BASE_SETTINGS,
   batch_rows: 5,
   segment_batch_rows: 5,
   max_attempts: 4,

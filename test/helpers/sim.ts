@@ -5,6 +5,15 @@ export type { SimulatorHandle };
 export const ORG = 'my_org';
 export const LIST = 'master_contacts';
 
+/** The settings every end-to-end test starts from: the samples' List, routing column and key. */
+export const BASE_SETTINGS = {
+  organization: ORG,
+  list_api_name: LIST,
+  segment_column: 'selligent_segment',
+  key_fields: 'CUSTOMER_IDENTIFIER',
+  create_segment_if_not_exists: true,
+};
+
 export async function simulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
   return startSimulator({ port: 0, ...options });
 }

@@ -4,26 +4,8 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../../src/errors.js';
 import { completeLength, decodeInput } from '../../src/source/decode.js';
+import { chunked } from '../helpers/streams.ts';
 
-/**
- * A stream of the given bytes in pieces of `size` bytes (1 = every byte its own chunk), one piece per
- * event-loop turn so that no two pieces are merged in a stream buffer on the way.
- */
-function chunked(bytes: Buffer, size = bytes.length || 1): Readable {
-  let offset = 0;
-  return new Readable({
-    read() {
-      setImmediate(() => {
-        if (offset >= bytes.length) {
-          this.push(null);
-          return;
-        }
-        this.push(bytes.subarray(offset, offset + size));
-        offset += size;
-      });
-    },
-  });
-}
 
 async function decode(bytes: Buffer, options: { size?: number; limit?: number } = {}) {
   const { compression, stream } = await decodeInput(chunked(bytes, options.size), 'file:///in.csv', options.limit ?? 1e9);

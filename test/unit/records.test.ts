@@ -13,6 +13,7 @@ import { validateRow } from '../../src/pipeline/validate.js';
 import { fileLocation } from '../../src/source/local.js';
 import { formatFor, InputReader, type RawRow, type ReaderOptions } from '../../src/source/records.js';
 import type { InputLocation, InputObject } from '../../src/source/types.js';
+import { chunked } from '../helpers/streams.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'records-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,20 +64,7 @@ function trickle(path: string, size: number, transform: (bytes: Buffer) => Buffe
       return [{ uri: pathToFileURL(path).href }];
     },
     async open(): Promise<Readable> {
-      const bytes = transform(readFileSync(path));
-      let offset = 0;
-      return new Readable({
-        read() {
-          setImmediate(() => {
-            if (offset >= bytes.length) {
-              this.push(null);
-              return;
-            }
-            this.push(bytes.subarray(offset, offset + size));
-            offset += size;
-          });
-        },
-      });
+      return chunked(transform(readFileSync(path)), size);
     },
     async close(): Promise<void> {},
   };
