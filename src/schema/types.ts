@@ -155,6 +155,14 @@ function fastTimestamp(text: string): string | false | undefined {
   return `${text.slice(0, 10)}T${text.slice(11)}.000Z`;
 }
 
+/**
+ * Numbers already written as JSON writes them (most values of a query result) pass as they are; a long
+ * of at most 15 digits cannot leave the 64-bit range, a decimal of at most 15 significant digits is
+ * exact as a double.
+ */
+const PLAIN_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/;
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?$/;
+
 export type Conversion = { ok: true; json: string } | { ok: false; reason: string };
 
 /**
@@ -166,12 +174,14 @@ export function convertValue(text: string, type: ColumnType): Conversion {
     case 'string':
       return { ok: true, json: JSON.stringify(text) };
     case 'long': {
+      if (PLAIN_INTEGER.test(text)) return { ok: true, json: text };
       const trimmed = text.trim();
       if (isLong(trimmed)) return { ok: true, json: canonicalInteger(trimmed) };
       if (INTEGER.test(trimmed)) return { ok: false, reason: `${abbreviate(trimmed)} does not fit a 64-bit long` };
       return { ok: false, reason: `${abbreviate(text)} is not a whole number` };
     }
     case 'double': {
+      if (PLAIN_DECIMAL.test(text)) return { ok: true, json: text };
       const trimmed = text.trim();
       if (isDouble(trimmed)) return { ok: true, json: canonicalDecimal(trimmed) };
       if (/^[+-]?(nan|inf(inity)?)$/i.test(trimmed)) return { ok: false, reason: `${trimmed} is not a finite number` };
