@@ -5,7 +5,7 @@ import { resolveInput } from '../source/resolve.js';
 import { InputReader } from '../source/records.js';
 import { planColumns, settleInferredTypes, type ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
-import { RowSpool } from './spool.js';
+import { RowSpool, partitionCount } from './spool.js';
 import { validateRow, type SkipReason } from './validate.js';
 
 export interface ReadResult {
@@ -29,6 +29,8 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
   report.input.location = location.uri;
   try {
     const objects = await location.list();
+    // Sizes are known before reading; gzip text is typically four to six times its compressed size.
+    const expectedBytes = objects.reduce((sum, object) => sum + (object.size ?? 0) * (/\.gz(ip)?$/i.test(object.uri) ? 5 : 1), 0);
     logger.info({ objects: objects.length, bytes: objects.reduce((sum, o) => sum + (o.size ?? 0), 0) }, 'input located');
     const reader = new InputReader(location, objects, {
       format: options.format as never,
@@ -46,7 +48,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
     const start = (): ColumnPlan => {
       const typesFrom = schema ? 'schema-file' : reader.format === 'jsonl' ? 'native' : 'inferred';
       const planned = planColumns(reader.columns!, settings, schema, typesFrom);
-      spool = new RowSpool(ctx.workDir, planned.keyPositions);
+      spool = new RowSpool(ctx.workDir, planned.keyPositions, undefined, partitionCount(expectedBytes));
       return planned;
     };
     try {

@@ -13,10 +13,26 @@ import { readLines } from './lines.js';
 
 export type DeduplicationStrategy = 'ImportLastMatch' | 'ImportFirstMatch';
 
-const PARTITIONS = 64;
+const MIN_PARTITIONS = 64;
+const MAX_PARTITIONS = 256;
+/** What one partition should hold, so deduplicating it takes about as much memory whatever the input size. */
+const TARGET_PARTITION_BYTES = 4 * 1024 * 1024;
 const SUB_PARTITIONS = 16;
 const MAX_DEPTH = 4;
 const FLUSH_BYTES = 64 * 1024;
+/** Bytes buffered for all partitions together before they are written out. */
+const BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How many partitions to spread an input over, from its expected size: a power of two between 64 and
+ * 256. A guess that falls short costs only a second split of the partitions that came out too large.
+ */
+export function partitionCount(expectedBytes: number): number {
+  const wanted = Math.ceil(expectedBytes / TARGET_PARTITION_BYTES);
+  let count = MIN_PARTITIONS;
+  while (count < wanted && count < MAX_PARTITIONS) count *= 2;
+  return count;
+}
 
 /**
  * FNV-1a over the key text, then a finalizer that mixes every bit into every other, so that the
@@ -75,11 +91,14 @@ class PartitionWriter {
   private readonly sizes: number[] = [];
   readonly paths: string[] = [];
 
+  private readonly flushBytes: number;
+
   constructor(directory: string, prefix: string, count: number) {
+    this.flushBytes = Math.max(16 * 1024, Math.min(FLUSH_BYTES, Math.floor(BUFFERED_BYTES / count)));
     for (let i = 0; i < count; i++) {
       const path = join(directory, `${prefix}-${i}.jsonl`);
       this.paths.push(path);
-      this.streams.push(createWriteStream(path, { highWaterMark: FLUSH_BYTES }));
+      this.streams.push(createWriteStream(path, { highWaterMark: this.flushBytes }));
       this.buffers.push([]);
       this.sizes.push(0);
     }
@@ -94,7 +113,7 @@ class PartitionWriter {
   async flush(force = false): Promise<void> {
     const waits: Promise<unknown>[] = [];
     for (let i = 0; i < this.streams.length; i++) {
-      if (this.sizes[i]! === 0 || (!force && this.sizes[i]! < FLUSH_BYTES)) continue;
+      if (this.sizes[i]! === 0 || (!force && this.sizes[i]! < this.flushBytes)) continue;
       const text = this.buffers[i]!.join('\n') + '\n';
       this.buffers[i] = [];
       this.sizes[i] = 0;
@@ -138,8 +157,9 @@ export class RowSpool {
     private readonly keyPositions: number[],
     /** A partition file larger than this is split again before deduplication. */
     private readonly maxPartitionBytes = 24 * 1024 * 1024,
+    private readonly partitions = MIN_PARTITIONS,
   ) {
-    this.writer = new PartitionWriter(directory, 'rows', PARTITIONS);
+    this.writer = new PartitionWriter(directory, 'rows', partitions);
   }
 
   /** The identity of a record: its key values, exactly as given. */
@@ -154,7 +174,7 @@ export class RowSpool {
   /** `fieldCells` are the row's values without the routing column. */
   add(row: number, segment: string, fieldCells: string[]): void {
     const key = this.keyOf(fieldCells);
-    this.writer.add(hashKey(key) % PARTITIONS, spoolLine(key, row, segment, JSON.stringify(fieldCells)));
+    this.writer.add(hashKey(key) % this.partitions, spoolLine(key, row, segment, JSON.stringify(fieldCells)));
     this.rows++;
     this.pending++;
   }
