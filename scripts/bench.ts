@@ -1,9 +1,8 @@
 /**
  * `npm run bench`: end-to-end throughput and memory of the exporter CLI on a generated query result.
  *
- *   npm run build && npm run bench -- [--rows 1000000] [--segments 20] [--latency-ms 0] [--runs 1]
- *                                     [--batch-rows 5000] [--requests-per-minute N] [--sim-rate-limit N]
- *                                     [--seed 1] [--cpu-prof] [--keep]
+ *   npm run build && npm run bench -- [--rows 1000000] [--segments 20] [--latency-ms 0] [--runs 1] ...
+ *   npm run bench -- --help                  (every option)
  *
  * 1. Generates (or reuses from `.bench/data/`) a gzip CSV query result and uploads it to an in-process
  *    s3rver.
@@ -11,15 +10,15 @@
  *    Selligent simulator in its own process with an empty tenant, runs `node dist/cli.js run` against
  *    `s3://bucket/key` under `/usr/bin/time -v`, and collects the run report, the OS's peak RSS of the
  *    exporter and the simulator's request log.
- * 3. Prints one JSON document on stdout (also written to `.bench/last.json` and
- *    `.bench/results/<rows>r-<segments>s-<latency>ms.json`) and a readable table on stderr.
+ * 3. Prints one JSON document on stdout (also written to `.bench/last.json` and under
+ *    `.bench/results/`) and a readable table on stderr. Run files stay in `.bench/runs/` (the last 20).
  *
  * docs/performance.md explains every figure and holds measured results.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -368,25 +367,32 @@ interface ChildResult {
   rssSource: string;
   userSeconds: number | null;
   systemSeconds: number | null;
-  /** VmRSS of the node process, sampled every 200 ms: [seconds since start, kB]. */
+  /** VmRSS of the exporter's processes together (the CLI may run the export in a child), sampled every 200 ms: [seconds since start, kB]. */
   rssSamples: Array<[number, number]>;
+  /** Most node processes seen at once (2 when the CLI re-runs itself in a child). */
+  processes: number;
   stdout: string;
   stderr: string;
 }
 
-/** The node process: the child itself, or the child of `/usr/bin/time`. */
-async function nodePid(pid: number, underTime: boolean): Promise<number | undefined> {
-  if (!underTime) return pid;
-  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  const first = Number(children.trim().split(/\s+/)[0]);
-  if (Number.isInteger(first) && first > 0) return first;
+/** Direct children of a process (from /proc; empty when it has exited). */
+async function childPids(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => null);
+  if (children !== null) return children.trim().split(/\s+/).filter(Boolean).map(Number);
+  const out: number[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === pid) return Number(entry);
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
   }
-  return undefined;
+  return out;
+}
+
+/** A process and all its descendants. */
+async function processTree(pid: number): Promise<number[]> {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...(await childPids(all[i]!)));
+  return all;
 }
 
 /**
@@ -411,19 +417,26 @@ async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: str
     if (err.length > 200_000) err = err.slice(-100_000);
   });
   let hwmKb = 0;
+  let processes = 0;
   const samples: Array<[number, number]> = [];
-  let pid: number | undefined;
   let sampling = false;
   const poll = setInterval(() => {
     if (sampling) return;
     sampling = true;
     (async () => {
-      pid ??= await nodePid(child.pid!, useTime);
-      if (pid === undefined) return;
-      const status = await readFile(`/proc/${pid}/status`, 'utf8');
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-      hwmKb = Math.max(hwmKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-      if (Number.isFinite(rss)) samples.push([round(since(), 2)!, rss]);
+      // Under time, the tree starts at time's child; the time process itself is left out.
+      const tree = (await processTree(child.pid!)).slice(useTime ? 1 : 0);
+      let rss = 0;
+      let seen = 0;
+      for (const pid of tree) {
+        const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+        if (!status) continue;
+        seen++;
+        rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        hwmKb = Math.max(hwmKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      }
+      processes = Math.max(processes, seen);
+      if (seen > 0) samples.push([round(since(), 2)!, rss]);
     })()
       .catch(() => undefined)
       .finally(() => (sampling = false));
@@ -450,6 +463,7 @@ async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: str
     userSeconds,
     systemSeconds,
     rssSamples: samples,
+    processes,
     stdout: out.join('\n'),
     stderr: err,
   };
@@ -619,7 +633,10 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
     };
     result.files = { report: reportPath, exporterLog: join(runDir, 'exporter.log'), simulatorLog: join(runDir, 'simulator.log') };
     if (p.cpuProf) {
-      const profiles = (await readdir(profDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+      // The largest profile is the process that did the work (the CLI may run the export in a child).
+      const names = (await readdir(profDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+      const sized = await Promise.all(names.map(async (f) => ({ f, size: (await stat(join(profDir, f))).size })));
+      const profiles = sized.sort((a, b) => b.size - a.size).map((x) => x.f);
       if (profiles.length > 0) {
         // Stage windows from the exporter's log lines; the profile starts within a few ms of the spawn.
         const windows = [
@@ -697,6 +714,9 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
     },
     peakRssMb: round(r.peakRssKb / 1024, 1),
     peakRssSource: r.rssSource,
+    /** Node processes of the exporter (2: the CLI runs the export in a child) and their summed RSS, sampled. */
+    exporterProcesses: r.processes,
+    peakRssAllProcessesMb: r.rssSamples.length ? round(Math.max(...r.rssSamples.map(([, kb]) => kb)) / 1024, 1) : null,
     simulatorPeakRssMb: round(simPeakKb / 1024, 1),
     stages,
     http: {
@@ -747,7 +767,7 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
 }
 
 /**
- * Peak sampled VmRSS (MB) in each phase: start -> input read and preflight passed (read), -> List loaded
+ * Peak sampled VmRSS (MB, all the exporter's processes together) in each phase: start -> input read and preflight passed (read), -> List loaded
  * (list setup and load, including deduplication), -> exit (Segment loads and the report).
  */
 function rssByPhase(samples: Array<[number, number]>, marks: Record<string, number>, end: number): Record<string, number | null> {
@@ -790,7 +810,11 @@ type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 async function targets(p: Params, m: Any, build: string): Promise<Target[]> {
   const out: Target[] = [];
-  out.push({ name: 'peak RSS', value: m.peakRssMb, target: '<= 300 MB', met: m.peakRssMb <= 300, note: `${round(m.peakRssMb / 300, 3)}x the limit` });
+  // The OS's figure is per process; when the CLI runs the export in a child, the sampled sum over its
+  // processes is larger, and the larger of the two is judged.
+  const rss = Math.max(m.peakRssMb ?? 0, m.peakRssAllProcessesMb ?? 0);
+  const rssWhich = rss === m.peakRssMb ? 'OS peak of the largest process' : `sampled sum of ${m.exporterProcesses} processes (OS peak of the largest: ${m.peakRssMb} MB)`;
+  out.push({ name: 'peak RSS', value: rss, target: '<= 300 MB', met: rss <= 300, note: `${round(rss / 300, 3)}x the limit; ${rssWhich}` });
   // RSS growth: compared with the 1M-row figure saved by an earlier invocation, when this one is larger.
   if (p.rows > 1_000_000) {
     // The same build first, then the latest 1M-row result of any build.
@@ -811,9 +835,10 @@ async function targets(p: Params, m: Any, build: string): Promise<Target[]> {
       }
     }
     if (base?.median?.peakRssMb) {
-      const ratio = m.peakRssMb / base.median.peakRssMb;
+      const baseRss = Math.max(base.median.peakRssMb ?? 0, base.median.peakRssAllProcessesMb ?? 0);
+      const ratio = rss / baseRss;
       const same = base.commit?.build === build ? 'same build' : `another build: ${base.commit?.build}`;
-      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${m.peakRssMb} MB vs ${base.median.peakRssMb} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, ${same})` });
+      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${rss} MB vs ${baseRss} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, ${same})` });
     } else {
       out.push({ name: 'peak RSS vs 1M rows', value: null, target: '<= 1.3x', met: null, note: 'no 1M-row result in .bench/results/: run npm run bench -- --rows 1000000 first' });
     }
@@ -873,7 +898,8 @@ function table(doc: Any): string {
     ['ratio to parse ceiling', vals((r) => r.ratioToParseCeiling)],
     ['  same, by CPU seconds', vals((r) => r.cpuRatioToParseCeiling)],
     ['peak RSS MB (exporter)', vals((r) => r.peakRssMb)],
-    ['  sampled peak read/List/Seg', vals((r) => `${r.rssByPhase?.read} / ${r.rssByPhase?.list_load} / ${r.rssByPhase?.segment_load}`)],
+    ['  all processes, sampled', vals((r) => `${r.peakRssAllProcessesMb} (${r.exporterProcesses} proc)`)],
+    ['  same by phase read/List/Seg', vals((r) => `${r.rssByPhase?.read} / ${r.rssByPhase?.list_load} / ${r.rssByPhase?.segment_load}`)],
     ['CPU utilisation (cores)', vals((r) => r.cpu.utilisation)],
     ['other load (cores)', vals((r) => r.contention.otherCores)],
   ];
@@ -904,6 +930,12 @@ function table(doc: Any): string {
     out.push(`  ${verdict.padEnd(7)}  ${t.name}: ${t.value ?? '-'} (target ${t.target}); ${t.note}`);
   }
   return out.join('\n');
+}
+
+/** Keeps the newest `keep` invocation directories under .bench/runs/ (their names sort by time). */
+async function pruneRuns(dir: string, keep: number): Promise<void> {
+  const entries = (await readdir(dir).catch(() => [] as string[])).sort();
+  for (const old of entries.slice(0, Math.max(0, entries.length - keep))) await rm(join(dir, old), { recursive: true, force: true });
 }
 
 // ------------------------------------------------------------------------------------------ main
@@ -960,6 +992,7 @@ async function main(): Promise<void> {
     }
   }
 
+  await pruneRuns(join(BENCH_DIR, 'runs'), 20);
   const medianRun = medianTree(runs.map((r) => ({ ...r, profile: undefined, files: undefined }))) as Any;
   const doc: Any = {
     benchmark: 'selligent-export end to end',
@@ -998,8 +1031,17 @@ async function main(): Promise<void> {
   await writeFile(join(BENCH_DIR, 'last.json'), text);
   if (!p.cpuProf && p.nodeArgs.length === 0) {
     // Latest result per shape, and per shape and build (what the RSS growth check compares with).
-    await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms.json`), text);
-    await writeFile(join(BENCH_DIR, 'results', `${p.rows}r-${p.segments}s-${p.latencyMs}ms-${snapshot.hash}.json`), text);
+    const shape = [
+      `${p.rows}r-${p.segments}s-${p.latencyMs}ms`,
+      p.batchRows !== undefined ? `b${p.batchRows}` : '',
+      p.requestsPerMinute !== undefined ? `rpm${p.requestsPerMinute}` : '',
+      p.simRateLimit !== undefined ? `sim${p.simRateLimit}` : '',
+      p.seed !== 1 ? `seed${p.seed}` : '',
+    ]
+      .filter(Boolean)
+      .join('-');
+    await writeFile(join(BENCH_DIR, 'results', `${shape}.json`), text);
+    await writeFile(join(BENCH_DIR, 'results', `${shape}-${snapshot.hash}.json`), text);
   }
   process.stdout.write(text);
   process.stderr.write('\n' + table(doc) + '\n');
