@@ -522,7 +522,7 @@ interface Report {
   error: { code: string; message: string } | null;
 }
 
-const STAGES = ['read', 'preflight', 'list_setup', 'list_load', 'segment_load'] as const;
+const STAGES = ['read', 'preflight', 'list_setup', 'list_load', 'segment_setup', 'segment_load'] as const;
 
 async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runDir: string, index: number): Promise<Record<string, unknown>> {
   await mkdir(join(runDir, 'tmp'), { recursive: true });
@@ -661,7 +661,7 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
   const rows = report.input.rows;
   const listSent = report.list?.rows_sent ?? 0;
   const segmentSent = report.segments.reduce((s, x) => s + x.rows_sent, 0);
-  const stageRows: Record<string, number | null> = { read: rows, preflight: null, list_setup: null, list_load: listSent, segment_load: segmentSent };
+  const stageRows: Record<string, number | null> = { read: rows, preflight: null, list_setup: null, list_load: listSent, segment_setup: null, segment_load: segmentSent };
   const stages: Record<string, unknown> = {};
   for (const stage of STAGES) {
     const seconds = d[stage] ?? 0;

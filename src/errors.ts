@@ -20,6 +20,7 @@ export type Stage =
   | 'read'
   | 'preflight'
   | 'list-setup'
+  | 'segment-setup'
   | 'list-load'
   | 'segment-load'
   | 'report';

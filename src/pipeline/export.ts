@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { ConfigError, InternalError, PartialFailureError, type Stage } from '../errors.js';
 import { accountingReport } from '../report/build.js';
 import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
-import { convertValue, type ColumnType } from '../schema/types.js';
 import { SelligentClient } from '../selligent/client.js';
 import { BatchBuilder, type Batch } from './batches.js';
-import type { Column, ColumnPlan } from './columns.js';
+import type { ListBatchJob, ListBatchUpdate, SegmentMemberCounts } from './list-batches.js';
+import { generatorInWorker, siblingModule } from './threads.js';
+import type { ColumnPlan } from './columns.js';
 import type { PipelineOptions, RunContext } from './context.js';
 import { add, emptyTally, sendAll, type LoadTally, type Rejection } from './load.js';
 import { CREATED_LIST_DESCRIPTION, checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
@@ -71,6 +72,8 @@ export async function exportToSelligent(options: PipelineOptions, report: RunRep
     }
     await timed(ctx, 'list-setup', () => setUpList(ctx, read!.plan, checked));
     await timed(ctx, 'list-load', () => loadList(ctx, read!, checked, segmentSpool, counts));
+    report.segments = checked.segments.map((segment, i) => emptySegmentReport(segment, segmentSpool.rows(i)));
+    await timed(ctx, 'segment-setup', () => createMissingSegments(ctx, checked.segments));
     await timed(ctx, 'segment-load', () => loadSegments(ctx, read!.plan, checked.segments, segmentSpool, counts.rejectedRows));
   } catch (error) {
     if (error instanceof Error && 'stage' in error && (error as { stage?: Stage }).stage === undefined) {
@@ -145,61 +148,45 @@ async function createOnce(ctx: RunContext, what: string, create: () => Promise<v
 }
 
 /**
- * Preparing batches is CPU work on the thread that also sends requests and reads answers. Giving the
- * event loop a turn every so many rows lets the request in flight go out and its answer be handled while
- * the next batch is built, so the service always has work.
+ * Deduplicating and serializing the List rows is CPU work: it runs on a worker thread, two batches
+ * ahead of the request in flight, so the main thread only sends and Selligent always has work.
  */
-const YIELD_ROWS = 1_000;
+const BATCHES_AHEAD = 2;
+const LIST_WORKER_HEAP_MB = 160;
 
-function yieldEvery(rows: number): () => Promise<void> | undefined {
-  let count = 0;
-  return () => {
-    if (++count < rows) return undefined;
-    count = 0;
-    return new Promise<void>((resolve) => setImmediate(resolve));
-  };
-}
-
-/** Deduplicated List rows as request bodies, recording each Segment's members on the way. */
+/** Deduplicated List rows as request bodies; each Segment's members are recorded on the way. */
 async function* listBatches(ctx: RunContext, read: ReadResult, segments: SegmentTarget[], segmentSpool: SegmentSpool, counts: ListCounts): AsyncGenerator<Batch> {
   const { settings } = ctx;
-  const plan = read.plan;
-  const segmentIndex = new Map(segments.map((segment, i) => [segment.value, i]));
-  const builder = new BatchBuilder(settings.batch_rows, settings.batch_bytes);
-  const pause = yieldEvery(YIELD_ROWS);
-  for await (const partition of read.spool.deduplicate(settings.deduplication)) {
-    counts.merged += partition.merged;
-    for (const winner of partition.winners) {
-      counts.winners++;
-      const turn = pause();
-      if (turn) await turn;
-      const serialized = serializeRow(winner.cells, plan.fields);
-      const keyJson = serializeRow(plan.keyPositions.map((position) => winner.cells[position]!), plan.keys);
-      for (const segment of winner.segments) {
-        const flushing = segmentSpool.add(segmentIndex.get(segment)!, winner.row, typeof keyJson === 'string' ? keyJson : '');
-        if (flushing) await flushing;
+  const job: ListBatchJob = {
+    spooled: read.spool.partitions(),
+    strategy: settings.deduplication,
+    plan: read.plan,
+    segmentValues: segments.map((segment) => segment.value),
+    segmentDirectory: segmentSpool.directory,
+    batchRows: settings.batch_rows,
+    batchBytes: settings.batch_bytes,
+  };
+  const updates = generatorInWorker<ListBatchUpdate, SegmentMemberCounts>(siblingModule(import.meta.url, 'list-worker'), job, { ahead: BATCHES_AHEAD, maxHeapMb: LIST_WORKER_HEAP_MB });
+  try {
+    for (;;) {
+      const next = await updates.next();
+      if (next.done) {
+        segmentSpool.adoptCounts(next.value);
+        return;
       }
-      if (typeof serialized !== 'string') {
+      const update = next.value;
+      counts.winners += update.winners;
+      counts.merged += update.merged;
+      for (const entry of update.rejected) {
         counts.clientRejected++;
-        counts.rejectedRows.add(winner.row);
-        await ctx.rejected.write({
-          row: winner.row,
-          stage: 'list-load',
-          key: keyOf(plan, winner.cells),
-          field: serialized.field,
-          code: 'InvalidType',
-          message: `${serialized.message} (not sent: the value does not fit the List field's type)`,
-          values: valuesOf(plan, winner.cells),
-        });
-        continue;
+        counts.rejectedRows.add(entry.row);
+        await ctx.rejected.write(entry);
       }
-      const full = builder.add(winner.row, serialized);
-      if (full) yield full;
+      if (update.batch) yield { ...update.batch, body: Buffer.from(update.batch.body.buffer, update.batch.body.byteOffset, update.batch.body.byteLength) };
     }
+  } finally {
+    await updates.return(undefined as never);
   }
-  await segmentSpool.flush();
-  const last = builder.finish();
-  if (last) yield last;
 }
 
 async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightResult, segmentSpool: SegmentSpool, counts: ListCounts): Promise<void> {
@@ -254,16 +241,17 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
   );
 }
 
-async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>): Promise<void> {
+/**
+ * Missing Segments are created after the List load and before any Segment is loaded, all in one go:
+ * creating is not a bulk operation, and done up front it leaves no pause between one Segment's load
+ * and the next.
+ */
+async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[]): Promise<void> {
   const { client, settings, report, logger } = ctx;
   const org = settings.organization;
   const listName = settings.list_api_name;
-  report.segments = segments.map((segment, i) => emptySegmentReport(segment, segmentSpool.rows(i)));
-  // Missing Segments are created first, in the same order: creating is not a bulk operation, and done
-  // up front it leaves no pause between one Segment's load and the next.
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
-    const entry = report.segments[i]!;
     if (segment.exists) continue;
     await createOnce(
       ctx,
@@ -271,9 +259,15 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
       () => client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' }),
       async () => (await client.getSegment(org, listName, segment.apiName))?.type?.toLowerCase() === 'static',
     );
-    entry.created = true;
+    report.segments[i]!.created = true;
     logger.info({ segment: segment.apiName }, `created static Segment ${segment.apiName}`);
   }
+}
+
+async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>): Promise<void> {
+  const { client, settings, report, logger } = ctx;
+  const org = settings.organization;
+  const listName = settings.list_api_name;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     const entry = report.segments[i]!;
@@ -333,16 +327,15 @@ async function sendAllCounted(ctx: RunContext, ...args: Parameters<typeof sendAl
 
 async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
   const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
-  const pause = yieldEvery(YIELD_ROWS * 5);
-  for await (const { row, keyJson } of spool.members(index)) {
-    const turn = pause();
-    if (turn) await turn;
-    if (keyJson === '' || rejectedRows.has(row)) {
-      entry.skipped_rejected_keys++;
-      continue;
+  for await (const members of spool.memberGroups(index)) {
+    for (const { row, keyJson } of members) {
+      if (keyJson === '' || rejectedRows.has(row)) {
+        entry.skipped_rejected_keys++;
+        continue;
+      }
+      const full = builder.add(row, keyJson);
+      if (full) yield full;
     }
-    const full = builder.add(row, keyJson);
-    if (full) yield full;
   }
   const last = builder.finish();
   if (last) yield last;
@@ -459,36 +452,6 @@ function emptySegmentReport(segment: SegmentTarget, rows: number): SegmentReport
     requests: 0,
     status: 'pending',
   };
-}
-
-/** A row's cells as the JSON array Selligent takes, or the first value that does not convert. */
-export function serializeRow(cells: string[], columns: Column[]): string | { field: string; message: string } {
-  let json = '[';
-  for (let i = 0; i < columns.length; i++) {
-    if (i > 0) json += ',';
-    const text = cells[i]!;
-    if (text === '') {
-      json += 'null';
-      continue;
-    }
-    const type: ColumnType = columns[i]!.sendType;
-    if (type === 'string') {
-      json += JSON.stringify(text);
-      continue;
-    }
-    const converted = convertValue(text, type);
-    if (!converted.ok) return { field: columns[i]!.field, message: `${columns[i]!.field}: ${converted.reason}` };
-    json += converted.json;
-  }
-  return json + ']';
-}
-
-function keyOf(plan: ColumnPlan, fieldCells: string[]): Record<string, string> {
-  return Object.fromEntries(plan.keys.map((key, i) => [key.field, fieldCells[plan.keyPositions[i]!]!]));
-}
-
-function valuesOf(plan: ColumnPlan, fieldCells: string[]): Record<string, string> {
-  return Object.fromEntries(plan.fields.map((column, i) => [column.name, fieldCells[i]!]));
 }
 
 function rejectedEntry(plan: ColumnPlan, stage: 'list-load' | 'segment-load', rejection: Rejection, keyOnly = false) {

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { BatchTooLargeError } from '../selligent/client.js';
 import type { InvalidRecord, LoadResult } from '../selligent/types.js';
-import { batchBody, splitBatch, type Batch } from './batches.js';
+import { rowJson, splitBatch, type Batch } from './batches.js';
 
 /** Counters of one load target (the List, or one Segment) across its requests. */
 export interface LoadTally {
@@ -57,12 +57,12 @@ export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTal
   let result: LoadResult;
   tally.requests++;
   try {
-    result = await target.send(batchBody(batch), batch.rows.length);
+    result = await target.send(batch.body, batch.rows.length);
   } catch (error) {
     if (!(error instanceof BatchTooLargeError)) throw error;
     if (batch.rows.length === 1) {
       tally.rejected++;
-      await target.reject({ row: batch.rows[0]!, json: batch.json[0]!, field: null, code: 'BATCH_TOO_LARGE', message: `the row alone is too large for one request: ${error.message}` });
+      await target.reject({ row: batch.rows[0]!, json: rowJson(batch, 0), field: null, code: 'BATCH_TOO_LARGE', message: `the row alone is too large for one request: ${error.message}` });
       return 'continue';
     }
     tally.splits++;
@@ -88,7 +88,7 @@ async function account(target: LoadTarget, batch: Batch, result: LoadResult, tal
   for (const record of invalid) {
     await target.reject({
       row: batch.rows[record.record_index]!,
-      json: batch.json[record.record_index]!,
+      json: rowJson(batch, record.record_index),
       field: record.field_name ?? null,
       code: record.validation_code ?? 'Unknown',
       message: record.message ?? 'rejected by Selligent',
@@ -151,10 +151,13 @@ export async function sendAll(batches: AsyncGenerator<Batch>, target: LoadTarget
     for (;;) {
       const { value: batch, done } = await next;
       if (done) return 'continue';
-      next = batches.next();
+      const sending = sendBatch(target, batch, tally);
+      // The next batch is prepared once this request is on the wire (a turn of the event loop later):
+      // started before, its work would hold the request back.
+      next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => batches.next());
       // The prefetch may fail while this batch is in flight; it is awaited on the next turn.
       next.catch(() => undefined);
-      const outcome = await sendBatch(target, batch, tally);
+      const outcome = await sending;
       onSent?.(batch);
       if (outcome === 'stopped') return 'stopped';
     }

@@ -1,8 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { appendFile, rm, stat } from 'node:fs/promises';
+import { appendFile, readFile, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { readLines } from './lines.js';
+import { readLineGroups, readLines } from './lines.js';
 
 /**
  * Rows wait on local disk between reading and loading, so memory stays bounded whatever the input size.
@@ -69,18 +69,27 @@ function splitLine(line: string): { key: string; row: number; segment: string; c
   return { key: line.slice(0, first), row: Number(line.slice(first + 1, second)), segment: line.slice(second + 1, third), cellsJson: line.slice(third + 1) };
 }
 
+/** One key's winning row, as a span of its partition's bytes. */
 export interface Winner {
   row: number;
-  /** The row's field values (routing column excluded). */
-  cells: string[];
+  /** Where the row's field values (routing column excluded) are in the partition's `data`: a JSON array of strings. */
+  start: number;
+  end: number;
   /** Every Segment any row of this key was routed to, each once, in input order. */
   segments: string[];
 }
 
 /** Part of a partition's winners; `merged` counts rows merged away that this part reports first. */
 export interface DedupedPartition {
+  /** The partition file's bytes, which the winners point into. */
+  data: Buffer;
   winners: Winner[];
   merged: number;
+}
+
+/** A winner's field values as strings. */
+export function winnerCells(partition: DedupedPartition, winner: Winner): string[] {
+  return JSON.parse(partition.data.toString('utf8', winner.start, winner.end)) as string[];
 }
 
 const WINNER_SLICE = 5_000;
@@ -157,9 +166,9 @@ export class RowSpool {
     private readonly keyPositions: number[],
     /** A partition file larger than this is split again before deduplication. */
     private readonly maxPartitionBytes = 24 * 1024 * 1024,
-    private readonly partitions = MIN_PARTITIONS,
+    private readonly partitionTotal = MIN_PARTITIONS,
   ) {
-    this.writer = new PartitionWriter(directory, 'rows', partitions);
+    this.writer = new PartitionWriter(directory, 'rows', partitionTotal);
   }
 
   /** The identity of a record: its key values, exactly as given. */
@@ -174,7 +183,7 @@ export class RowSpool {
   /** `fieldCells` are the row's values without the routing column. */
   add(row: number, segment: string, fieldCells: string[]): void {
     const key = this.keyOf(fieldCells);
-    this.writer.add(hashKey(key) % this.partitions, spoolLine(key, row, segment, JSON.stringify(fieldCells)));
+    this.writer.add(hashKey(key) % this.partitionTotal, spoolLine(key, row, segment, JSON.stringify(fieldCells)));
     this.rows++;
     this.pending++;
   }
@@ -194,62 +203,106 @@ export class RowSpool {
     await this.writer.destroy();
   }
 
-  /**
-   * Each partition's rows reduced to one winner per key: the first or the last row of that key in
-   * input order (partition files keep input order), with every Segment its rows named.
-   */
-  async *deduplicate(strategy: DeduplicationStrategy): AsyncGenerator<DedupedPartition> {
-    for (const path of this.writer.paths) yield* this.deduplicateFile(path, strategy, 1);
+  /** What deduplicating the spooled rows needs, as plain data that can cross to a worker thread. */
+  partitions(): SpooledPartitions {
+    return { directory: this.directory, files: [...this.writer.paths], maxPartitionBytes: this.maxPartitionBytes };
   }
+}
 
-  private async *deduplicateFile(path: string, strategy: DeduplicationStrategy, depth: number): AsyncGenerator<DedupedPartition> {
-    const { size } = await stat(path);
-    if (size > this.maxPartitionBytes && depth < MAX_DEPTH) {
-      const sub = new PartitionWriter(this.directory, `${baseName(path)}-${depth}`, SUB_PARTITIONS);
-      let count = 0;
-      for await (const line of readLines(path)) {
-        sub.add(hashKey(splitLine(line).key, depth) % SUB_PARTITIONS, line);
-        if (++count % 5_000 === 0) await sub.flush();
-      }
-      await sub.close();
-      await rm(path, { force: true });
-      for (const subPath of sub.paths) yield* this.deduplicateFile(subPath, strategy, depth + 1);
-      return;
-    }
-    const byKey = new Map<string, { row: number; cellsJson: string; segments: string[] }>();
-    let merged = 0;
-    const lastWins = strategy === 'ImportLastMatch';
+export interface SpooledPartitions {
+  directory: string;
+  files: string[];
+  /** A partition file larger than this is split again before deduplication. */
+  maxPartitionBytes: number;
+}
+
+/**
+ * Each partition's rows reduced to one winner per key: the first or the last row of that key in input
+ * order (partition files keep input order), with every Segment its rows named. Each file is removed
+ * once read.
+ */
+export async function* deduplicatePartitions(spooled: SpooledPartitions, strategy: DeduplicationStrategy): AsyncGenerator<DedupedPartition> {
+  for (const path of spooled.files) yield* deduplicateFile(spooled, path, strategy, 1);
+}
+
+async function* deduplicateFile(spooled: SpooledPartitions, path: string, strategy: DeduplicationStrategy, depth: number): AsyncGenerator<DedupedPartition> {
+  const { size } = await stat(path);
+  if (size > spooled.maxPartitionBytes && depth < MAX_DEPTH) {
+    const sub = new PartitionWriter(spooled.directory, `${baseName(path)}-${depth}`, SUB_PARTITIONS);
+    let count = 0;
     for await (const line of readLines(path)) {
-      const { key, row, segment, cellsJson } = splitLine(line);
-      const existing = byKey.get(key);
-      if (!existing) {
-        byKey.set(key, { row, cellsJson, segments: [segment] });
-        continue;
-      }
-      merged++;
-      if (!existing.segments.includes(segment)) existing.segments.push(segment);
-      if (lastWins) {
-        existing.row = row;
-        existing.cellsJson = cellsJson;
-      }
+      sub.add(hashKey(splitLine(line).key, depth) % SUB_PARTITIONS, line);
+      if (++count % 5_000 === 0) await sub.flush();
     }
+    await sub.close();
     await rm(path, { force: true });
-    // Parsed a slice at a time: only the spooled text of a partition is held, not its rows as arrays.
-    let winners: Winner[] = [];
-    for (const entry of byKey.values()) {
-      winners.push({ row: entry.row, cells: JSON.parse(entry.cellsJson) as string[], segments: entry.segments });
-      if (winners.length === WINNER_SLICE) {
-        yield { winners, merged };
-        merged = 0;
-        winners = [];
-      }
-    }
-    if (winners.length > 0 || merged > 0) yield { winners, merged };
+    for (const subPath of sub.paths) yield* deduplicateFile(spooled, subPath, strategy, depth + 1);
+    return;
   }
+  // The whole partition is read at once (it is at most maxPartitionBytes) and scanned as bytes: the
+  // winners are spans of it, so no row is decoded or copied unless it has to be.
+  const data = await readFile(path);
+  await rm(path, { force: true });
+  const byKey = new Map<string, Winner>();
+  let merged = 0;
+  const lastWins = strategy === 'ImportLastMatch';
+  for (let position = 0; position < data.length; ) {
+    const keyEnd = data.indexOf(TAB, position);
+    const rowEnd = data.indexOf(TAB, keyEnd + 1);
+    const segmentEnd = data.indexOf(TAB, rowEnd + 1);
+    let lineEnd = data.indexOf(NEWLINE, segmentEnd + 1);
+    if (lineEnd < 0) lineEnd = data.length;
+    // Latin-1 maps each byte to one character: a cheap, exact identity for the key's UTF-8 bytes.
+    const key = data.toString('latin1', position, keyEnd);
+    const row = digitsAt(data, keyEnd + 1, rowEnd);
+    const segment = data.toString('latin1', rowEnd + 1, segmentEnd);
+    position = lineEnd + 1;
+    const existing = byKey.get(key);
+    if (!existing) {
+      byKey.set(key, { row, start: segmentEnd + 1, end: lineEnd, segments: [segment] });
+      continue;
+    }
+    merged++;
+    if (!existing.segments.includes(segment)) existing.segments.push(segment);
+    if (lastWins) {
+      existing.row = row;
+      existing.start = segmentEnd + 1;
+      existing.end = lineEnd;
+    }
+  }
+  let winners: Winner[] = [];
+  for (const winner of byKey.values()) {
+    winners.push(winner);
+    if (winners.length === WINNER_SLICE) {
+      yield { data, winners, merged };
+      merged = 0;
+      winners = [];
+    }
+  }
+  if (winners.length > 0 || merged > 0) yield { data, winners, merged };
+}
+
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+
+function digitsAt(data: Buffer, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) value = value * 10 + data[i]! - 48;
+  return value;
 }
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1).replace(/\.jsonl$/, '');
+}
+
+/** Small reads, so a group is turned into a batch in a few milliseconds between two requests. */
+const MEMBER_READ_BYTES = 256 * 1024;
+
+export interface SegmentMember {
+  /** The winner's input row number. */
+  row: number;
+  /** Its key row as sent (JSON array text), or '' when its key cannot be sent. */
+  keyJson: string;
 }
 
 /**
@@ -262,9 +315,14 @@ export class SegmentSpool {
   private readonly counts: number[] = [];
 
   constructor(
-    private readonly directory: string,
+    readonly directory: string,
     private readonly maxBufferedBytes = 4 * 1024 * 1024,
   ) {}
+
+  /** Takes over the member files another SegmentSpool (on a worker thread) wrote, with their counts. */
+  adoptCounts(counts: number[]): void {
+    counts.forEach((count, segment) => (this.counts[segment] = count));
+  }
 
   path(segment: number): string {
     return join(this.directory, `segment-${segment}.jsonl`);
@@ -300,11 +358,14 @@ export class SegmentSpool {
     this.buffered = 0;
   }
 
-  async *members(segment: number): AsyncGenerator<{ row: number; keyJson: string }> {
+  /** The members of a Segment in the order added, a group (one read chunk's worth) at a time. */
+  async *memberGroups(segment: number): AsyncGenerator<SegmentMember[]> {
     if (this.rows(segment) === 0) return;
-    for await (const line of readLines(this.path(segment))) {
-      const tab = line.indexOf('\t');
-      yield { row: Number(line.slice(0, tab)), keyJson: line.slice(tab + 1) };
+    for await (const lines of readLineGroups(this.path(segment), MEMBER_READ_BYTES)) {
+      yield lines.map((line) => {
+        const tab = line.indexOf('\t');
+        return { row: Number(line.slice(0, tab)), keyJson: line.slice(tab + 1) };
+      });
     }
   }
 }

@@ -6,6 +6,7 @@ export interface StageDurations {
   read?: number;
   preflight?: number;
   list_setup?: number;
+  segment_setup?: number;
   list_load?: number;
   segment_load?: number;
   total?: number;

@@ -112,7 +112,7 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         sim: { credentials: [{ key: 'simulator-key', secret: 'simulator-secret', permissions: ['getOrganization', 'getList', 'getFields', 'listSegments', 'loadList'] }] },
         status: 'failed',
         exit: 4,
-        error: { code: 'SELLIGENT_UNAUTHORIZED', stage: 'segment-load', message: /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/static answered 401: .*may not call this endpoint/ },
+        error: { code: 'SELLIGENT_UNAUTHORIZED', stage: 'segment-setup', message: /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/static answered 401: .*may not call this endpoint/ },
       },
       (result, sim) => {
         assert.equal(result.report!.list!.rows_sent, 3);

@@ -352,7 +352,7 @@ describe('fault injection', { concurrency: 4 }, () => {
     { stage: 'list-setup', route: 'createFields', status: 502, newList: true },
     { stage: 'list-setup', route: 'setBusinessKey', status: 504, newList: true },
     { stage: 'list-load', route: 'loadList', status: 500, afterCalls: 2 },
-    { stage: 'segment-load', route: 'createStaticSegment', status: 503, afterCalls: 1 },
+    { stage: 'segment-setup', route: 'createStaticSegment', status: 503, afterCalls: 1 },
     { stage: 'segment-load', route: 'clearSegment', status: 500, afterCalls: 1, replace: true },
     { stage: 'segment-load', route: 'loadSegment', status: 502, afterCalls: 2 },
   ];

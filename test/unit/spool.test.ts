@@ -3,7 +3,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { hashKey, RowSpool, SegmentSpool, type DeduplicationStrategy, type Winner } from '../../src/pipeline/spool.js';
+import { deduplicatePartitions, hashKey, RowSpool, SegmentSpool, winnerCells, type DeduplicationStrategy } from '../../src/pipeline/spool.js';
+
+/** A deduplicated row with its values decoded. */
+interface Winner {
+  row: number;
+  cells: string[];
+  segments: string[];
+}
 
 const root = mkdtempSync(join(tmpdir(), 'spool-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -45,10 +52,11 @@ async function spoolAndDedupe(rows: InputRow[], keyPositions: number[], strategy
   const winners = new Map<string, Winner>();
   let merged = 0;
   let partitions = 0;
-  for await (const partition of spool.deduplicate(strategy)) {
+  for await (const partition of deduplicatePartitions(spool.partitions(), strategy)) {
     partitions++;
     merged += partition.merged;
-    for (const winner of partition.winners) {
+    for (const span of partition.winners) {
+      const winner = { row: span.row, cells: winnerCells(partition, span), segments: span.segments };
       const key = JSON.stringify(keyPositions.map((position) => winner.cells[position]));
       assert.ok(!winners.has(key), `key ${key} won in two partitions`);
       winners.set(key, winner);
@@ -222,7 +230,7 @@ describe('RowSpool', () => {
 describe('SegmentSpool', () => {
   async function read(spool: SegmentSpool, segment: number): Promise<Array<{ row: number; keyJson: string }>> {
     const members: Array<{ row: number; keyJson: string }> = [];
-    for await (const member of spool.members(segment)) members.push(member);
+    for await (const group of spool.memberGroups(segment)) members.push(...group);
     return members;
   }
 

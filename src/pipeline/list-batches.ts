@@ -1,0 +1,219 @@
+import { convertValue, type ColumnType } from '../schema/types.js';
+import { BatchBuilder, type Batch } from './batches.js';
+import type { Column, ColumnPlan } from './columns.js';
+import type { RejectedRow } from './rejected.js';
+import { SegmentSpool, deduplicatePartitions, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from './spool.js';
+
+/**
+ * Turning the spooled rows into List request bodies: deduplicate each partition, convert every winner
+ * to its fields' types, group into batches, and record each Segment's members for the later Segment
+ * loads. Everything here is plain data in and out, so it runs on a worker thread while the main thread
+ * keeps a request in flight.
+ */
+
+export interface ListBatchJob {
+  spooled: SpooledPartitions;
+  strategy: DeduplicationStrategy;
+  /** The column plan with its final types (inference settled). */
+  plan: ColumnPlan;
+  /** Segment values in the order of the Segment targets: member files are numbered by this order. */
+  segmentValues: string[];
+  /** Where the Segment member files go (SegmentSpool's directory). */
+  segmentDirectory: string;
+  batchRows: number;
+  batchBytes: number;
+}
+
+/** What happened since the previous update: a full batch (if any), and the counts on the way to it. */
+export interface ListBatchUpdate {
+  batch?: Batch;
+  /** Distinct keys found (each one a row to send or a row rejected before sending). */
+  winners: number;
+  /** Rows merged away as duplicates of another row's key. */
+  merged: number;
+  /** Rows whose values do not convert to their List field's type: reported, not sent. */
+  rejected: RejectedRow[];
+}
+
+/** Member rows each Segment received, by Segment index: the generator's return value. */
+export type SegmentMemberCounts = number[];
+
+/** Rejections are handed over in groups this size at most, so a run of bad rows never piles up. */
+const REJECTED_PER_UPDATE = 1_000;
+
+export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<ListBatchUpdate, SegmentMemberCounts> {
+  const { plan } = job;
+  const segmentIndex = new Map(job.segmentValues.map((value, i) => [value, i]));
+  const segmentSpool = new SegmentSpool(job.segmentDirectory);
+  const builder = new BatchBuilder(job.batchRows, job.batchBytes);
+  const encoder = new RowEncoder(plan);
+  let update: ListBatchUpdate = { winners: 0, merged: 0, rejected: [] };
+  for await (const partition of deduplicatePartitions(job.spooled, job.strategy)) {
+    update.merged += partition.merged;
+    for (const winner of partition.winners) {
+      update.winners++;
+      const failure = encoder.encode(partition.data, winner.start, winner.end);
+      const keyJson = encoder.keyJson();
+      for (const segment of winner.segments) {
+        const flushing = segmentSpool.add(segmentIndex.get(segment)!, winner.row, keyJson ?? '');
+        if (flushing) await flushing;
+      }
+      if (failure) {
+        const cells = winnerCells(partition, winner);
+        update.rejected.push({
+          row: winner.row,
+          stage: 'list-load',
+          key: keyOf(plan, cells),
+          field: failure.field,
+          code: 'InvalidType',
+          message: `${failure.message} (not sent: the value does not fit the List field's type)`,
+          values: valuesOf(plan, cells),
+        });
+        if (update.rejected.length >= REJECTED_PER_UPDATE) {
+          yield update;
+          update = { winners: 0, merged: 0, rejected: [] };
+        }
+        continue;
+      }
+      const full = builder.addBytes(winner.row, encoder.row, 0, encoder.rowLength);
+      if (full) {
+        update.batch = full;
+        yield update;
+        update = { winners: 0, merged: 0, rejected: [] };
+      }
+    }
+  }
+  await segmentSpool.flush();
+  const last = builder.finish();
+  if (last) update.batch = last;
+  if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0) yield update;
+  return job.segmentValues.map((_, i) => segmentSpool.rows(i));
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NULL_JSON = Buffer.from('null');
+
+/**
+ * Re-encodes a spooled row (the JSON array of its values as strings) as the JSON array Selligent
+ * takes, working on bytes: a text value is copied as it was spooled, and only the values of typed
+ * fields are decoded and converted. An empty value is sent as null.
+ */
+export class RowEncoder {
+  /** The last row encoded, `row[0, rowLength)`. */
+  row = Buffer.allocUnsafe(64 * 1024);
+  rowLength = 0;
+  private readonly types: ColumnType[];
+  private readonly tokenStart: Int32Array;
+  private readonly tokenEnd: Int32Array;
+  private readonly converted: Array<string | undefined>;
+  private data: Buffer = Buffer.alloc(0);
+  private keyFailed = false;
+
+  constructor(private readonly plan: ColumnPlan) {
+    this.types = plan.fields.map((column) => column.sendType);
+    this.tokenStart = new Int32Array(plan.fields.length);
+    this.tokenEnd = new Int32Array(plan.fields.length);
+    this.converted = new Array<string | undefined>(plan.fields.length);
+  }
+
+  /** Encodes `data[start, end)` into `row`; returns the first value that does not convert, if any. */
+  encode(data: Buffer, start: number, end: number): { field: string; message: string } | undefined {
+    this.data = data;
+    this.keyFailed = false;
+    const columns = this.plan.fields;
+    let failure: { field: string; message: string } | undefined;
+    let position = start + 1;
+    for (let i = 0; i < columns.length; i++) {
+      // Each value is a JSON string: find its closing quote, skipping escaped characters.
+      let cursor = position + 1;
+      let escaped = false;
+      for (;;) {
+        const byte = data[cursor]!;
+        if (byte === QUOTE) break;
+        if (byte === BACKSLASH) {
+          escaped = true;
+          cursor++;
+        }
+        cursor++;
+      }
+      this.tokenStart[i] = position;
+      this.tokenEnd[i] = cursor + 1;
+      this.converted[i] = undefined;
+      const type = this.types[i]!;
+      if (type !== 'string' && cursor > position + 1) {
+        const text = escaped ? (JSON.parse(data.toString('utf8', position, cursor + 1)) as string) : data.toString('utf8', position + 1, cursor);
+        const conversion = convertValue(text, type);
+        if (conversion.ok) this.converted[i] = conversion.json;
+        else {
+          failure ??= { field: columns[i]!.field, message: `${columns[i]!.field}: ${conversion.reason}` };
+          if (this.plan.keyPositions.includes(i)) this.keyFailed = true;
+        }
+      }
+      position = cursor + 2;
+    }
+    if (end < position - 1) throw new Error(`spooled row at byte ${start} has fewer values than the plan`);
+    if (!failure) this.rowLength = this.writeRow();
+    return failure;
+  }
+
+  /** The key values of the last row encoded as a JSON array, or undefined when a key value does not convert. */
+  keyJson(): string | undefined {
+    if (this.keyFailed) return undefined;
+    let json = '[';
+    for (const i of this.plan.keyPositions) {
+      if (json.length > 1) json += ',';
+      const start = this.tokenStart[i]!;
+      const end = this.tokenEnd[i]!;
+      json += end - start === 2 ? 'null' : (this.converted[i] ?? this.data.toString('utf8', start, end));
+    }
+    return json + ']';
+  }
+
+  /** Writes the last row as a JSON array at the start of `row`; returns its length. */
+  private writeRow(): number {
+    let length = 0;
+    this.ensure(2);
+    this.row[length++] = 0x5b;
+    for (let i = 0; i < this.types.length; i++) {
+      if (i > 0) {
+        this.ensure(length + 1);
+        this.row[length++] = 0x2c;
+      }
+      const start = this.tokenStart[i]!;
+      const end = this.tokenEnd[i]!;
+      if (end - start === 2) {
+        this.ensure(length + 4);
+        length += NULL_JSON.copy(this.row, length);
+        continue;
+      }
+      const converted = this.converted[i];
+      if (converted !== undefined) {
+        const size = Buffer.byteLength(converted);
+        this.ensure(length + size);
+        length += this.row.write(converted, length, size, 'utf8');
+        continue;
+      }
+      this.ensure(length + end - start);
+      length += this.data.copy(this.row, length, start, end);
+    }
+    this.ensure(length + 1);
+    this.row[length++] = 0x5d;
+    return length;
+  }
+
+  private ensure(size: number): void {
+    if (size <= this.row.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(size, this.row.length * 2));
+    this.row.copy(grown);
+    this.row = grown;
+  }
+}
+
+function keyOf(plan: ColumnPlan, fieldCells: string[]): Record<string, string> {
+  return Object.fromEntries(plan.keys.map((key, i) => [key.field, fieldCells[plan.keyPositions[i]!]!]));
+}
+
+function valuesOf(plan: ColumnPlan, fieldCells: string[]): Record<string, string> {
+  return Object.fromEntries(plan.fields.map((column, i) => [column.name, fieldCells[i]!]));
+}

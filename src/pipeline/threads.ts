@@ -1,0 +1,154 @@
+import { Worker, parentPort, workerData, type Transferable } from 'node:worker_threads';
+import { AuthError, ConfigError, ExporterError, InputError, InternalError, PartialFailureError, TransientError, type Stage } from '../errors.js';
+
+/**
+ * CPU-heavy stages run an async generator on a worker thread and hand its values to the main thread,
+ * which keeps the requests to Selligent moving. The main thread grants the worker a number of values
+ * it may produce ahead; each value taken grants one more, so at most that many wait at any time.
+ */
+
+type Message<T, R> =
+  | { type: 'value'; value: T }
+  | { type: 'done'; value: R }
+  | { type: 'error'; error: WireError };
+
+interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+  stage?: Stage;
+  details?: Record<string, unknown>;
+  stack?: string;
+}
+
+const EXPORTER_ERRORS: Record<string, new (code: string, message: string, options: { stage?: Stage; details?: Record<string, unknown> }) => ExporterError> = {
+  ConfigError,
+  InputError,
+  AuthError,
+  TransientError,
+  PartialFailureError,
+  InternalError,
+};
+
+export function toWireError(error: unknown): WireError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const coded = error as Error & { code?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof coded.code === 'string' ? { code: coded.code } : {}),
+    ...(error instanceof ExporterError ? { stage: error.stage, details: error.details } : {}),
+    ...(error.stack ? { stack: error.stack } : {}),
+  };
+}
+
+/** The error a worker reported, as the same class on this side (an ENOSPC stays an ENOSPC). */
+export function fromWireError(wire: WireError): Error {
+  const Class = EXPORTER_ERRORS[wire.name];
+  const error: Error & { code?: string } = Class && wire.code ? new Class(wire.code, wire.message, { stage: wire.stage, details: wire.details }) : new Error(wire.message);
+  if (!Class && wire.code) error.code = wire.code;
+  if (wire.stack) error.stack = wire.stack;
+  return error;
+}
+
+/**
+ * The worker module next to `base` (an `import.meta.url`): compiled `.js` in a build, `.ts` when the
+ * sources run directly.
+ */
+export function siblingModule(base: string, name: string): URL {
+  return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+}
+
+export interface WorkerGeneratorOptions {
+  /** Values the worker may produce before the main thread takes them. */
+  ahead: number;
+  /** Heap limit of the worker's own old generation, in MiB. */
+  maxHeapMb: number;
+}
+
+/**
+ * Runs the worker module `entry` with `data` and yields what its generator yields; returns its return
+ * value. Leaving the loop early (return, throw) stops the worker.
+ */
+export async function* generatorInWorker<T, R>(entry: URL, data: unknown, options: WorkerGeneratorOptions): AsyncGenerator<T, R> {
+  const worker = startWorker(entry, data, options.maxHeapMb);
+  const queue: Array<Message<T, R>> = [];
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const arrive = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (message: Message<T, R>) => {
+    queue.push(message);
+    arrive();
+  });
+  worker.on('error', (error) => {
+    failure ??= error;
+    arrive();
+  });
+  worker.on('exit', (code) => {
+    failure ??= new InternalError('WORKER_EXITED', `a worker thread stopped unexpectedly (exit code ${code})`);
+    arrive();
+  });
+  worker.postMessage({ credit: options.ahead });
+  try {
+    for (;;) {
+      const message = queue.shift();
+      if (!message) {
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      if (message.type === 'error') throw fromWireError(message.error);
+      if (message.type === 'done') return message.value;
+      worker.postMessage({ credit: 1 });
+      yield message.value;
+    }
+  } finally {
+    worker.removeAllListeners();
+    // A worker that already finished exits on its own; one stopped early is terminated.
+    await worker.terminate();
+  }
+}
+
+function startWorker(entry: URL, data: unknown, maxHeapMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data, resourceLimits });
+  // Sources run through tsx (the tests): a worker thread does not inherit its loader, so it registers
+  // it before importing the module.
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: data, resourceLimits });
+}
+
+/**
+ * The worker side: runs `produce(workerData)` and posts its values as the main thread grants credit.
+ * `transfer` names the buffers of a value that move to the main thread instead of being copied.
+ */
+export async function serveGenerator<T, R>(produce: (data: never) => AsyncGenerator<T, R>, transfer: (value: T) => Transferable[]): Promise<void> {
+  const port = parentPort!;
+  let credit = 0;
+  let wake: (() => void) | undefined;
+  port.on('message', (message: { credit: number }) => {
+    credit += message.credit;
+    wake?.();
+    wake = undefined;
+  });
+  try {
+    const values = produce(workerData as never);
+    for (;;) {
+      const next = await values.next();
+      if (next.done) {
+        port.postMessage({ type: 'done', value: next.value } satisfies Message<T, R>);
+        break;
+      }
+      while (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
+      credit--;
+      port.postMessage({ type: 'value', value: next.value } satisfies Message<T, R>, transfer(next.value));
+    }
+  } catch (error) {
+    port.postMessage({ type: 'error', error: toWireError(error) } satisfies Message<T, R>);
+  } finally {
+    port.close();
+  }
+}
