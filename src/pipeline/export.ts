@@ -158,7 +158,7 @@ const LIST_WORKER_HEAP_MB = 160;
 async function* listBatches(ctx: RunContext, read: ReadResult, segments: SegmentTarget[], segmentSpool: SegmentSpool, counts: ListCounts): AsyncGenerator<Batch> {
   const { settings } = ctx;
   const job: ListBatchJob = {
-    spooled: read.spool.partitions(),
+    spooled: read.spooled,
     strategy: settings.deduplication,
     plan: read.plan,
     segmentValues: segments.map((segment) => segment.value),
@@ -396,7 +396,7 @@ function finishAccounting(report: RunReport, read: ReadResult, counts: ListCount
     notApplied,
     loaded: tally.loaded,
   });
-  if (counts.complete && read.spool.rows !== valid) report.accounting.balanced = false;
+  if (counts.complete && read.spooledRows !== valid) report.accounting.balanced = false;
 }
 
 function syncListReport(list: ListReport, counts: ListCounts): void {

@@ -1,16 +1,22 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { readSchemaFile } from '../schema/schema-file.js';
-import type { ColumnType } from '../schema/types.js';
+import { joinInferred, type ColumnType } from '../schema/types.js';
 import { resolveInput } from '../source/resolve.js';
-import { InputReader } from '../source/records.js';
+import { InputReader, type InputPiece } from '../source/records.js';
 import { planColumns, settleInferredTypes, type ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
-import { RowSpool, partitionCount } from './spool.js';
-import { validateRow, type SkipReason } from './validate.js';
+import type { ReadWorkerRequest, ReadWorkerResult, ReadWorkerSetup } from './read-worker.js';
+import { MAX_PARTITION_BYTES, partitionCount, type SpooledPartitions } from './spool.js';
+import { fromWireError, siblingModule, startWorker } from './threads.js';
+import type { SkipReason } from './validate.js';
 
 export interface ReadResult {
   plan: ColumnPlan;
-  spool: RowSpool;
+  /** The valid rows, spooled to partition files for deduplication. */
+  spooled: SpooledPartitions;
+  spooledRows: number;
   header: string[];
   inputRows: number;
   skipped: number;
@@ -18,9 +24,30 @@ export interface ReadResult {
   segments: Map<string, number>;
 }
 
+/** Pieces each worker may hold (one being worked on, one waiting), so reading never waits on a hand-over. */
+const PIECES_AHEAD = 2;
+const MIB = 1024 * 1024;
+
+/** Parsing and validating run on this many worker threads: one per core, up to four. */
+export function readWorkerCount(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(4, cores));
+}
+
+/**
+ * A worker's heap limit: room for its pieces and spool buffers, and for a piece that is one record of
+ * values up to max_field_bytes each (held as text and as cells while it is parsed).
+ */
+function readWorkerHeapMb(maxFieldBytes: number): number {
+  return 128 + Math.ceil((4 * maxFieldBytes) / MIB);
+}
+
 /**
  * Stage 1: one pass over the input that validates every row, reports the invalid ones and spools the
  * valid ones for deduplication. Nothing is written to Selligent here.
+ *
+ * This thread reads and decompresses the input and cuts it into record-aligned pieces; worker threads
+ * parse, validate and spool them in parallel. Their results are taken back in input order, so rows are
+ * numbered, reported and counted exactly as if one thread had read them.
  */
 export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
   const { options, settings, report, logger } = ctx;
@@ -39,90 +66,197 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       logger,
       signal: options.signal,
     });
+    const partitions = partitionCount(expectedBytes);
     let plan: ColumnPlan | undefined;
-    let spool: RowSpool | undefined;
+    let pool: ReadPool | undefined;
     const segments = new Map<string, number>();
     const byReason: Partial<Record<SkipReason, number>> = {};
+    const rowBases: number[] = [];
     let inputRows = 0;
     let skipped = 0;
-    const start = (): ColumnPlan => {
+    let submitted = 0;
+    let taken = 0;
+    const start = (): ReadPool => {
       const typesFrom = schema ? 'schema-file' : reader.format === 'jsonl' ? 'native' : 'inferred';
-      const planned = planColumns(reader.columns!, settings, schema, typesFrom);
-      spool = new RowSpool(ctx.workDir, planned.keyPositions, undefined, partitionCount(expectedBytes));
-      return planned;
+      plan = planColumns(reader.columns!, settings, schema, typesFrom);
+      const setup = (id: number): ReadWorkerSetup => ({ id, plan: plan!, columns: reader.columns!, maxFieldBytes: settings.max_field_bytes, directory: ctx.workDir, partitions });
+      return new ReadPool(readWorkerCount(), setup, readWorkerHeapMb(settings.max_field_bytes));
     };
+    const take = async (result: Extract<ReadWorkerResult, { type: 'piece' }>): Promise<void> => {
+      rowBases[result.seq] = inputRows;
+      reader.objectsRead[result.object]!.rows += result.rows;
+      for (const invalid of result.invalid) {
+        const row = inputRows + invalid.index + 1;
+        if (!settings.skip_invalid_records) {
+          throw new InputError('INVALID_ROW', `input row ${row}${invalid.field ? `, column ${invalid.field}` : ''}: ${invalid.message} (skip_invalid_records is false, so the export stops before writing anything)`, {
+            stage: 'read',
+            details: { row, column: invalid.field, reason: invalid.reason },
+          });
+        }
+        skipped++;
+        byReason[invalid.reason] = (byReason[invalid.reason] ?? 0) + 1;
+        const { index: _index, reason: _reason, ...entry } = invalid;
+        await ctx.rejected.write({ row, ...entry });
+      }
+      for (const [segment, count] of result.segments) segments.set(segment, (segments.get(segment) ?? 0) + count);
+      inputRows += result.rows;
+      ctx.progress.advance(result.rows);
+    };
+    // Until the columns are known (JSON Lines whose first lines are not records), pieces wait here.
+    const held: InputPiece[] = [];
     try {
-      for await (const batch of reader.batches()) {
-        const current = plan ?? (plan = start());
-        for (let i = 0; i < batch.rows.length; i++) {
-          const row = batch.firstRow + i;
-          const verdict = validateRow(batch.rows[i]!, current);
-          inputRows++;
-          if (!verdict.ok) {
-            if (!settings.skip_invalid_records) {
-              throw new InputError('INVALID_ROW', `input row ${row}${verdict.column ? `, column ${verdict.column}` : ''}: ${verdict.message} (skip_invalid_records is false, so the export stops before writing anything)`, {
-                stage: 'read',
-                details: { row, column: verdict.column, reason: verdict.reason },
-              });
-            }
-            skipped++;
-            byReason[verdict.reason] = (byReason[verdict.reason] ?? 0) + 1;
-            const cells = batch.rows[i]!;
-            await ctx.rejected.write({
-              row,
-              stage: 'validate',
-              key: Array.isArray(cells) ? Object.fromEntries(current.keys.map((key) => [key.field, cells[key.index] ?? ''])) : null,
-              field: verdict.column,
-              code: verdict.reason,
-              message: verdict.message,
-              values: Array.isArray(cells) ? Object.fromEntries(reader.columns!.map((name, c) => [name, cells[c] ?? ''])) : null,
-            });
+      for await (const piece of reader.pieces()) {
+        if (!pool) {
+          if (reader.columns === undefined) {
+            held.push(piece);
             continue;
           }
-          const cells = verdict.cells;
-          const segment = cells[current.segmentIndex]!;
-          segments.set(segment, (segments.get(segment) ?? 0) + 1);
-          spool!.add(row, segment, fieldCells(cells, current.segmentIndex));
+          pool = start();
+          for (const early of held.splice(0)) await pool.submit(submitted++, early);
         }
-        ctx.progress.advance(batch.rows.length);
-        await spool!.drain();
+        await pool.submit(submitted++, piece);
+        for (let result = pool.take(taken); result; result = pool.take(taken)) {
+          taken++;
+          await take(result);
+        }
       }
       // A header and no rows (a query that selected nothing): checked like any input, then nothing to load.
-      if (!plan && reader.columns !== undefined) plan = start();
-      if (!plan || !spool) throw new InputError('INPUT_EMPTY', `input ${location.uri}: no header row`, { stage: 'read' });
-      await spool.finish();
-    } catch (error) {
-      await spool?.destroy();
-      throw error;
-    }
-    settleInferredTypes(plan, plan.typesFrom === 'native' ? reader.nativeTypes : undefined);
-
-    report.input.format = reader.format ?? null;
-    report.input.objects = reader.objectsRead.map((object) => ({ uri: object.uri, bytes: object.bytes }));
-    report.input.bytes = reader.objectsRead.reduce((sum, object) => sum + object.bytes, 0);
-    report.input.compression = [...new Set(reader.objectsRead.map((object) => object.compression))].join(',') || null;
-    report.input.rows = inputRows;
-    report.input.types_from = plan.typesFrom;
-    report.input.columns = reader.columns!.map((name, index) => {
-      const column = plan!.fields.find((c) => c.index === index);
-      return {
-        column: name,
-        field: column ? column.field : name.toUpperCase(),
-        type: column ? column.type : 'string',
-        role: !column ? 'segment' : plan!.keys.includes(column) ? 'key' : 'field',
+      if (!pool && reader.columns !== undefined) pool = start();
+      if (!pool || !plan) throw new InputError('INPUT_EMPTY', `input ${location.uri}: no header row`, { stage: 'read' });
+      while (taken < submitted) {
+        await take(await pool.next(taken));
+        taken++;
+      }
+      const finished = await pool.finish();
+      const spooled: SpooledPartitions = {
+        directory: ctx.workDir,
+        groups: Array.from({ length: partitions }, (_, p) => finished.map((worker) => worker.files[p]!)),
+        maxPartitionBytes: MAX_PARTITION_BYTES,
+        rowBases,
       };
-    });
-    report.validation = { valid_rows: inputRows - skipped, skipped_rows: skipped, by_reason: byReason };
-    if (inputRows === 0) logger.warn({}, 'the input has a header but no rows: nothing to load');
-    if (skipped > 0) logger.warn({ skipped, byReason }, `${skipped} invalid row(s) skipped; see the rejected-rows file`);
-    return { plan, spool: spool!, header: reader.columns!, inputRows, skipped, segments };
+      const spooledRows = finished.reduce((sum, worker) => sum + worker.spooled, 0);
+      for (const worker of finished) {
+        worker.inferred?.forEach((type, i) => (plan!.inferred![i] = joinInferred(plan!.inferred![i]!, type)));
+        worker.nativeTypes.forEach((type, i) => (reader.nativeTypes[i] = joinInferred(reader.nativeTypes[i] ?? 'unknown', type)));
+      }
+      settleInferredTypes(plan, plan.typesFrom === 'native' ? reader.nativeTypes : undefined);
+      fillInputReport(ctx, reader, plan, inputRows, skipped, byReason);
+      return { plan, spooled, spooledRows, header: reader.columns!, inputRows, skipped, segments };
+    } finally {
+      await pool?.close();
+    }
   } finally {
     await location.close();
   }
 }
 
-function fieldCells(cells: string[], segmentIndex: number): string[] {
-  const out = new Array<string>(cells.length - 1);
-  for (let i = 0, j = 0; i < cells.length; i++) if (i !== segmentIndex) out[j++] = cells[i]!;
-  return out;
+function fillInputReport(ctx: RunContext, reader: InputReader, plan: ColumnPlan, inputRows: number, skipped: number, byReason: Partial<Record<SkipReason, number>>): void {
+  const { report, logger } = ctx;
+  report.input.format = reader.format ?? null;
+  report.input.objects = reader.objectsRead.map((object) => ({ uri: object.uri, bytes: object.bytes }));
+  report.input.bytes = reader.objectsRead.reduce((sum, object) => sum + object.bytes, 0);
+  report.input.compression = [...new Set(reader.objectsRead.map((object) => object.compression))].join(',') || null;
+  report.input.rows = inputRows;
+  report.input.types_from = plan.typesFrom;
+  report.input.columns = reader.columns!.map((name, index) => {
+    const column = plan.fields.find((c) => c.index === index);
+    return {
+      column: name,
+      field: column ? column.field : name.toUpperCase(),
+      type: column ? column.type : 'string',
+      role: !column ? 'segment' : plan.keys.includes(column) ? 'key' : 'field',
+    };
+  });
+  report.validation = { valid_rows: inputRows - skipped, skipped_rows: skipped, by_reason: byReason };
+  if (inputRows === 0) logger.warn({}, 'the input has a header but no rows: nothing to load');
+  if (skipped > 0) logger.warn({ skipped, byReason }, `${skipped} invalid row(s) skipped; see the rejected-rows file`);
 }
+
+type PieceResult = Extract<ReadWorkerResult, { type: 'piece' }>;
+type FinishedResult = Extract<ReadWorkerResult, { type: 'finished' }>;
+
+/** The read workers: pieces go out round-robin, at most PIECES_AHEAD per worker; results come back by sequence number. */
+class ReadPool {
+  private readonly workers: Array<{ worker: Worker; outstanding: number; finished?: FinishedResult }> = [];
+  private readonly results = new Map<number, PieceResult>();
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private closing = false;
+
+  constructor(count: number, setup: (id: number) => ReadWorkerSetup, maxHeapMb: number) {
+    const entry = siblingModule(import.meta.url, 'read-worker');
+    for (let id = 0; id < count; id++) {
+      const slot: { worker: Worker; outstanding: number; finished?: FinishedResult } = { worker: startWorker(entry, setup(id), maxHeapMb), outstanding: 0 };
+      slot.worker.on('message', (result: ReadWorkerResult) => {
+        if (result.type === 'piece') {
+          slot.outstanding--;
+          this.results.set(result.seq, result);
+        } else if (result.type === 'finished') slot.finished = result;
+        else this.failure ??= fromWireError(result.error);
+        this.arrive();
+      });
+      slot.worker.on('error', (error) => {
+        this.failure ??= error;
+        this.arrive();
+      });
+      slot.worker.on('exit', (code) => {
+        if (!this.closing && !slot.finished) this.failure ??= new Error(`a read worker thread stopped unexpectedly (exit code ${code})`);
+        this.arrive();
+      });
+      this.workers.push(slot);
+    }
+  }
+
+  /** Hands piece `seq` to its worker, waiting while that worker already holds enough. */
+  async submit(seq: number, piece: InputPiece): Promise<void> {
+    const slot = this.workers[seq % this.workers.length]!;
+    await this.until(() => slot.outstanding < PIECES_AHEAD);
+    slot.outstanding++;
+    const request: ReadWorkerRequest = { type: 'piece', seq, object: piece.object, uri: piece.uri, format: piece.format, rows: piece.rows };
+    if (piece.bytes) {
+      // A copy with memory of its own, which can then be moved to the worker instead of copied again.
+      const bytes = new Uint8Array(piece.bytes);
+      slot.worker.postMessage({ ...request, bytes }, [bytes.buffer]);
+    } else slot.worker.postMessage(request);
+  }
+
+  /** The result of piece `seq` if it is back. */
+  take(seq: number): PieceResult | undefined {
+    if (this.failure) throw this.failure;
+    const result = this.results.get(seq);
+    if (result) this.results.delete(seq);
+    return result;
+  }
+
+  async next(seq: number): Promise<PieceResult> {
+    await this.until(() => this.results.has(seq));
+    return this.take(seq)!;
+  }
+
+  /** Closes every worker's spool files; their files and type findings, by worker. */
+  async finish(): Promise<FinishedResult[]> {
+    for (const slot of this.workers) slot.worker.postMessage({ type: 'finish' } satisfies ReadWorkerRequest);
+    await this.until(() => this.workers.every((slot) => slot.finished));
+    return this.workers.map((slot) => slot.finished!);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((slot) => slot.worker.terminate()));
+  }
+
+  private async until(ready: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (ready()) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private arrive(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+

@@ -17,6 +17,8 @@ const MIN_PARTITIONS = 64;
 const MAX_PARTITIONS = 256;
 /** What one partition should hold, so deduplicating it takes about as much memory whatever the input size. */
 const TARGET_PARTITION_BYTES = 4 * 1024 * 1024;
+/** A partition larger than this is split again before deduplication, so deduplicating it stays within memory. */
+export const MAX_PARTITION_BYTES = 24 * 1024 * 1024;
 const SUB_PARTITIONS = 16;
 const MAX_DEPTH = 4;
 const FLUSH_BYTES = 64 * 1024;
@@ -165,10 +167,12 @@ export class RowSpool {
     private readonly directory: string,
     private readonly keyPositions: number[],
     /** A partition file larger than this is split again before deduplication. */
-    private readonly maxPartitionBytes = 24 * 1024 * 1024,
+    private readonly maxPartitionBytes = MAX_PARTITION_BYTES,
     private readonly partitionTotal = MIN_PARTITIONS,
+    /** File names start with this: writers sharing a directory each need their own. */
+    prefix = 'rows',
   ) {
-    this.writer = new PartitionWriter(directory, 'rows', partitionTotal);
+    this.writer = new PartitionWriter(directory, prefix, partitionTotal);
   }
 
   /** The identity of a record: its key values, exactly as given. */
@@ -203,46 +207,64 @@ export class RowSpool {
     await this.writer.destroy();
   }
 
-  /** What deduplicating the spooled rows needs, as plain data that can cross to a worker thread. */
+  /** The partition files, in partition order. */
+  files(): string[] {
+    return [...this.writer.paths];
+  }
+
+  /** What deduplicating this spool's rows needs, as plain data that can cross to a worker thread. */
   partitions(): SpooledPartitions {
-    return { directory: this.directory, files: [...this.writer.paths], maxPartitionBytes: this.maxPartitionBytes };
+    return { directory: this.directory, groups: this.files().map((file) => [file]), maxPartitionBytes: this.maxPartitionBytes };
   }
 }
 
+/**
+ * Rows spooled by one or more writers that partition keys the same way: `groups[p]` holds every
+ * writer's file of partition p, so each key's rows are all in one group.
+ */
 export interface SpooledPartitions {
   directory: string;
-  files: string[];
-  /** A partition file larger than this is split again before deduplication. */
+  groups: string[][];
+  /** A partition larger than this is split again before deduplication. */
   maxPartitionBytes: number;
+  /**
+   * When rows were spooled by position (piece sequence number x ROWS_PER_PIECE + index in the piece)
+   * rather than by row number: the row number before each piece's first row.
+   */
+  rowBases?: number[];
 }
+
+/** Rows one input piece may hold when rows are spooled by position. */
+export const ROWS_PER_PIECE = 2 ** 22;
 
 /**
  * Each partition's rows reduced to one winner per key: the first or the last row of that key in input
- * order (partition files keep input order), with every Segment its rows named. Each file is removed
- * once read.
+ * order, with every Segment its rows named. Each file is removed once read.
  */
 export async function* deduplicatePartitions(spooled: SpooledPartitions, strategy: DeduplicationStrategy): AsyncGenerator<DedupedPartition> {
-  for (const path of spooled.files) yield* deduplicateFile(spooled, path, strategy, 1);
+  for (const group of spooled.groups) yield* deduplicateGroup(spooled, group, strategy, 1);
 }
 
-async function* deduplicateFile(spooled: SpooledPartitions, path: string, strategy: DeduplicationStrategy, depth: number): AsyncGenerator<DedupedPartition> {
-  const { size } = await stat(path);
-  if (size > spooled.maxPartitionBytes && depth < MAX_DEPTH) {
-    const sub = new PartitionWriter(spooled.directory, `${baseName(path)}-${depth}`, SUB_PARTITIONS);
+async function* deduplicateGroup(spooled: SpooledPartitions, files: string[], strategy: DeduplicationStrategy, depth: number): AsyncGenerator<DedupedPartition> {
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+  if (sizes.reduce((sum, size) => sum + size, 0) > spooled.maxPartitionBytes && depth < MAX_DEPTH) {
+    const sub = new PartitionWriter(spooled.directory, `${baseName(files[0]!)}-${depth}`, SUB_PARTITIONS);
     let count = 0;
-    for await (const line of readLines(path)) {
-      sub.add(hashKey(splitLine(line).key, depth) % SUB_PARTITIONS, line);
-      if (++count % 5_000 === 0) await sub.flush();
+    for (const file of files) {
+      for await (const line of readLines(file)) {
+        sub.add(hashKey(splitLine(line).key, depth) % SUB_PARTITIONS, line);
+        if (++count % 5_000 === 0) await sub.flush();
+      }
+      await rm(file, { force: true });
     }
     await sub.close();
-    await rm(path, { force: true });
-    for (const subPath of sub.paths) yield* deduplicateFile(spooled, subPath, strategy, depth + 1);
+    for (const subPath of sub.paths) yield* deduplicateGroup(spooled, [subPath], strategy, depth + 1);
     return;
   }
   // The whole partition is read at once (it is at most maxPartitionBytes) and scanned as bytes: the
   // winners are spans of it, so no row is decoded or copied unless it has to be.
-  const data = await readFile(path);
-  await rm(path, { force: true });
+  const data = files.length === 1 ? await readFile(files[0]!) : Buffer.concat(await Promise.all(files.map((file) => readFile(file))));
+  await Promise.all(files.map((file) => rm(file, { force: true })));
   const byKey = new Map<string, Winner>();
   let merged = 0;
   const lastWins = strategy === 'ImportLastMatch';
@@ -264,10 +286,18 @@ async function* deduplicateFile(spooled: SpooledPartitions, path: string, strate
     }
     merged++;
     if (!existing.segments.includes(segment)) existing.segments.push(segment);
-    if (lastWins) {
+    // Several writers' files are read one after the other, so input order is the row (or position) order.
+    if (lastWins ? row > existing.row : row < existing.row) {
       existing.row = row;
       existing.start = segmentEnd + 1;
       existing.end = lineEnd;
+    }
+  }
+  const rowBases = spooled.rowBases;
+  if (rowBases) {
+    for (const winner of byKey.values()) {
+      const piece = Math.floor(winner.row / ROWS_PER_PIECE);
+      winner.row = rowBases[piece]! + (winner.row - piece * ROWS_PER_PIECE) + 1;
     }
   }
   let winners: Winner[] = [];

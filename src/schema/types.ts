@@ -225,11 +225,14 @@ export type InferredType = ColumnType | 'unknown';
 
 export function widen(current: InferredType, text: string): InferredType {
   if (current === 'string') return 'string';
-  const value = text.trim();
-  const candidate = classify(value);
-  if (current === 'unknown') return candidate;
-  if (current === candidate) return current;
-  if ((current === 'long' && candidate === 'double') || (current === 'double' && candidate === 'long')) return 'double';
+  return joinInferred(current, classify(text.trim()));
+}
+
+/** The narrowest type both values fit: how the types seen in different parts of the input combine. */
+export function joinInferred(a: InferredType, b: InferredType): InferredType {
+  if (a === 'unknown' || a === b) return b;
+  if (b === 'unknown') return a;
+  if ((a === 'long' && b === 'double') || (a === 'double' && b === 'long')) return 'double';
   return 'string';
 }
 

@@ -1,8 +1,8 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { parse as parseCsv } from 'fast-csv';
 import { InputError, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isLong, type InferredType } from '../schema/types.js';
+import { isLong, joinInferred, type InferredType } from '../schema/types.js';
 import { decodeInput, type Compression } from './decode.js';
 import type { InputLocation, InputObject } from './types.js';
 
@@ -39,6 +39,8 @@ export interface ReaderOptions {
 }
 
 const BATCH_ROWS = 2_000;
+/** Record-aligned text is handed on in pieces of about this size: large enough that each costs little. */
+const PIECE_BYTES = 256 * 1024;
 
 /** The format from an explicit option, else from the object name (after any .gz), else CSV. */
 export function formatFor(uri: string, explicit?: string): InputFormat {
@@ -56,12 +58,135 @@ export function formatFor(uri: string, explicit?: string): InputFormat {
 }
 
 /**
- * Reads every object of the input in order as batches of rows. Every part must start with the same
- * header (CSV/TSV) as the first; JSON Lines takes its columns from the first record.
+ * A record-aligned piece of one input object's text (UTF-8, decompressed). The first piece of every
+ * object is parsed where it is read, since it holds the header; the others may be parsed anywhere by a
+ * ChunkParser set up with the object's format and the columns.
+ */
+export interface InputPiece {
+  /** Index of the object in `objectsRead`. */
+  object: number;
+  uri: string;
+  format: InputFormat;
+  /** Rows already parsed (the first piece of an object). */
+  rows?: RawRow[];
+  /** Text still to be parsed. */
+  bytes?: Buffer;
+}
+
+/** What a ChunkParser needs, as plain data that can cross to a worker thread. */
+export interface ChunkFormat {
+  format: InputFormat;
+  uri: string;
+  maxFieldBytes: number;
+  /** The columns, once known (from the header, or the first JSON Lines record). */
+  columns?: string[];
+}
+
+/**
+ * Parses record-aligned text into rows: CSV and TSV with fast-csv, JSON Lines line by line. Pieces
+ * are independent of each other, so any number of parsers can work on one object's pieces.
+ */
+export class ChunkParser {
+  /** For JSON Lines: the type each column's JSON values imply, over the pieces this parser saw. */
+  readonly nativeTypes: InferredType[] = [];
+  private index: Map<string, number> | undefined;
+
+  constructor(
+    private readonly spec: ChunkFormat,
+    /** Called with the first JSON Lines record's keys (the header), which must be accepted or thrown on. */
+    private readonly onHeader?: (names: string[]) => string[],
+  ) {
+    if (spec.columns && spec.format === 'jsonl') this.useColumns(spec.columns);
+  }
+
+  /** Delimited text: every record as its cells, the header included. */
+  async cells(bytes: Buffer): Promise<string[][]> {
+    const delimiter = this.spec.format === 'tsv' ? '\t' : ',';
+    // TSV as Treasure Data writes it has no quoting: a quote character is data.
+    const parser = parseCsv({ headers: false, delimiter, quote: delimiter === '\t' ? null : '"', ignoreEmpty: true });
+    const rows: string[][] = [];
+    parser.on('data', (row: string[]) => rows.push(row));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        parser.on('error', reject);
+        parser.on('end', resolve);
+        parser.end(bytes);
+      });
+    } catch (error) {
+      throw readError(error, this.spec.uri);
+    }
+    return rows;
+  }
+
+  /** Data rows of delimited text: a row with an over-long value becomes a problem. */
+  delimitedRows(cells: string[][]): RawRow[] {
+    const maxFieldBytes = this.spec.maxFieldBytes;
+    const header = this.spec.columns ?? [];
+    return cells.map((row): RawRow => {
+      const tooLong = row.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
+      return tooLong < 0 ? row : { problem: `value in column ${header[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
+    });
+  }
+
+  /** Rows of a piece whose columns are known. */
+  async parse(bytes: Buffer): Promise<RawRow[]> {
+    return this.spec.format === 'jsonl' ? this.jsonLines(bytes) : this.delimitedRows(await this.cells(bytes));
+  }
+
+  /** JSON Lines rows; until the columns are known, the first object record sets them. */
+  jsonLines(bytes: Buffer): RawRow[] {
+    const rows: RawRow[] = [];
+    const maxLineBytes = this.spec.maxFieldBytes;
+    for (let start = 0; start < bytes.length; ) {
+      let end = bytes.indexOf(0x0a, start);
+      if (end < 0) end = bytes.length;
+      if (end - start > maxLineBytes) throw jsonLineTooLarge(this.spec.uri, maxLineBytes);
+      let line = bytes.toString('utf8', start, end);
+      start = end + 1;
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.trim() === '') continue;
+      rows.push(this.jsonRow(line));
+    }
+    return rows;
+  }
+
+  private jsonRow(line: string): RawRow {
+    let value: unknown;
+    try {
+      value = JSON.parse(LONG_DIGITS.test(line) ? protectBigIntegers(line) : line);
+    } catch (error) {
+      return { problem: `not valid JSON: ${(error as Error).message}`, reason: 'malformed_row' };
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' };
+    const record = value as Record<string, unknown>;
+    if (!this.index) {
+      if (!this.onHeader) throw new Error('JSON Lines columns are not known yet');
+      this.useColumns(this.onHeader(Object.keys(record)));
+    }
+    const index = this.index!;
+    const cells: string[] = new Array<string>(index.size).fill('');
+    for (const [key, cellValue] of Object.entries(record)) {
+      const position = index.get(key.toLowerCase());
+      if (position === undefined) return { problem: `field ${JSON.stringify(key)} is not among the columns of the first record`, reason: 'unknown_field' };
+      cells[position] = jsonCell(cellValue);
+      this.nativeTypes[position] = widenNative(this.nativeTypes[position]!, cellValue);
+    }
+    return cells;
+  }
+
+  private useColumns(columns: string[]): void {
+    this.index = new Map(columns.map((name, i) => [name.toLowerCase(), i]));
+    columns.forEach((_, i) => (this.nativeTypes[i] ??= 'unknown'));
+  }
+}
+
+/**
+ * Reads every object of the input in order. Every part must start with the same header (CSV/TSV) as
+ * the first; JSON Lines takes its columns from the first record.
  */
 export class InputReader {
   columns: string[] | undefined;
-  /** For JSON Lines: the type each column's JSON values imply. */
+  /** For JSON Lines: the type each column's JSON values imply, over the rows parsed by this reader. */
   readonly nativeTypes: InferredType[] = [];
   readonly objectsRead: ObjectRead[] = [];
   format: InputFormat | undefined;
@@ -72,14 +197,17 @@ export class InputReader {
     private readonly options: ReaderOptions,
   ) {}
 
-  async *batches(): AsyncGenerator<RowBatch> {
-    let nextRow = 1;
+  /**
+   * Every object's text in record-aligned pieces, in order. The first piece of each object is parsed
+   * here to read and check its header; `columns` is set once the first piece has been yielded.
+   */
+  async *pieces(): AsyncGenerator<InputPiece> {
     for (const object of this.objects) {
       const format = formatFor(object.uri, this.options.format);
       this.format ??= format;
       const raw = await this.location.open(object);
       const read: ObjectRead = { uri: object.uri, bytes: 0, rows: 0, compression: 'none' };
-      this.objectsRead.push(read);
+      const objectIndex = this.objectsRead.push(read) - 1;
       const counted = raw.pipe(
         new Transform({
           transform(chunk: Buffer, _encoding, callback) {
@@ -92,108 +220,98 @@ export class InputReader {
       const decoded = await decodeInput(counted, object.uri, this.options.maxDecompressedBytes);
       read.compression = decoded.compression;
       this.options.logger?.info({ object: object.uri, compression: decoded.compression, format }, 'reading input object');
-      const rows = format === 'jsonl' ? this.jsonLines(decoded.stream, object.uri) : this.delimited(decoded.stream, object.uri, format === 'tsv' ? '\t' : ',');
-      let batch: RawRow[] = [];
-      try {
-        for await (const row of rows) {
-          batch.push(row);
-          if (batch.length >= BATCH_ROWS) {
-            yield { firstRow: nextRow, rows: batch };
-            nextRow += batch.length;
-            read.rows += batch.length;
-            batch = [];
-            if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
+      const aligner =
+        format === 'jsonl'
+          ? new RecordAligner(false, this.options.maxFieldBytes, () => jsonLineTooLarge(object.uri, this.options.maxFieldBytes))
+          : new RecordAligner(format === 'csv', this.options.maxFieldBytes * 4 + 1024 * 1024, (limit) => recordTooLarge(object.uri, limit));
+      decoded.stream.on('error', (error) => aligner.destroy(error));
+      decoded.stream.pipe(aligner);
+      const spec: ChunkFormat = { format, uri: object.uri, maxFieldBytes: this.options.maxFieldBytes };
+      let headerRead = false;
+      const parser = new ChunkParser(spec, (names) => {
+        this.acceptHeader(names, object.uri);
+        headerRead = true;
+        return this.columns!;
+      });
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const piece = async (bytes: Buffer): Promise<InputPiece> => {
+        if (headerRead) return { object: objectIndex, uri: object.uri, format, bytes };
+        // Until this object's header is read, its text is parsed here.
+        let rows: RawRow[];
+        if (format === 'jsonl') rows = parser.jsonLines(bytes);
+        else {
+          const cells = await parser.cells(bytes);
+          if (cells.length > 0) {
+            this.acceptHeader(cells.shift()!, object.uri);
+            headerRead = true;
+            spec.columns = this.columns;
           }
+          rows = parser.delimitedRows(cells);
         }
+        return { object: objectIndex, uri: object.uri, format, rows };
+      };
+      try {
+        for await (const chunk of aligner as AsyncIterable<Buffer>) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes < PIECE_BYTES && headerRead) continue;
+          if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
+          const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+          pending = [];
+          pendingBytes = 0;
+          yield await piece(bytes);
+        }
+        if (pendingBytes > 0) yield await piece(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+      } catch (error) {
+        throw readError(error, object.uri);
       } finally {
         decoded.stream.destroy();
+        aligner.destroy();
         raw.destroy();
       }
-      if (batch.length > 0) {
-        yield { firstRow: nextRow, rows: batch };
-        nextRow += batch.length;
-        read.rows += batch.length;
-      }
+      parser.nativeTypes.forEach((type, i) => (this.nativeTypes[i] = joinInferred(this.nativeTypes[i] ?? 'unknown', type)));
       if (this.columns === undefined) {
         throw new InputError('INPUT_EMPTY', `input ${object.uri}: the file is empty (no header row)`, { stage: 'read', details: { uri: object.uri } });
       }
     }
   }
 
-  private async *delimited(stream: Readable, uri: string, delimiter: string): AsyncGenerator<RawRow> {
-    // TSV as Treasure Data writes it has no quoting: a quote character is data.
-    const quoted = delimiter !== '\t';
-    const parser = parseCsv({ headers: false, delimiter, quote: quoted ? '"' : null, ignoreEmpty: true });
-    const aligner = new RecordAligner(quoted, this.options.maxFieldBytes, uri);
-    stream.on('error', (error) => aligner.destroy(error));
-    aligner.on('error', (error) => parser.destroy(error));
-    stream.pipe(aligner).pipe(parser);
-    let header: string[] | undefined;
-    const maxFieldBytes = this.options.maxFieldBytes;
-    try {
-      for await (const cells of parser as AsyncIterable<string[]>) {
-        if (!header) {
-          header = cells;
-          this.acceptHeader(cells, uri);
-          continue;
-        }
-        const tooLong = cells.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
-        if (tooLong >= 0) {
-          yield { problem: `value in column ${header[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
-          continue;
-        }
-        yield cells;
+  /** Every row, parsed on this thread, in batches with their row numbers. */
+  async *batches(): AsyncGenerator<RowBatch> {
+    let nextRow = 1;
+    let batch: RawRow[] = [];
+    let parser: ChunkParser | undefined;
+    let parserObject = -1;
+    let currentObject = 0;
+    for await (const piece of this.pieces()) {
+      // A batch holds rows of one object.
+      if (piece.object !== currentObject && batch.length > 0) {
+        yield { firstRow: nextRow, rows: batch };
+        nextRow += batch.length;
+        batch = [];
       }
-    } catch (error) {
-      throw readError(error, uri);
-    }
-  }
-
-  private async *jsonLines(stream: Readable, uri: string): AsyncGenerator<RawRow> {
-    const lines = stream.pipe(new LineSplitter(this.options.maxFieldBytes, uri));
-    stream.on('error', (error) => lines.destroy(error));
-    let index: Map<string, number> | undefined;
-    try {
-      for await (const line of lines as AsyncIterable<string>) {
-        if (line.trim() === '') continue;
-        let value: unknown;
-        try {
-          value = JSON.parse(LONG_DIGITS.test(line) ? protectBigIntegers(line) : line);
-        } catch (error) {
-          yield { problem: `not valid JSON: ${(error as Error).message}`, reason: 'malformed_row' };
-          continue;
+      currentObject = piece.object;
+      let rows = piece.rows;
+      if (!rows) {
+        if (parserObject !== piece.object) {
+          parser = new ChunkParser({ format: piece.format, uri: piece.uri, maxFieldBytes: this.options.maxFieldBytes, columns: this.columns });
+          parserObject = piece.object;
         }
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-          yield { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' };
-          continue;
-        }
-        const record = value as Record<string, unknown>;
-        if (!index) {
-          const keys = Object.keys(record);
-          this.acceptHeader(keys, uri);
-          index = new Map(this.columns!.map((name, i) => [name.toLowerCase(), i]));
-          this.columns!.forEach((_, i) => (this.nativeTypes[i] ??= 'unknown'));
-        }
-        const cells: string[] = new Array<string>(index.size).fill('');
-        let unknown: string | undefined;
-        for (const [key, cellValue] of Object.entries(record)) {
-          const position = index.get(key.toLowerCase());
-          if (position === undefined) {
-            unknown = key;
-            break;
-          }
-          cells[position] = jsonCell(cellValue);
-          this.nativeTypes[position] = widenNative(this.nativeTypes[position]!, cellValue);
-        }
-        if (unknown !== undefined) {
-          yield { problem: `field ${JSON.stringify(unknown)} is not among the columns of the first record`, reason: 'unknown_field' };
-          continue;
-        }
-        yield cells;
+        rows = await parser!.parse(piece.bytes!);
+        parser!.nativeTypes.forEach((type, i) => (this.nativeTypes[i] = joinInferred(this.nativeTypes[i] ?? 'unknown', type)));
       }
-    } catch (error) {
-      throw readError(error, uri);
+      this.objectsRead[piece.object]!.rows += rows.length;
+      for (const row of rows) {
+        batch.push(row);
+        if (batch.length >= BATCH_ROWS) {
+          yield { firstRow: nextRow, rows: batch };
+          nextRow += batch.length;
+          batch = [];
+        }
+      }
     }
+    if (batch.length > 0) yield { firstRow: nextRow, rows: batch };
   }
 
   private acceptHeader(header: string[], uri: string): void {
@@ -300,9 +418,7 @@ function widenNative(current: InferredType, value: unknown): InferredType {
             ? 'long'
             : 'string'
           : 'string';
-  if (current === 'unknown' || current === kind) return kind;
-  if ((current === 'long' && kind === 'double') || (current === 'double' && kind === 'long')) return 'double';
-  return 'string';
+  return joinInferred(current, kind);
 }
 
 function readError(error: unknown, uri: string): Error {
@@ -314,43 +430,15 @@ function readError(error: unknown, uri: string): Error {
   return error;
 }
 
-/** Splits UTF-8 text into lines without holding more than one line (bounded by maxLineBytes). */
-class LineSplitter extends Transform {
-  private pending = '';
+function jsonLineTooLarge(uri: string, maxLineBytes: number): InputError {
+  return new InputError('INPUT_MALFORMED', `input ${uri}: a JSON Lines record is larger than ${maxLineBytes} bytes (max_field_bytes)`, { stage: 'read', details: { uri } });
+}
 
-  constructor(
-    private readonly maxLineBytes: number,
-    private readonly uri: string,
-  ) {
-    super({ readableObjectMode: true, decodeStrings: true });
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const text = this.pending + chunk.toString('utf8');
-    const lines = text.split('\n');
-    this.pending = lines.pop()!;
-    if (this.pending.length > this.maxLineBytes) {
-      callback(this.tooLarge());
-      return;
-    }
-    for (const line of lines) {
-      if (line.length > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) {
-        callback(this.tooLarge());
-        return;
-      }
-      this.push(line.endsWith('\r') ? line.slice(0, -1) : line);
-    }
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.pending !== '') this.push(this.pending);
-    callback();
-  }
-
-  private tooLarge(): InputError {
-    return new InputError('INPUT_MALFORMED', `input ${this.uri}: a JSON Lines record is larger than ${this.maxLineBytes} bytes (max_field_bytes)`, { stage: 'read', details: { uri: this.uri } });
-  }
+function recordTooLarge(uri: string, maxRecordBytes: number): InputError {
+  return new InputError('INPUT_MALFORMED', `input ${uri}: a record runs past ${maxRecordBytes} bytes without ending (an unbalanced quote, or values over max_field_bytes)`, {
+    stage: 'read',
+    details: { uri },
+  });
 }
 
 /**
@@ -368,22 +456,21 @@ export class RecordAligner extends Transform {
   private previousByte = NEWLINE;
   /** The last chunk ended on a quote inside a quoted value (closing, or the first half of `""`). */
   private quoteAtEnd = false;
-  private readonly maxRecordBytes: number;
 
   constructor(
     private readonly quoted: boolean,
-    maxFieldBytes: number,
-    private readonly uri: string,
+    /** A record that grows past this without ending is refused. */
+    private readonly maxRecordBytes: number,
+    private readonly tooLarge: (maxRecordBytes: number) => Error,
   ) {
     super();
-    this.maxRecordBytes = maxFieldBytes * 4 + 1024 * 1024;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const cut = this.lastBoundary(chunk);
     if (cut < 0) {
       this.hold(chunk);
-      callback(this.pendingBytes > this.maxRecordBytes ? this.tooLarge() : undefined);
+      callback(this.pendingBytes > this.maxRecordBytes ? this.tooLarge(this.maxRecordBytes) : undefined);
       return;
     }
     const head = chunk.subarray(0, cut + 1);
@@ -460,13 +547,6 @@ export class RecordAligner extends Transform {
     this.inQuotes = inQuotes;
     this.previousByte = previous;
     return boundary;
-  }
-
-  private tooLarge(): InputError {
-    return new InputError('INPUT_MALFORMED', `input ${this.uri}: a record runs past ${this.maxRecordBytes} bytes without ending (an unbalanced quote, or values over max_field_bytes)`, {
-      stage: 'read',
-      details: { uri: this.uri },
-    });
   }
 }
 

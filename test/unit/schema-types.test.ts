@@ -7,6 +7,7 @@ import {
   FIELD_TYPE_FOR,
   isDouble,
   isLong,
+  joinInferred,
   parseTimestamp,
   widen,
   type ColumnType,
@@ -308,6 +309,41 @@ describe('convertValue: timestamp', () => {
       assert.equal(parseTimestamp(text), undefined);
     });
   }
+});
+
+describe('joinInferred (types found in different parts of the input)', () => {
+  const types = ['unknown', 'long', 'double', 'boolean', 'timestamp', 'string'] as const;
+
+  it('is the narrowest type both fit', () => {
+    assert.equal(joinInferred('unknown', 'long'), 'long');
+    assert.equal(joinInferred('long', 'unknown'), 'long');
+    assert.equal(joinInferred('long', 'double'), 'double');
+    assert.equal(joinInferred('double', 'long'), 'double');
+    assert.equal(joinInferred('long', 'boolean'), 'string');
+    assert.equal(joinInferred('timestamp', 'long'), 'string');
+    assert.equal(joinInferred('string', 'unknown'), 'string');
+  });
+
+  it('is commutative, associative and idempotent, so the order parts are combined in does not matter', () => {
+    for (const a of types) {
+      assert.equal(joinInferred(a, a), a);
+      for (const b of types) {
+        assert.equal(joinInferred(a, b), joinInferred(b, a), `${a} ${b}`);
+        for (const c of types) assert.equal(joinInferred(joinInferred(a, b), c), joinInferred(a, joinInferred(b, c)), `${a} ${b} ${c}`);
+      }
+    }
+  });
+
+  it('widening value by value equals joining the types of two halves', () => {
+    const values = ['1', '2.5', '', '-3', '2026-05-01', 'true', 'x', '10'];
+    for (let cut = 0; cut <= values.length; cut++) {
+      const infer = (part: string[]) => part.reduce<InferredType>((type, value) => (value === '' ? type : widen(type, value)), 'unknown');
+      const whole = infer(values);
+      const left = infer(values.slice(0, cut));
+      const right = infer(values.slice(cut));
+      assert.equal(joinInferred(left, right), whole, `cut at ${cut}`);
+    }
+  });
 });
 
 describe('widen (type inference)', () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { deduplicatePartitions, hashKey, RowSpool, SegmentSpool, winnerCells, type DeduplicationStrategy } from '../../src/pipeline/spool.js';
+import { deduplicatePartitions, hashKey, ROWS_PER_PIECE, RowSpool, SegmentSpool, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from '../../src/pipeline/spool.js';
 
 /** A deduplicated row with its values decoded. */
 interface Winner {
@@ -210,6 +210,62 @@ describe('RowSpool', () => {
     const { winners, merged } = await spoolAndDedupe(rows, [0], 'ImportLastMatch', 64);
     assert.deepEqual([...winners.values()], [{ row: 500, cells: ['only', 'v499'], segments: ['s0', 's1', 's2'] }]);
     assert.equal(merged, 499);
+  });
+
+  describe('several writers, rows spooled by piece position', () => {
+    /**
+     * Pieces of `pieceRows` rows go round-robin to `writers` spools (as the read workers do), each row
+     * spooled by its position; deduplicating the groups must give what one spool in row order gives.
+     */
+    async function spoolByPieces(rows: InputRow[], writers: number, pieceRows: number, strategy: DeduplicationStrategy, maxPartitionBytes?: number) {
+      const dir = mkdtempSync(join(root, 'pieces-'));
+      const spools = Array.from({ length: writers }, (_, w) => new RowSpool(dir, [0], maxPartitionBytes, 64, `rows-w${w}`));
+      const rowBases: number[] = [];
+      for (let seq = 0; seq * pieceRows < rows.length; seq++) {
+        const piece = rows.slice(seq * pieceRows, (seq + 1) * pieceRows);
+        rowBases[seq] = seq * pieceRows;
+        piece.forEach(({ segment, cells }, index) => spools[seq % writers]!.add(seq * ROWS_PER_PIECE + index, segment, cells));
+      }
+      for (const spool of spools) await spool.finish();
+      const spooled: SpooledPartitions = {
+        directory: dir,
+        groups: spools[0]!.files().map((_, p) => spools.map((spool) => spool.files()[p]!)),
+        maxPartitionBytes: maxPartitionBytes ?? 24 * 1024 * 1024,
+        rowBases,
+      };
+      const winners = new Map<string, Winner>();
+      let merged = 0;
+      for await (const partition of deduplicatePartitions(spooled, strategy)) {
+        merged += partition.merged;
+        for (const span of partition.winners) {
+          const winner = { row: span.row, cells: winnerCells(partition, span), segments: [...span.segments].sort() };
+          winners.set(JSON.stringify([winner.cells[0]]), winner);
+        }
+      }
+      return { winners, merged, leftover: readdirSync(dir) };
+    }
+
+    function sortedSegments(map: Map<string, Winner>): Map<string, Winner> {
+      return new Map([...map].map(([key, winner]) => [key, { ...winner, segments: [...winner.segments].sort() }]));
+    }
+
+    for (const strategy of ['ImportLastMatch', 'ImportFirstMatch'] as const) {
+      it(`${strategy}: the winner is chosen by input order across writers, and row numbers are restored`, async () => {
+        // 3 writers, pieces of 7 rows: a key's rows are spread over pieces held by different writers.
+        const rows = sampleRows(2_000, 300);
+        const { winners, merged, leftover } = await spoolByPieces(rows, 3, 7, strategy);
+        assertSame(winners, sortedSegments(expected(rows, [0], strategy)));
+        assert.equal(merged, 1_700);
+        assert.deepEqual(leftover, []);
+      });
+
+      it(`${strategy}: the same through the re-partition path`, async () => {
+        const rows = sampleRows(1_000, 120);
+        const { winners, leftover } = await spoolByPieces(rows, 2, 13, strategy, 500);
+        assertSame(winners, sortedSegments(expected(rows, [0], strategy)));
+        assert.deepEqual(leftover, []);
+      });
+    }
   });
 
   it('an empty spool yields no winners', async () => {

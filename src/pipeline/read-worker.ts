@@ -1,0 +1,116 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { joinInferred, type InferredType } from '../schema/types.js';
+import { ChunkParser, type InputFormat, type RawRow } from '../source/records.js';
+import type { ColumnPlan } from './columns.js';
+import type { RejectedRow } from './rejected.js';
+import { ROWS_PER_PIECE, RowSpool } from './spool.js';
+import { toWireError } from './threads.js';
+import { validateRow, type SkipReason } from './validate.js';
+
+/**
+ * Worker thread entry of the read stage: parses input pieces, validates their rows and spools the
+ * valid ones into its own partition files. The main thread reads and decompresses the input, hands
+ * pieces out, and puts the results back in input order (see read.ts).
+ */
+
+export interface ReadWorkerSetup {
+  /** Names this worker's spool files. */
+  id: number;
+  plan: ColumnPlan;
+  columns: string[];
+  maxFieldBytes: number;
+  directory: string;
+  partitions: number;
+}
+
+export type ReadWorkerRequest =
+  | { type: 'piece'; seq: number; object: number; uri: string; format: InputFormat; bytes?: Uint8Array; rows?: RawRow[] }
+  | { type: 'finish' };
+
+/** A row that failed validation; `index` is its place in the piece. The main thread adds the row number. */
+export interface InvalidRow extends Omit<RejectedRow, 'row'> {
+  index: number;
+  reason: SkipReason;
+}
+
+export type ReadWorkerResult =
+  | { type: 'piece'; seq: number; object: number; rows: number; invalid: InvalidRow[]; segments: Array<[string, number]> }
+  | { type: 'finished'; files: string[]; spooled: number; inferred: InferredType[] | undefined; nativeTypes: InferredType[] }
+  | { type: 'error'; error: ReturnType<typeof toWireError> };
+
+const setup = workerData as ReadWorkerSetup;
+const plan = setup.plan;
+const spool = new RowSpool(setup.directory, plan.keyPositions, undefined, setup.partitions, `rows-w${setup.id}`);
+const nativeTypes: InferredType[] = [];
+let parser: ChunkParser | undefined;
+let parserObject = -1;
+const port = parentPort!;
+// Pieces are worked through one at a time, in the order they arrive.
+let queue: Promise<void> = Promise.resolve();
+
+port.on('message', (request: ReadWorkerRequest) => {
+  queue = queue.then(() => handle(request)).catch((error: unknown) => {
+    port.postMessage({ type: 'error', error: toWireError(error) } satisfies ReadWorkerResult);
+    queue = new Promise(() => undefined);
+  });
+});
+
+async function handle(request: ReadWorkerRequest): Promise<void> {
+  if (request.type === 'finish') {
+    mergeNativeTypes();
+    await spool.finish();
+    port.postMessage({ type: 'finished', files: spool.files(), spooled: spool.rows, inferred: plan.inferred, nativeTypes } satisfies ReadWorkerResult);
+    return;
+  }
+  port.postMessage(await readPiece(request));
+  await spool.drain();
+}
+
+async function readPiece(piece: Extract<ReadWorkerRequest, { type: 'piece' }>): Promise<ReadWorkerResult> {
+  let rows = piece.rows;
+  if (!rows) {
+    if (parserObject !== piece.object) {
+      mergeNativeTypes();
+      parser = new ChunkParser({ format: piece.format, uri: piece.uri, maxFieldBytes: setup.maxFieldBytes, columns: setup.columns });
+      parserObject = piece.object;
+    }
+    const bytes = piece.bytes!;
+    rows = await parser!.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  if (rows.length >= ROWS_PER_PIECE) throw new Error(`an input piece holds ${rows.length} rows, more than ${ROWS_PER_PIECE}`);
+  const invalid: InvalidRow[] = [];
+  const segments = new Map<string, number>();
+  const base = piece.seq * ROWS_PER_PIECE;
+  for (let i = 0; i < rows.length; i++) {
+    const verdict = validateRow(rows[i]!, plan);
+    if (!verdict.ok) {
+      const cells = rows[i]!;
+      invalid.push({
+        index: i,
+        reason: verdict.reason,
+        stage: 'validate',
+        key: Array.isArray(cells) ? Object.fromEntries(plan.keys.map((key) => [key.field, cells[key.index] ?? ''])) : null,
+        field: verdict.column,
+        code: verdict.reason,
+        message: verdict.message,
+        values: Array.isArray(cells) ? Object.fromEntries(setup.columns.map((name, c) => [name, cells[c] ?? ''])) : null,
+      });
+      continue;
+    }
+    const cells = verdict.cells;
+    const segment = cells[plan.segmentIndex]!;
+    segments.set(segment, (segments.get(segment) ?? 0) + 1);
+    spool.add(base + i, segment, fieldCells(cells, plan.segmentIndex));
+  }
+  return { type: 'piece', seq: piece.seq, object: piece.object, rows: rows.length, invalid, segments: [...segments] };
+}
+
+function mergeNativeTypes(): void {
+  parser?.nativeTypes.forEach((type, i) => (nativeTypes[i] = joinInferred(nativeTypes[i] ?? 'unknown', type)));
+}
+
+function fieldCells(cells: string[], segmentIndex: number): string[] {
+  const out = new Array<string>(cells.length - 1);
+  for (let i = 0, j = 0; i < cells.length; i++) if (i !== segmentIndex) out[j++] = cells[i]!;
+  return out;
+}
