@@ -96,10 +96,17 @@ export function winnerCells(partition: DedupedPartition, winner: Winner): string
 
 const WINNER_SLICE = 5_000;
 
+/**
+ * Lines appended to a set of files. Each file's lines are written as UTF-8 straight into a buffer of
+ * its own, which goes to the file when full: the text lives only as bytes, not as strings waiting in
+ * the heap.
+ */
 class PartitionWriter {
   private readonly streams: WriteStream[] = [];
-  private readonly buffers: string[][] = [];
-  private readonly sizes: number[] = [];
+  private readonly buffers: Buffer[] = [];
+  private readonly lengths: number[] = [];
+  /** Streams that asked to wait (write returned false) since the last flush: their drain. */
+  private readonly waiting = new Map<number, Promise<unknown>>();
   readonly paths: string[] = [];
 
   private readonly flushBytes: number;
@@ -110,27 +117,54 @@ class PartitionWriter {
       const path = join(directory, `${prefix}-${i}.jsonl`);
       this.paths.push(path);
       this.streams.push(createWriteStream(path, { highWaterMark: this.flushBytes }));
-      this.buffers.push([]);
-      this.sizes.push(0);
+      this.buffers.push(Buffer.allocUnsafeSlow(this.flushBytes));
+      this.lengths.push(0);
     }
   }
 
   add(partition: number, line: string): void {
-    this.buffers[partition]!.push(line);
-    this.sizes[partition]! += line.length + 1;
+    // A JavaScript character is at most three UTF-8 bytes.
+    const room = line.length * 3 + 1;
+    if (this.lengths[partition]! + room > this.flushBytes) {
+      this.writeOut(partition);
+      if (room > this.flushBytes) {
+        this.write(partition, Buffer.from(`${line}\n`));
+        return;
+      }
+    }
+    const buffer = this.buffers[partition]!;
+    let length = this.lengths[partition]!;
+    length += buffer.write(line, length);
+    buffer[length++] = NEWLINE;
+    this.lengths[partition] = length;
   }
 
-  /** Writes out buffers over the threshold (all of them with `force`), honouring back-pressure. */
+  /** Writes out what is buffered (with `force`: every partial buffer too), honouring back-pressure. */
   async flush(force = false): Promise<void> {
-    const waits: Promise<unknown>[] = [];
-    for (let i = 0; i < this.streams.length; i++) {
-      if (this.sizes[i]! === 0 || (!force && this.sizes[i]! < this.flushBytes)) continue;
-      const text = this.buffers[i]!.join('\n') + '\n';
-      this.buffers[i] = [];
-      this.sizes[i] = 0;
-      if (!this.streams[i]!.write(text)) waits.push(once(this.streams[i]!, 'drain'));
-    }
+    if (force) for (let i = 0; i < this.streams.length; i++) this.writeOut(i);
+    const waits = [...this.waiting.values()];
+    this.waiting.clear();
     await Promise.all(waits);
+  }
+
+  private writeOut(partition: number): void {
+    const length = this.lengths[partition]!;
+    if (length === 0) return;
+    this.write(partition, this.buffers[partition]!.subarray(0, length));
+    // The written buffer belongs to the stream until it is on disk; the next lines go into a new one.
+    this.buffers[partition] = Buffer.allocUnsafeSlow(this.flushBytes);
+    this.lengths[partition] = 0;
+  }
+
+  private write(partition: number, bytes: Buffer): void {
+    const stream = this.streams[partition]!;
+    // Listened for at once: the drain may come before the next flush.
+    if (!stream.write(bytes) && !this.waiting.has(partition)) {
+      const drained = once(stream, 'drain');
+      // A failed write surfaces when the next flush awaits this, not as an unhandled rejection before.
+      drained.catch(() => undefined);
+      this.waiting.set(partition, drained);
+    }
   }
 
   async close(): Promise<void> {
@@ -339,8 +373,17 @@ export interface SegmentMember {
  * Each Segment's member keys, one file per Segment, appended in buffered pieces. Files are opened
  * only to append, so any number of Segments works without running out of file handles.
  */
+/** Member lines of one Segment waiting to be appended to its file, as UTF-8 bytes. */
+interface MemberBuffer {
+  full: Buffer[];
+  current: Buffer;
+  length: number;
+}
+
+const MEMBER_CHUNK_BYTES = 8 * 1024;
+
 export class SegmentSpool {
-  private readonly buffers = new Map<number, string[]>();
+  private readonly buffers = new Map<number, MemberBuffer>();
   private buffered = 0;
   private readonly counts: number[] = [];
 
@@ -368,21 +411,30 @@ export class SegmentSpool {
    * and are being written out: the caller awaits that one, not every row.
    */
   add(segment: number, row: number, keyJson: string): Promise<void> | undefined {
-    const line = `${row}\t${keyJson}`;
+    const line = `${row}\t${keyJson}\n`;
     let buffer = this.buffers.get(segment);
     if (!buffer) {
-      buffer = [];
+      buffer = { full: [], current: Buffer.allocUnsafeSlow(MEMBER_CHUNK_BYTES), length: 0 };
       this.buffers.set(segment, buffer);
     }
-    buffer.push(line);
+    // A JavaScript character is at most three UTF-8 bytes.
+    const room = line.length * 3;
+    if (buffer.length + room > buffer.current.length) {
+      if (buffer.length > 0) buffer.full.push(buffer.current.subarray(0, buffer.length));
+      buffer.current = Buffer.allocUnsafeSlow(Math.max(MEMBER_CHUNK_BYTES, room));
+      buffer.length = 0;
+    }
+    const written = buffer.current.write(line, buffer.length);
+    buffer.length += written;
     this.counts[segment] = (this.counts[segment] ?? 0) + 1;
-    this.buffered += line.length + 1;
+    this.buffered += written;
     return this.buffered > this.maxBufferedBytes ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {
-    for (const [segment, lines] of this.buffers) {
-      if (lines.length > 0) await appendFile(this.path(segment), lines.join('\n') + '\n');
+    for (const [segment, buffer] of this.buffers) {
+      const parts = buffer.length > 0 ? [...buffer.full, buffer.current.subarray(0, buffer.length)] : buffer.full;
+      if (parts.length > 0) await appendFile(this.path(segment), parts.length === 1 ? parts[0]! : Buffer.concat(parts));
     }
     this.buffers.clear();
     this.buffered = 0;
