@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { InputError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { readSchemaFile } from '../schema/schema-file.js';
 import { joinInferred, type ColumnType } from '../schema/types.js';
 import { resolveInput } from '../source/resolve.js';
@@ -28,9 +28,18 @@ export interface ReadResult {
 const PIECES_AHEAD = 2;
 const MIB = 1024 * 1024;
 
-/** Parsing and validating run on this many worker threads: one per core, up to four. */
-export function readWorkerCount(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, cores));
+/**
+ * Parsing and validating run on this many worker threads: one per core, up to four, unless
+ * SELLIGENT_EXPORT_READ_THREADS says otherwise (a container whose CPU quota is below the cores it sees).
+ */
+export function readWorkerCount(env: NodeJS.ProcessEnv, cores = availableParallelism()): number {
+  const wanted = env.SELLIGENT_EXPORT_READ_THREADS;
+  if (wanted === undefined || wanted.trim() === '') return Math.max(1, Math.min(4, cores));
+  const count = Number(wanted);
+  if (!Number.isInteger(count) || count < 1 || count > 16) {
+    throw new ConfigError('READ_THREADS_INVALID', `SELLIGENT_EXPORT_READ_THREADS: expected a whole number from 1 to 16, got ${JSON.stringify(wanted)}`, { stage: 'settings' });
+  }
+  return count;
 }
 
 /**
@@ -51,6 +60,7 @@ function readWorkerHeapMb(maxFieldBytes: number): number {
  */
 export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
   const { options, settings, report, logger } = ctx;
+  const workers = readWorkerCount(options.env);
   const schema: Map<string, ColumnType> | undefined = options.schemaPath ? await readSchemaFile(options.schemaPath) : undefined;
   const location = await resolveInput(options.input, options.env, logger);
   report.input.location = location.uri;
@@ -80,7 +90,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       const typesFrom = schema ? 'schema-file' : reader.format === 'jsonl' ? 'native' : 'inferred';
       plan = planColumns(reader.columns!, settings, schema, typesFrom);
       const setup = (id: number): ReadWorkerSetup => ({ id, plan: plan!, columns: reader.columns!, maxFieldBytes: settings.max_field_bytes, directory: ctx.workDir, partitions });
-      return new ReadPool(readWorkerCount(), setup, readWorkerHeapMb(settings.max_field_bytes));
+      return new ReadPool(workers, setup, readWorkerHeapMb(settings.max_field_bytes));
     };
     const take = async (result: Extract<ReadWorkerResult, { type: 'piece' }>): Promise<void> => {
       rowBases[result.seq] = inputRows;

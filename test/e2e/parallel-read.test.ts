@@ -45,15 +45,23 @@ function generate(strategy: 'ImportLastMatch' | 'ImportFirstMatch'): { text: str
   return { text: lines.join('\n') + '\n', expected: { winners, invalidRows } };
 }
 
-for (const strategy of ['ImportLastMatch', 'ImportFirstMatch'] as const) {
-  test(`a many-piece input read in parallel (${strategy}): same winners, row numbers, rejected rows and types as reading in order`, async () => {
+const CASES = [
+  { strategy: 'ImportLastMatch', threads: undefined },
+  { strategy: 'ImportFirstMatch', threads: undefined },
+  { strategy: 'ImportLastMatch', threads: '1' },
+  { strategy: 'ImportFirstMatch', threads: '3' },
+] as const;
+
+for (const { strategy, threads } of CASES) {
+  test(`a many-piece input read by ${threads ?? 'the default number of'} worker thread(s) (${strategy}): same winners, row numbers, rejected rows and types as reading in order`, async () => {
     const sim = await simulator();
     try {
       const dir = tempDir();
       const { text, expected } = generate(strategy);
       assert.ok(text.length > 1_500_000, 'several pieces of 256 KiB');
       const input = writeInput(dir, 'input.csv.gz', gzipSync(text));
-      const result = await runCli({ settings: { ...BASE_SETTINGS, create_list_if_not_exists: true, deduplication: strategy }, input, env: selligentEnv(sim) });
+      const env = selligentEnv(sim, threads ? { SELLIGENT_EXPORT_READ_THREADS: threads } : {});
+      const result = await runCli({ settings: { ...BASE_SETTINGS, create_list_if_not_exists: true, deduplication: strategy }, input, env });
       assert.equal(result.code, 0, result.stdout + result.stderr);
       assertBalanced(result.report);
       const report = result.report!;
