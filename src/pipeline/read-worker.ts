@@ -67,42 +67,44 @@ async function handle(request: ReadWorkerRequest): Promise<void> {
 }
 
 async function readPiece(piece: Extract<ReadWorkerRequest, { type: 'piece' }>): Promise<ReadWorkerResult> {
-  let rows = piece.rows;
-  if (!rows) {
+  const invalid: InvalidRow[] = [];
+  const segments = new Map<string, number>();
+  const base = piece.seq * ROWS_PER_PIECE;
+  let count = 0;
+  const take = (row: RawRow): void => {
+    const index = count++;
+    if (index >= ROWS_PER_PIECE) throw new Error(`an input piece holds more than ${ROWS_PER_PIECE} rows`);
+    const verdict = validateRow(row, plan);
+    if (!verdict.ok) {
+      invalid.push({
+        index,
+        reason: verdict.reason,
+        stage: 'validate',
+        key: Array.isArray(row) ? Object.fromEntries(plan.keys.map((key) => [key.field, row[key.index] ?? ''])) : null,
+        field: verdict.column,
+        code: verdict.reason,
+        message: verdict.message,
+        values: Array.isArray(row) ? Object.fromEntries(setup.columns.map((name, c) => [name, row[c] ?? ''])) : null,
+      });
+      return;
+    }
+    const cells = verdict.cells;
+    const segment = cells[plan.segmentIndex]!;
+    segments.set(segment, (segments.get(segment) ?? 0) + 1);
+    spool.add(base + index, segment, fieldCells(cells, plan.segmentIndex));
+  };
+  if (piece.rows) piece.rows.forEach(take);
+  else {
     if (parserObject !== piece.object) {
       mergeNativeTypes();
       parser = new ChunkParser({ format: piece.format, uri: piece.uri, maxFieldBytes: setup.maxFieldBytes, columns: setup.columns });
       parserObject = piece.object;
     }
     const bytes = piece.bytes!;
-    rows = await parser!.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    // Each row is validated and spooled as it is parsed, so no piece's rows pile up in memory.
+    await parser!.parseEach(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), take);
   }
-  if (rows.length >= ROWS_PER_PIECE) throw new Error(`an input piece holds ${rows.length} rows, more than ${ROWS_PER_PIECE}`);
-  const invalid: InvalidRow[] = [];
-  const segments = new Map<string, number>();
-  const base = piece.seq * ROWS_PER_PIECE;
-  for (let i = 0; i < rows.length; i++) {
-    const verdict = validateRow(rows[i]!, plan);
-    if (!verdict.ok) {
-      const cells = rows[i]!;
-      invalid.push({
-        index: i,
-        reason: verdict.reason,
-        stage: 'validate',
-        key: Array.isArray(cells) ? Object.fromEntries(plan.keys.map((key) => [key.field, cells[key.index] ?? ''])) : null,
-        field: verdict.column,
-        code: verdict.reason,
-        message: verdict.message,
-        values: Array.isArray(cells) ? Object.fromEntries(setup.columns.map((name, c) => [name, cells[c] ?? ''])) : null,
-      });
-      continue;
-    }
-    const cells = verdict.cells;
-    const segment = cells[plan.segmentIndex]!;
-    segments.set(segment, (segments.get(segment) ?? 0) + 1);
-    spool.add(base + i, segment, fieldCells(cells, plan.segmentIndex));
-  }
-  return { type: 'piece', seq: piece.seq, object: piece.object, rows: rows.length, invalid, segments: [...segments] };
+  return { type: 'piece', seq: piece.seq, object: piece.object, rows: count, invalid, segments: [...segments] };
 }
 
 function mergeNativeTypes(): void {

@@ -101,11 +101,20 @@ export class ChunkParser {
 
   /** Delimited text: every record as its cells, the header included. */
   async cells(bytes: Buffer): Promise<string[][]> {
+    const rows: string[][] = [];
+    await this.eachCells(bytes, (row) => rows.push(row));
+    return rows;
+  }
+
+  /**
+   * Hands each record's cells to `each` as fast-csv produces them, so a row can be dealt with and
+   * dropped at once instead of waiting for the whole piece.
+   */
+  private async eachCells(bytes: Buffer, each: (cells: string[]) => void): Promise<void> {
     const delimiter = this.spec.format === 'tsv' ? '\t' : ',';
     // TSV as Treasure Data writes it has no quoting: a quote character is data.
     const parser = parseCsv({ headers: false, delimiter, quote: delimiter === '\t' ? null : '"', ignoreEmpty: true });
-    const rows: string[][] = [];
-    parser.on('data', (row: string[]) => rows.push(row));
+    parser.on('data', each);
     try {
       await new Promise<void>((resolve, reject) => {
         parser.on('error', reject);
@@ -115,22 +124,31 @@ export class ChunkParser {
     } catch (error) {
       throw readError(error, this.spec.uri);
     }
-    return rows;
   }
 
   /** Data rows of delimited text: a row with an over-long value becomes a problem. */
   delimitedRows(cells: string[][]): RawRow[] {
+    return cells.map((row) => this.delimitedRow(row));
+  }
+
+  private delimitedRow(row: string[]): RawRow {
     const maxFieldBytes = this.spec.maxFieldBytes;
-    const header = this.spec.columns ?? [];
-    return cells.map((row): RawRow => {
-      const tooLong = row.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
-      return tooLong < 0 ? row : { problem: `value in column ${header[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
-    });
+    const tooLong = row.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
+    if (tooLong < 0) return row;
+    return { problem: `value in column ${this.spec.columns?.[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
   }
 
   /** Rows of a piece whose columns are known. */
   async parse(bytes: Buffer): Promise<RawRow[]> {
-    return this.spec.format === 'jsonl' ? this.jsonLines(bytes) : this.delimitedRows(await this.cells(bytes));
+    const rows: RawRow[] = [];
+    await this.parseEach(bytes, (row) => rows.push(row));
+    return rows;
+  }
+
+  /** Each row of a piece whose columns are known, handed to `each` in order as it is parsed. */
+  async parseEach(bytes: Buffer, each: (row: RawRow) => void): Promise<void> {
+    if (this.spec.format === 'jsonl') this.jsonLines(bytes).forEach((row) => each(row));
+    else await this.eachCells(bytes, (cells) => each(this.delimitedRow(cells)));
   }
 
   /** JSON Lines rows; until the columns are known, the first object record sets them. */
