@@ -9,7 +9,7 @@ import { planColumns, settleInferredTypes, type ColumnPlan } from './columns.js'
 import type { RunContext } from './context.js';
 import type { ReadWorkerRequest, ReadWorkerResult, ReadWorkerSetup } from './read-worker.js';
 import { MAX_PARTITION_BYTES, partitionCount, type SpooledPartitions } from './spool.js';
-import { fromWireError, siblingModule, startWorker } from './threads.js';
+import { fromWireError, siblingModule, startWorker, Wakeup, watchWorker } from './threads.js';
 import type { SkipReason } from './validate.js';
 
 export interface ReadResult {
@@ -190,7 +190,7 @@ class ReadPool {
   private readonly workers: Array<{ worker: Worker; outstanding: number; finished?: FinishedResult }> = [];
   private readonly results = new Map<number, PieceResult>();
   private failure: Error | undefined;
-  private wake: (() => void) | undefined;
+  private readonly arrived = new Wakeup();
   private closing = false;
 
   constructor(count: number, setup: (id: number) => ReadWorkerSetup, maxHeapMb: number) {
@@ -203,16 +203,16 @@ class ReadPool {
           this.results.set(result.seq, result);
         } else if (result.type === 'finished') slot.finished = result;
         else this.failure ??= fromWireError(result.error);
-        this.arrive();
+        this.arrived.notify();
       });
-      slot.worker.on('error', (error) => {
-        this.failure ??= error;
-        this.arrive();
-      });
-      slot.worker.on('exit', (code) => {
-        if (!this.closing && !slot.finished) this.failure ??= new Error(`a read worker thread stopped unexpectedly (exit code ${code})`);
-        this.arrive();
-      });
+      watchWorker(
+        slot.worker,
+        (error) => {
+          this.failure ??= error;
+          this.arrived.notify();
+        },
+        () => !this.closing && !slot.finished,
+      );
       this.workers.push(slot);
     }
   }
@@ -259,14 +259,8 @@ class ReadPool {
     for (;;) {
       if (this.failure) throw this.failure;
       if (ready()) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.arrived.wait();
     }
-  }
-
-  private arrive(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
   }
 }
 

@@ -59,6 +59,35 @@ export function siblingModule(base: string, name: string): URL {
   return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
 }
 
+/**
+ * One waiter, woken by the next `notify`: how code on either side of a thread boundary waits for its
+ * message handlers.
+ */
+export class Wakeup {
+  private resolve: (() => void) | undefined;
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  notify(): void {
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    resolve?.();
+  }
+}
+
+/**
+ * Calls `fail` when the worker crashes, or exits while `stillNeeded()`: a worker that dies (out of
+ * memory, killed) stops the run with an error instead of leaving it waiting.
+ */
+export function watchWorker(worker: Worker, fail: (error: Error) => void, stillNeeded: () => boolean = () => true): void {
+  worker.on('error', fail);
+  worker.on('exit', (code) => {
+    if (stillNeeded()) fail(new InternalError('WORKER_EXITED', `a worker thread stopped unexpectedly (exit code ${code})`));
+  });
+}
+
 export interface WorkerGeneratorOptions {
   /** Values the worker may produce before the main thread takes them. */
   ahead: number;
@@ -73,23 +102,15 @@ export interface WorkerGeneratorOptions {
 export async function* generatorInWorker<T, R>(entry: URL, data: unknown, options: WorkerGeneratorOptions): AsyncGenerator<T, R> {
   const worker = startWorker(entry, data, options.maxHeapMb);
   const queue: Array<Message<T, R>> = [];
-  let wake: (() => void) | undefined;
+  const arrived = new Wakeup();
   let failure: Error | undefined;
-  const arrive = () => {
-    wake?.();
-    wake = undefined;
-  };
   worker.on('message', (message: Message<T, R>) => {
     queue.push(message);
-    arrive();
+    arrived.notify();
   });
-  worker.on('error', (error) => {
+  watchWorker(worker, (error) => {
     failure ??= error;
-    arrive();
-  });
-  worker.on('exit', (code) => {
-    failure ??= new InternalError('WORKER_EXITED', `a worker thread stopped unexpectedly (exit code ${code})`);
-    arrive();
+    arrived.notify();
   });
   worker.postMessage({ credit: options.ahead });
   try {
@@ -97,7 +118,7 @@ export async function* generatorInWorker<T, R>(entry: URL, data: unknown, option
       const message = queue.shift();
       if (!message) {
         if (failure) throw failure;
-        await new Promise<void>((resolve) => (wake = resolve));
+        await arrived.wait();
         continue;
       }
       if (message.type === 'error') throw fromWireError(message.error);
@@ -135,11 +156,10 @@ export function startWorker(entry: URL, data: unknown, maxHeapMb: number): Worke
 export async function serveGenerator<T, R>(produce: (data: never) => AsyncGenerator<T, R>, transfer: (value: T) => Transferable[]): Promise<void> {
   const port = parentPort!;
   let credit = 0;
-  let wake: (() => void) | undefined;
+  const granted = new Wakeup();
   port.on('message', (message: { credit: number }) => {
     credit += message.credit;
-    wake?.();
-    wake = undefined;
+    granted.notify();
   });
   try {
     const values = produce(workerData as never);
@@ -149,7 +169,7 @@ export async function serveGenerator<T, R>(produce: (data: never) => AsyncGenera
         port.postMessage({ type: 'done', value: next.value } satisfies Message<T, R>);
         break;
       }
-      while (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
+      while (credit === 0) await granted.wait();
       credit--;
       port.postMessage({ type: 'value', value: next.value } satisfies Message<T, R>, transfer(next.value));
     }
