@@ -97,63 +97,82 @@ export function winnerCells(partition: DedupedPartition, winner: Winner): string
 const WINNER_SLICE = 5_000;
 
 /**
- * Lines appended to a set of files. Each file's lines are written as UTF-8 straight into a buffer of
- * its own, which goes to the file when full: the text lives only as bytes, not as strings waiting in
- * the heap.
+ * Lines as UTF-8 bytes in chunks of about `chunkBytes`: a line is encoded once, straight into its
+ * chunk, and never waits in the heap as a string. Completed chunks are taken out as they fill.
  */
+class LineChunks {
+  private full: Buffer[] = [];
+  private current: Buffer;
+  private length = 0;
+
+  constructor(private readonly chunkBytes: number) {
+    this.current = Buffer.allocUnsafeSlow(chunkBytes);
+  }
+
+  /** Appends `line` and a newline; returns the bytes they took. */
+  add(line: string): number {
+    // A JavaScript character is at most three UTF-8 bytes.
+    const room = line.length * 3 + 1;
+    if (this.length + room > this.current.length) {
+      this.seal();
+      if (room > this.current.length) this.current = Buffer.allocUnsafeSlow(room);
+    }
+    const written = this.current.write(line, this.length);
+    this.current[this.length + written] = NEWLINE;
+    this.length += written + 1;
+    return written + 1;
+  }
+
+  /** The completed chunks (with `all`, the partly filled one too), handed over in order. */
+  take(all: boolean): readonly Buffer[] {
+    if (all) this.seal();
+    if (this.full.length === 0) return NOTHING;
+    const taken = this.full;
+    this.full = [];
+    return taken;
+  }
+
+  private seal(): void {
+    if (this.length === 0) return;
+    // The sealed bytes belong to whoever takes them (a stream, until they are on disk): a new chunk follows.
+    this.full.push(this.current.subarray(0, this.length));
+    this.current = Buffer.allocUnsafeSlow(this.chunkBytes);
+    this.length = 0;
+  }
+}
+
+const NOTHING: readonly Buffer[] = [];
+
+/** Lines appended to a set of files, each through its own LineChunks, written out as chunks fill. */
 class PartitionWriter {
   private readonly streams: WriteStream[] = [];
-  private readonly buffers: Buffer[] = [];
-  private readonly lengths: number[] = [];
+  private readonly chunks: LineChunks[] = [];
   /** Streams that asked to wait (write returned false) since the last flush: their drain. */
   private readonly waiting = new Map<number, Promise<unknown>>();
   readonly paths: string[] = [];
 
-  private readonly flushBytes: number;
-
   constructor(directory: string, prefix: string, count: number) {
-    this.flushBytes = Math.max(16 * 1024, Math.min(FLUSH_BYTES, Math.floor(BUFFERED_BYTES / count)));
+    const flushBytes = Math.max(16 * 1024, Math.min(FLUSH_BYTES, Math.floor(BUFFERED_BYTES / count)));
     for (let i = 0; i < count; i++) {
       const path = join(directory, `${prefix}-${i}.jsonl`);
       this.paths.push(path);
-      this.streams.push(createWriteStream(path, { highWaterMark: this.flushBytes }));
-      this.buffers.push(Buffer.allocUnsafeSlow(this.flushBytes));
-      this.lengths.push(0);
+      this.streams.push(createWriteStream(path, { highWaterMark: flushBytes }));
+      this.chunks.push(new LineChunks(flushBytes));
     }
   }
 
   add(partition: number, line: string): void {
-    // A JavaScript character is at most three UTF-8 bytes.
-    const room = line.length * 3 + 1;
-    if (this.lengths[partition]! + room > this.flushBytes) {
-      this.writeOut(partition);
-      if (room > this.flushBytes) {
-        this.write(partition, Buffer.from(`${line}\n`));
-        return;
-      }
-    }
-    const buffer = this.buffers[partition]!;
-    let length = this.lengths[partition]!;
-    length += buffer.write(line, length);
-    buffer[length++] = NEWLINE;
-    this.lengths[partition] = length;
+    const chunks = this.chunks[partition]!;
+    chunks.add(line);
+    for (const bytes of chunks.take(false)) this.write(partition, bytes);
   }
 
-  /** Writes out what is buffered (with `force`: every partial buffer too), honouring back-pressure. */
+  /** Writes out what is buffered (with `force`: every partial chunk too), honouring back-pressure. */
   async flush(force = false): Promise<void> {
-    if (force) for (let i = 0; i < this.streams.length; i++) this.writeOut(i);
+    if (force) this.chunks.forEach((chunks, i) => chunks.take(true).forEach((bytes) => this.write(i, bytes)));
     const waits = [...this.waiting.values()];
     this.waiting.clear();
     await Promise.all(waits);
-  }
-
-  private writeOut(partition: number): void {
-    const length = this.lengths[partition]!;
-    if (length === 0) return;
-    this.write(partition, this.buffers[partition]!.subarray(0, length));
-    // The written buffer belongs to the stream until it is on disk; the next lines go into a new one.
-    this.buffers[partition] = Buffer.allocUnsafeSlow(this.flushBytes);
-    this.lengths[partition] = 0;
   }
 
   private write(partition: number, bytes: Buffer): void {
@@ -369,21 +388,14 @@ export interface SegmentMember {
   keyJson: string;
 }
 
+const MEMBER_CHUNK_BYTES = 8 * 1024;
+
 /**
  * Each Segment's member keys, one file per Segment, appended in buffered pieces. Files are opened
  * only to append, so any number of Segments works without running out of file handles.
  */
-/** Member lines of one Segment waiting to be appended to its file, as UTF-8 bytes. */
-interface MemberBuffer {
-  full: Buffer[];
-  current: Buffer;
-  length: number;
-}
-
-const MEMBER_CHUNK_BYTES = 8 * 1024;
-
 export class SegmentSpool {
-  private readonly buffers = new Map<number, MemberBuffer>();
+  private readonly buffers = new Map<number, LineChunks>();
   private buffered = 0;
   private readonly counts: number[] = [];
 
@@ -411,29 +423,19 @@ export class SegmentSpool {
    * and are being written out: the caller awaits that one, not every row.
    */
   add(segment: number, row: number, keyJson: string): Promise<void> | undefined {
-    const line = `${row}\t${keyJson}\n`;
-    let buffer = this.buffers.get(segment);
-    if (!buffer) {
-      buffer = { full: [], current: Buffer.allocUnsafeSlow(MEMBER_CHUNK_BYTES), length: 0 };
-      this.buffers.set(segment, buffer);
+    let chunks = this.buffers.get(segment);
+    if (!chunks) {
+      chunks = new LineChunks(MEMBER_CHUNK_BYTES);
+      this.buffers.set(segment, chunks);
     }
-    // A JavaScript character is at most three UTF-8 bytes.
-    const room = line.length * 3;
-    if (buffer.length + room > buffer.current.length) {
-      if (buffer.length > 0) buffer.full.push(buffer.current.subarray(0, buffer.length));
-      buffer.current = Buffer.allocUnsafeSlow(Math.max(MEMBER_CHUNK_BYTES, room));
-      buffer.length = 0;
-    }
-    const written = buffer.current.write(line, buffer.length);
-    buffer.length += written;
+    this.buffered += chunks.add(`${row}\t${keyJson}`);
     this.counts[segment] = (this.counts[segment] ?? 0) + 1;
-    this.buffered += written;
     return this.buffered > this.maxBufferedBytes ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {
-    for (const [segment, buffer] of this.buffers) {
-      const parts = buffer.length > 0 ? [...buffer.full, buffer.current.subarray(0, buffer.length)] : buffer.full;
+    for (const [segment, chunks] of this.buffers) {
+      const parts = chunks.take(true);
       if (parts.length > 0) await appendFile(this.path(segment), parts.length === 1 ? parts[0]! : Buffer.concat(parts));
     }
     this.buffers.clear();

@@ -268,6 +268,16 @@ describe('RowSpool', () => {
     }
   });
 
+  it('rows far larger than a write buffer, between small ones, come back whole and in order', async () => {
+    const big = (i: number) => `${'é'.repeat(40_000)}-${i}-${'x'.repeat(150_000)}`;
+    const rows: InputRow[] = Array.from({ length: 40 }, (_, i) => ({ row: i + 1, segment: 's', cells: [`k${i % 25}`, i % 3 === 0 ? big(i) : `small ${i}`] }));
+    for (const strategy of ['ImportLastMatch', 'ImportFirstMatch'] as const) {
+      const { winners, leftover } = await spoolAndDedupe(rows, [0], strategy);
+      assertSame(winners, expected(rows, [0], strategy));
+      assert.deepEqual(leftover, []);
+    }
+  });
+
   it('an empty spool yields no winners', async () => {
     const { winners, merged } = await spoolAndDedupe([], [0], 'ImportLastMatch');
     assert.equal(winners.size, 0);
@@ -307,6 +317,15 @@ describe('SegmentSpool', () => {
       assert.deepEqual(await read(spool, segment), members[segment], `segment ${segment}`);
     }
     assert.equal(readdirSync(dir).length, segments, 'one file per Segment');
+  });
+
+  it('a member line larger than a buffer chunk is kept whole, in order with its neighbours', async () => {
+    const dir = mkdtempSync(join(root, 'segments-'));
+    const spool = new SegmentSpool(dir, 64 * 1024);
+    const members = Array.from({ length: 30 }, (_, i) => ({ row: i + 1, keyJson: JSON.stringify([i % 4 === 0 ? `${'日'.repeat(5_000)}${i}` : `k${i}`]) }));
+    for (const member of members) await spool.add(0, member.row, member.keyJson);
+    await spool.flush();
+    assert.deepEqual(await read(spool, 0), members);
   });
 
   it('a Segment with no members has 0 rows and yields nothing (no file needed)', async () => {
