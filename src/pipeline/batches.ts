@@ -10,7 +10,10 @@
 export interface Batch {
   /** Input row number of each row (for mapping Selligent's record_index back). */
   rows: number[];
-  /** The request body: `[` + the rows' JSON array texts joined by `,` + `]`. */
+  /**
+   * The request body: `[` + the rows' JSON array texts joined by `,` + `]`. It has memory of its own
+   * (never a slice of Node's shared pool), so it can be transferred to another thread.
+   */
   body: Buffer;
   /** Byte offset of each row's JSON in `body`; a row ends one byte before the next row starts. */
   starts: Uint32Array;

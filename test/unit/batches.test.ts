@@ -20,6 +20,9 @@ function build(rows: string[], maxRows: number, maxBytes: number): Batch[] {
 
 function assertExact(batch: Batch): void {
   assert.equal(batch.rows.length, batch.starts.length);
+  // The body is moved to another thread whole: it must not share memory with anything else.
+  assert.equal(batch.body.byteOffset, 0);
+  assert.equal(batch.body.byteLength, batch.body.buffer.byteLength, 'the body owns its whole ArrayBuffer');
   assert.deepEqual(
     rowsJson(batch).map((json) => JSON.parse(json) as unknown),
     JSON.parse(batch.body.toString()) as unknown[],
