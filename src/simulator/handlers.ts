@@ -27,22 +27,27 @@ export interface HandlerSettings {
 // ---------------------------------------------------------------------------------------------------
 // Lookups
 
-export function requireOrg(store: Store, name: string): Organization {
+export function requireOrg(store: Store, name: string, status = 404): Organization {
   const org = store.org(name);
-  if (!org) throw new ReplyError(notFound(`Organization ${name} not found`));
+  if (!org) throw new ReplyError(notFound(`Organization ${name} not found`, status));
   return org;
 }
 
-export function requireList(org: Organization, name: string): ListState {
+export function requireList(org: Organization, name: string, status = 404): ListState {
   const list = org.list(name);
-  if (!list) throw new ReplyError(notFound(`List ${name} not found`));
+  if (!list) throw new ReplyError(notFound(`List ${name} not found`, status));
   return list;
 }
 
-export function requireSegment(list: ListState, name: string): Segment {
+export function requireSegment(list: ListState, name: string, status = 404): Segment {
   const seg = list.segment(name);
-  if (!seg) throw new ReplyError(notFound(`Segment ${name} not found in list ${list.apiName}`));
+  if (!seg) throw new ReplyError(notFound(`Segment ${name} not found in list ${list.apiName}`, status));
   return seg;
+}
+
+/** The type a Segment reports: a static one may report External or Unknown (variant V10) and still take loads. */
+export function reportedType(seg: Segment, staticType: string): string {
+  return seg.type === 'Static' ? staticType : seg.type;
 }
 
 export function requireStatic(seg: Segment): void {
@@ -155,14 +160,35 @@ export function createFields(list: ListState, body: unknown): Reply {
   return ok(`${created.length} field(s) created`, 201);
 }
 
-export function listSegments(list: ListState): Reply {
+/**
+ * `GET .../segments`. With a page size (variant V4) `skip` and `take` are honoured, `take` defaults to the
+ * page size and is capped at it, and `segment_count` is the total; without one everything comes in one
+ * answer and `skip`/`take` are ignored.
+ */
+export function listSegments(list: ListState, query: ParsedQuery, pageSize: number | null, staticType: string): Reply {
   if (list.segments.size === 0) return { status: 204 };
-  const segments = [...list.segments.values()].map((s) => ({ segment_type: s.type, api_name: s.apiName }));
-  return { status: 200, json: { segments, segment_count: segments.length } };
+  let all = [...list.segments.values()];
+  const total = all.length;
+  if (pageSize !== null) {
+    const skip = queryInt(query, 'skip', 0, 0);
+    const take = Math.min(queryInt(query, 'take', pageSize, 1), pageSize);
+    all = all.slice(skip, skip + take);
+  }
+  const segments = all.map((s) => ({ segment_type: reportedType(s, staticType), api_name: s.apiName }));
+  return { status: 200, json: { segments, segment_count: total } };
 }
 
-export function getSegment(seg: Segment): Reply {
-  return { status: 200, json: { type: seg.type, api_name: seg.apiName, name: seg.name, description: seg.description } };
+function queryInt(query: ParsedQuery, name: string, dflt: number, min: number): number {
+  const raw = query.byLower.get(name);
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new ReplyError(validationFailed(`${name} must be an integer of at least ${min}`));
+  }
+  return Number(raw);
+}
+
+export function getSegment(seg: Segment, staticType: string): Reply {
+  return { status: 200, json: { type: reportedType(seg, staticType), api_name: seg.apiName, name: seg.name, description: seg.description } };
 }
 
 export function createStaticSegment(list: ListState, body: unknown): Reply {
@@ -187,12 +213,18 @@ export function countRecords(list: ListState): Reply {
   return { status: 200, json: { count: list.records.size } };
 }
 
-export function setBusinessKey(list: ListState, body: unknown): Reply {
+/** The most key fields a business key may have under the 'max3' variant (changelog: "1-3 fields"). */
+export const MAX_BUSINESS_KEY_FIELDS = 3;
+
+export function setBusinessKey(list: ListState, body: unknown, maxFields = Infinity): Reply {
   const o = asObject(body);
   if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
     throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
   }
   const names = o.fields as string[];
+  if (names.length > maxFields) {
+    throw new ReplyError(validationFailed(`A business key has 1 to ${maxFields} fields; ${names.length} were given`));
+  }
   const unknown = names.filter((n) => !list.field(n));
   if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
   const positions = [...new Set(names.map((n) => list.position(n) as number))].sort((a, b) => a - b);

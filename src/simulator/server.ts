@@ -27,6 +27,7 @@ import type {
   SimulatorHandle,
   SimulatorOptions,
 } from './types.js';
+import { checkVariants, DEFAULT_VARIANTS, type Variants } from './variants.js';
 
 export const DEV_API_KEY = 'simulator-key';
 export const DEV_API_SECRET = 'simulator-secret';
@@ -75,10 +76,11 @@ interface RequestContext {
 interface Settings {
   rateLimit: RateLimitOptions | false;
   segmentSemantics: SegmentSemantics;
-  requireBusinessKey: boolean;
   maxBodyBytes: number;
   latencyMs: number;
   latencyJitterMs: number;
+  latencyPerRowMs: number;
+  variants: Variants;
 }
 
 function positiveInt(v: unknown, name: string, allowZero = false): number {
@@ -87,7 +89,7 @@ function positiveInt(v: unknown, name: string, allowZero = false): number {
 }
 
 function checkPatch(patch: ConfigurablePatch): void {
-  const known = new Set(['rateLimit', 'segmentSemantics', 'requireBusinessKey', 'maxBodyBytes', 'latencyMs', 'latencyJitterMs']);
+  const known = new Set(['rateLimit', 'segmentSemantics', 'requireBusinessKey', 'maxBodyBytes', 'latencyMs', 'latencyJitterMs', 'latencyPerRowMs', 'variants']);
   for (const k of Object.keys(patch)) if (!known.has(k)) throw new Error(`unknown setting ${k}`);
   if (patch.rateLimit !== undefined && patch.rateLimit !== false) {
     const r = patch.rateLimit as RateLimitOptions;
@@ -102,6 +104,10 @@ function checkPatch(patch: ConfigurablePatch): void {
   if (patch.maxBodyBytes !== undefined) positiveInt(patch.maxBodyBytes, 'maxBodyBytes');
   if (patch.latencyMs !== undefined) positiveInt(patch.latencyMs, 'latencyMs', true);
   if (patch.latencyJitterMs !== undefined) positiveInt(patch.latencyJitterMs, 'latencyJitterMs', true);
+  if (patch.latencyPerRowMs !== undefined && (typeof patch.latencyPerRowMs !== 'number' || !Number.isFinite(patch.latencyPerRowMs) || patch.latencyPerRowMs < 0)) {
+    throw new Error('latencyPerRowMs must be a non-negative number');
+  }
+  if (patch.variants !== undefined) checkVariants(patch.variants);
 }
 
 export class SimulatorServer implements SimulatorHandle {
@@ -137,18 +143,23 @@ export class SimulatorServer implements SimulatorHandle {
       maxBodyBytes: options.maxBodyBytes,
       latencyMs: options.latencyMs,
       latencyJitterMs: options.latencyJitterMs,
+      latencyPerRowMs: options.latencyPerRowMs,
+      variants: options.variants,
     };
     for (const k of Object.keys(patch) as Array<keyof ConfigurablePatch>) if (patch[k] === undefined) delete patch[k];
     checkPatch(patch);
+    const variants: Variants = { ...DEFAULT_VARIANTS, ...checkVariants(options.variants ?? {}) };
+    if (options.variants?.keyIndexGuard === undefined && options.requireBusinessKey) variants.keyIndexGuard = 'exact';
     this.settings = {
       rateLimit: options.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : options.rateLimit,
       segmentSemantics: options.segmentSemantics ?? 'match',
-      requireBusinessKey: options.requireBusinessKey ?? false,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       latencyMs: options.latencyMs ?? 0,
       latencyJitterMs: options.latencyJitterMs ?? 0,
+      latencyPerRowMs: options.latencyPerRowMs ?? 0,
+      variants,
     };
-    this.limiter = this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit) : undefined;
+    this.limiter = this.newLimiter();
     this.seedState = options.seed;
     this.statePath = options.statePath;
     this.controlRoutes = options.enableControlRoutes ?? false;
@@ -270,18 +281,38 @@ export class SimulatorServer implements SimulatorHandle {
     checkPatch(patch);
     if (patch.rateLimit !== undefined) {
       this.settings.rateLimit = patch.rateLimit === false ? false : { ...patch.rateLimit };
-      this.limiter = this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit) : undefined;
+      this.limiter = this.newLimiter();
     }
     if (patch.segmentSemantics !== undefined) this.settings.segmentSemantics = patch.segmentSemantics;
-    if (patch.requireBusinessKey !== undefined) this.settings.requireBusinessKey = patch.requireBusinessKey;
+    if (patch.requireBusinessKey !== undefined) this.settings.variants.keyIndexGuard = patch.requireBusinessKey ? 'exact' : 'none';
     if (patch.maxBodyBytes !== undefined) this.settings.maxBodyBytes = patch.maxBodyBytes;
     if (patch.latencyMs !== undefined) this.settings.latencyMs = patch.latencyMs;
     if (patch.latencyJitterMs !== undefined) this.settings.latencyJitterMs = patch.latencyJitterMs;
+    if (patch.latencyPerRowMs !== undefined) this.settings.latencyPerRowMs = patch.latencyPerRowMs;
+    if (patch.variants !== undefined) this.setVariants(patch.variants);
+  }
+
+  variants(): Variants {
+    return { ...this.settings.variants };
+  }
+
+  setVariants(patch: Partial<Variants>): Variants {
+    const checked = checkVariants(patch);
+    const windowChanged = checked.quotaWindow !== undefined && checked.quotaWindow !== this.settings.variants.quotaWindow;
+    Object.assign(this.settings.variants, checked);
+    if (windowChanged) this.limiter = this.newLimiter();
+    return this.variants();
+  }
+
+  private newLimiter(): RateLimiter | undefined {
+    return this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit, this.settings.variants.quotaWindow) : undefined;
   }
 
   effectiveConfig(): Record<string, unknown> {
     return {
       ...this.settings,
+      variants: this.variants(),
+      requireBusinessKey: this.settings.variants.keyIndexGuard !== 'none',
       organizations: this.organizations,
       statePath: this.statePath ?? null,
       enableControlRoutes: this.controlRoutes,
@@ -382,13 +413,7 @@ export class SimulatorServer implements SimulatorHandle {
     let reply: Reply;
     try {
       reply = await this.dispatch(m, req, ctx, (list) => {
-        if (list.busy) {
-          throw new ReplyError(
-            failure(429, 'Failed', `Another bulk operation is in progress on list ${list.apiName}; retry later`, [
-              { error_code: 'ERR_BULK_OPERATION_IN_PROGRESS', description: `Only one bulk operation per list at a time (list ${list.apiName})` },
-            ]),
-          );
-        }
+        if (list.busy) throw new ReplyError(this.listBusyReply(list));
         list.busy = true;
         release = () => {
           list.busy = false;
@@ -402,7 +427,7 @@ export class SimulatorServer implements SimulatorHandle {
       reply = e.reply;
       if (BULK_ROUTES.has(m.route) && reply.status !== 429) h.asLoadReply(reply);
     }
-    if (rlHeaders) reply.headers = { ...rlHeaders, ...reply.headers };
+    if (rlHeaders && !reply.noRateHeaders) reply.headers = { ...rlHeaders, ...reply.headers };
     const wait = this.settings.latencyMs + (this.settings.latencyJitterMs > 0 ? Math.random() * this.settings.latencyJitterMs : 0) + (fault?.delayMs ?? 0);
     try {
       await this.sleep(wait);
@@ -410,6 +435,29 @@ export class SimulatorServer implements SimulatorHandle {
     } finally {
       release?.();
     }
+  }
+
+  /** The 429 for a second bulk operation on a busy List, in the shape of variant V7. */
+  private listBusyReply(list: ListState): Reply {
+    switch (this.settings.variants.listBusy429) {
+      case 'quota-text': {
+        const rl = this.settings.rateLimit || DEFAULT_RATE_LIMIT;
+        return { status: 429, text: quotaMessage(rl.limit, Math.max(1, Math.round(rl.windowMs / 1000))) };
+      }
+      case 'no-headers': {
+        const reply = this.listBusyEnvelope(list);
+        reply.noRateHeaders = true;
+        return reply;
+      }
+      default:
+        return this.listBusyEnvelope(list);
+    }
+  }
+
+  private listBusyEnvelope(list: ListState): Reply {
+    return failure(429, 'Failed', `Another bulk operation is in progress on list ${list.apiName}; retry later`, [
+      { error_code: 'ERR_BULK_OPERATION_IN_PROGRESS', description: `Only one bulk operation per list at a time (list ${list.apiName})` },
+    ]);
   }
 
   private authenticate(req: IncomingMessage, m: RouteMatch): CredentialOptions | undefined {
@@ -452,11 +500,22 @@ export class SimulatorServer implements SimulatorHandle {
 
   private async dispatch(m: RouteMatch, req: IncomingMessage, ctx: RequestContext, lock: (list: ListState) => void): Promise<Reply> {
     const route = m.route as string;
-    const org = h.requireOrg(this.store, m.org);
+    const v = this.settings.variants;
+    if (route === 'getOrganization' && v.organizationGet === 401) {
+      // The service account has rights on lists and data only (variant V12).
+      return { status: 401, json: { message: 'Authorization has been denied for this request.' } };
+    }
+    if (route === 'setBusinessKey' && (v.businessKey === 404 || v.businessKey === 405)) {
+      // The endpoint is not rolled out on this tenant (variant V5).
+      if (v.businessKey === 404) return notFound('No HTTP resource was found that matches the request URI');
+      return failure(405, 'Failed', "The requested resource does not support http method 'PUT'.");
+    }
+    const missing = v.notFoundStatus;
+    const org = h.requireOrg(this.store, m.org, missing);
     if (route === 'getOrganization') return h.getOrganization(org);
     if (route === 'createList') return h.createList(this.store, org, await this.readJsonBody(req, ctx));
-    const list = h.requireList(org, m.list as string);
-    const settings = { segmentSemantics: this.settings.segmentSemantics, requireBusinessKey: this.settings.requireBusinessKey };
+    const list = h.requireList(org, m.list as string, missing);
+    const settings = { segmentSemantics: this.settings.segmentSemantics, requireBusinessKey: v.keyIndexGuard !== 'none' };
     switch (route) {
       case 'getList':
         return h.getList(list);
@@ -465,11 +524,11 @@ export class SimulatorServer implements SimulatorHandle {
       case 'createFields':
         return h.createFields(list, await this.readJsonBody(req, ctx));
       case 'listSegments':
-        return h.listSegments(list);
+        return h.listSegments(list, ctx.query, v.segmentsPageSize, v.staticSegmentType);
       case 'countRecords':
         return h.countRecords(list);
       case 'setBusinessKey':
-        return h.setBusinessKey(list, await this.readJsonBody(req, ctx));
+        return h.setBusinessKey(list, await this.readJsonBody(req, ctx), v.businessKey === 'max3' ? h.MAX_BUSINESS_KEY_FIELDS : Infinity);
       case 'createStaticSegment':
         return h.createStaticSegment(list, await this.readJsonBody(req, ctx));
       case 'searchList':
@@ -481,10 +540,10 @@ export class SimulatorServer implements SimulatorHandle {
         return h.handleLoadList(list, ctx.query, body, settings);
       }
     }
-    const seg = h.requireSegment(list, m.segment as string);
+    const seg = h.requireSegment(list, m.segment as string, missing);
     switch (route) {
       case 'getSegment':
-        return h.getSegment(seg);
+        return h.getSegment(seg, v.staticSegmentType);
       case 'searchSegment':
         return h.handleSearch(list, seg, await this.readJsonBody(req, ctx));
       case 'clearSegment':
@@ -675,6 +734,14 @@ export class SimulatorServer implements SimulatorHandle {
         }
         case 'GET config':
           return { status: 200, json: this.effectiveConfig() };
+        case 'GET variants':
+          return { status: 200, json: this.variants() };
+        case 'PUT variants':
+        case 'POST variants': {
+          const b = await body();
+          if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('the body must be an object of variant switches');
+          return { status: 200, json: this.setVariants(b as Partial<Variants>) };
+        }
         case 'POST config': {
           const b = await body();
           if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('the body must be an object');

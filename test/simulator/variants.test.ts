@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_VARIANTS, startSimulator } from '../../src/simulator/index.ts';
+import { FIELDS3, KEY, withSim, type Client } from './helpers.ts';
+
+/** Sets variants over the control route, as a test of another process would. */
+async function setVariants(c: Client, patch: Record<string, unknown>, method = 'PUT') {
+  const r = await fetch(`${c.sim.baseUrl}/__simulator/variants`, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(patch) });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}
+
+const CONTROL = { enableControlRoutes: true };
+
+describe('variant switches (contract section 6)', () => {
+  test('defaults are the first variant of each row; GET/PUT/POST /__simulator/variants read and change them, checked', () =>
+    withSim(CONTROL, async (c) => {
+      const got = await fetch(`${c.sim.baseUrl}/__simulator/variants`);
+      assert.deepEqual(await got.json(), {
+        loadFailureStatus: 400,
+        loadTransientInBody: false,
+        failedRowDetail: 'listed',
+        notFoundStatus: 404,
+        segmentsPageSize: null,
+        businessKey: 'ok',
+        keyIndexGuard: 'none',
+        listBusy429: 'envelope',
+        quotaWindow: 'token-bucket',
+        serverTimeoutMs: null,
+        staticSegmentType: 'Static',
+        stringValues: 'refuse',
+        organizationGet: 'allowed',
+      });
+      assert.deepEqual(c.sim.variants(), DEFAULT_VARIANTS);
+      const put = await setVariants(c, { notFoundStatus: 400 });
+      assert.equal(put.status, 200);
+      assert.equal(put.json.notFoundStatus, 400);
+      assert.equal(put.json.businessKey, 'ok');
+      assert.equal((await setVariants(c, { segmentsPageSize: 5 }, 'POST')).json.segmentsPageSize, 5);
+      assert.equal(c.sim.variants().notFoundStatus, 400);
+      for (const bad of [{ notFoundStatus: 401 }, { bogus: 1 }, { segmentsPageSize: 0 }, { businessKey: 'max4' }, { serverTimeoutMs: -1 }]) {
+        const r = await setVariants(c, bad);
+        assert.equal(r.status, 400, JSON.stringify(bad));
+        assert.match(String(r.json.error), /variant/);
+      }
+      assert.equal(c.sim.variants().segmentsPageSize, 5);
+      // The config route takes them too.
+      const cfg = await fetch(`${c.sim.baseUrl}/__simulator/config`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"variants":{"organizationGet":401}}' });
+      assert.equal(((await cfg.json()) as { variants: { organizationGet: number } }).variants.organizationGet, 401);
+    }));
+
+  test('start-up options are checked like the others', async () => {
+    await assert.rejects(startSimulator({ port: 0, variants: { listBusy429: 'text' as never } }), /variants\.listBusy429 must be one of/);
+    await assert.rejects(startSimulator({ port: 0, variants: { nope: 1 } as never }), /unknown variant nope/);
+    const sim = await startSimulator({ port: 0, variants: { staticSegmentType: 'External' } });
+    try {
+      assert.equal(sim.variants().staticSegmentType, 'External');
+      assert.equal(sim.variants().notFoundStatus, 404);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('V3 notFoundStatus: a missing organization, List or Segment is 404 NotFound, or 400 NotFound', () =>
+    withSim(CONTROL, async (c) => {
+      const probes = async () => [
+        await c.call('GET', '', undefined, { org: 'ghost_org' }),
+        await c.call('GET', '/lists/ghost'),
+        await c.call('GET', '/lists/contacts/segments/ghost'),
+      ];
+      for (const r of await probes()) {
+        assert.equal(r.status, 404);
+        assert.equal(r.json.result_code, 'NotFound');
+      }
+      await setVariants(c, { notFoundStatus: 400 });
+      for (const r of await probes()) {
+        assert.equal(r.status, 400);
+        assert.equal(r.json.result_code, 'NotFound');
+      }
+      // A route that does not exist is still 404; an existing object is still 200.
+      assert.equal((await c.call('GET', '/lists/contacts/nothing')).status, 404);
+      assert.equal((await c.call('GET', '/lists/contacts')).status, 200);
+    }));
+
+  test('V4 segmentsPageSize: one answer by default; paged with skip/take, take defaulting to and capped at the page size', () =>
+    withSim(CONTROL, async (c) => {
+      c.sim.seed({ lists: [{ api_name: 'many', segments: Array.from({ length: 7 }, (_, i) => ({ api_name: `s${i}` })) }] });
+      const all = await c.call('GET', '/lists/many/segments?skip=2&take=2');
+      assert.equal(all.status, 200);
+      assert.equal(all.json.segments.length, 7, 'skip/take are ignored without a page size');
+      assert.equal(all.json.segment_count, 7);
+
+      await setVariants(c, { segmentsPageSize: 3 });
+      const first = await c.call('GET', '/lists/many/segments');
+      assert.deepEqual(first.json.segments.map((s: { api_name: string }) => s.api_name), ['s0', 's1', 's2']);
+      assert.equal(first.json.segment_count, 7);
+      const page = await c.call('GET', '/lists/many/segments?skip=2&take=2');
+      assert.deepEqual(page.json.segments.map((s: { api_name: string }) => s.api_name), ['s2', 's3']);
+      const capped = await c.call('GET', '/lists/many/segments?skip=5&take=1000');
+      assert.deepEqual(capped.json.segments.map((s: { api_name: string }) => s.api_name), ['s5', 's6']);
+      assert.equal((await c.call('GET', '/lists/many/segments?skip=3&take=1000')).json.segments.length, 3, 'take is capped at the page size');
+      const past = await c.call('GET', '/lists/many/segments?skip=7&take=3');
+      assert.equal(past.status, 200);
+      assert.deepEqual(past.json.segments, []);
+      assert.equal(past.json.segment_count, 7);
+      assert.equal((await c.call('GET', '/lists/many/segments?take=0')).status, 400);
+      assert.equal((await c.call('GET', '/lists/many/segments?skip=x')).json.result_code, 'ValidationFailed');
+    }));
+
+  test('V5 businessKey: 200 by default (any number of fields); 404 or 405 when not rolled out; max3 refuses 4 fields', () =>
+    withSim(CONTROL, async (c) => {
+      await c.call('POST', '/lists/contacts/fields', { fields: [{ name: 'K4', data_type: 'Long' }] });
+      const four = { fields: ['CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE', 'K4'] };
+      assert.equal((await c.call('PUT', '/lists/contacts/businesskey', four)).status, 200);
+      await setVariants(c, { businessKey: 404 });
+      const r404 = await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER'] });
+      assert.equal(r404.status, 404);
+      assert.equal(c.sim.businessKey('my_org', 'contacts')?.length, 4, 'nothing changed');
+      await setVariants(c, { businessKey: 405 });
+      assert.equal((await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER'] })).status, 405);
+      await setVariants(c, { businessKey: 'max3' });
+      const refused = await c.call('PUT', '/lists/contacts/businesskey', four);
+      assert.equal(refused.status, 400);
+      assert.equal(refused.json.result_code, 'ValidationFailed');
+      assert.match(refused.json.message, /1 to 3 fields/);
+      const three = await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE'] });
+      assert.equal(three.status, 200);
+      assert.deepEqual(c.sim.businessKey('my_org', 'contacts'), ['CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE']);
+    }));
+
+  test('V7 listBusy429: envelope with X-RateLimit-* (Remaining > 0), or no rate-limit headers, or the quota text', () =>
+    withSim({ ...CONTROL, latencyMs: 400 }, async (c) => {
+      const busy = async () => {
+        const first = c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
+        await sleep(100);
+        const second = await c.load('contacts', `${KEY}&${FIELDS3}`, [['C2', 'b', 2]]);
+        assert.equal((await first).status, 200);
+        assert.equal(second.status, 429);
+        return second;
+      };
+      const env = await busy();
+      assert.equal(env.json.result_code, 'Failed');
+      assert.ok(Number(env.headers.get('x-ratelimit-remaining')) > 0);
+      assert.ok(env.headers.get('x-ratelimit-reset'));
+
+      await setVariants(c, { listBusy429: 'no-headers' });
+      const bare = await busy();
+      assert.equal(bare.json.result_code, 'Failed');
+      for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) assert.equal(bare.headers.get(h), null, h);
+
+      await setVariants(c, { listBusy429: 'quota-text' });
+      const text = await busy();
+      assert.equal(text.text, 'API calls quota exceeded! The maximum allowed is 2500 per minute');
+      assert.match(String(text.headers.get('content-type')), /^text\/plain/);
+      assert.equal(c.sim.listRecords('my_org', 'contacts').length, 1, 'the refused loads applied nothing');
+    }));
+
+  test('V10 staticSegmentType: a Segment created by POST .../segments/static reports Static, External or Unknown; loads still work', () =>
+    withSim(CONTROL, async (c) => {
+      assert.equal((await c.call('POST', '/lists/contacts/segments/static', { api_name: 'fresh', name: 'Fresh' })).status, 200);
+      assert.equal((await c.call('GET', '/lists/contacts/segments/fresh')).json.type, 'Static');
+      await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
+      for (const type of ['External', 'Unknown']) {
+        await setVariants(c, { staticSegmentType: type });
+        assert.equal((await c.call('GET', '/lists/contacts/segments/fresh')).json.type, type);
+        const listed = (await c.call('GET', '/lists/contacts/segments')).json.segments;
+        assert.equal(listed.find((s: { api_name: string }) => s.api_name === 'fresh').segment_type, type);
+        assert.equal(listed.find((s: { api_name: string }) => s.api_name === 'dyn').segment_type, 'Dynamic');
+        const load = await c.loadSegment('contacts', 'fresh', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']]);
+        assert.equal(load.status, 200);
+        assert.equal(load.json.result_code, 'Succeeded');
+      }
+      assert.equal(c.sim.segmentMembers('my_org', 'contacts', 'fresh').length, 1);
+      assert.equal((await c.loadSegment('contacts', 'dyn', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']])).status, 400, 'a dynamic Segment stays closed');
+    }));
+
+  test('V12 organizationGet: allowed, or 401 while the List routes still answer', () =>
+    withSim(CONTROL, async (c) => {
+      assert.equal((await c.call('GET', '')).status, 200);
+      await setVariants(c, { organizationGet: 401 });
+      assert.equal((await c.call('GET', '')).status, 401);
+      assert.equal((await c.call('GET', '/lists/contacts')).status, 200);
+      assert.equal((await c.call('GET', '', undefined, { headers: { 'X-ApiKey': 'wrong:creds' } })).status, 401);
+    }));
+});
