@@ -22,6 +22,8 @@ import { canonicalDataType, isApiName, isFieldName, MAX_TEXT_LENGTH } from './va
 export interface HandlerSettings {
   segmentSemantics: SegmentSemantics;
   requireBusinessKey: boolean;
+  /** Told the number of data rows once the body is checked, before anything is applied (may throw a 408). */
+  onRows?: (rows: number) => void;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -366,6 +368,7 @@ export function handleLoadList(list: ListState, query: ParsedQuery, body: Buffer
   const opts = parseLoadOptions(query, false);
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
+  settings.onRows?.(rows.length - start);
   const result = loadList(list, makePlan(columns, keyPositions, opts), rows, start);
   return { status: 200, json: result };
 }
@@ -374,6 +377,7 @@ export function handleLoadSegment(list: ListState, seg: Segment, query: ParsedQu
   const opts = parseLoadOptions(query, true);
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
+  settings.onRows?.(rows.length - start);
   const result = loadSegment(list, seg, makePlan(columns, keyPositions, opts), rows, start, settings.segmentSemantics);
   return { status: 200, json: result };
 }

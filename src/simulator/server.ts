@@ -37,6 +37,8 @@ export const DEFAULT_RATE_LIMIT: RateLimitOptions = { limit: 2500, windowMs: 60_
 export const DEFAULT_REQUEST_LOG_SIZE = 100_000;
 
 const BULK_ROUTES = new Set(['loadList', 'loadSegment', 'clearSegment']);
+/** Routes that answer the LoadDataResponseModel (variants V1 and V2 shape them). */
+const LOAD_ROUTES = new Set(['loadList', 'loadSegment']);
 
 /** Bounded ring of request log entries. */
 class Ring<T> {
@@ -71,6 +73,8 @@ interface RequestContext {
   status: number;
   fault?: string;
   logged: boolean;
+  /** Data rows of a load body, for the per-row latency. */
+  rows: number;
 }
 
 interface Settings {
@@ -367,6 +371,7 @@ export class SimulatorServer implements SimulatorHandle {
       responseBytes: 0,
       status: 0,
       logged: false,
+      rows: 0,
     };
     res.on('close', () => this.record(ctx, res));
 
@@ -390,7 +395,9 @@ export class SimulatorServer implements SimulatorHandle {
     if (fault) ctx.fault = describeFault(fault);
     if (fault && fault.status !== undefined) {
       await this.sleep(fault.delayMs ?? 0);
-      return this.send(res, ctx, this.faultReply(fault), fault.dropConnection);
+      let faulted = this.faultReply(fault);
+      if (LOAD_ROUTES.has(m.route) && this.settings.variants.loadTransientInBody) faulted = transientInBody(fault, faulted);
+      return this.send(res, ctx, faulted, fault.dropConnection);
     }
 
     // Auth.
@@ -409,10 +416,25 @@ export class SimulatorServer implements SimulatorHandle {
       }
     }
 
+    // The latency model: a fixed part (plus jitter) per request and a part per row of a load body. Work past
+    // serverTimeoutMs answers 408 once that much time has passed, with nothing applied.
+    const timeoutMs = this.settings.variants.serverTimeoutMs;
+    const baseMs = this.settings.latencyMs + (this.settings.latencyJitterMs > 0 ? Math.random() * this.settings.latencyJitterMs : 0);
+    if (timeoutMs !== null && baseMs > timeoutMs) {
+      await this.sleep(timeoutMs);
+      return this.send(res, ctx, this.faultReply({ status: 408 }));
+    }
+    const onRows = (rows: number): void => {
+      ctx.rows = rows;
+      if (timeoutMs !== null && baseMs + rows * this.settings.latencyPerRowMs > timeoutMs) {
+        throw new ReplyError({ ...this.faultReply({ status: 408 }), waitMs: timeoutMs });
+      }
+    };
+
     let release: (() => void) | undefined;
     let reply: Reply;
     try {
-      reply = await this.dispatch(m, req, ctx, (list) => {
+      reply = await this.dispatch(m, req, ctx, onRows, (list) => {
         if (list.busy) throw new ReplyError(this.listBusyReply(list));
         list.busy = true;
         release = () => {
@@ -427,14 +449,24 @@ export class SimulatorServer implements SimulatorHandle {
       reply = e.reply;
       if (BULK_ROUTES.has(m.route) && reply.status !== 429) h.asLoadReply(reply);
     }
+    if (LOAD_ROUTES.has(m.route)) this.shapeLoadReply(reply);
     if (rlHeaders && !reply.noRateHeaders) reply.headers = { ...rlHeaders, ...reply.headers };
-    const wait = this.settings.latencyMs + (this.settings.latencyJitterMs > 0 ? Math.random() * this.settings.latencyJitterMs : 0) + (fault?.delayMs ?? 0);
+    const wait = reply.waitMs ?? baseMs + ctx.rows * this.settings.latencyPerRowMs + (fault?.delayMs ?? 0);
     try {
       await this.sleep(wait);
       this.send(res, ctx, reply, fault?.dropConnection);
     } finally {
       release?.();
     }
+  }
+
+  /** Variants V1 (request-level failures in a 200) and V2 (failed rows counted, not listed). */
+  private shapeLoadReply(reply: Reply): void {
+    const v = this.settings.variants;
+    const json = reply.json as Record<string, unknown> | undefined;
+    if (!json || typeof json !== 'object' || Array.isArray(json) || typeof json.result_code !== 'string') return;
+    if (v.loadFailureStatus === 200 && (reply.status === 400 || reply.status === 404)) reply.status = 200;
+    if (v.failedRowDetail === 'count-only' && 'invalid_records' in json) json.invalid_records = null;
   }
 
   /** The 429 for a second bulk operation on a busy List, in the shape of variant V7. */
@@ -498,7 +530,13 @@ export class SimulatorServer implements SimulatorHandle {
     }
   }
 
-  private async dispatch(m: RouteMatch, req: IncomingMessage, ctx: RequestContext, lock: (list: ListState) => void): Promise<Reply> {
+  private async dispatch(
+    m: RouteMatch,
+    req: IncomingMessage,
+    ctx: RequestContext,
+    onRows: (rows: number) => void,
+    lock: (list: ListState) => void,
+  ): Promise<Reply> {
     const route = m.route as string;
     const v = this.settings.variants;
     if (route === 'getOrganization' && v.organizationGet === 401) {
@@ -515,7 +553,7 @@ export class SimulatorServer implements SimulatorHandle {
     if (route === 'getOrganization') return h.getOrganization(org);
     if (route === 'createList') return h.createList(this.store, org, await this.readJsonBody(req, ctx));
     const list = h.requireList(org, m.list as string, missing);
-    const settings = { segmentSemantics: this.settings.segmentSemantics, requireBusinessKey: v.keyIndexGuard !== 'none' };
+    const settings = { segmentSemantics: this.settings.segmentSemantics, requireBusinessKey: v.keyIndexGuard !== 'none', onRows };
     switch (route) {
       case 'getList':
         return h.getList(list);
@@ -756,6 +794,19 @@ export class SimulatorServer implements SimulatorHandle {
     }
     return { status: 404, json: { error: `unknown control route ${method} /__simulator/${path}` } };
   }
+}
+
+/**
+ * Variant V1: a load the service would answer with 500/503 answers 200 with that result_code instead
+ * (nothing applied, zero counters). A rule with its own body keeps its answer.
+ */
+function transientInBody(fault: FaultRule, reply: Reply): Reply {
+  if (fault.body !== undefined || (fault.status !== 500 && fault.status !== 503)) return reply;
+  const code = fault.status === 503 ? 'ServiceUnavailable' : 'InternalServerError';
+  const message = fault.status === 503 ? 'The service is temporarily unavailable. Please retry later.' : 'An error has occurred.';
+  const out = h.asLoadReply(failure(200, code, message));
+  if (fault.headers !== undefined) out.headers = { ...fault.headers };
+  return out;
 }
 
 function describeFault(f: FaultRule): string {

@@ -183,3 +183,104 @@ describe('variant switches (contract section 6)', () => {
       assert.equal((await c.call('GET', '', undefined, { headers: { 'X-ApiKey': 'wrong:creds' } })).status, 401);
     }));
 });
+
+describe('variant switches: load answers and the latency model', () => {
+  test('V1 loadFailureStatus: request-level load failures answer 400/404 by default, or 200 with the same envelope', () =>
+    withSim(CONTROL, async (c) => {
+      const failures = async () => [
+        await c.load('contacts', `${KEY}&fields=CUSTOMER_IDENTIFIER,NOPE`, [['C1', 'x']]),
+        await c.load('ghost', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]),
+        await c.loadSegment('contacts', 'ghost', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']]),
+        await c.load('contacts', 'fields=CUSTOMER_IDENTIFIER', [['C1']]),
+      ];
+      assert.deepEqual((await failures()).map((r) => [r.status, r.json.result_code]), [
+        [400, 'ValidationFailed'],
+        [404, 'NotFound'],
+        [404, 'NotFound'],
+        [400, 'ValidationFailed'],
+      ]);
+      await setVariants(c, { loadFailureStatus: 200 });
+      const in200 = await failures();
+      assert.deepEqual(in200.map((r) => [r.status, r.json.result_code]), [
+        [200, 'ValidationFailed'],
+        [200, 'NotFound'],
+        [200, 'NotFound'],
+        [200, 'ValidationFailed'],
+      ]);
+      for (const r of in200) {
+        assert.equal(r.json.number_of_inserted_records, 0);
+        assert.ok(Array.isArray(r.json.errors) && r.json.errors.length > 0);
+      }
+      // StopOnError answers 200 Failed in both variants; other routes keep their status.
+      const stop = await c.load('contacts', `${KEY}&${FIELDS3}&errorHandling=StopOnError`, [['C1', 'a', 1], ['C2', 'b', 'x']]);
+      assert.deepEqual([stop.status, stop.json.result_code], [200, 'Failed']);
+      assert.equal((await c.call('GET', '/lists/ghost')).status, 404);
+      assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0);
+    }));
+
+  test('V1 loadTransientInBody: a load that would answer 503 or 500 answers 200 ServiceUnavailable / InternalServerError', () =>
+    withSim(CONTROL, async (c) => {
+      c.sim.faults.add({ route: 'loadList', status: 503, times: 1 });
+      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]])).status, 503);
+      await setVariants(c, { loadTransientInBody: true });
+      c.sim.faults.add({ route: 'loadList', status: 503, times: 1 });
+      const r = await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
+      assert.equal(r.status, 200);
+      assert.equal(r.json.result_code, 'ServiceUnavailable');
+      assert.equal(r.json.number_of_inserted_records, 0);
+      c.sim.faults.add({ route: 'loadSegment', status: 500, times: 1 });
+      const s = await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']]);
+      assert.deepEqual([s.status, s.json.result_code], [200, 'InternalServerError']);
+      assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0, 'nothing applied');
+      // Other routes and other statuses are untouched.
+      c.sim.faults.add({ route: 'getList', status: 503, times: 1 });
+      assert.equal((await c.call('GET', '/lists/contacts')).status, 503);
+      c.sim.faults.add({ route: 'loadList', status: 502, times: 1 });
+      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]])).status, 502);
+    }));
+
+  test('V2 failedRowDetail: invalid_records lists every failed row, or is null while the count stays', () =>
+    withSim(CONTROL, async (c) => {
+      const rows = [['C1', 'a', 1], ['C2', 'b', 'x'], ['C3']];
+      const listed = await c.load('contacts', `${KEY}&${FIELDS3}`, rows);
+      assert.equal(listed.json.number_of_failed_records, 2);
+      assert.equal(listed.json.invalid_records.length, 2);
+      await setVariants(c, { failedRowDetail: 'count-only' });
+      const counted = await c.load('contacts', `${KEY}&${FIELDS3}`, rows);
+      assert.equal(counted.status, 200);
+      assert.equal(counted.json.result_code, 'PartiallySucceeded');
+      assert.equal(counted.json.number_of_failed_records, 2);
+      assert.equal(counted.json.invalid_records, null);
+      const seg = await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1'], [7]]);
+      assert.equal(seg.json.number_of_failed_records, 1);
+      assert.equal(seg.json.invalid_records, null);
+    }));
+
+  test('V9 serverTimeoutMs with latencyPerRowMs: a load whose modelled work passes the limit answers 408 after the limit, nothing applied', () =>
+    withSim({ ...CONTROL, latencyMs: 50, latencyPerRowMs: 0.2 }, async (c) => {
+      const rows = (n: number, p: string) => Array.from({ length: n }, (_, i) => [`${p}${i}`, 'e', i]);
+      // 50 ms + 1,000 rows x 0.2 ms = 250 ms of work: answered.
+      const okLoad = await c.load('contacts', `${KEY}&${FIELDS3}`, rows(1000, 'A'));
+      assert.equal(okLoad.status, 200);
+      assert.equal(okLoad.json.number_of_inserted_records, 1000);
+      const logged = c.sim.requestLog().at(-1)!;
+      assert.ok(logged.durationMs >= 240, `the per-row part is waited (${logged.durationMs} ms)`);
+
+      await setVariants(c, { serverTimeoutMs: 400 });
+      // 50 + 2,000 x 0.2 = 450 ms > 400 ms.
+      const late = await c.load('contacts', `${KEY}&${FIELDS3}`, rows(2000, 'B'));
+      assert.equal(late.status, 408);
+      assert.equal(c.sim.listRecords('my_org', 'contacts').length, 1000, 'nothing of the timed-out load applied');
+      assert.ok(c.sim.requestLog().at(-1)!.durationMs >= 390, "answered once the limit passed");
+      // Under the limit it still loads; other routes answer (50 ms < 400 ms).
+      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, rows(1000, 'B'))).status, 200);
+      assert.equal((await c.call('GET', '/lists/contacts')).status, 200);
+      // When even the fixed part passes the limit, every request answers 408.
+      c.sim.configure({ latencyMs: 500 });
+      assert.equal((await c.call('GET', '/lists/contacts')).status, 408);
+      await setVariants(c, { serverTimeoutMs: null });
+      c.sim.configure({ latencyMs: 0 });
+      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, rows(2000, 'C'))).status, 200);
+      assert.equal(c.sim.listRecords('my_org', 'contacts').length, 4000);
+    }));
+});
