@@ -8,7 +8,7 @@
 
 # ---------------------------------------------------------------------------------------------------
 # build: all dependencies, then compile TypeScript to dist/
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # Path of an extra CA bundle (PEM) for npm behind a TLS-inspecting proxy. Only the path is passed; the
 # file is mounted at build time (e.g. podman build --volume) and never copied into an image layer.
 ARG NODE_EXTRA_CA_CERTS
@@ -23,7 +23,7 @@ RUN npm run build && chmod 0755 dist/cli.js
 # ---------------------------------------------------------------------------------------------------
 # deps: production dependencies only (no TypeScript, no test tools), without type declarations,
 # source maps and read-me files, which nothing loads at run time
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 ARG NODE_EXTRA_CA_CERTS
 ENV NPM_CONFIG_AUDIT=false NPM_CONFIG_FUND=false NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /build
@@ -34,7 +34,7 @@ RUN npm ci --omit=dev --ignore-scripts \
 
 # ---------------------------------------------------------------------------------------------------
 # runtime
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 
 # tini: PID 1 that forwards SIGTERM/SIGINT to the exporter and reaps children.
 # curl, tar, bash: digdag's ECS command executor wraps the task in `/bin/bash -c` and moves the project

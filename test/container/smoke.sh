@@ -2,15 +2,17 @@
 # Container smoke test: builds the image from the real Dockerfile and runs it against the local Selligent
 # simulator, on a machine with no Docker engine and no registry.
 #
-#   - podman (with runc) builds and runs the image; a local stand-in for node:20-bookworm-slim is made
-#     once with debootstrap plus this machine's Node.js and npm, and cached;
+#   - podman (with runc) builds and runs the image; a local stand-in for node:24-bookworm-slim is made
+#     once with debootstrap plus Node.js 24 from the npm registry (scripts/node24.sh) and this machine's
+#     npm, and cached;
 #   - the image runs the way digdag's Docker executor runs it (project mounted at the same path, working
 #     directory, -e variables, the command as given), and with its default command and env only: the
 #     multi_segment and basic samples, a bad setting through digdag's own task-script form and the retry
 #     wrapper, workflows/selligent_export.dig's exporter task on gzip CSV from an S3-compatible server
 #     (s3rver on the host), and a run stopped by SIGTERM;
 #   - checks: exit codes, the run report, the simulator's List and Segments, the non-root user, SIGTERM
-#     handling, the tools digdag's ECS executor needs; the image size is printed;
+#     handling, the tools digdag's ECS executor needs, `node --version` in the image (Node.js 24); the
+#     image size is printed;
 #   - both Dockerfile linters run (dockerfile-utils, dockerfilelint).
 #
 # Needs root (apt-get, debootstrap, rootful podman). Run after `npm ci`: `npm run test:container`.
@@ -22,7 +24,9 @@ set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 IMAGE=${SMOKE_IMAGE:-localhost/selligent-export:smoke}
-BASE_IMAGE=docker.io/library/node:20-bookworm-slim
+BASE_IMAGE=docker.io/library/node:24-bookworm-slim
+# The stand-in an earlier version of this test made for the Node.js 20 base; removed when found.
+OLD_BASE_IMAGES=(docker.io/library/node:20-bookworm-slim)
 CACHE=${SMOKE_CACHE_DIR:-/var/tmp/selligent-export-smoke}
 KEY=simulator-key
 SECRET=simulator-secret
@@ -122,16 +126,25 @@ debian_mirror() {
 }
 
 # Bump when the recipe below changes: a cached base made by another recipe is made again.
-BASE_RECIPE=2
+BASE_RECIPE=3
+for old in "${OLD_BASE_IMAGES[@]}"; do
+  if [ -n "$(podman image inspect --format '{{index .Labels "selligent-export.smoke.base-recipe"}}' "$old" 2>/dev/null || true)" ]; then
+    podman rmi "$old" >/dev/null 2>&1 && echo "removed the earlier stand-in $old" || true
+  fi
+done
+# Node.js 24 from the npm registry (the node-linux-<arch> package carries the official binary), cached.
+node_dir=$(bash scripts/node24.sh) || die "could not install Node.js 24 from the npm registry (scripts/node24.sh)"
+node_bin="$node_dir/node"
+node_version=$("$node_bin" --version)
+case $node_version in v24.*) ;; *) die "scripts/node24.sh gave Node.js $node_version, not 24" ;; esac
 cached_recipe=$(podman image inspect --format '{{index .Labels "selligent-export.smoke.base-recipe"}}' "$BASE_IMAGE" 2>/dev/null || true)
-if [ "$cached_recipe" = "$BASE_RECIPE" ]; then
+cached_node=$(podman image inspect --format '{{index .Labels "selligent-export.smoke.node"}}' "$BASE_IMAGE" 2>/dev/null || true)
+if [ "$cached_recipe" = "$BASE_RECIPE" ] && [ "$cached_node" = "$node_version" ]; then
   echo "cached: $(podman image inspect --format '{{.Id}}' "$BASE_IMAGE" | cut -c1-12)"
 else
   mirror=$(debian_mirror) || die "no Debian bookworm mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d/*.sources"
-  node_bin=$(command -v node)
   npm_dir="$(npm root -g)/npm"
   [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm not found at $npm_dir"
-  node_version=$("$node_bin" --version)
   echo "debootstrap bookworm from $mirror; Node.js $node_version from $node_bin; npm $(node "$npm_dir/bin/npm-cli.js" --version) from $npm_dir"
   old_base_id=$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE" 2>/dev/null || true)
   rootfs="$CACHE/rootfs"
@@ -190,7 +203,8 @@ DPKGSLIM
     --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
     --change 'CMD ["node"]' \
     --change "LABEL selligent-export.smoke.base-recipe=$BASE_RECIPE" \
-    --quiet --message "local stand-in for node:20-bookworm-slim (debootstrap minbase + Node.js $node_version)" \
+    --change "LABEL selligent-export.smoke.node=$node_version" \
+    --quiet --message "local stand-in for node:24-bookworm-slim (debootstrap minbase + Node.js $node_version)" \
     - "$BASE_IMAGE" >/dev/null
   rm -rf "${rootfs:?}"
   echo "imported: $(podman image inspect --format '{{.Id}}' "$BASE_IMAGE" | cut -c1-12)"
@@ -241,6 +255,7 @@ check_eq "label org.opencontainers.image.licenses" "Apache-2.0" \
   "$(podman image inspect --format '{{index .Labels "org.opencontainers.image.licenses"}}' "$IMAGE")"
 check_eq "process user id (id -u) in the container" 1000 "$(run "$IMAGE" id -u)"
 check_eq "selligent-export --version" "$version" "$(run "$IMAGE" selligent-export --version)"
+check_eq "node --version in the image (the base's Node.js 24)" "$node_version" "$(run "$IMAGE" node --version)"
 check_eq "NODE_ENV" production "$(run "$IMAGE" /bin/sh -c 'echo "$NODE_ENV"')"
 check "bash, curl, tar, tini and selligent-export are on PATH (digdag's ECS executor needs bash, curl, tar)" \
   run "$IMAGE" /bin/bash -c 'command -v bash curl tar tini selligent-export >/dev/null && curl --version >/dev/null && tar --version >/dev/null'
@@ -250,8 +265,10 @@ check "no sources, tests or lock files in the image" \
   run "$IMAGE" /bin/sh -c '! [ -e /opt/selligent-export/src ] && ! [ -e /opt/selligent-export/test ] && [ -f /opt/selligent-export/dist/cli.js ]'
 check "the working directory is writable by the image user" run "$IMAGE" /bin/sh -c 'touch /work/probe'
 check "the build-time CA mount left nothing in the image" run "$IMAGE" /bin/sh -c '[ -z "$(ls -A /mnt)" ]'
-check "the S3 client loads in the image (pruned node_modules)" \
-  run -w /opt/selligent-export -e AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true "$IMAGE" node -e 'import("@aws-sdk/client-s3").then((m) => new m.S3Client({ region: "us-east-1" }).destroy())'
+# On Node 20 the SDK warns at the first client that its later releases need Node 22; on the image's Node 24
+# it must load with no output at all, without the opt-out variable.
+sdk_out=$(run -w /opt/selligent-export "$IMAGE" node -e 'import("@aws-sdk/client-s3").then((m) => { new m.S3Client({ region: "us-east-1" }).destroy(); setTimeout(() => console.log("loaded"), 50); })' 2>&1 || true)
+check_eq "the S3 client loads in the image (pruned node_modules), with no warning and no opt-out set" loaded "$sdk_out"
 check "the export pipeline and the S3 reader load in the image" \
   run -w /opt/selligent-export "$IMAGE" node -e 'Promise.all([import("./dist/run.js"), import("./dist/source/s3.js")]).catch((e) => { console.error(e); process.exit(1); })'
 
