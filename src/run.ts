@@ -65,13 +65,13 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
 
   let failure: ExporterError | undefined;
   let settings: Settings | undefined;
-  /** Why the report cannot be or was not written; the summary line says so instead of naming a file. */
-  let reportProblem: string | undefined;
+  /** The summary line then says so instead of naming a file that is not there. */
+  let reportNotWritten = false;
   try {
     try {
       await checkReportLocation(reportPath);
     } catch (error) {
-      reportProblem = (error as Error).message;
+      reportNotWritten = true;
       throw error;
     }
     throwIfInterrupted(controller.signal);
@@ -119,17 +119,17 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
   report.finished_at = new Date().toISOString();
   let exitCode = settle(report, failure, settings, logger);
 
-  if (reportProblem === undefined) {
+  if (!reportNotWritten) {
     try {
       await writeReport(reportPath, report);
     } catch (error) {
-      reportProblem = `cannot write ${reportPath}: ${(error as Error).message}`;
+      reportNotWritten = true;
       logger.error({ reportPath, reason: (error as Error).message }, 'could not write the run report');
       // A run whose outcome is not recorded did not succeed; what it wrote is still in Selligent.
       if (exitCode === ExitCode.ok) exitCode = report.exit_code = hasWritten(report) ? ExitCode.partial : ExitCode.config;
     }
   }
-  if (options.printSummary !== false) printLine(summaryLine(report, reportProblem === undefined ? reportPath : 'not written'));
+  if (options.printSummary !== false) printLine(summaryLine(report, reportNotWritten ? 'not written' : reportPath));
   return { exitCode, report, reportPath };
 }
 
