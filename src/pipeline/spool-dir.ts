@@ -70,10 +70,17 @@ export function startTimeFromStat(text: string): string | undefined {
   return start && /^\d+$/.test(start) ? start : undefined;
 }
 
+/** What a /proc/PID/stat text says. A zombie has ended (its parent has not collected it yet): gone. */
+export function probeFromStat(text: string): ProcessProbe {
+  const state = text.slice(text.lastIndexOf(')') + 2).split(' ')[0];
+  if (state === 'Z' || state === 'X') return { state: 'gone' };
+  const start = startTimeFromStat(text);
+  return start ? { state: 'running', start } : { state: 'unknown' };
+}
+
 async function probeProcess(pid: number): Promise<ProcessProbe> {
   try {
-    const start = startTimeFromStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
-    return start ? { state: 'running', start } : { state: 'unknown' };
+    return probeFromStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? { state: 'gone' } : { state: 'unknown' };
   }

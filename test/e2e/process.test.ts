@@ -316,9 +316,12 @@ describe('the process', () => {
 
       const run = start({ settings: { ...SETTINGS, batch_rows: 2 }, input: writeInput(dir, 'input.csv', csv(200)), dir, env: selligentEnv(sim), args: ['--temp-dir', spool], detached: true });
       await until(() => routes(sim, 'loadList').length >= 2, 'the List load');
+      const exporter = childrenOf(run.child.pid!)[0];
+      assert.ok(exporter, 'the heap-capped child runs the export');
       // The whole process group, as an out-of-memory kill or `kill -9` of a container would.
       process.kill(-run.child.pid!, 'SIGKILL');
       await run.exited;
+      await until(() => !alive(exporter!), 'the killed exporter to end');
       const left = readdirSync(spool).filter((name) => !['selligent-export-LIVE01', 'selligent-export-NOOWNR'].includes(name));
       assert.equal(left.length, 1, `the killed run's spool directory: ${left.join(', ')}`);
       assert.ok(readdirSync(join(spool, left[0]!)).length > 1, 'it holds spooled rows');

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isStale, ownIdentity, removeStaleSpoolDirs, startTimeFromStat, type ProcessIdentity, type ProcessProbe } from '../../src/pipeline/spool-dir.ts';
+import { isStale, ownIdentity, probeFromStat, removeStaleSpoolDirs, startTimeFromStat, type ProcessIdentity, type ProcessProbe } from '../../src/pipeline/spool-dir.ts';
 
 const SELF: ProcessIdentity = { pid: 100, start: '5000', boot: 'boot-1', pidns: 'pid:[1]', uid: 1000 };
 const owner = (extra: Partial<ProcessIdentity> = {}): ProcessIdentity => ({ pid: 200, start: '6000', boot: 'boot-1', pidns: 'pid:[1]', uid: 1000, ...extra });
@@ -39,6 +39,13 @@ describe('startTimeFromStat', () => {
     rest[19] = '123456';
     assert.equal(startTimeFromStat(`42 (node (a) b) ${rest.join(' ')}`), '123456');
     assert.equal(startTimeFromStat('garbage'), undefined);
+  });
+
+  it('counts a zombie (ended, not yet collected by its parent) as gone', () => {
+    const line = (state: string) => `42 (node) ${[state, ...Array.from({ length: 30 }, (_, i) => (i === 18 ? '777' : '1'))].join(' ')}`;
+    assert.deepEqual(probeFromStat(line('S')), { state: 'running', start: '777' });
+    assert.deepEqual(probeFromStat(line('Z')), { state: 'gone' });
+    assert.deepEqual(probeFromStat(line('X')), { state: 'gone' });
   });
 });
 
