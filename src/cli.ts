@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: SIGTERM/SIGINT are caught from here on, while the rest loads (see signals.ts).
+import { interruption } from './signals.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, ExitCode, asExporterError } from './errors.js';
 import { TOOL_NAME, VERSION } from './version.js';
@@ -42,6 +44,8 @@ Environment:
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (EPIPE) is no reason to stop: log.ts drops the lines, this drops the event.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_HELP);
@@ -85,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     tempDir: values['temp-dir'],
     dryRun: values['dry-run'] ?? false,
     env: process.env,
+    signal: interruption,
   });
   return outcome.exitCode;
 }

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { getHeapStatistics } from 'node:v8';
+import { interruption, onEverySignal } from './signals.js';
 
 /**
  * A run's live data is small and bounded (rows wait in spool files on disk), but on a machine with much
  * memory Node sizes its heap limit from the RAM and V8 then postpones collection, letting the process
  * grow to many hundreds of MB for nothing. `run` therefore executes in a child Node process whose old
  * generation is capped, so its memory stays flat whatever the input size. The parent only forwards
- * signals and the exit code.
+ * signals and the exit code, and the child stops when the parent is gone.
  */
 
 const CAPPED_MARK = 'SELLIGENT_EXPORT_HEAP_CAPPED';
@@ -28,20 +29,35 @@ export function heapCapToApply(env: NodeJS.ProcessEnv, execArgv: string[]): numb
   return Math.round(wanted);
 }
 
-/** Runs this same command in a child with the heap cap; resolves with its exit code. */
+/**
+ * Runs this same command in a child with the heap cap; resolves with its exit code.
+ *
+ * The child is tied to this process by an IPC channel: it says when its signal handlers are installed,
+ * and it stops (after the request in flight, writing its report) when the channel closes, which is how
+ * it learns that this process died, even by SIGKILL. A SIGTERM/SIGINT here is forwarded once the child
+ * is ready; one forwarded earlier would kill it before it could write a report.
+ */
 export function runWithHeapCap(capMb: number, script: string, args: string[]): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${capMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`, script, ...args], {
-    stdio: 'inherit',
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [CAPPED_MARK]: '1' },
   });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGTERM', forward);
-  process.on('SIGINT', forward);
+  let ready = false;
+  const pending: NodeJS.Signals[] = interruption.aborted && typeof interruption.reason === 'string' ? [interruption.reason as NodeJS.Signals] : [];
+  const forward = (signal: NodeJS.Signals) => {
+    if (ready) child.kill(signal);
+    else pending.push(signal);
+  };
+  const stopForwarding = onEverySignal(forward);
+  child.on('message', (message: unknown) => {
+    if (ready || (message as { ready?: unknown } | null)?.ready !== true) return;
+    ready = true;
+    for (const signal of pending.splice(0)) child.kill(signal);
+  });
   return new Promise((resolve) => {
     child.on('error', () => resolve(1));
     child.on('exit', (code, signal) => {
-      process.off('SIGTERM', forward);
-      process.off('SIGINT', forward);
+      stopForwarding();
       resolve(code ?? (signal === 'SIGKILL' ? 137 : 1));
     });
   });

@@ -79,7 +79,15 @@ function scrubbingSink(target: NodeJS.WritableStream): Writable & DestinationStr
 }
 
 
+/** Descriptors whose reader went away: output to them is dropped from then on. */
+const closed = new Set<number>();
+
+/**
+ * Logging never stops an export: when the process reading stdout goes away (EPIPE) or the descriptor
+ * fails otherwise, the lines are dropped and the run goes on to its report, which holds the outcome.
+ */
 function writeAllSync(fd: number, text: string): void {
+  if (closed.has(fd)) return;
   let buffer = Buffer.from(text);
   while (buffer.length > 0) {
     try {
@@ -87,8 +95,19 @@ function writeAllSync(fd: number, text: string): void {
       buffer = buffer.subarray(written);
     } catch (error) {
       // A non-blocking pipe that is full: spin until the reader drains it rather than drop a line.
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      closed.add(fd);
+      if (fd === 1) noteOnStderr(`stdout is no longer writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the log is dropped from here on; the run goes on and writes its report\n`);
+      return;
     }
+  }
+}
+
+function noteOnStderr(text: string): void {
+  try {
+    if (!closed.has(2)) writeSync(2, text);
+  } catch {
+    closed.add(2);
   }
 }
 

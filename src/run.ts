@@ -2,13 +2,13 @@ import { dirname, join, basename } from 'node:path';
 import { loadSettings } from './config/load.js';
 import { credentialsFromEnv } from './config/credentials.js';
 import type { Settings } from './config/settings.js';
-import { ConfigError, ExitCode, asExporterError, type ExporterError } from './errors.js';
+import { ConfigError, ExitCode, InterruptedError, asExporterError, type ExporterError } from './errors.js';
 import { createLogger, printLine, type Logger } from './log.js';
 import { exportToSelligent, type PipelineOptions } from './pipeline/export.js';
 import { emptyReport, hasWritten } from './report/build.js';
 import { summaryLine } from './report/summary.js';
 import type { RunReport } from './report/types.js';
-import { resolveReportPath, writeReport } from './report/writer.js';
+import { checkReportLocation, resolveReportPath, writeReport } from './report/writer.js';
 import { registerSecretsFromEnv } from './secrets.js';
 
 export interface RunCommandOptions {
@@ -46,21 +46,35 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
   const started = performance.now();
 
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn({ signal }, `received ${signal}: stopping after the request in flight`);
-    controller.abort(signal);
+  const onSignal = (reason: unknown) => {
+    if (controller.signal.aborted) return;
+    const text = String(reason);
+    logger.warn({ signal: text }, /^SIG[A-Z]+$/.test(text) ? `received ${text}: stopping after the request in flight` : `stopping after the request in flight: ${text}`);
+    controller.abort(reason);
   };
   const installSignals = !options.signal;
   if (installSignals) {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   } else {
-    options.signal!.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
+    const outer = options.signal!;
+    // The CLI catches signals from its first instruction: one may have come before this run began.
+    if (outer.aborted) onSignal(outer.reason);
+    else outer.addEventListener('abort', () => onSignal(outer.reason), { once: true });
   }
 
   let failure: ExporterError | undefined;
   let settings: Settings | undefined;
+  /** The summary line then says so instead of naming a file that is not there. */
+  let reportNotWritten = false;
   try {
+    try {
+      await checkReportLocation(reportPath);
+    } catch (error) {
+      reportNotWritten = true;
+      throw error;
+    }
+    throwIfInterrupted(controller.signal);
     const loaded = await loadSettings(options.settingsPath, env);
     settings = loaded.settings;
     report.settings_source = loaded.from;
@@ -90,6 +104,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
       { organization: settings.organization, list: settings.list_api_name, input, dryRun: options.dryRun, settingsFrom: loaded.from },
       `export starting${options.dryRun ? ' (dry run: nothing will be written)' : ''}`,
     );
+    throwIfInterrupted(controller.signal);
     await exportToSelligent(pipelineOptions, report);
   } catch (error) {
     failure = asExporterError(error);
@@ -102,14 +117,19 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
 
   report.durations_seconds.total = round((performance.now() - started) / 1000);
   report.finished_at = new Date().toISOString();
-  const exitCode = settle(report, failure, settings, logger);
+  let exitCode = settle(report, failure, settings, logger);
 
-  try {
-    await writeReport(reportPath, report);
-  } catch (error) {
-    logger.error({ reportPath, reason: (error as Error).message }, 'could not write the run report');
+  if (!reportNotWritten) {
+    try {
+      await writeReport(reportPath, report);
+    } catch (error) {
+      reportNotWritten = true;
+      logger.error({ reportPath, reason: (error as Error).message }, 'could not write the run report');
+      // A run whose outcome is not recorded did not succeed; what it wrote is still in Selligent.
+      if (exitCode === ExitCode.ok) exitCode = report.exit_code = hasWritten(report) ? ExitCode.partial : ExitCode.config;
+    }
   }
-  if (options.printSummary !== false) printLine(summaryLine(report, reportPath));
+  if (options.printSummary !== false) printLine(summaryLine(report, reportNotWritten ? 'not written' : reportPath));
   return { exitCode, report, reportPath };
 }
 
@@ -153,6 +173,14 @@ export function exceedsTolerance(rejected: number, inputRows: number, settings: 
   if (settings.max_rejected_rows !== null && rejected > settings.max_rejected_rows) return true;
   if (settings.max_rejected_ratio !== null && inputRows > 0 && rejected / inputRows > settings.max_rejected_ratio) return true;
   return false;
+}
+
+/** A signal that came while the run was starting: it stops before reading or writing anything. */
+function throwIfInterrupted(signal: AbortSignal): void {
+  if (!signal.aborted) return;
+  const error = new InterruptedError(signal.reason);
+  error.stage = 'settings';
+  throw error;
 }
 
 function defaultRejectedPath(reportPath: string): string {

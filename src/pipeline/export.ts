@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { ConfigError, InternalError, PartialFailureError, type Stage } from '../errors.js';
 import { accountingReport } from '../report/build.js';
 import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
@@ -15,6 +13,7 @@ import { CREATED_LIST_DESCRIPTION, checkOrganization, preflight, type PreflightR
 import { Progress } from './progress.js';
 import { readAndValidate, type ReadResult } from './read.js';
 import { RejectedRowsFile } from './rejected.js';
+import { createSpoolDir } from './spool-dir.js';
 import { SegmentSpool } from './spool.js';
 
 export type { PipelineOptions };
@@ -37,9 +36,7 @@ interface ListCounts {
  */
 export async function exportToSelligent(options: PipelineOptions, report: RunReport): Promise<void> {
   const { settings, logger } = options;
-  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'selligent-export-'));
   const rejected = new RejectedRowsFile(options.rejectedPath);
-  report.rejected_rows.file = options.rejectedPath;
   const progress = new Progress(logger);
   const client = new SelligentClient(options.credentials, {
     retry: { maxAttempts: settings.max_attempts, budgetMs: settings.retry_budget_seconds * 1000, baseDelayMs: 500, maxDelayMs: 60_000 },
@@ -51,6 +48,17 @@ export async function exportToSelligent(options: PipelineOptions, report: RunRep
     signal: options.signal,
     http: report.http,
   });
+  // Output locations are checked before anything is read or written: an unusable one is a configuration error.
+  let workDir: string;
+  try {
+    await rejected.open();
+    workDir = await createSpoolDir(options.tempDir, logger);
+  } catch (error) {
+    client.close();
+    await rejected.close().catch(() => undefined);
+    throw error;
+  }
+  report.rejected_rows.file = options.rejectedPath;
   const ctx: RunContext = { options, settings, logger, report, rejected, progress, client, workDir };
   report.deduplication.strategy = settings.deduplication;
   progress.start();

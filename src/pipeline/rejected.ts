@@ -2,6 +2,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
+import { mkdir, open as openFile } from 'node:fs/promises';
+import { ConfigError } from '../errors.js';
+import { fsReason } from '../fs-errors.js';
 import { scrubSecrets } from '../secrets.js';
 
 export interface RejectedRow {
@@ -25,6 +28,26 @@ export class RejectedRowsFile {
   count = 0;
 
   constructor(readonly path: string) {}
+
+  /**
+   * Creates the file (and its directory) now, before the input is read, so that a path that cannot be
+   * written is a configuration error rather than a failure in the middle of the run.
+   */
+  async open(): Promise<void> {
+    if (this.stream) return;
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      const handle = await openFile(this.path, 'w');
+      this.stream = handle.createWriteStream();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConfigError(
+        'REJECTED_PATH_UNUSABLE',
+        `cannot create the rejected-rows file ${this.path} (${fsReason(error)}): set --rejected (REJECTED_PATH) to a writable path, or --report to a writable directory (the file goes beside the report by default)`,
+        { stage: 'settings', details: { path: this.path, errorCode: code ?? null } },
+      );
+    }
+  }
 
   async write(entry: RejectedRow): Promise<void> {
     if (!this.stream) {

@@ -1,6 +1,8 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { fsReason } from '../fs-errors.js';
 import { scrubSecrets } from '../secrets.js';
 import type { RunReport } from './types.js';
 
@@ -29,5 +31,27 @@ export async function writeReport(path: string, report: RunReport): Promise<void
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Checks, before the run does anything, that the report can be written where it will be: its directory
+ * is created and a file is written and removed there, as `writeReport` will. A run whose outcome cannot
+ * be recorded is refused as a configuration error.
+ */
+export async function checkReportLocation(path: string): Promise<void> {
+  const probe = `${path}.${process.pid}.tmp`;
+  try {
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(probe, '', { mode: 0o644 });
+    await rm(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      'REPORT_PATH_UNUSABLE',
+      `cannot write the run report at ${path} (${fsReason(error)}): set --report (REPORT_PATH) to a writable path`,
+      { stage: 'settings', details: { path, errorCode: code ?? null } },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, validateHeaderValue } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type Method } from 'got';
@@ -139,6 +139,7 @@ export class SelligentClient {
     private readonly credentials: Credentials,
     private readonly options: ClientOptions,
   ) {
+    checkHeaderCredentials(credentials);
     this.pacer = new RequestPacer(options.requestsPerMinute);
     this.agent = {
       http: new HttpAgent({ keepAlive: true, maxSockets: 8 }),
@@ -265,6 +266,7 @@ export class SelligentClient {
         timeouts = status === 408 || status === 504 ? timeouts + 1 : 0;
         http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
         if (headers) this.pacer.observe(headers);
+        if (status >= 300 && status < 400) throw redirected(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
         if (options.envelope && (status < 300 || (status === 400 && options.envelope === 'load'))) {
           const verdict = classifyAnswer(status, body, options.envelope === 'load');
           if (verdict.verdict === 'applied') return { status, body, uncertain };
@@ -365,6 +367,49 @@ export class SelligentClient {
     }
     if (status === 404) return new ConfigError('SELLIGENT_NOT_FOUND', `${where} answered 404: not found${detail}`, { details });
     return new ConfigError('SELLIGENT_REQUEST_REFUSED', `${where} answered ${status}${detail}`, { details });
+  }
+}
+
+/**
+ * Redirects are not followed, so the X-ApiKey header never goes to another host; a base URL that
+ * redirects (http to https, an old tenant domain) is a configuration to fix, named with its target. The
+ * target is shown without user info, query or fragment, which could carry secrets.
+ */
+function redirected(where: string, status: number, location: string | string[] | undefined, requested: string, apiPath: string, baseUrl: string): ConfigError {
+  const raw = Array.isArray(location) ? location[0] : location;
+  let target: URL | undefined;
+  try {
+    target = raw ? new URL(raw, requested) : undefined;
+  } catch {
+    target = undefined;
+  }
+  const shown = target ? `${target.origin}${target.pathname}` : undefined;
+  const base = target && target.pathname.toLowerCase().endsWith(apiPath.toLowerCase()) ? `${target.origin}${target.pathname.slice(0, target.pathname.length - apiPath.length)}` : undefined;
+  const message = shown
+    ? `${where} answered ${status}: SELLIGENT_BASE_URL ${baseUrl} redirects to ${shown}; set SELLIGENT_BASE_URL to ${base ? base : "the tenant's API address"} (redirects are not followed, so the credentials never go to another address)`
+    : `${where} answered ${status} (a redirect without a usable Location): SELLIGENT_BASE_URL ${baseUrl} is not the tenant's API address`;
+  return new ConfigError('BASE_URL_REDIRECTS', message, { details: { status, location: shown ?? null } });
+}
+
+/** Node refuses such a header value; got would report it as a network error on every attempt. */
+function checkHeaderCredentials(credentials: Credentials): void {
+  for (const [name, value] of [
+    ['SELLIGENT_API_KEY', credentials.apiKey],
+    ['SELLIGENT_API_SECRET', credentials.apiSecret],
+  ] as const) {
+    try {
+      validateHeaderValue('X-ApiKey', value);
+    } catch {
+      // The character itself is part of a secret: only its kind and position are named.
+      const at = [...value].findIndex((char) => /[^\t\x20-\x7e\x80-\xff]/.test(char));
+      const char = [...value][at] ?? '';
+      const kind = /[\r\n]/.test(char) ? 'a line break' : char.charCodeAt(0) < 0x20 || char === '\x7f' ? 'a control character' : 'a character outside Latin-1';
+      throw new ConfigError(
+        'CREDENTIALS_INVALID',
+        `${name} contains ${kind} (character ${at + 1}), which cannot be sent in the X-ApiKey header; copy the value again without it`,
+        { stage: 'settings', details: { variable: name, position: at + 1 } },
+      );
+    }
   }
 }
 
