@@ -5,23 +5,31 @@
 
 import {
   canonicalOperator,
+  deleteMembers,
+  likePattern,
   loadList,
   loadSegment,
   makePlan,
   search,
+  SEARCH_OPERATORS,
+  UNARY_OPERATORS,
   type Deduplication,
   type ImportOption,
   type SearchFilter,
 } from './bulk.js';
+import { parseJsonExact } from './json-exact.js';
 import { notFound, ok, ReplyError, validationFailed, type Reply } from './http-util.js';
 import type { ParsedQuery } from './router.js';
 import { canonicalListType, Field, keyOf, Segment, type ListState, type Organization, type Store } from './state.js';
 import type { SegmentSemantics } from './types.js';
-import { canonicalDataType, isApiName, isFieldName, MAX_TEXT_LENGTH } from './validation.js';
+import { canonicalDataType, checkValue, coerceValue, isApiName, isFieldName, MAX_TEXT_LENGTH } from './validation.js';
 
 export interface HandlerSettings {
   segmentSemantics: SegmentSemantics;
-  requireBusinessKey: boolean;
+  /** Variant V6: the business key must equal keyFields, cover them, or is not checked. */
+  keyIndexGuard: 'none' | 'exact' | 'covers';
+  /** Variant V11. */
+  acceptStrings: boolean;
   /** Told the number of data rows once the body is checked, before anything is applied (may throw a 408). */
   onRows?: (rows: number) => void;
 }
@@ -208,6 +216,7 @@ export function createStaticSegment(list: ListState, body: unknown): Reply {
 export function clearSegment(seg: Segment): Reply {
   const n = seg.members.size;
   seg.members.clear();
+  seg.noteSize();
   return ok(`Segment ${seg.apiName} cleared (${n} member(s) removed)`);
 }
 
@@ -307,7 +316,8 @@ export function parseLoadOptions(query: ParsedQuery, isSegment: boolean): LoadOp
 function parseRows(body: Buffer): unknown[] {
   let rows: unknown;
   try {
-    rows = JSON.parse(body.toString('utf8'));
+    // Long values keep their exact digits: two keys that differ only past 2^53 are two records.
+    rows = parseJsonExact(body.toString('utf8'));
   } catch (e) {
     throw new ReplyError(loadValidationFailed(`The request body is not valid JSON: ${(e as Error).message}`));
   }
@@ -347,10 +357,10 @@ function resolveColumns(list: ListState, query: ParsedQuery, rows: unknown[], se
   const missing = keyPositions.filter((p) => !columns.includes(p)).map((p) => list.fields[p].name);
   if (missing.length) throw new ReplyError(loadValidationFailed(`Key field(s) ${missing.join(', ')} are not among the loaded fields`));
 
-  if (settings.requireBusinessKey) {
+  if (settings.keyIndexGuard !== 'none') {
     const bk = new Set((list.businessKey ?? []).map((n) => n.toUpperCase()));
     const keys = new Set(keyPositions.map((p) => list.fields[p].upper));
-    const covered = bk.size === keys.size && [...keys].every((k) => bk.has(k));
+    const covered = (settings.keyIndexGuard === 'covers' || bk.size === keys.size) && [...keys].every((k) => bk.has(k));
     if (!covered) {
       const wanted = keyPositions.map((p) => list.fields[p].name).join(', ');
       const current = list.businessKey ? `the current key index covers ${list.businessKey.join(', ')}` : 'the list has no key index';
@@ -369,7 +379,7 @@ export function handleLoadList(list: ListState, query: ParsedQuery, body: Buffer
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
   settings.onRows?.(rows.length - start);
-  const result = loadList(list, makePlan(columns, keyPositions, opts), rows, start);
+  const result = loadList(list, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start);
   return { status: 200, json: result };
 }
 
@@ -378,46 +388,93 @@ export function handleLoadSegment(list: ListState, seg: Segment, query: ParsedQu
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
   settings.onRows?.(rows.length - start);
-  const result = loadSegment(list, seg, makePlan(columns, keyPositions, opts), rows, start, settings.segmentSemantics);
+  const result = loadSegment(list, seg, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start, settings.segmentSemantics);
+  return { status: 200, json: result };
+}
+
+/** `DELETE .../segments/{segment}/data`: the segment load's parameters and body; removes memberships only. */
+export function handleDeleteSegmentData(list: ListState, seg: Segment, query: ParsedQuery, body: Buffer, settings: HandlerSettings): Reply {
+  const opts = parseLoadOptions(query, true);
+  const rows = parseRows(body);
+  // Removing references needs no unique key index.
+  const { columns, keyPositions, start } = resolveColumns(list, query, rows, { ...settings, keyIndexGuard: 'none' });
+  settings.onRows?.(rows.length - start);
+  const result = deleteMembers(list, seg, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start);
   return { status: 200, json: result };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Search
 
+/** The page size when `take` is absent (unpublished by the vendor; clients must always send take). */
 export const DEFAULT_TAKE = 100;
-export const MAX_TAKE = 10000;
+/** The largest page: a larger `take` is capped to it. */
+export const MAX_TAKE = 1000;
 
+/**
+ * The vendor's search model: `{fields (required), filters: [{field_name, operator, field_value}], skip, take,
+ * order_by, order_by_direction}`; answers `{fields, data: [[...]], result_code, errors}`.
+ */
 export function handleSearch(list: ListState, seg: Segment | undefined, body: unknown): Reply {
-  const o = body === undefined ? {} : asObject(body);
-  let positions: number[];
-  if (o.fields === undefined || o.fields === null || (Array.isArray(o.fields) && o.fields.length === 0)) {
-    positions = list.fields.map((_, i) => i);
-  } else {
-    if (!Array.isArray(o.fields) || o.fields.some((f) => typeof f !== 'string')) throw new ReplyError(validationFailed('fields must be an array of field names'));
-    const unknown = (o.fields as string[]).filter((f) => list.position(f) === undefined);
-    if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
-    positions = (o.fields as string[]).map((f) => list.position(f) as number);
+  const o = asObject(body);
+  if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
+    throw new ReplyError(validationFailed('fields is required: a non-empty array of field names'));
   }
+  const unknown = (o.fields as string[]).filter((f) => list.position(f) === undefined);
+  if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
+  const positions = (o.fields as string[]).map((f) => list.position(f) as number);
   const filters: SearchFilter[] = [];
   if (o.filters !== undefined && o.filters !== null) {
     if (!Array.isArray(o.filters)) throw new ReplyError(validationFailed('filters must be an array'));
     for (const raw of o.filters) {
-      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ReplyError(validationFailed('each filter must be an object {field, operator, value}'));
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new ReplyError(validationFailed('each filter must be an object {field_name, operator, field_value}'));
+      }
       const f = raw as Record<string, unknown>;
-      const position = typeof f.field === 'string' ? list.position(f.field) : undefined;
-      if (position === undefined) throw new ReplyError(validationFailed(`Unknown filter field: ${String(f.field)}`));
-      const operator = f.operator === undefined ? 'EqualTo' : canonicalOperator(f.operator);
-      if (!operator) throw new ReplyError(validationFailed(`Unsupported filter operator ${String(f.operator)}; supported: EqualTo, NotEqualTo, In, NotIn, IsNull, IsNotNull`));
-      if ((operator === 'In' || operator === 'NotIn') && !Array.isArray(f.value)) throw new ReplyError(validationFailed(`The ${operator} operator needs an array value`));
-      filters.push({ position, operator, value: f.value === undefined ? null : f.value });
+      const position = typeof f.field_name === 'string' ? list.position(f.field_name) : undefined;
+      if (position === undefined) throw new ReplyError(validationFailed(`Unknown filter field_name: ${String(f.field_name)}`));
+      const operator = canonicalOperator(f.operator);
+      if (!operator) throw new ReplyError(validationFailed(`Unsupported filter operator ${String(f.operator)}; supported: ${SEARCH_OPERATORS.join(', ')}`));
+      filters.push({ position, operator, value: UNARY_OPERATORS.has(operator) ? null : filterValue(list, position, operator, f.field_value) });
     }
   }
   const skip = intParam(o.skip, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
-  const take = intParam(o.take, 'take', DEFAULT_TAKE, 1, MAX_TAKE);
-  return { status: 200, json: search(list, seg, positions, filters, skip, take) };
+  const take = Math.min(intParam(o.take, 'take', DEFAULT_TAKE, 1, Number.MAX_SAFE_INTEGER), MAX_TAKE);
+  let orderBy: number | undefined;
+  if (o.order_by !== undefined && o.order_by !== null && o.order_by !== '') {
+    orderBy = typeof o.order_by === 'string' ? list.position(o.order_by) : undefined;
+    if (orderBy === undefined) throw new ReplyError(validationFailed(`Unknown order_by field: ${String(o.order_by)}`));
+  }
+  let descending = false;
+  if (o.order_by_direction !== undefined && o.order_by_direction !== null) {
+    const d = typeof o.order_by_direction === 'string' ? o.order_by_direction.toUpperCase() : '';
+    if (d !== 'ASC' && d !== 'DESC') throw new ReplyError(validationFailed('order_by_direction must be ASC or DESC'));
+    descending = d === 'DESC';
+  }
+  return { status: 200, json: search(list, seg, { positions, filters, skip, take, orderBy, descending }) };
 }
 
+/** A filter's field_value (a string) in the form the field stores, so comparisons follow the field's type. */
+function filterValue(list: ListState, position: number, operator: string, raw: unknown): unknown {
+  const field = list.fields[position];
+  if (typeof raw !== 'string') throw new ReplyError(validationFailed(`The ${operator} filter on ${field.name} needs field_value as a string`));
+  if (operator === 'Like') return likePattern(raw);
+  switch (field.dataType) {
+    case 'Long':
+    case 'Numeric':
+    case 'Float':
+    case 'Boolean': {
+      // field_value is always a string, whatever the value-typing variant.
+      const v = coerceValue(field.dataType, raw, true);
+      if (v === null || checkValue({ ...field, allowNull: false }, v)) {
+        throw new ReplyError(validationFailed(`field_value ${JSON.stringify(raw)} is not a valid ${field.dataType} for ${field.name}`));
+      }
+      return v;
+    }
+    default:
+      return raw;
+  }
+}
 function intParam(v: unknown, name: string, dflt: number, min: number, max: number): number {
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

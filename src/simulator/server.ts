@@ -26,7 +26,9 @@ import type {
   SegmentSemantics,
   SimulatorHandle,
   SimulatorOptions,
+  Watermarks,
 } from './types.js';
+import { stringifyExact } from './json-exact.js';
 import { checkVariants, DEFAULT_VARIANTS, type Variants } from './variants.js';
 
 export const DEV_API_KEY = 'simulator-key';
@@ -36,9 +38,9 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { limit: 2500, windowMs: 60_000 };
 export const DEFAULT_REQUEST_LOG_SIZE = 100_000;
 
-const BULK_ROUTES = new Set(['loadList', 'loadSegment', 'clearSegment']);
+const BULK_ROUTES = new Set(['loadList', 'loadSegment', 'clearSegment', 'deleteSegmentData']);
 /** Routes that answer the LoadDataResponseModel (variants V1 and V2 shape them). */
-const LOAD_ROUTES = new Set(['loadList', 'loadSegment']);
+const LOAD_ROUTES = new Set(['loadList', 'loadSegment', 'deleteSegmentData']);
 
 /** Bounded ring of request log entries. */
 class Ring<T> {
@@ -296,6 +298,21 @@ export class SimulatorServer implements SimulatorHandle {
     if (patch.variants !== undefined) this.setVariants(patch.variants);
   }
 
+  watermarks(org?: string): Watermarks {
+    const o = this.store.org(org ?? this.organizations[0]);
+    const out: Watermarks = {};
+    for (const list of o?.lists.values() ?? []) {
+      const segs: Watermarks[string] = {};
+      for (const seg of list.segments.values()) segs[seg.apiName] = { min: Math.min(seg.lowWater, seg.members.size), current: seg.members.size };
+      out[list.apiName] = segs;
+    }
+    return out;
+  }
+
+  resetWatermarks(): void {
+    for (const o of this.store.organizations.values()) for (const l of o.lists.values()) for (const s of l.segments.values()) s.markWater();
+  }
+
   variants(): Variants {
     return { ...this.settings.variants };
   }
@@ -398,6 +415,12 @@ export class SimulatorServer implements SimulatorHandle {
       let faulted = this.faultReply(fault);
       if (LOAD_ROUTES.has(m.route) && this.settings.variants.loadTransientInBody) faulted = transientInBody(fault, faulted);
       return this.send(res, ctx, faulted, fault.dropConnection);
+    }
+
+    // The status route needs no credentials and no endpoint right.
+    if (m.route === 'status') {
+      await this.sleep(this.settings.latencyMs + (fault?.delayMs ?? 0));
+      return this.send(res, ctx, { status: 200, json: { result_code: 'Succeeded', message: 'The API is available' } }, fault?.dropConnection);
     }
 
     // Auth.
@@ -553,7 +576,12 @@ export class SimulatorServer implements SimulatorHandle {
     if (route === 'getOrganization') return h.getOrganization(org);
     if (route === 'createList') return h.createList(this.store, org, await this.readJsonBody(req, ctx));
     const list = h.requireList(org, m.list as string, missing);
-    const settings = { segmentSemantics: this.settings.segmentSemantics, requireBusinessKey: v.keyIndexGuard !== 'none', onRows };
+    const settings: h.HandlerSettings = {
+      segmentSemantics: this.settings.segmentSemantics,
+      keyIndexGuard: v.keyIndexGuard,
+      acceptStrings: v.stringValues === 'accept',
+      onRows,
+    };
     switch (route) {
       case 'getList':
         return h.getList(list);
@@ -594,6 +622,13 @@ export class SimulatorServer implements SimulatorHandle {
         lock(list);
         const body = (await this.readJsonBody(req, ctx, true)) as Buffer;
         return h.handleLoadSegment(list, seg, ctx.query, body, settings);
+      }
+      case 'deleteSegmentData': {
+        h.requireStatic(seg);
+        h.parseLoadOptions(ctx.query, true);
+        lock(list);
+        const body = (await this.readJsonBody(req, ctx, true)) as Buffer;
+        return h.handleDeleteSegmentData(list, seg, ctx.query, body, settings);
       }
     }
     throw new Error(`unhandled route ${route}`);
@@ -648,7 +683,7 @@ export class SimulatorServer implements SimulatorHandle {
     const headers: Record<string, string> = {};
     if (reply.status !== 204) {
       if (reply.json !== undefined) {
-        body = Buffer.from(JSON.stringify(reply.json));
+        body = Buffer.from(stringifyExact(reply.json));
         headers['Content-Type'] = 'application/json; charset=utf-8';
       } else if (reply.text !== undefined) {
         body = Buffer.from(reply.text);
@@ -772,6 +807,11 @@ export class SimulatorServer implements SimulatorHandle {
         }
         case 'GET config':
           return { status: 200, json: this.effectiveConfig() };
+        case 'GET watermarks':
+          return { status: 200, json: this.watermarks(ctx.query.byLower.get('organization')) };
+        case 'POST watermarks/reset':
+          this.resetWatermarks();
+          return { status: 200, json: this.watermarks(ctx.query.byLower.get('organization')) };
         case 'GET variants':
           return { status: 200, json: this.variants() };
         case 'PUT variants':

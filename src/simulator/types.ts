@@ -23,6 +23,8 @@ export const ROUTE_NAMES = [
   'searchSegment',
   'countRecords',
   'setBusinessKey',
+  'deleteSegmentData',
+  'status',
 ] as const;
 export type RouteName = (typeof ROUTE_NAMES)[number];
 
@@ -184,6 +186,9 @@ export interface RequestLogEntry {
   fault?: string;
 }
 
+/** `{list: {segment: {min, current}}}`: member counts since the last watermark reset. */
+export type Watermarks = Record<string, Record<string, { min: number; current: number }>>;
+
 export interface FieldView {
   name: string;
   data_type: string;
@@ -210,6 +215,10 @@ export interface SimulatorHandle {
   clearRequestLog(): void;
   readonly faults: FaultControls;
   configure(patch: ConfigurablePatch): void;
+  /** Per List and Segment of an organization (default: the first), the fewest members since the last mark. */
+  watermarks(org?: string): Watermarks;
+  /** Starts a new watermark period: every Segment's low point becomes its current size. */
+  resetWatermarks(): void;
   /** The current variant switches. */
   variants(): Variants;
   /** Changes some variant switches (checked like the start-up options); returns all of them. */

@@ -284,3 +284,112 @@ describe('variant switches: load answers and the latency model', () => {
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 4000);
     }));
 });
+
+describe('variant switches: key index, quota window, value typing', () => {
+  test('V6 keyIndexGuard: none by default; exact (= requireBusinessKey); covers accepts an index over more fields', () =>
+    withSim(CONTROL, async (c) => {
+      const load = () => c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
+      assert.equal((await load()).status, 200, 'no guard by default');
+      await setVariants(c, { keyIndexGuard: 'exact' });
+      const refused = await load();
+      assert.equal(refused.status, 400);
+      assert.match(refused.json.errors[0].description, /key index/);
+      await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER', 'EMAIL'] });
+      assert.equal((await load()).status, 400, 'exact: an index over more fields does not count');
+      await setVariants(c, { keyIndexGuard: 'covers' });
+      assert.equal((await load()).status, 200);
+      const wider = await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER,AGE&' + FIELDS3, [['C1', 'a', 1]]);
+      assert.equal(wider.status, 400, 'covers: every key field must be in the index');
+      await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER'] });
+      await setVariants(c, { keyIndexGuard: 'exact' });
+      assert.equal((await load()).status, 200);
+      // requireBusinessKey maps onto the switch.
+      c.sim.configure({ requireBusinessKey: false });
+      assert.equal(c.sim.variants().keyIndexGuard, 'none');
+      c.sim.configure({ requireBusinessKey: true });
+      assert.equal(c.sim.variants().keyIndexGuard, 'exact');
+    }));
+
+  test('V6: the requireBusinessKey start-up option still means the exact guard; an explicit keyIndexGuard wins', async () => {
+    await withSim({ requireBusinessKey: true }, async (c) => assert.equal(c.sim.variants().keyIndexGuard, 'exact'));
+    await withSim({ requireBusinessKey: true, variants: { keyIndexGuard: 'covers' } }, async (c) => assert.equal(c.sim.variants().keyIndexGuard, 'covers'));
+  });
+
+  test('V8 quotaWindow: the token bucket refills continuously; a fixed window takes `limit` requests and tells the seconds left', () =>
+    withSim({ ...CONTROL, rateLimit: { limit: 3, windowMs: 60_000 } }, async (c) => {
+      const r1 = await c.call('GET', '/lists/contacts');
+      assert.equal(r1.headers.get('x-ratelimit-remaining'), '2');
+      await setVariants(c, { quotaWindow: 'fixed' });
+      const seen = [];
+      for (let i = 0; i < 4; i++) seen.push(await c.call('GET', '/lists/contacts'));
+      assert.deepEqual(seen.map((r) => r.status), [200, 200, 200, 429]);
+      assert.deepEqual(seen.slice(0, 3).map((r) => r.headers.get('x-ratelimit-remaining')), ['2', '1', '0']);
+      const reset = Number(seen[3].headers.get('x-ratelimit-reset'));
+      assert.ok(reset >= 1 && reset <= 60, String(reset));
+      assert.equal(seen[3].headers.get('x-ratelimit-remaining'), '0');
+      assert.equal(seen[3].text, 'API calls quota exceeded! The maximum allowed is 3 per minute');
+      // The reset of a fixed window counts down instead of naming the time to the next token.
+      assert.ok(Number(seen[0].headers.get('x-ratelimit-reset')) >= reset);
+    }));
+
+  test('V11 stringValues: strings for numeric and boolean fields are refused by default, accepted as typed values when switched', () =>
+    withSim({ ...CONTROL, seed: { lists: [{ api_name: 't', type: 'Datalist', fields: [{ name: 'K', data_type: 'Long' }, { name: 'N', data_type: 'Numeric' }, { name: 'F', data_type: 'Float' }, { name: 'B', data_type: 'Boolean' }, { name: 'S', data_type: 'Text', length: 10 }] }] } }, async (c) => {
+      const rows = [['1', '2', '1.5', 'true', 's'], ['9007199254740993', '-3', '2e3', 'false', 't'], ['3', '1.5', 'x', 'yes', 'u'], [4, '', '', '', 'v']];
+      const refused = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,N,F,B,S', rows);
+      assert.equal(refused.json.result_code, 'Failed');
+      assert.equal(refused.json.number_of_failed_records, 4);
+      await setVariants(c, { stringValues: 'accept' });
+      const accepted = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,N,F,B,S', rows);
+      assert.equal(accepted.json.number_of_inserted_records, 3);
+      assert.deepEqual(accepted.json.invalid_records.map((i: { record_index: number; field_name: string }) => [i.record_index, i.field_name]), [
+        [2, 'N'],
+        [2, 'F'],
+        [2, 'B'],
+      ]);
+      assert.deepEqual(c.sim.listRecords('my_org', 't'), [
+        { K: 1, N: 2, F: 1.5, B: true, S: 's' },
+        { K: 9007199254740993n, N: -3, F: 2000, B: false, S: 't' },
+        { K: 4, N: null, F: null, B: null, S: 'v' },
+      ]);
+      // Text fields still take strings only; numbers stay refused there.
+      assert.equal((await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,S', [[5, 5]])).json.invalid_records[0].field_name, 'S');
+      // A string key matches the record a number key made.
+      const seg = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,S', [['4', 'w']]);
+      assert.equal(seg.json.number_of_updated_records, 1);
+    }));
+});
+
+describe('variant switches in the simulator configuration file', () => {
+  test('`variants` and `latencyPerRowMs` are read from the file and checked', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { simulateCommand } = await import('../../src/simulator/cli.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'sim-variants-'));
+    const err = process.stderr.write;
+    const out = process.stdout.write;
+    let text = '';
+    process.stderr.write = ((s: string) => ((text += s), true)) as typeof process.stderr.write;
+    process.stdout.write = ((s: string) => ((text += s), true)) as typeof process.stdout.write;
+    try {
+      await writeFile(join(dir, 'bad.yml'), 'variants:\n  notFoundStatus: 401\n');
+      assert.equal(await simulateCommand(['--config', join(dir, 'bad.yml'), '--port', '0']), 1);
+      assert.match(text, /variants\.notFoundStatus must be one of 404, 400/);
+      await writeFile(join(dir, 'ok.json'), JSON.stringify({ variants: { notFoundStatus: 400, segmentsPageSize: 100 }, latencyPerRowMs: 0.2, enableControlRoutes: true }));
+      const running = simulateCommand(['--config', join(dir, 'ok.json'), '--port', '0']);
+      for (let i = 0; i < 100 && !/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(text); i++) await sleep(20);
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text)![1];
+      const v = (await (await fetch(`http://127.0.0.1:${port}/__simulator/variants`)).json()) as Record<string, unknown>;
+      assert.equal(v.notFoundStatus, 400);
+      assert.equal(v.segmentsPageSize, 100);
+      const cfg = (await (await fetch(`http://127.0.0.1:${port}/__simulator/config`)).json()) as Record<string, unknown>;
+      assert.equal(cfg.latencyPerRowMs, 0.2);
+      process.emit('SIGTERM', 'SIGTERM');
+      assert.equal(await running, 0);
+    } finally {
+      process.stderr.write = err;
+      process.stdout.write = out;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
