@@ -68,6 +68,7 @@ const settingsObject = z.strictObject({
     batch_rows: int(1, 100_000).default(5_000),
     batch_bytes: int(1024, 32 * MIB).default(10 * MIB),
     segment_batch_rows: int(1, 100_000).default(5_000),
+    list_busy_retry_seconds: int(1, 86_400).default(600),
     requests_per_minute: int(1, 100_000).default(2_500),
     request_timeout_seconds: z.number().positive().max(3_600).default(120),
     connect_timeout_seconds: z.number().positive().max(600).default(10),
@@ -77,7 +78,6 @@ const settingsObject = z.strictObject({
     max_rejected_ratio: z.number().min(0).max(1).nullable().default(null),
     max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
     max_field_bytes: int(1, 64 * MIB).default(16 * MIB),
-    list_busy_retry_seconds: z.number().positive().max(86_400).default(600),
 });
 
 export const SETTING_NAMES = Object.keys(settingsObject.shape);

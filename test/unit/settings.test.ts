@@ -48,6 +48,7 @@ describe('parseSettings: defaults', () => {
     batch_rows: 5_000,
     batch_bytes: 10 * 1024 * 1024,
     segment_batch_rows: 5_000,
+    list_busy_retry_seconds: 600,
     requests_per_minute: 2_500,
     request_timeout_seconds: 120,
     connect_timeout_seconds: 10,
@@ -57,7 +58,6 @@ describe('parseSettings: defaults', () => {
     max_rejected_ratio: null,
     max_decompressed_bytes: 100 * 1024 * 1024 * 1024,
     max_field_bytes: 16 * 1024 * 1024,
-    list_busy_retry_seconds: 600,
   };
 
   for (const [name, value] of Object.entries(defaults)) {
