@@ -239,7 +239,8 @@ export class SelligentClient {
         timeouts = 0;
         http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
         if (headers) this.pacer.observe(headers);
-        if (status < 400 || (options.allow404 && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body };
+        if (status < 400 || (status === 404 && options.allow404)) return { status, body };
+        if ((options.allow404 && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body };
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
       } else {
@@ -349,17 +350,6 @@ export class SelligentClient {
   }
 }
 
-/** V3: the service says an object is missing with 404, or with 400 and `result_code: "NotFound"`. */
-function isAbsent(status: number, body: string): boolean {
-  if (status === 404) return true;
-  if (status !== 400) return false;
-  try {
-    return (JSON.parse(body) as Envelope | null)?.result_code === 'NotFound';
-  } catch {
-    return false;
-  }
-}
-
 function orgPath(org: string): string {
   return `/organizations/${enc(org)}`;
 }
@@ -406,4 +396,15 @@ function serviceText(body: string): string {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** V3: the service says an object is missing with 404, or with 400 and `result_code: "NotFound"`. */
+function isAbsent(status: number, body: string): boolean {
+  if (status === 404) return true;
+  if (status !== 400) return false;
+  try {
+    return (JSON.parse(body) as Envelope | null)?.result_code === 'NotFound';
+  } catch {
+    return false;
+  }
 }
