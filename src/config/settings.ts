@@ -16,6 +16,9 @@ export const MODES = ['Sync', 'Stream'] as const;
 
 const MIB = 1024 * 1024;
 
+/** Selligent's business key (the List's unique key index) takes 1 to 3 fields. */
+export const MAX_BUSINESS_KEY_FIELDS = 3;
+
 /** digdag interpolation can turn a YAML boolean into the text "true"; nothing looser is accepted. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((text) => text === 'true')]);
 
@@ -65,6 +68,7 @@ const settingsObject = z.strictObject({
     batch_rows: int(1, 100_000).default(5_000),
     batch_bytes: int(1024, 32 * MIB).default(10 * MIB),
     segment_batch_rows: int(1, 100_000).default(5_000),
+    list_busy_retry_seconds: int(1, 86_400).default(600),
     requests_per_minute: int(1, 100_000).default(2_500),
     request_timeout_seconds: z.number().positive().max(3_600).default(120),
     connect_timeout_seconds: z.number().positive().max(600).default(10),
@@ -80,6 +84,9 @@ export const SETTING_NAMES = Object.keys(settingsObject.shape);
 
 export const settingsSchema = settingsObject.refine((settings) => !settings.key_fields.includes(settings.segment_column.toUpperCase()), {
     message: 'segment_column is used for routing only and cannot also be a key field',
+  path: ['key_fields'],
+}).refine((settings) => !settings.create_list_if_not_exists || settings.key_fields.length <= MAX_BUSINESS_KEY_FIELDS, {
+  message: `must name at most ${MAX_BUSINESS_KEY_FIELDS} fields when create_list_if_not_exists is true: the exporter defines the List's business key (its unique key index) over key_fields, and Selligent's business key takes 1 to ${MAX_BUSINESS_KEY_FIELDS} fields`,
   path: ['key_fields'],
 });
 

@@ -39,7 +39,13 @@ export async function exportToSelligent(options: PipelineOptions, report: RunRep
   const rejected = new RejectedRowsFile(options.rejectedPath);
   const progress = new Progress(logger);
   const client = new SelligentClient(options.credentials, {
-    retry: { maxAttempts: settings.max_attempts, budgetMs: settings.retry_budget_seconds * 1000, baseDelayMs: 500, maxDelayMs: 60_000 },
+    retry: {
+      maxAttempts: settings.max_attempts,
+      budgetMs: settings.retry_budget_seconds * 1000,
+      baseDelayMs: 500,
+      maxDelayMs: 60_000,
+      listBusy: { budgetMs: settings.list_busy_retry_seconds * 1000, baseDelayMs: 2_000, maxDelayMs: 30_000 },
+    },
     connectTimeoutMs: settings.connect_timeout_seconds * 1000,
     requestTimeoutMs: settings.request_timeout_seconds * 1000,
     requestsPerMinute: settings.requests_per_minute,
@@ -136,8 +142,15 @@ async function setUpList(ctx: RunContext, plan: ColumnPlan, checked: PreflightRe
     list.fields_created = checked.fieldsToCreate.map((field) => field.name);
     logger.info({ list: name, fields: list.fields_created }, `created ${list.fields_created.length} field(s)`);
   }
-  await client.setBusinessKey(org, name, plan.keys.map((key) => key.field));
-  list.business_key_set = true;
+  // Exactly key_fields, in their order: the load's keyFields must match the index.
+  const refused = await client.setBusinessKey(org, name, settings.key_fields);
+  if (refused) {
+    const message = `PUT .../lists/${name}/businesskey answered ${refused.unsupported}: this tenant does not offer the business key endpoint, so List ${name} has no unique key defined by the exporter; the loads decide (a load that needs the index is refused with KEY_INDEX_MISSING)`;
+    report.warnings.push({ code: 'BUSINESS_KEY_UNSUPPORTED', message });
+    logger.warn({ list: name, status: refused.unsupported }, message);
+  } else {
+    list.business_key_set = true;
+  }
 }
 
 /**
@@ -170,6 +183,7 @@ async function* listBatches(ctx: RunContext, read: ReadResult, segments: Segment
     strategy: settings.deduplication,
     plan: read.plan,
     segmentValues: segments.map((segment) => segment.value),
+    segmentAliases: segments.flatMap((segment, i) => segment.values.filter((value) => value !== segment.value).map((value): [string, number] => [value, i])),
     segmentDirectory: segmentSpool.directory,
     batchRows: settings.batch_rows,
     batchBytes: settings.batch_bytes,
@@ -265,7 +279,11 @@ async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[])
       ctx,
       `Segment ${segment.apiName}`,
       () => client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' }),
-      async () => (await client.getSegment(org, listName, segment.apiName))?.type?.toLowerCase() === 'static',
+      // A static Segment may report External or Unknown (the service's variants): anything but Dynamic is ours.
+      async () => {
+        const found = await client.getSegment(org, listName, segment.apiName);
+        return found !== undefined && found.type?.toLowerCase() !== 'dynamic';
+      },
     );
     report.segments[i]!.created = true;
     logger.info({ segment: segment.apiName }, `created static Segment ${segment.apiName}`);
@@ -474,6 +492,7 @@ function emptySegmentReport(segment: SegmentTarget, rows: number): SegmentReport
     skipped_rejected_keys: 0,
     requests: 0,
     status: 'pending',
+    ...(segment.values.length > 1 ? { routing_values: segment.values } : {}),
   };
 }
 

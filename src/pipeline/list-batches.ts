@@ -18,6 +18,8 @@ export interface ListBatchJob {
   plan: ColumnPlan;
   /** Segment values in the order of the Segment targets: member files are numbered by this order. */
   segmentValues: string[];
+  /** Further routing values that name one of those Segments (spelt otherwise), with its index. */
+  segmentAliases?: Array<[string, number]>;
   /** Where the Segment member files go (SegmentSpool's directory). */
   segmentDirectory: string;
   batchRows: number;
@@ -43,7 +45,7 @@ const REJECTED_PER_UPDATE = 1_000;
 
 export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<ListBatchUpdate, SegmentMemberCounts> {
   const { plan } = job;
-  const segmentIndex = new Map(job.segmentValues.map((value, i) => [value, i]));
+  const segmentIndex = new Map([...job.segmentValues.map((value, i): [string, number] => [value, i]), ...(job.segmentAliases ?? [])]);
   const segmentSpool = new SegmentSpool(job.segmentDirectory);
   const builder = new BatchBuilder(job.batchRows, job.batchBytes);
   const encoder = new RowEncoder(plan);
@@ -54,8 +56,15 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
       update.winners++;
       const failure = encoder.encode(partition.data, winner.start, winner.end);
       const keyJson = encoder.keyJson();
+      // Two spellings of one Segment on one key make it a member once.
+      const seen = winner.segments.length > 1 && job.segmentAliases?.length ? new Set<number>() : undefined;
       for (const segment of winner.segments) {
-        const flushing = segmentSpool.add(segmentIndex.get(segment)!, winner.row, keyJson ?? '');
+        const index = segmentIndex.get(segment)!;
+        if (seen) {
+          if (seen.has(index)) continue;
+          seen.add(index);
+        }
+        const flushing = segmentSpool.add(index, winner.row, keyJson ?? '');
         if (flushing) await flushing;
       }
       if (failure) {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { AuthError, ConfigError } from '../errors.js';
 import { COMPATIBLE_FIELD_TYPES, FIELD_TYPE_FOR, TEXT_FIELD_LENGTH, type ColumnType } from '../schema/types.js';
 import type { FieldDefinition } from '../selligent/types.js';
 import type { ColumnPlan } from './columns.js';
@@ -11,8 +11,13 @@ export const CREATED_LIST_DESCRIPTION = 'Created by selligent-export';
 const DEFAULT_USERLIST_FIELDS = ['ID', 'MAIL', 'NAME', 'OPTOUT'];
 
 export interface SegmentTarget {
-  /** The value in the input's routing column. */
+  /** The routing value that names the Segment when it is created: the most used of `values`. */
   value: string;
+  /**
+   * Every routing value that names this Segment: Selligent matches api names case-insensitively, so
+   * `VIP`, `vip` and `Vip` are one Segment, cleared and loaded once.
+   */
+  values: string[];
   /** The Segment's api_name as Selligent spells it (names match case-insensitively). */
   apiName: string;
   exists: boolean;
@@ -34,7 +39,24 @@ export interface PreflightResult {
 /** Organization and credentials first: cheap, and the most common failure. */
 export async function checkOrganization(ctx: RunContext): Promise<void> {
   const { settings, client } = ctx;
-  const organization = await client.getOrganization(settings.organization);
+  let organization: Record<string, unknown> | undefined;
+  try {
+    organization = await client.getOrganization(settings.organization);
+  } catch (error) {
+    // A service account may hold rights on lists and data but not on the organization itself: the List
+    // GET tells a missing right (the run goes on) from wrong credentials (it is refused too).
+    if (!(error instanceof AuthError) || error.details?.status !== 401) throw error;
+    try {
+      await client.getList(settings.organization, settings.list_api_name);
+    } catch (listError) {
+      if (listError instanceof AuthError) throw error;
+      throw listError;
+    }
+    const message = `GET .../organizations/${settings.organization} answered 401 but the List GET was allowed: the service account lacks only the right to read the organization, which the export does not need; the run goes on`;
+    ctx.report.warnings.push({ code: 'ORGANIZATION_GET_REFUSED', message });
+    ctx.logger.warn({ organization: settings.organization }, message);
+    return;
+  }
   if (!organization) {
     throw new ConfigError('ORGANIZATION_NOT_FOUND', `organization ${JSON.stringify(settings.organization)} was not found at ${ctx.options.credentials.baseUrl} (check the organization setting and SELLIGENT_BASE_URL)`, {
       stage: 'preflight',
@@ -96,17 +118,32 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
   const segments: SegmentTarget[] = [];
   const missing: string[] = [];
   const notStatic: string[] = [];
-  for (const value of [...segmentRows.keys()].sort()) {
+  const otherType: string[] = [];
+  for (const group of groupRoutingValues(segmentRows)) {
+    const { value, values, validRows } = group;
+    if (values.length > 1) {
+      const message = `routing values ${values.join(', ')} name one Segment (Selligent matches api names case-insensitively): its ${validRows} row(s) are loaded into it once`;
+      ctx.report.warnings.push({ code: 'SEGMENT_VALUES_MERGED', message });
+      logger.warn({ values }, message);
+    }
     const found = existingSegments.get(value.toLowerCase());
     if (!found) {
       if (!settings.create_segment_if_not_exists) missing.push(value);
-      segments.push({ value, apiName: value, exists: false, validRows: segmentRows.get(value)! });
+      segments.push({ value, values, apiName: value, exists: false, validRows });
       continue;
     }
     let type = found.segment_type;
     if (type === undefined) type = (await client.getSegment(org, listName, found.api_name))?.type;
-    if (type !== undefined && type.toLowerCase() !== 'static') notStatic.push(`${found.api_name} (${type})`);
-    segments.push({ value, apiName: found.api_name, exists: true, validRows: segmentRows.get(value)! });
+    const kind = type?.toLowerCase();
+    if (kind === 'dynamic') notStatic.push(`${found.api_name} (${type})`);
+    // External and Unknown are what some tenants report for a static Segment: the load decides.
+    else if (type !== undefined && kind !== 'static') otherType.push(`${found.api_name} (${type})`);
+    segments.push({ value, values, apiName: found.api_name, exists: true, validRows });
+  }
+  if (otherType.length > 0 && notStatic.length === 0) {
+    const message = `Segment${otherType.length > 1 ? 's' : ''} ${otherType.slice(0, 20).join(', ')}${otherType.length > 20 ? ` and ${otherType.length - 20} more` : ''} of List ${listName} ${otherType.length > 1 ? 'report a type' : 'reports a type'} other than Static; the loads go on and Selligent decides (a refusal fails that Segment's load)`;
+    ctx.report.warnings.push({ code: 'SEGMENT_TYPE_NOT_STATIC', message });
+    logger.warn({ segments: otherType }, message);
   }
   if (notStatic.length > 0) {
     throw new ConfigError('SEGMENT_NOT_STATIC', `Segment${notStatic.length > 1 ? 's' : ''} ${notStatic.join(', ')} of List ${listName} ${notStatic.length > 1 ? 'are' : 'is'} not static; rows can be loaded into static Segments only`, {
@@ -122,6 +159,27 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     );
   }
   return { listExists: Boolean(list), resumeSetup, fieldsToCreate, segments };
+}
+
+/**
+ * Routing values grouped the way Selligent matches api names (case-insensitively), in name order. A
+ * group is named by its most used spelling (the first in sort order on a tie), which is also the name a
+ * missing Segment is created with.
+ */
+export function groupRoutingValues(segmentRows: Map<string, number>): Array<{ value: string; values: string[]; validRows: number }> {
+  const groups = new Map<string, string[]>();
+  for (const value of [...segmentRows.keys()].sort()) {
+    const key = value.toLowerCase();
+    const group = groups.get(key);
+    if (group) group.push(value);
+    else groups.set(key, [value]);
+  }
+  return [...groups.values()]
+    .map((values) => {
+      const value = values.reduce((best, next) => (segmentRows.get(next)! > segmentRows.get(best)! ? next : best));
+      return { value, values, validRows: values.reduce((sum, v) => sum + segmentRows.get(v)!, 0) };
+    })
+    .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
 
 export function fieldDefinition(name: string, type: ColumnType): FieldDefinition {

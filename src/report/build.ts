@@ -28,6 +28,8 @@ export function emptyReport(dryRun: boolean): RunReport {
       rate_limit_wait_seconds: 0,
       pacing_wait_seconds: 0,
       split_batches: 0,
+      list_busy_waits: 0,
+      list_busy_wait_seconds: 0,
     },
     accounting: null,
     rejected_rows: { file: null, count: 0 },

@@ -25,6 +25,7 @@ export function summaryLine(report: RunReport, reportPath: string): string {
     const done = report.segments.filter((segment) => segment.status === 'succeeded' || segment.status === 'partial').length;
     parts.push(`${done}/${report.segments.length} Segments loaded (${members} members)`);
   }
+  if (report.warnings.length > 0) parts.push(`${report.warnings.length} warning${report.warnings.length > 1 ? 's' : ''} (see report)`);
   if (report.error) parts.push(`error ${report.error.code} in ${report.error.stage ?? 'run'}: ${firstLine(report.error.message)}`);
   parts.push(`exit ${report.exit_code}`, `report ${reportPath}`);
   return `${prefix} - ${parts.join(', ')}`;

@@ -77,6 +77,8 @@ export interface SegmentReport {
   skipped_rejected_keys: number;
   requests: number;
   status: 'succeeded' | 'partial' | 'failed' | 'pending' | 'planned';
+  /** The routing values that name this Segment when more than one spelling does (api names match case-insensitively). */
+  routing_values?: string[];
 }
 
 /** One batch in which Selligent counted failed rows without identifying them. */
@@ -101,6 +103,9 @@ export interface HttpReport {
   rate_limit_wait_seconds: number;
   pacing_wait_seconds: number;
   split_batches: number;
+  /** 429s taken as "another bulk operation holds the List", and the time waited for them. */
+  list_busy_waits: number;
+  list_busy_wait_seconds: number;
 }
 
 export interface AccountingReport {
@@ -122,6 +127,12 @@ export interface DryRunPlan {
   list_requests: number;
   segments: Array<{ api_name: string; rows: number; create: boolean; clear: boolean; requests: number }>;
   requests: number;
+}
+
+/** Something worth a look that did not fail the run; `code` is stable. */
+export interface RunWarning {
+  code: string;
+  message: string;
 }
 
 export interface ErrorReport {
@@ -153,6 +164,6 @@ export interface RunReport {
   failed_without_detail: UndetailedFailureReport[];
   durations_seconds: StageDurations;
   plan: DryRunPlan | null;
-  warnings: string[];
+  warnings: RunWarning[];
   error: ErrorReport | null;
 }

@@ -7,7 +7,7 @@ import { AuthError, ConfigError, ExporterError, InterruptedError, TransientError
 import type { Logger } from '../log.js';
 import type { HttpReport } from '../report/types.js';
 import { RequestPacer } from './pacer.js';
-import { retryDecision, type RetryPolicy } from './retry.js';
+import { classify429, retryDecision, type RetryPolicy } from './retry.js';
 import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary, Envelope } from './types.js';
 
 export type RouteName =
@@ -101,12 +101,23 @@ function mayHaveApplied(status: number | undefined, resultCode: string | null | 
 }
 
 
+/** Routes that take the List's one bulk lock: a 429 on them that is not the quota means the List is busy. */
+const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment']);
+
+/** Page size of the Segment listing: the service's documented default page, so a short page means the end. */
+export const SEGMENT_PAGE_SIZE = 100;
+
+/** The business key answers meaning "this tenant has no such endpoint": a warning, not a failure. */
+const BUSINESS_KEY_UNSUPPORTED = [404, 405, 501];
+
 interface SendOptions {
   query?: Record<string, string>;
   json?: unknown;
   body?: Buffer;
-  /** 404 is an answer (the thing is missing), not an error. */
+  /** Absence (404, or 400 with result_code NotFound) is an answer (the thing is missing), not an error. */
   allow404?: boolean;
+  /** Further statuses that are answers the caller handles, not errors. */
+  accept?: number[];
   splittable?: boolean;
   /** Rows in a load body: a single row is never split for time-outs, it is retried like any request. */
   rows?: number;
@@ -163,12 +174,12 @@ export class SelligentClient {
 
   async getOrganization(org: string): Promise<Record<string, unknown> | undefined> {
     const answer = await this.send('getOrganization', 'GET', orgPath(org), { allow404: true });
-    return answer.status === 404 ? undefined : parseJson(answer.body, 'getOrganization') as Record<string, unknown>;
+    return answer.status >= 400 ? undefined : parseJson(answer.body, 'getOrganization') as Record<string, unknown>;
   }
 
   async getList(org: string, list: string): Promise<ListInfo | undefined> {
     const answer = await this.send('getList', 'GET', `${orgPath(org)}/lists/${enc(list)}`, { allow404: true });
-    return answer.status === 404 ? undefined : (parseJson(answer.body, 'getList') as ListInfo);
+    return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getList') as ListInfo);
   }
 
   async createList(org: string, list: { api_name: string; name: string; type: string; description?: string }): Promise<void> {
@@ -186,19 +197,40 @@ export class SelligentClient {
     await this.send('createFields', 'POST', `${orgPath(org)}/lists/${enc(list)}/fields`, { json: { fields }, envelope: 'write' });
   }
 
-  async setBusinessKey(org: string, list: string, fields: string[]): Promise<void> {
-    await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, { json: { fields }, envelope: 'write' });
+  /**
+   * Defines the List's unique key over `fields`, in that order. Returns the status when the tenant has no
+   * such endpoint (404, 405, 501: not rolled out there), so the caller can go on with a warning.
+   */
+  async setBusinessKey(org: string, list: string, fields: string[]): Promise<{ unsupported: number } | undefined> {
+    const answer = await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, { json: { fields }, envelope: 'write', accept: BUSINESS_KEY_UNSUPPORTED });
+    return answer.status >= 400 ? { unsupported: answer.status } : undefined;
   }
 
+  /**
+   * Every Segment of the List. The listing may be paged (`skip`/`take`, a default page when `take` is
+   * absent, `segment_count` = the total), so `take` is always sent and pages are read until the count is
+   * reached, or a page comes back short (or adds nothing) when the service gives no count.
+   */
   async listSegments(org: string, list: string): Promise<SegmentSummary[]> {
-    const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`);
-    if (answer.status === 204 || answer.body.trim() === '') return [];
-    return (parseJson(answer.body, 'listSegments') as { segments?: SegmentSummary[] }).segments ?? [];
+    const found = new Map<string, SegmentSummary>();
+    for (let skip = 0; ; ) {
+      const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`, { query: { skip: String(skip), take: String(SEGMENT_PAGE_SIZE) } });
+      if (answer.status === 204 || answer.body.trim() === '') break;
+      const page = parseJson(answer.body, 'listSegments') as { segments?: SegmentSummary[] | null; segment_count?: number };
+      const segments = page.segments ?? [];
+      const before = found.size;
+      for (const segment of segments) if (!found.has(segment.api_name.toLowerCase())) found.set(segment.api_name.toLowerCase(), segment);
+      skip += segments.length;
+      const total = typeof page.segment_count === 'number' ? page.segment_count : undefined;
+      if (segments.length === 0 || found.size === before) break;
+      if (total !== undefined ? skip >= total : segments.length < SEGMENT_PAGE_SIZE) break;
+    }
+    return [...found.values()];
   }
 
   async getSegment(org: string, list: string, segment: string): Promise<SegmentInfo | undefined> {
     const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { allow404: true });
-    return answer.status === 404 ? undefined : (parseJson(answer.body, 'getSegment') as SegmentInfo);
+    return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getSegment') as SegmentInfo);
   }
 
   async createStaticSegment(org: string, list: string, segment: { api_name: string; name: string; description?: string }): Promise<void> {
@@ -232,6 +264,9 @@ export class SelligentClient {
     const where = `${method} ${API_ROOT}${path}`;
     let timeouts = 0;
     let uncertain = false;
+    // "List busy" 429s have their own budget and do not use up the attempts of other failures.
+    let busyAttempts = 0;
+    let busySince = 0;
     for (let attempt = 1; ; attempt++) {
       this.throwIfAborted();
       await this.pace();
@@ -276,6 +311,7 @@ export class SelligentClient {
         } else if (status < 400 || (status === 404 && options.allow404)) {
           return { status, body, uncertain };
         }
+        if ((options.allow404 && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain };
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
       } else {
@@ -286,16 +322,45 @@ export class SelligentClient {
         throw new BatchTooLargeError(where, `timed out ${timeouts} times in a row`, true);
       }
 
+      const busy = status === 429 && classify429(headers, body, BULK_ROUTES.has(route)) === 'list-busy';
+      if (busy) {
+        if (busyAttempts === 0) busySince = performance.now();
+        busyAttempts++;
+      }
       const decision = retryDecision(
-        { attempt, status: retryAs, errorCode, headers, elapsedMs: performance.now() - started },
+        {
+          attempt: attempt - busyAttempts + (busy ? 1 : 0),
+          status: retryAs,
+          errorCode,
+          headers,
+          elapsedMs: performance.now() - started,
+          ...(busy ? { listBusy: { attempt: busyAttempts, elapsedMs: performance.now() - busySince } } : {}),
+        },
         retry,
         (this.options.random ?? Math.random)(),
       );
       if (!decision.retry) {
+        if (busy && decision.reason === 'list-busy-budget-exhausted') {
+          throw new TransientError(
+            'SELLIGENT_LIST_BUSY',
+            `${where} answered 429 ${busyAttempts} time(s) over ${round((performance.now() - busySince) / 1000)} s: another process holds this List's bulk lock (Selligent allows one bulk operation per List at a time); run again when it is done, or raise list_busy_retry_seconds${serviceText(body)}`,
+            { details: { route, status, attempts: attempt, busyAttempts } },
+          );
+        }
         if (resultCode !== undefined) throw this.unusableAnswer(route, where, status!, resultCode, body, attempt);
         throw this.failure(route, where, status, errorCode, body, attempt, decision.reason);
       }
       http.retries++;
+      if (busy) {
+        http.list_busy_waits++;
+        http.list_busy_wait_seconds = round(http.list_busy_wait_seconds + decision.delayMs / 1000);
+        logger.warn(
+          { route, status, busyAttempt: busyAttempts, waitSeconds: round(decision.delayMs / 1000), busyBudgetSeconds: round((retry.listBusy?.budgetMs ?? 0) / 1000) },
+          `${where} answered 429 with requests left in the quota: another process holds this List's bulk lock; waiting ${round(decision.delayMs / 1000)} s (busy for ${round((performance.now() - busySince) / 1000)} s so far)`,
+        );
+        await this.wait(decision.delayMs);
+        continue;
+      }
       if (status === 429) {
         http.rate_limit_waits++;
         http.rate_limit_wait_seconds = round(http.rate_limit_wait_seconds + decision.delayMs / 1000);
@@ -460,4 +525,15 @@ function serviceText(body: string): string {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** V3: the service says an object is missing with 404, or with 400 and `result_code: "NotFound"`. */
+function isAbsent(status: number, body: string): boolean {
+  if (status === 404) return true;
+  if (status !== 400) return false;
+  try {
+    return (JSON.parse(body) as Envelope | null)?.result_code === 'NotFound';
+  } catch {
+    return false;
+  }
 }

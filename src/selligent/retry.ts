@@ -10,6 +10,12 @@ export interface RetryPolicy {
   budgetMs: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * A 429 that is not the per-key quota, on a bulk route, means another bulk operation holds the List.
+   * That can last minutes (another process loading it), so it has its own time budget, and its retries
+   * do not use up `maxAttempts`. Absent: such a 429 is retried like any other.
+   */
+  listBusy?: { budgetMs: number; baseDelayMs: number; maxDelayMs: number };
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -30,11 +36,16 @@ export interface AttemptOutcome {
   headers?: Record<string, string | string[] | undefined>;
   /** Time since the first attempt started. */
   elapsedMs: number;
+  /**
+   * Set when this outcome is a "List busy" 429 (see `classify429`): the how-many-th such answer in a row
+   * (1 for the first) and the time since the first of them.
+   */
+  listBusy?: { attempt: number; elapsedMs: number };
 }
 
 export type RetryDecision =
   | { retry: true; delayMs: number; reason: string }
-  | { retry: false; reason: 'success' | 'not-retryable' | 'attempts-exhausted' | 'budget-exhausted' };
+  | { retry: false; reason: 'success' | 'not-retryable' | 'attempts-exhausted' | 'budget-exhausted' | 'list-busy-budget-exhausted' };
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const RETRYABLE_ERRORS = new Set([
@@ -63,6 +74,7 @@ export function isRetryable(outcome: Pick<AttemptOutcome, 'status' | 'errorCode'
 export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, random: number = Math.random()): RetryDecision {
   if (outcome.status !== undefined && outcome.status < 400) return { retry: false, reason: 'success' };
   if (!isRetryable(outcome)) return { retry: false, reason: 'not-retryable' };
+  if (outcome.status === 429 && outcome.listBusy && policy.listBusy) return listBusyDecision(outcome, outcome.listBusy, policy.listBusy, random);
   if (outcome.attempt >= policy.maxAttempts) return { retry: false, reason: 'attempts-exhausted' };
 
   let delayMs: number;
@@ -80,6 +92,38 @@ export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, rand
   }
   if (outcome.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'budget-exhausted' };
   return { retry: true, delayMs, reason };
+}
+
+function listBusyDecision(outcome: AttemptOutcome, busy: NonNullable<AttemptOutcome['listBusy']>, policy: NonNullable<RetryPolicy['listBusy']>, random: number): RetryDecision {
+  let delayMs: number;
+  let reason: string;
+  const serverWait = serverRequestedWaitMs(outcome.headers);
+  if (serverWait !== undefined) {
+    delayMs = serverWait + 250;
+    reason = 'server-requested wait (List busy)';
+  } else {
+    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (busy.attempt - 1));
+    delayMs = Math.round(exponential / 2 + (exponential / 2) * random);
+    reason = 'backoff (List busy)';
+  }
+  if (busy.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'list-busy-budget-exhausted' };
+  return { retry: true, delayMs, reason };
+}
+
+/** The plain-text body of the per-key quota 429 ("API calls quota exceeded! The maximum allowed is 2500 per minute"). */
+const QUOTA_TEXT = /quota exceeded/i;
+
+/**
+ * What a 429 means. The per-key quota says so in its body or with `X-RateLimit-Remaining: 0`: waiting for
+ * the window to turn helps. Any other 429 on a bulk route is the one-bulk-operation-per-List lock, held
+ * by another request or process: only time helps, possibly minutes. On other routes it is taken as the
+ * quota (retried as before).
+ */
+export function classify429(headers: AttemptOutcome['headers'], body: string, bulkRoute: boolean): 'quota' | 'list-busy' {
+  if (QUOTA_TEXT.test(body.slice(0, 500))) return 'quota';
+  const remaining = first(headers?.['x-ratelimit-remaining'])?.split(',')[0]?.trim();
+  if (remaining !== undefined && Number(remaining) === 0) return 'quota';
+  return bulkRoute ? 'list-busy' : 'quota';
 }
 
 /**

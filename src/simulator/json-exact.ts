@@ -1,10 +1,28 @@
 /**
  * JSON with exact integers. A Long (64-bit) value past 2^53 cannot go through a double without changing, so
- * bodies that hold a run of 16 or more digits are parsed by a small parser that keeps such integers as
- * bigint; every other body takes the native JSON.parse. Serialization writes bigints as plain digits.
+ * a body whose native parse holds an integer at or past 2^53 is parsed again by a small parser that keeps
+ * such integers as bigint with their exact digits. Serialization writes bigints as plain digits.
  */
 
-const LONG_DIGIT_RUN = /\d{16}/;
+/**
+ * Whether a parsed value holds an integer a double cannot hold exactly. An integer literal below 2^53
+ * parses exactly, so only these can have lost digits (a huge double such as 1e300 also counts; it only
+ * costs the slower parse).
+ */
+function hasUnsafeInteger(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v);
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'number' ? Number.isInteger(x) && !Number.isSafeInteger(x) : x !== null && typeof x === 'object' && hasUnsafeInteger(x)) return true;
+    }
+    return false;
+  }
+  for (const x of Object.values(v)) if (hasUnsafeInteger(x)) return true;
+  return false;
+}
+
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 class ExactParser {
@@ -122,7 +140,8 @@ class ExactParser {
 
 /** JSON.parse, except that integers beyond 2^53 come back as bigint with their exact digits. */
 export function parseJsonExact(text: string): unknown {
-  if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
+  const fast: unknown = JSON.parse(text);
+  if (!hasUnsafeInteger(fast)) return fast;
   const p = new ExactParser(text);
   const v = p.value();
   p.ws();

@@ -100,7 +100,8 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         error: { code: 'SELLIGENT_UNAUTHORIZED', stage: 'preflight', message: /^GET \/Portal\/Api\/organizations\/my_org answered 401: Selligent refused the credentials/ },
       },
       (result, sim) => {
-        assert.equal(result.report!.http.by_status['401'], 1);
+        // The organization GET, then the List GET that tells a missing organization right from wrong credentials.
+        assert.equal(result.report!.http.by_status['401'], 2);
         assert.equal(writes(sim).length, 0);
       },
     ));
@@ -179,6 +180,72 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         error: { code: 'FIELDS_MISSING', stage: 'preflight', message: /^List master_contacts has no field LOYALTY_TIER for input column of the same name; add it to the List \(or drop the column from the query\)$/ },
       },
       (_, sim) => assert.equal(writes(sim).length, 0),
+    ));
+
+  test('the business key endpoint is refused (404/405/501): the run goes on with a warning', (t) =>
+    reproduce(
+      t,
+      {
+        settings: { create_list_if_not_exists: true },
+        sim: { seedList: null, variants: { businessKey: 405 } },
+        status: 'succeeded',
+        exit: 0,
+        error: null,
+        summary: /, 1 warning \(see report\), exit 0, /,
+      },
+      (result) => {
+        assert.deepEqual(result.report!.warnings.map((w) => w.code), ['BUSINESS_KEY_UNSUPPORTED']);
+        assert.equal(result.report!.list!.business_key_set, false);
+        assert.equal(result.report!.list!.created, true);
+      },
+    ));
+
+  test('the organization GET is refused (401) but the List is reachable: the run goes on with a warning', (t) =>
+    reproduce(
+      t,
+      {
+        sim: { variants: { organizationGet: 401 } },
+        status: 'succeeded',
+        exit: 0,
+        error: null,
+        summary: /, 1 warning \(see report\), exit 0, /,
+      },
+      (result) => {
+        assert.deepEqual(result.report!.warnings.map((w) => w.code), ['ORGANIZATION_GET_REFUSED']);
+        assert.equal(result.report!.http.by_status['401'], 1);
+      },
+    ));
+
+  test('a Segment reports type External or Unknown: a warning, and the load decides', (t) =>
+    reproduce(
+      t,
+      {
+        sim: { variants: { staticSegmentType: 'External' }, seedList: { segments: [{ api_name: 'seg_a' }] } },
+        status: 'succeeded',
+        exit: 0,
+        error: null,
+        summary: /2\/2 Segments loaded \(3 members\), 1 warning \(see report\), exit 0, /,
+      },
+      (result) => assert.match(result.report!.warnings[0]!.message, /^Segment seg_a \(External\) of List master_contacts reports a type other than Static/),
+    ));
+
+  test('the List is busy: another process holds its bulk lock past list_busy_retry_seconds', (t) =>
+    reproduce(
+      t,
+      {
+        settings: { list_busy_retry_seconds: 2 },
+        setup: (sim) =>
+          sim.faults.add({
+            route: 'loadList',
+            status: 429,
+            headers: { 'Content-Type': 'application/json', 'X-RateLimit-Limit': '2500, 2500;w=60', 'X-RateLimit-Remaining': '2417', 'X-RateLimit-Reset': '41' },
+            body: JSON.stringify({ result_code: 'Failed', message: 'Another bulk operation is in progress on this list.' }),
+          }),
+        status: 'failed',
+        exit: 5,
+        error: { code: 'SELLIGENT_LIST_BUSY', stage: 'list-load', message: /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/data\/load answered 429 \d+ time\(s\) over [\d.]+ s: another process holds this List's bulk lock \(Selligent allows one bulk operation per List at a time\); run again when it is done, or raise list_busy_retry_seconds \(Failed: Another bulk operation is in progress on this list\.\)$/ },
+      },
+      (result) => assert.ok(result.report!.http.list_busy_waits >= 1),
     ));
 
   test('the List has no unique key index over the key fields', (t) =>

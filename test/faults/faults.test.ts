@@ -284,7 +284,7 @@ describe('fault injection', { concurrency: 4 }, () => {
   });
 
   scenario(
-    'the per-List 429 (another bulk operation in progress) is retried like any 429, not made to wait for the quota window',
+    'the per-List 429 (another bulk operation in progress) is waited out as a busy List, not made to wait for the quota window',
     // A long quota window: X-RateLimit-Reset is tens of seconds while X-RateLimit-Remaining is far from 0.
     { rateLimit: { limit: 100, windowMs: 600_000 } },
     async (sim, name) => {
@@ -299,6 +299,8 @@ describe('fault injection', { concurrency: 4 }, () => {
       const lock429 = routes(sim, 'loadList').filter((entry) => entry.status === 429);
       assert.ok(lock429.length >= 1);
       assert.equal(result.report!.http.rate_limited, lock429.length);
+      assert.equal(result.report!.http.list_busy_waits, lock429.length);
+      assert.equal(result.report!.http.rate_limit_waits, 0);
       assert.ok(result.report!.http.rate_limit_wait_seconds < 5, String(result.report!.http.rate_limit_wait_seconds));
       // The held load was refused once released: the List holds exactly the input.
       assertConverged(sim, data);

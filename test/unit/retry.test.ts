@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RETRY_POLICY, isRetryable, retryDecision, serverRequestedWaitMs, type RetryPolicy } from '../../src/selligent/retry.js';
+import { DEFAULT_RETRY_POLICY, classify429, isRetryable, retryDecision, serverRequestedWaitMs, type RetryPolicy } from '../../src/selligent/retry.js';
 
 const POLICY: RetryPolicy = { maxAttempts: 8, budgetMs: 15 * 60_000, baseDelayMs: 500, maxDelayMs: 60_000 };
 const NOW = Date.parse('2026-05-01T10:00:00Z');
@@ -217,5 +217,79 @@ describe('retryDecision', () => {
     }
     assert.equal(attempts, 8);
     assert.equal(elapsedMs, 500 + 1_000 + 2_000 + 4_000 + 8_000 + 16_000 + 32_000);
+  });
+});
+
+describe('classify429: the quota, or a busy List', () => {
+  const QUOTA = 'API calls quota exceeded! The maximum allowed is 2500 per minute';
+  const ENVELOPE = JSON.stringify({ result_code: 'Failed', message: 'Another bulk operation is in progress on this list' });
+
+  it('the quota text is the quota, on any route and whatever the headers say', () => {
+    assert.equal(classify429({}, QUOTA, true), 'quota');
+    assert.equal(classify429({ 'x-ratelimit-remaining': '12' }, QUOTA, true), 'quota');
+    assert.equal(classify429(undefined, QUOTA, false), 'quota');
+  });
+
+  it('X-RateLimit-Remaining 0 is the quota (also in the "2500, 2500;w=60" list form)', () => {
+    assert.equal(classify429({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '20' }, ENVELOPE, true), 'quota');
+    assert.equal(classify429({ 'x-ratelimit-remaining': ['0'] }, '', true), 'quota');
+    assert.equal(classify429({ 'x-ratelimit-remaining': '0, 0;w=60' }, '', true), 'quota');
+  });
+
+  it('any other 429 on a bulk route means the List is busy: an envelope with quota left, no headers at all, an empty body', () => {
+    assert.equal(classify429({ 'x-ratelimit-remaining': '2400', 'x-ratelimit-reset': '31' }, ENVELOPE, true), 'list-busy');
+    assert.equal(classify429({}, ENVELOPE, true), 'list-busy');
+    assert.equal(classify429(undefined, '', true), 'list-busy');
+    assert.equal(classify429({ 'x-ratelimit-remaining': 'lots' }, 'Too Many Requests', true), 'list-busy');
+  });
+
+  it('on other routes an unexplained 429 is taken as the quota', () => {
+    assert.equal(classify429({ 'x-ratelimit-remaining': '2400' }, ENVELOPE, false), 'quota');
+    assert.equal(classify429({}, '', false), 'quota');
+  });
+});
+
+describe('retryDecision: a busy List', () => {
+  const BUSY: RetryPolicy = { ...POLICY, maxAttempts: 2, budgetMs: 60_000, listBusy: { budgetMs: 300_000, baseDelayMs: 2_000, maxDelayMs: 30_000 } };
+
+  it('backs off from its own base delay, capped by its own maximum, with jitter over the upper half', () => {
+    const busy = (attempt: number, random: number) => retryDecision({ attempt: 1, status: 429, elapsedMs: 0, listBusy: { attempt, elapsedMs: 0 } }, BUSY, random);
+    assert.deepEqual(busy(1, 0), { retry: true, delayMs: 1_000, reason: 'backoff (List busy)' });
+    assert.deepEqual(busy(1, 0.999_999), { retry: true, delayMs: 2_000, reason: 'backoff (List busy)' });
+    assert.deepEqual(busy(3, 0.999_999), { retry: true, delayMs: 8_000, reason: 'backoff (List busy)' });
+    assert.deepEqual(busy(10, 0.999_999), { retry: true, delayMs: 30_000, reason: 'backoff (List busy)' });
+  });
+
+  it('is not bounded by max attempts nor by the general budget, only by its own', () => {
+    const decision = retryDecision({ attempt: 9, status: 429, elapsedMs: 200_000, listBusy: { attempt: 20, elapsedMs: 200_000 } }, BUSY, 0);
+    assert.deepEqual(decision, { retry: true, delayMs: 15_000, reason: 'backoff (List busy)' });
+    assert.deepEqual(retryDecision({ attempt: 1, status: 429, elapsedMs: 290_000, listBusy: { attempt: 20, elapsedMs: 290_000 } }, BUSY, 0), { retry: false, reason: 'list-busy-budget-exhausted' });
+  });
+
+  it('a whole busy sequence lasts the busy budget, however few attempts other failures get', () => {
+    let elapsedMs = 0;
+    let waits = 0;
+    for (let attempt = 1; ; attempt++) {
+      const decision = retryDecision({ attempt: 1, status: 429, elapsedMs, listBusy: { attempt, elapsedMs } }, BUSY, 0.999_999);
+      if (!decision.retry) {
+        assert.equal(decision.reason, 'list-busy-budget-exhausted');
+        break;
+      }
+      waits++;
+      elapsedMs += decision.delayMs;
+    }
+    assert.ok(elapsedMs <= 300_000 && elapsedMs > 300_000 - 30_000, String(elapsedMs));
+    assert.equal(waits, 4 + Math.floor((300_000 - 30_000) / 30_000));
+  });
+
+  it('honours Retry-After when the busy answer carries one; ignores X-RateLimit-Reset while quota is left', () => {
+    assert.deepEqual(retryDecision({ attempt: 1, status: 429, headers: { 'retry-after': '3' }, elapsedMs: 0, listBusy: { attempt: 1, elapsedMs: 0 } }, BUSY, 0), { retry: true, delayMs: 3_250, reason: 'server-requested wait (List busy)' });
+    assert.deepEqual(retryDecision({ attempt: 1, status: 429, headers: { 'x-ratelimit-remaining': '2400', 'x-ratelimit-reset': '50' }, elapsedMs: 0, listBusy: { attempt: 1, elapsedMs: 0 } }, BUSY, 0), { retry: true, delayMs: 1_000, reason: 'backoff (List busy)' });
+  });
+
+  it('without a busy policy, or for a quota 429, the usual rules apply', () => {
+    const { listBusy: _, ...plain } = BUSY;
+    assert.deepEqual(retryDecision({ attempt: 2, status: 429, elapsedMs: 0, listBusy: { attempt: 2, elapsedMs: 0 } }, plain, 0), { retry: false, reason: 'attempts-exhausted' });
+    assert.deepEqual(retryDecision({ attempt: 2, status: 429, elapsedMs: 0 }, BUSY, 0), { retry: false, reason: 'attempts-exhausted' });
   });
 });

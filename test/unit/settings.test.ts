@@ -48,6 +48,7 @@ describe('parseSettings: defaults', () => {
     batch_rows: 5_000,
     batch_bytes: 10 * 1024 * 1024,
     segment_batch_rows: 5_000,
+    list_busy_retry_seconds: 600,
     requests_per_minute: 2_500,
     request_timeout_seconds: 120,
     connect_timeout_seconds: 10,
@@ -272,6 +273,18 @@ describe('parseSettings: key_fields', () => {
   it('refuses the same field twice, also when only the case differs', () => {
     assert.equal(onlyProblem({ key_fields: 'a,b,a' }).startsWith('key_fields: must not name the same field twice'), true);
     assert.equal(onlyProblem({ key_fields: ['id', 'ID'] }).startsWith('key_fields: must not name the same field twice'), true);
+  });
+
+  it('at most 3 key fields when the exporter may create the List: its business key takes 1 to 3 fields', () => {
+    const problem = onlyProblem({ key_fields: 'a,b,c,d', create_list_if_not_exists: true });
+    assert.equal(
+      problem,
+      'key_fields: must name at most 3 fields when create_list_if_not_exists is true: the exporter defines the List\'s business key (its unique key index) over key_fields, and Selligent\'s business key takes 1 to 3 fields, got "a,b,c,d"',
+    );
+    assert.match(onlyProblem({ key_fields: ['a', 'b', 'c', 'd'], create_list_if_not_exists: 'true' }), /^key_fields: must name at most 3 fields when create_list_if_not_exists is true/);
+    assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a,b,c', create_list_if_not_exists: true }).key_fields, ['A', 'B', 'C']);
+    // An existing List's key is the List's own business: any number of key fields.
+    assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a,b,c,d' }).key_fields, ['A', 'B', 'C', 'D']);
   });
 
   it('refuses the routing column as a key field (case-insensitively)', () => {
