@@ -171,7 +171,7 @@ async function* listBatches(ctx: RunContext, read: ReadResult, segments: Segment
     for (;;) {
       const next = await updates.next();
       if (next.done) {
-        segmentSpool.adoptCounts(next.value);
+        segmentSpool.adopt(next.value);
         return;
       }
       const update = next.value;
