@@ -14,7 +14,7 @@ import { add, emptyTally, sendAll, type LoadTally, type Rejection } from './load
 import { CREATED_LIST_DESCRIPTION, checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
 import { Progress } from './progress.js';
 import { readAndValidate, type ReadResult } from './read.js';
-import { RejectedRowsFile } from './rejected.js';
+import { RejectedRowsFile, RowNumberSet } from './rejected.js';
 import { SegmentSpool } from './spool.js';
 
 export type { PipelineOptions };
@@ -27,7 +27,7 @@ interface ListCounts {
   /** Rows whose values do not convert to their field's type: rejected before sending. */
   clientRejected: number;
   /** Input row numbers of List rows that were rejected: their keys are not loaded into Segments. */
-  rejectedRows: Set<number>;
+  rejectedRows: RowNumberSet;
   complete: boolean;
 }
 
@@ -55,7 +55,7 @@ export async function exportToSelligent(options: PipelineOptions, report: RunRep
   report.deduplication.strategy = settings.deduplication;
   progress.start();
   let read: ReadResult | undefined;
-  const counts: ListCounts = { winners: 0, merged: 0, tally: emptyTally(), clientRejected: 0, rejectedRows: new Set(), complete: false };
+  const counts: ListCounts = { winners: 0, merged: 0, tally: emptyTally(), clientRejected: 0, rejectedRows: new RowNumberSet(), complete: false };
   try {
     await timed(ctx, 'preflight', () => checkOrganization(ctx));
     read = await timed(ctx, 'read', () => readAndValidate(ctx));
@@ -264,7 +264,7 @@ async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[])
   }
 }
 
-async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>): Promise<void> {
+async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: RowNumberSet): Promise<void> {
   const { client, settings, report, logger } = ctx;
   const org = settings.organization;
   const listName = settings.list_api_name;
@@ -325,7 +325,7 @@ async function sendAllCounted(ctx: RunContext, ...args: Parameters<typeof sendAl
   }
 }
 
-async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
+async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: RowNumberSet, entry: SegmentReport): AsyncGenerator<Batch> {
   const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
   for await (const members of spool.memberGroups(index)) {
     for (const { row, keyJson } of members) {
