@@ -16,9 +16,9 @@ export interface ListBatchJob {
   strategy: DeduplicationStrategy;
   /** The column plan with its final types (inference settled). */
   plan: ColumnPlan;
-  /** Segment values in the order of the Segment targets: member files are numbered by this order. */
+  /** Segment values in the order of the Segment targets: members are numbered (and read back) in this order. */
   segmentValues: string[];
-  /** Where the Segment member files go (SegmentSpool's directory). */
+  /** Where the Segment member run files go (SegmentSpool's directory). */
   segmentDirectory: string;
   batchRows: number;
   batchBytes: number;
