@@ -477,21 +477,22 @@ export class SegmentSpool {
       positions.set(segment, offset);
       offset += this.segmentBytes.get(segment)!;
     }
-    const run = Buffer.allocUnsafe(this.used);
+    const data = Buffer.allocUnsafe(this.used);
     for (let line = 0; line < this.lines; line++) {
       const segment = this.lineSegments[line]!;
       const start = this.lineStarts[line]!;
       const end = line + 1 < this.lines ? this.lineStarts[line + 1]! : this.used;
       const at = positions.get(segment)!;
-      buffer.copy(run, at, start, end);
+      buffer.copy(data, at, start, end);
       positions.set(segment, at + end - start);
     }
     this.used = 0;
     this.lines = 0;
     this.segmentBytes = new Map();
-    await writeFile(this.runPath(this.runs), run);
-    this.runs++;
+    // Numbered before the write, so members added meanwhile go to the next run, never to this file.
+    const run = this.runs++;
     this.cursors = undefined;
+    await writeFile(this.runPath(run), data);
   }
 
   /**
