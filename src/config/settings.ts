@@ -77,7 +77,7 @@ const settingsObject = z.strictObject({
     max_rejected_rows: int(0, Number.MAX_SAFE_INTEGER).nullable().default(null),
     max_rejected_ratio: z.number().min(0).max(1).nullable().default(null),
     max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
-    max_field_bytes: int(1, 64 * MIB).default(16 * MIB),
+    max_field_bytes: int(1, 64 * MIB).default(MIB),
 });
 
 export const SETTING_NAMES = Object.keys(settingsObject.shape);

@@ -12,7 +12,7 @@ import { add, emptyTally, sendAll, unappliedByFailure, type LoadTally, type Reje
 import { CREATED_LIST_DESCRIPTION, checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
 import { Progress } from './progress.js';
 import { readAndValidate, type ReadResult } from './read.js';
-import { RejectedRowsFile } from './rejected.js';
+import { RejectedRowsFile, RowNumberSet } from './rejected.js';
 import { createSpoolDir } from './spool-dir.js';
 import { SegmentSpool } from './spool.js';
 
@@ -26,7 +26,7 @@ interface ListCounts {
   /** Rows whose values do not convert to their field's type: rejected before sending. */
   clientRejected: number;
   /** Input row numbers of List rows that were rejected: their keys are not loaded into Segments. */
-  rejectedRows: Set<number>;
+  rejectedRows: RowNumberSet;
   complete: boolean;
 }
 
@@ -69,7 +69,7 @@ export async function exportToSelligent(options: PipelineOptions, report: RunRep
   report.deduplication.strategy = settings.deduplication;
   progress.start();
   let read: ReadResult | undefined;
-  const counts: ListCounts = { winners: 0, merged: 0, tally: emptyTally(), clientRejected: 0, rejectedRows: new Set(), complete: false };
+  const counts: ListCounts = { winners: 0, merged: 0, tally: emptyTally(), clientRejected: 0, rejectedRows: new RowNumberSet(), complete: false };
   try {
     await timed(ctx, 'preflight', () => checkOrganization(ctx));
     read = await timed(ctx, 'read', () => readAndValidate(ctx));
@@ -193,7 +193,7 @@ async function* listBatches(ctx: RunContext, read: ReadResult, segments: Segment
     for (;;) {
       const next = await updates.next();
       if (next.done) {
-        segmentSpool.adoptCounts(next.value);
+        segmentSpool.adopt(next.value);
         return;
       }
       const update = next.value;
@@ -290,7 +290,7 @@ async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[])
   }
 }
 
-async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>): Promise<void> {
+async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: RowNumberSet): Promise<void> {
   const { client, settings, report, logger } = ctx;
   const org = settings.organization;
   const listName = settings.list_api_name;
@@ -362,7 +362,7 @@ async function sendAllCounted(
   }
 }
 
-async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
+async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: RowNumberSet, entry: SegmentReport): AsyncGenerator<Batch> {
   const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
   for await (const members of spool.memberGroups(index)) {
     for (const { row, keyJson } of members) {

@@ -2,7 +2,7 @@ import { convertValue, type ColumnType } from '../schema/types.js';
 import { BatchBuilder, type Batch } from './batches.js';
 import type { Column, ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
-import { SegmentSpool, deduplicatePartitions, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from './spool.js';
+import { SegmentSpool, deduplicatePartitions, winnerCells, type DeduplicationStrategy, type SegmentSpoolFiles, type SpooledPartitions } from './spool.js';
 
 /**
  * Turning the spooled rows into List request bodies: deduplicate each partition, convert every winner
@@ -16,11 +16,11 @@ export interface ListBatchJob {
   strategy: DeduplicationStrategy;
   /** The column plan with its final types (inference settled). */
   plan: ColumnPlan;
-  /** Segment values in the order of the Segment targets: member files are numbered by this order. */
+  /** Segment values in the order of the Segment targets: members are numbered (and read back) in this order. */
   segmentValues: string[];
   /** Further routing values that name one of those Segments (spelt otherwise), with its index. */
   segmentAliases?: Array<[string, number]>;
-  /** Where the Segment member files go (SegmentSpool's directory). */
+  /** Where the Segment member run files go (SegmentSpool's directory). */
   segmentDirectory: string;
   batchRows: number;
   batchBytes: number;
@@ -37,8 +37,8 @@ export interface ListBatchUpdate {
   rejected: RejectedRow[];
 }
 
-/** Member rows each Segment received, by Segment index: the generator's return value. */
-export type SegmentMemberCounts = number[];
+/** The Segment member runs and each Segment's member count: the generator's return value. */
+export type SegmentMemberCounts = SegmentSpoolFiles;
 
 /** Rejections are handed over in groups this size at most, so a run of bad rows never piles up. */
 const REJECTED_PER_UPDATE = 1_000;
@@ -96,7 +96,7 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   const last = builder.finish();
   if (last) update.batch = last;
   if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0) yield update;
-  return job.segmentValues.map((_, i) => segmentSpool.rows(i));
+  return segmentSpool.files();
 }
 
 const QUOTE = 0x22;

@@ -43,11 +43,13 @@ export function readWorkerCount(env: NodeJS.ProcessEnv, cores = availableParalle
 }
 
 /**
- * A worker's heap limit: room for its pieces and spool buffers, and for a piece that is one record of
- * values up to max_field_bytes each (held as text and as cells while it is parsed).
+ * A worker's heap limit: room for its pieces and spool buffers, and for one row of max_field_bytes
+ * (the reader drops longer rows unread). While such a row is parsed, fast-csv keeps a quoted value as
+ * an array of one-character strings (8 bytes a character), then the row exists as text, as cells and
+ * as the JSON of its spool line: about 16 bytes per byte of the row at the peak.
  */
-function readWorkerHeapMb(maxFieldBytes: number): number {
-  return 128 + Math.ceil((4 * maxFieldBytes) / MIB);
+export function readWorkerHeapMb(maxFieldBytes: number): number {
+  return 128 + Math.ceil((16 * maxFieldBytes) / MIB);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { appendFile, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { readLineGroups, readLines } from './lines.js';
@@ -379,7 +379,7 @@ function baseName(path: string): string {
 }
 
 /** Small reads, so a group is turned into a batch in a few milliseconds between two requests. */
-const MEMBER_READ_BYTES = 256 * 1024;
+const MEMBER_READ_BYTES = 64 * 1024;
 
 export interface SegmentMember {
   /** The winner's input row number. */
@@ -388,29 +388,52 @@ export interface SegmentMember {
   keyJson: string;
 }
 
-const MEMBER_CHUNK_BYTES = 8 * 1024;
+/** Where each Segment's lines go in a run: byte totals first, then write positions. */
+type SegmentBytes = Map<number, number>;
 
 /**
- * Each Segment's member keys, one file per Segment, appended in buffered pieces. Files are opened
- * only to append, so any number of Segments works without running out of file handles.
+ * Every Segment's member keys, in one bounded buffer shared by all Segments. Members are buffered in
+ * arrival order; a full buffer is written out as one run file with its lines grouped by Segment (in
+ * Segment order, arrival order kept within each). Reading Segment after Segment in order then walks
+ * each run file once, front to back. Memory is the one buffer and one small read buffer per run,
+ * whatever the number of Segments; disk is one file per run, not one per Segment.
+ *
+ * Run line: `segment TAB row TAB keyJson`.
  */
 export class SegmentSpool {
-  private readonly buffers = new Map<number, LineChunks>();
-  private buffered = 0;
-  private readonly counts: number[] = [];
+  private buffer: Buffer | undefined;
+  private used = 0;
+  /** Start and Segment of each buffered line; a line ends where the next starts. */
+  private lineStarts: Int32Array = new Int32Array(1024);
+  private lineSegments: Int32Array = new Int32Array(1024);
+  private lines = 0;
+  /** Bytes each Segment has in the buffer. */
+  private segmentBytes: SegmentBytes = new Map();
+  private counts: number[] = [];
+  private runs = 0;
+  private cursors: RunCursor[] | undefined;
+  /** The Segment last read; reading one before it starts the runs over. */
+  private lastRead = -1;
 
   constructor(
     readonly directory: string,
     private readonly maxBufferedBytes = 4 * 1024 * 1024,
   ) {}
 
-  /** Takes over the member files another SegmentSpool (on a worker thread) wrote, with their counts. */
-  adoptCounts(counts: number[]): void {
-    counts.forEach((count, segment) => (this.counts[segment] = count));
+  /** Takes over what another SegmentSpool (on a worker thread) wrote: its run files and counts. */
+  adopt(written: SegmentSpoolFiles): void {
+    this.counts = [...written.counts];
+    this.runs = written.runs;
+    this.cursors = undefined;
   }
 
-  path(segment: number): string {
-    return join(this.directory, `segment-${segment}.jsonl`);
+  /** What a reader of these members in another thread needs. */
+  files(): SegmentSpoolFiles {
+    return { counts: Array.from(this.counts, (count) => count ?? 0), runs: this.runs };
+  }
+
+  runPath(run: number): string {
+    return join(this.directory, `members-${run}.run`);
   }
 
   rows(segment: number): number {
@@ -419,37 +442,145 @@ export class SegmentSpool {
 
   /**
    * One member: the winner's input row number and its key row as sent (JSON array text without
-   * newlines), or '' when its key cannot be sent. Returns a promise only when the buffers were full
-   * and are being written out: the caller awaits that one, not every row.
+   * newlines), or '' when its key cannot be sent. Returns a promise only when the buffer was full and
+   * is being written out: the caller awaits that one, not every row.
    */
   add(segment: number, row: number, keyJson: string): Promise<void> | undefined {
-    let chunks = this.buffers.get(segment);
-    if (!chunks) {
-      chunks = new LineChunks(MEMBER_CHUNK_BYTES);
-      this.buffers.set(segment, chunks);
+    // Digits of two numbers, two tabs, a newline, and at most three UTF-8 bytes per character.
+    const room = 35 + keyJson.length * 3;
+    if (this.buffer && this.used + room > this.buffer.length && this.used > 0) return this.flush().then(() => void this.append(segment, row, keyJson, room));
+    this.append(segment, row, keyJson, room);
+    return undefined;
+  }
+
+  private append(segment: number, row: number, keyJson: string, room: number): void {
+    if (!this.buffer || room > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(Math.max(this.maxBufferedBytes, room));
+    if (this.lines === this.lineStarts.length) {
+      this.lineStarts = grow(this.lineStarts);
+      this.lineSegments = grow(this.lineSegments);
     }
-    this.buffered += chunks.add(`${row}\t${keyJson}`);
+    const start = this.used;
+    this.lineStarts[this.lines] = start;
+    this.lineSegments[this.lines++] = segment;
+    this.used += this.buffer.write(`${segment}\t${row}\t${keyJson}\n`, start);
+    this.segmentBytes.set(segment, (this.segmentBytes.get(segment) ?? 0) + this.used - start);
     this.counts[segment] = (this.counts[segment] ?? 0) + 1;
-    return this.buffered > this.maxBufferedBytes ? this.flush() : undefined;
   }
 
+  /** Writes the buffered members out as one run, grouped by Segment. */
   async flush(): Promise<void> {
-    for (const [segment, chunks] of this.buffers) {
-      const parts = chunks.take(true);
-      if (parts.length > 0) await appendFile(this.path(segment), parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (this.lines === 0) return;
+    const buffer = this.buffer!;
+    const positions: SegmentBytes = new Map();
+    let offset = 0;
+    for (const segment of [...this.segmentBytes.keys()].sort((a, b) => a - b)) {
+      positions.set(segment, offset);
+      offset += this.segmentBytes.get(segment)!;
     }
-    this.buffers.clear();
-    this.buffered = 0;
+    const data = Buffer.allocUnsafe(this.used);
+    for (let line = 0; line < this.lines; line++) {
+      const segment = this.lineSegments[line]!;
+      const start = this.lineStarts[line]!;
+      const end = line + 1 < this.lines ? this.lineStarts[line + 1]! : this.used;
+      const at = positions.get(segment)!;
+      buffer.copy(data, at, start, end);
+      positions.set(segment, at + end - start);
+    }
+    this.used = 0;
+    this.lines = 0;
+    this.segmentBytes = new Map();
+    // Numbered before the write, so members added meanwhile go to the next run, never to this file.
+    const run = this.runs++;
+    this.cursors = undefined;
+    await writeFile(this.runPath(run), data);
   }
 
-  /** The members of a Segment in the order added, a group (one read chunk's worth) at a time. */
+  /**
+   * The members of a Segment in the order added, a read chunk's worth at a time. Reading Segments in
+   * increasing order reads every run once; going back to an earlier Segment reads the runs again.
+   */
   async *memberGroups(segment: number): AsyncGenerator<SegmentMember[]> {
     if (this.rows(segment) === 0) return;
-    for await (const lines of readLineGroups(this.path(segment), MEMBER_READ_BYTES)) {
-      yield lines.map((line) => {
-        const tab = line.indexOf('\t');
-        return { row: Number(line.slice(0, tab)), keyJson: line.slice(tab + 1) };
-      });
+    if (!this.cursors || segment < this.lastRead) this.cursors = Array.from({ length: this.runs }, (_, run) => new RunCursor(this.runPath(run)));
+    this.lastRead = segment;
+    for (const cursor of this.cursors) {
+      for (let group = await cursor.take(segment); group; group = await cursor.take(segment)) yield group;
+    }
+  }
+}
+
+/** A SegmentSpool's output, as plain data that can cross from a worker thread. */
+export interface SegmentSpoolFiles {
+  /** Members of each Segment, by Segment index. */
+  counts: number[];
+  runs: number;
+}
+
+function grow(array: Int32Array): Int32Array {
+  const grown = new Int32Array(array.length * 2);
+  grown.set(array);
+  return grown;
+}
+
+/**
+ * Reads one run file front to back, a Segment's lines at a time. The file is opened for each read, so
+ * any number of runs can be read without holding a file handle each.
+ */
+class RunCursor {
+  private buffer: Buffer | undefined;
+  private start = 0;
+  private end = 0;
+  private offset = 0;
+  private done = false;
+
+  constructor(private readonly path: string) {}
+
+  /** The next lines of `segment` (skipping those of earlier Segments), or undefined once a later Segment's start. */
+  async take(segment: number): Promise<SegmentMember[] | undefined> {
+    const members: SegmentMember[] = [];
+    for (;;) {
+      const buffer = this.buffer;
+      while (buffer) {
+        const newline = buffer.indexOf(NEWLINE, this.start);
+        if (newline < 0 || newline >= this.end) break;
+        const tab = buffer.indexOf(TAB, this.start);
+        const lineSegment = digitsAt(buffer, this.start, tab);
+        if (lineSegment > segment) return members.length > 0 ? members : undefined;
+        if (lineSegment === segment) {
+          const rowEnd = buffer.indexOf(TAB, tab + 1);
+          members.push({ row: digitsAt(buffer, tab + 1, rowEnd), keyJson: buffer.toString('utf8', rowEnd + 1, newline) });
+        }
+        this.start = newline + 1;
+      }
+      if (members.length > 0) return members;
+      if (this.done) return undefined;
+      await this.fill();
+    }
+  }
+
+  private async fill(): Promise<void> {
+    let buffer = this.buffer ?? Buffer.allocUnsafe(MEMBER_READ_BYTES);
+    // Keep the unfinished line; a line longer than the buffer makes it grow.
+    const kept = this.end - this.start;
+    if (kept === buffer.length) {
+      const grown = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(grown, 0, this.start, this.end);
+      buffer = grown;
+    } else if (this.buffer) buffer.copy(buffer, 0, this.start, this.end);
+    this.buffer = buffer;
+    this.start = 0;
+    this.end = kept;
+    const handle = await open(this.path, 'r');
+    try {
+      const { bytesRead } = await handle.read(buffer, kept, buffer.length - kept, this.offset);
+      this.offset += bytesRead;
+      this.end += bytesRead;
+      if (bytesRead === 0) {
+        this.done = true;
+        this.buffer = undefined;
+      }
+    } finally {
+      await handle.close();
     }
   }
 }

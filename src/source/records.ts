@@ -134,8 +134,14 @@ export class ChunkParser {
   private delimitedRow(row: string[]): RawRow {
     const maxFieldBytes = this.spec.maxFieldBytes;
     const tooLong = row.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
-    if (tooLong < 0) return row;
-    return { problem: `value in column ${this.spec.columns?.[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
+    if (tooLong >= 0) return { problem: `value in column ${this.spec.columns?.[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
+    // The whole row is bounded too (the reader drops longer rows that span its chunks; this catches the rest).
+    let chars = row.length;
+    for (const cell of row) chars += cell.length;
+    if (chars <= maxFieldBytes / 3) return row;
+    let bytes = row.length;
+    for (const cell of row) bytes += Buffer.byteLength(cell);
+    return bytes > maxFieldBytes ? oversizedRow(bytes, maxFieldBytes) : row;
   }
 
   /** Rows of a piece whose columns are known. */
@@ -158,7 +164,11 @@ export class ChunkParser {
     for (let start = 0; start < bytes.length; ) {
       let end = bytes.indexOf(0x0a, start);
       if (end < 0) end = bytes.length;
-      if (end - start > maxLineBytes) throw jsonLineTooLarge(this.spec.uri, maxLineBytes);
+      if (end - start >= maxLineBytes) {
+        rows.push(oversizedRow(end - start + 1, maxLineBytes));
+        start = end + 1;
+        continue;
+      }
       let line = bytes.toString('utf8', start, end);
       start = end + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
@@ -238,10 +248,7 @@ export class InputReader {
       const decoded = await decodeInput(counted, object.uri, this.options.maxDecompressedBytes);
       read.compression = decoded.compression;
       this.options.logger?.info({ object: object.uri, compression: decoded.compression, format }, 'reading input object');
-      const aligner =
-        format === 'jsonl'
-          ? new RecordAligner(false, this.options.maxFieldBytes, () => jsonLineTooLarge(object.uri, this.options.maxFieldBytes))
-          : new RecordAligner(format === 'csv', this.options.maxFieldBytes * 4 + 1024 * 1024, (limit) => recordTooLarge(object.uri, limit));
+      const aligner = new RecordAligner(format === 'csv', this.options.maxFieldBytes, (limit) => recordTooLarge(object.uri, limit));
       decoded.stream.on('error', (error) => aligner.destroy(error));
       decoded.stream.pipe(aligner);
       const spec: ChunkFormat = { format, uri: object.uri, maxFieldBytes: this.options.maxFieldBytes };
@@ -270,7 +277,16 @@ export class InputReader {
         return { object: objectIndex, uri: object.uri, format, rows };
       };
       try {
-        for await (const chunk of aligner as AsyncIterable<Buffer>) {
+        for await (const chunk of aligner as AsyncIterable<Buffer | OversizedRecord>) {
+          if (!Buffer.isBuffer(chunk)) {
+            // The rows before it go first, so it keeps its place (and number) among them.
+            if (pendingBytes > 0) yield await piece(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+            pending = [];
+            pendingBytes = 0;
+            if (!headerRead && format !== 'jsonl') throw recordTooLarge(object.uri, this.options.maxFieldBytes);
+            yield { object: objectIndex, uri: object.uri, format, rows: [oversizedRow(chunk.oversized, this.options.maxFieldBytes)] };
+            continue;
+          }
           pending.push(chunk);
           pendingBytes += chunk.length;
           if (pendingBytes < PIECE_BYTES && headerRead) continue;
@@ -448,79 +464,122 @@ function readError(error: unknown, uri: string): Error {
   return error;
 }
 
-function jsonLineTooLarge(uri: string, maxLineBytes: number): InputError {
-  return new InputError('INPUT_MALFORMED', `input ${uri}: a JSON Lines record is larger than ${maxLineBytes} bytes (max_field_bytes)`, { stage: 'read', details: { uri } });
-}
-
 function recordTooLarge(uri: string, maxRecordBytes: number): InputError {
-  return new InputError('INPUT_MALFORMED', `input ${uri}: a record runs past ${maxRecordBytes} bytes without ending (an unbalanced quote, or values over max_field_bytes)`, {
+  return new InputError('INPUT_MALFORMED', `input ${uri}: a record runs past ${maxRecordBytes} bytes (max_field_bytes) without ending (an unbalanced quote, or a header larger than max_field_bytes)`, {
     stage: 'read',
     details: { uri },
   });
+}
+
+/** A row whose text is larger than max_field_bytes: it was not kept, only measured. */
+function oversizedRow(bytes: number, maxFieldBytes: number): RowProblem {
+  return { problem: `the row is ${bytes} bytes, larger than ${maxFieldBytes} bytes (max_field_bytes); its values were not read`, reason: 'malformed_row' };
+}
+
+/** What the RecordAligner hands on in place of a record larger than its limit: only its size is kept. */
+export interface OversizedRecord {
+  oversized: number;
 }
 
 /**
  * Passes text on in pieces that end at a record boundary (a newline outside quotes). fast-csv parses
  * an unfinished record again from its start with every new chunk, so a single multi-megabyte field
  * would cost time quadratic in its size; whole records are parsed once. A record that grows past the
- * limit without ending is refused instead of buffered without bound.
+ * limit is not held: its bytes are dropped as they arrive, and once it ends an OversizedRecord takes
+ * its place, so the row is reported as invalid and every later row keeps its number. Memory is then
+ * bounded by the limit, whatever the size of a value.
  */
 export class RecordAligner extends Transform {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes of an over-long record dropped so far; -1 while no record is being dropped. */
+  private dropped = -1;
   /** Whether the end of the bytes seen so far is inside a quoted value. */
   private inQuotes = false;
   /** The last byte seen; a file starts like a new line. */
   private previousByte = NEWLINE;
   /** The last chunk ended on a quote inside a quoted value (closing, or the first half of `""`). */
   private quoteAtEnd = false;
+  /** The first newline outside quotes of the chunk last scanned, or -1. */
+  private firstBoundary = -1;
 
   constructor(
     private readonly quoted: boolean,
-    /** A record that grows past this without ending is refused. */
+    /** A record larger than this (bytes, its newline included) is dropped and reported by size. */
     private readonly maxRecordBytes: number,
+    /** The error for input that ends inside a dropped record's open quote. */
     private readonly tooLarge: (maxRecordBytes: number) => Error,
   ) {
-    super();
+    super({ readableObjectMode: true });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const cut = this.lastBoundary(chunk);
     if (cut < 0) {
-      this.hold(chunk);
-      callback(this.pendingBytes > this.maxRecordBytes ? this.tooLarge(this.maxRecordBytes) : undefined);
+      if (this.dropped >= 0) this.dropped += chunk.length;
+      else this.hold(chunk);
+      callback();
       return;
     }
-    const head = chunk.subarray(0, cut + 1);
-    if (this.pending.length > 0) {
-      this.push(Buffer.concat([...this.pending, head]));
+    let start = 0;
+    const first = this.firstBoundary;
+    if (this.dropped >= 0) {
+      this.push({ oversized: this.dropped + first + 1 } satisfies OversizedRecord);
+      this.dropped = -1;
+      start = first + 1;
+    } else if (this.pendingBytes > 0 && this.pendingBytes + first + 1 > this.maxRecordBytes) {
+      this.push({ oversized: this.pendingBytes + first + 1 } satisfies OversizedRecord);
       this.pending = [];
       this.pendingBytes = 0;
-    } else {
-      this.push(head);
+      start = first + 1;
     }
+    if (start <= cut) {
+      const head = chunk.subarray(start, cut + 1);
+      if (this.pending.length > 0) this.push(Buffer.concat([...this.pending, head]));
+      else this.push(head);
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
     if (cut + 1 < chunk.length) this.hold(Buffer.from(chunk.subarray(cut + 1)));
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pending.length > 0) this.push(Buffer.concat(this.pending));
+    if (this.dropped >= 0) {
+      // Still inside quotes at the end: the quote never closed, so this is no record at all.
+      if (this.quoted && this.inQuotes) {
+        callback(this.tooLarge(this.maxRecordBytes));
+        return;
+      }
+      this.push({ oversized: this.dropped } satisfies OversizedRecord);
+    } else if (this.pending.length > 0) this.push(Buffer.concat(this.pending));
     callback();
   }
 
+  /** Holds the start of an unfinished record; one that outgrows the limit is dropped from here on. */
   private hold(chunk: Buffer): void {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    if (this.pendingBytes > this.maxRecordBytes) {
+      this.dropped = this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
   }
 
   /**
-   * Index of the last newline outside quotes in the chunk, or -1; carries the quote state over. As in
-   * RFC 4180 (and fast-csv), a quote opens a quoted value only at the start of a field; elsewhere it
-   * is data. Inside a quoted value `""` is a quote and a lone `"` closes it.
+   * Index of the last newline outside quotes in the chunk, or -1; carries the quote state over and
+   * notes the first such newline in `firstBoundary`. As in RFC 4180 (and fast-csv), a quote opens a
+   * quoted value only at the start of a field; elsewhere it is data. Inside a quoted value `""` is a
+   * quote and a lone `"` closes it.
    */
   private lastBoundary(chunk: Buffer): number {
-    if (!this.quoted) return chunk.lastIndexOf(NEWLINE);
+    if (!this.quoted) {
+      this.firstBoundary = chunk.indexOf(NEWLINE);
+      return this.firstBoundary < 0 ? -1 : chunk.lastIndexOf(NEWLINE);
+    }
     let boundary = -1;
+    let first = -1;
     let position = 0;
     let inQuotes = this.inQuotes;
     let previous = this.previousByte;
@@ -537,7 +596,10 @@ export class RecordAligner extends Transform {
         const end = quote < 0 ? chunk.length : quote;
         if (end > position) {
           const newline = chunk.lastIndexOf(NEWLINE, end - 1);
-          if (newline >= position) boundary = newline;
+          if (newline >= position) {
+            boundary = newline;
+            if (first < 0) first = chunk.indexOf(NEWLINE, position);
+          }
           previous = chunk[end - 1]!;
         }
         if (quote < 0) break;
@@ -564,6 +626,7 @@ export class RecordAligner extends Transform {
     }
     this.inQuotes = inQuotes;
     this.previousByte = previous;
+    this.firstBoundary = first;
     return boundary;
   }
 }

@@ -409,14 +409,18 @@ describe('InputReader: JSON Lines', () => {
     await readError(file('blank.jsonl', '\n\n'), 'INPUT_EMPTY');
   });
 
-  it('a record over max_field_bytes arriving in pieces: INPUT_MALFORMED', async () => {
-    const path = file('long-pieces.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n`);
-    const error = await readError(trickle(path, 512), 'INPUT_MALFORMED', { maxFieldBytes: 1_000 });
-    assert.match(error.message, /a JSON Lines record is larger than 1000 bytes \(max_field_bytes\)/);
+  it('a record over max_field_bytes arriving in pieces is an invalid row; the next ones read', async () => {
+    const path = file('long-pieces.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n{"id":"b"}\n`);
+    const { rows } = await readLocation(trickle(path, 512), { maxFieldBytes: 1_000 });
+    assert.deepEqual(rows[0], ['a']);
+    assert.deepEqual(rows[1], { problem: 'the row is 5010 bytes, larger than 1000 bytes (max_field_bytes); its values were not read', reason: 'malformed_row' });
+    assert.deepEqual(rows[2], ['b']);
   });
 
-  it('a record over max_field_bytes inside one chunk is refused too', async () => {
-    await readError(file('long.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n`), 'INPUT_MALFORMED', { maxFieldBytes: 1_000 });
+  it('a record over max_field_bytes inside one chunk is an invalid row too', async () => {
+    const { rows } = await read(file('long.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n{"id":"b"}\n`), { maxFieldBytes: 1_000 });
+    assert.equal((rows[1] as { reason: string }).reason, 'malformed_row');
+    assert.deepEqual(rows[2], ['b']);
   });
 });
 

@@ -57,7 +57,7 @@ describe('parseSettings: defaults', () => {
     max_rejected_rows: null,
     max_rejected_ratio: null,
     max_decompressed_bytes: 100 * 1024 * 1024 * 1024,
-    max_field_bytes: 16 * 1024 * 1024,
+    max_field_bytes: 1024 * 1024,
   };
 
   for (const [name, value] of Object.entries(defaults)) {
