@@ -218,14 +218,17 @@ function abbreviate(text: string): string {
 
 /**
  * Inference: each column starts as the narrowest type and widens as values arrive (long -> double ->
- * string; boolean and timestamp fall back to string). A number with a leading zero (a zip code, an id
- * such as 007) stays text so it does not lose its zeros.
+ * string; boolean and timestamp fall back to string). A column becomes a number only when every value is
+ * written the way the number will be stored: a value whose text would change on the way (a leading zero
+ * as in 007, a leading "+" as in a phone number +8190..., exponent notation as in a code 12E3, surrounding
+ * spaces, "-0", more digits than a Float keeps) keeps the column text. Trailing zeros of a fraction
+ * (12.50) are the one accepted change: the number is the same. A schema, when given, decides instead.
  */
 export type InferredType = ColumnType | 'unknown';
 
 export function widen(current: InferredType, text: string): InferredType {
   if (current === 'string') return 'string';
-  return joinInferred(current, classify(text.trim()));
+  return joinInferred(current, classify(text));
 }
 
 /** The narrowest type both values fit: how the types seen in different parts of the input combine. */
@@ -236,14 +239,22 @@ export function joinInferred(a: InferredType, b: InferredType): InferredType {
   return 'string';
 }
 
+/** Numbers exactly as JSON and Selligent write them back. */
+const ROUND_TRIP_LONG = /^-?(?:0|[1-9]\d*)$/;
+const ROUND_TRIP_DECIMAL = /^-?(?:0|[1-9]\d*)\.\d+$/;
+/** A Float keeps 15 significant digits. */
+const FLOAT_DIGITS = 15;
+
 function classify(value: string): ColumnType {
   if (value === '') return 'string';
-  if (/^[+-]?0\d/.test(value)) return 'string';
-  if (isLong(value)) return 'long';
-  if (INTEGER.test(value)) return 'string';
-  if (isDouble(value) && /\d/.test(value)) return 'double';
+  if (ROUND_TRIP_LONG.test(value)) return value !== '-0' && isLong(value) ? 'long' : 'string';
+  if (ROUND_TRIP_DECIMAL.test(value)) return significantDigits(value) <= FLOAT_DIGITS ? 'double' : 'string';
   const lower = value.toLowerCase();
   if (lower === 'true' || lower === 'false') return 'boolean';
   if (/^\d{4}-\d{2}-\d{2}/.test(value) && parseTimestamp(value)) return 'timestamp';
   return 'string';
+}
+
+function significantDigits(decimal: string): number {
+  return decimal.replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '').length;
 }

@@ -349,14 +349,15 @@ describe('joinInferred (types found in different parts of the input)', () => {
 describe('widen (type inference)', () => {
   const cases: Array<[string[], InferredType]> = [
     [[], 'unknown'],
-    [['1', '2', '-3', '+4'], 'long'],
+    [['1', '2', '-3', '4'], 'long'],
     [['0'], 'long'],
-    [['-0'], 'long'],
+    [['-0'], 'string'],
     [['9223372036854775807'], 'long'],
     [['9223372036854775808'], 'string'],
     [['1', '2.5'], 'double'],
     [['2.5', '1'], 'double'],
-    [['.5', '5.', '1e3'], 'double'],
+    [['0.5', '5.25', '-1.5'], 'double'],
+    [['12.50'], 'double'],
     [['1e400'], 'string'],
     [['NaN'], 'string'],
     [['Infinity'], 'string'],
@@ -378,12 +379,23 @@ describe('widen (type inference)', () => {
     [['1.5', 'true'], 'string'],
     [['a', '1'], 'string'],
     [['1', 'abc'], 'string'],
-    [[' 12 ', '13'], 'long'],
+    [[' 12 ', '13'], 'string'],
     [['12', ' '], 'string'],
   ];
   for (const [values, type] of cases) {
     it(`${JSON.stringify(values)} -> ${type}`, () => assert.equal(inferred(values), type));
   }
+
+  it('a value whose text would change on the way keeps the column text', () => {
+    for (const value of ['+819012345678', '+4', '12E3', '7E1', '1e3', '.5', '5.', '+1.5', '-0', ' 12', '12 ', '1.2345678901234567', '12345678901234567.5']) {
+      assert.equal(inferred([value]), 'string', value);
+      assert.equal(inferred(['1', value]), 'string', `1 then ${value}`);
+      assert.equal(inferred(['1.5', value]), 'string', `1.5 then ${value}`);
+    }
+    assert.equal(inferred(['819012345678']), 'long');
+    assert.equal(inferred(['123456789012345.5']), 'string');
+    assert.equal(inferred(['12345678901234.5']), 'double');
+  });
 
   it('string is final', () => {
     assert.equal(widen('string', '1'), 'string');
@@ -391,7 +403,7 @@ describe('widen (type inference)', () => {
   });
 
   it('every inferred value converts under its inferred type', () => {
-    const samples = [['1', '-2', '+3'], ['1.5', '2', '.5', '5.'], ['true', 'FALSE'], ['2026-05-01', '2026-05-01 10:15:00.123+02:00']];
+    const samples = [['1', '-2', '3'], ['1.5', '2', '0.5', '5.0'], ['true', 'FALSE'], ['2026-05-01', '2026-05-01 10:15:00.123+02:00']];
     for (const values of samples) {
       const type = inferred(values);
       assert.notEqual(type, 'string');
