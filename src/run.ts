@@ -38,7 +38,6 @@ export interface RunOutcome {
 /** One export run: settings and credentials, the pipeline, then the report, whatever happened. */
 export async function runCommand(options: RunCommandOptions): Promise<RunOutcome> {
   const env = options.env;
-  registerSecretsFromEnv(env);
   const logger = options.logger ?? createLogger({}, env);
   const cwd = options.cwd ?? process.cwd();
   const reportPath = resolveReportPath(options.reportPath, env, cwd);
@@ -61,6 +60,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
   let failure: ExporterError | undefined;
   let settings: Settings | undefined;
   try {
+    registerSecretsFromEnv(env);
     const loaded = await loadSettings(options.settingsPath, env);
     settings = loaded.settings;
     report.settings_source = loaded.from;

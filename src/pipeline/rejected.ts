@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import { scrubSecrets } from '../secrets.js';
+import { scrubJson } from '../secrets.js';
 
 export interface RejectedRow {
   /** 1-based input data row number. */
@@ -32,7 +32,7 @@ export class RejectedRowsFile {
       this.stream = createWriteStream(this.path, { flags: 'w' });
     }
     this.count++;
-    if (!this.stream.write(scrubSecrets(JSON.stringify(entry)) + '\n')) await once(this.stream, 'drain');
+    if (!this.stream.write(JSON.stringify(scrubJson(entry)) + '\n')) await once(this.stream, 'drain');
   }
 
   /** Creates the file even when nothing was rejected, so its path in the report always exists. */

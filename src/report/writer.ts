@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { scrubSecrets } from '../secrets.js';
+import { scrubJson } from '../secrets.js';
 import type { RunReport } from './types.js';
 
 export const DEFAULT_REPORT_NAME = 'selligent-export-report.json';
@@ -22,7 +22,7 @@ export function resolveReportPath(flag: string | undefined, env: NodeJS.ProcessE
 export async function writeReport(path: string, report: RunReport): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  const text = scrubSecrets(JSON.stringify(report, null, 2)) + '\n';
+  const text = JSON.stringify(scrubJson(report), null, 2) + '\n';
   try {
     await writeFile(temporary, text, { mode: 0o644 });
     await rename(temporary, path);
