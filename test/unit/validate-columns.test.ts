@@ -288,3 +288,21 @@ describe('type inference through validateRow and settleInferredTypes', () => {
     assert.equal(types(plan).AGE, 'long');
   });
 });
+
+describe('planColumns: field names', () => {
+  it('a column that cannot be a Selligent field name is refused before anything is written, naming the column and the rule', () => {
+    for (const bad of ['e-mail', 'First Name', 'prénom', 'a.b', 'x'.repeat(101)]) {
+      const error = inputError(() => planColumns(['customer_identifier', 'selligent_segment', 'email', bad], settings, undefined, 'inferred'), 'FIELD_NAME_INVALID');
+      assert.ok(error.message.includes(JSON.stringify(bad)), error.message);
+      assert.match(error.message, /letters, digits and underscores/);
+    }
+  });
+
+  it('names every bad column at once; the routing column is not a field and is not checked', () => {
+    const error = inputError(() => planColumns(['customer_identifier', 'Selligent_Segment', 'email', 'e-mail', 'First Name'], settings, undefined, 'inferred'), 'FIELD_NAME_INVALID');
+    assert.match(error.message, /"e-mail", "First Name"/);
+    const segmentSettings = parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'target segment', key_fields: 'customer_identifier, email' });
+    const plan = planColumns(['customer_identifier', 'target segment', 'email', 'x'.repeat(100)], segmentSettings, undefined, 'inferred');
+    assert.equal(plan.fields.length, 3);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * What the reader and the typing promise, end to end through the built CLI and the simulator: column
+ * names checked before any write, every physical record accounted for, keys deduplicated as Selligent
+ * stores them, values shaped by the List's field types, and created Text fields sized from the input.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
+import { BASE_SETTINGS, LIST, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+
+interface Run {
+  input: string;
+  settings?: Record<string, unknown>;
+  schema?: Array<[string, string]>;
+  seed?: Parameters<typeof simulator>[0];
+  args?: string[];
+}
+
+async function run(c: Run, check: (result: CliResult, sim: SimulatorHandle) => void | Promise<void>): Promise<void> {
+  const sim = await simulator(c.seed ?? { seed: seededList() });
+  try {
+    const dir = tempDir();
+    const input = writeInput(dir, 'input.csv', c.input);
+    const args = [...(c.args ?? [])];
+    if (c.schema) {
+      writeFileSync(join(dir, 'schema.json'), JSON.stringify(c.schema));
+      args.push('--schema', join(dir, 'schema.json'));
+    }
+    const result = await runCli({ settings: { ...BASE_SETTINGS, ...c.settings }, input, dir, args, env: selligentEnv(sim) });
+    assert.notEqual(result.code, 1, `crashed: ${result.stdout}\n${result.stderr}`);
+    assert.ok(result.report, 'no report');
+    if (result.report.accounting) assertBalanced(result.report);
+    await check(result, sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+describe('input checks', { concurrency: 2 }, () => {
+  test('a column that cannot be a field name fails the dry run and the real run with exit 3 before any write', async () => {
+    const input = 'selligent_segment,customer_identifier,e-mail,First Name\nseg_a,C1,a@example.com,Ann\n';
+    for (const args of [['--dry-run'], []]) {
+      await run({ input, settings: { create_list_if_not_exists: true }, seed: {}, args }, (result, sim) => {
+        assert.equal(result.code, 3, result.stdout);
+        assert.equal(result.report!.error!.code, 'FIELD_NAME_INVALID');
+        assert.match(result.report!.error!.message, /"e-mail", "First Name".*letters, digits and underscores/);
+        assert.equal(writes(sim).length, 0, 'something was written');
+      });
+    }
+  });
+});
