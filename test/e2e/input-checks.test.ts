@@ -50,4 +50,21 @@ describe('input checks', { concurrency: 2 }, () => {
       });
     }
   });
+
+  test('blank rows (,,, or an empty line inside the input) are counted and reported with their row numbers; a blank tail is not a row', async () => {
+    const input = 'selligent_segment,customer_identifier,email,first_name\nseg_a,C1,a@example.com,Ann\n,,,\n\nseg_a,C4,d@example.com,Di\n  ,  , ,\nseg_a,C6,f@example.com,Fay\n\n';
+    await run({ input }, (result, sim) => {
+      assert.equal(result.code, 0, result.stdout);
+      assert.equal(result.report!.accounting!.input_rows, 6);
+      assert.deepEqual(result.rejected.map((entry) => [entry.row, entry.code]), [[2, 'blank_row'], [3, 'blank_row'], [5, 'blank_row']]);
+      assert.deepEqual(result.report!.validation!.by_reason, { blank_row: 3 });
+      assert.deepEqual(records(sim).map((r) => r.CUSTOMER_IDENTIFIER).sort(), ['C1', 'C4', 'C6']);
+    });
+    await run({ input, settings: { skip_invalid_records: false } }, (result, sim) => {
+      assert.equal(result.code, 3, result.stdout);
+      assert.equal(result.report!.error!.code, 'INVALID_ROW');
+      assert.match(result.report!.error!.message, /input row 2: the row is blank/);
+      assert.equal(writes(sim).length, 0);
+    });
+  });
 });

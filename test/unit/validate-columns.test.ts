@@ -217,7 +217,7 @@ describe('validateRow', () => {
   });
 
   it('checks in order: field count, segment, keys, NUL, types', () => {
-    assert.equal(skipped(validateRow(['', '', ''], plan())).reason, 'field_count');
+    assert.equal(skipped(validateRow(['', 'x', ''], plan())).reason, 'field_count');
     assert.equal(skipped(validateRow(['', '', '', 'x', 'x', 'x', 'x'], plan())).reason, 'segment_blank');
     assert.equal(skipped(validateRow(['', 'ok', '', 'x', 'x', 'x', 'x'], plan())).reason, 'key_blank');
     assert.equal(skipped(validateRow(['a', 'ok', 'b', 'x\0', 'x', 'x', 'x'], plan())).reason, 'nul_byte');
@@ -286,6 +286,17 @@ describe('type inference through validateRow and settleInferredTypes', () => {
     const plan = planColumns(HEADER, settings, SCHEMA, 'schema-file');
     settleInferredTypes(plan);
     assert.equal(types(plan).AGE, 'long');
+  });
+});
+
+describe('validateRow: blank rows', () => {
+  it('a row whose every value is empty or spaces is blank_row, whatever its number of values', () => {
+    const plan = planColumns(HEADER, settings, undefined, 'inferred');
+    for (const row of [['', '', '', '', '', '', ''], [' ', '  ', '', '\t', '', '', ''], ['', ''], ['', '', '', '', '', '', '', '']]) {
+      const verdict = skipped(validateRow(row, plan));
+      assert.equal(verdict.reason, 'blank_row', JSON.stringify(row));
+      assert.equal(verdict.message, 'the row is blank (every value is empty)');
+    }
   });
 });
 
