@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { joinInferred, type InferredType } from '../schema/types.js';
+import { joinInferred, keyForm, type InferredType } from '../schema/types.js';
 import { ChunkParser, type InputFormat, type RawRow } from '../source/records.js';
 import type { ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
@@ -40,7 +40,11 @@ export type ReadWorkerResult =
 
 const setup = workerData as ReadWorkerSetup;
 const plan = setup.plan;
-const spool = new RowSpool(setup.directory, plan.keyPositions, undefined, setup.partitions, `rows-w${setup.id}`);
+// With a schema the key's type is known while reading, and keys are compared as Selligent stores them.
+// Inferred types are known only at the end; a column inferred as a number holds only values already
+// written in their stored form (see widen), so comparing its text is the same.
+const keyForms = plan.typesFrom === 'schema-file' ? plan.keys.map((key) => keyForm(key.type)) : undefined;
+const spool = new RowSpool(setup.directory, plan.keyPositions, undefined, setup.partitions, `rows-w${setup.id}`, keyForms?.some(Boolean) ? keyForms : undefined);
 const nativeTypes: InferredType[] = [];
 let parser: ChunkParser | undefined;
 let parserObject = -1;

@@ -198,6 +198,34 @@ export function convertValue(text: string, type: ColumnType): Conversion {
   }
 }
 
+/**
+ * How a key value is compared when rows are deduplicated: the form Selligent stores for the key's type,
+ * so that 7, 007 and +7 in a Long key are one record here as they are there. Undefined for text (compared
+ * as written). A value that does not convert keeps its text (such a row is invalid anyway).
+ */
+export function keyForm(type: ColumnType): ((text: string) => string) | undefined {
+  switch (type) {
+    case 'string':
+      return undefined;
+    case 'long':
+      return (text) => {
+        if (PLAIN_INTEGER.test(text)) return text;
+        const trimmed = text.trim();
+        return isLong(trimmed) ? canonicalInteger(trimmed) : text;
+      };
+    case 'double':
+      return (text) => {
+        const trimmed = text.trim();
+        return isDouble(trimmed) ? String(Number(trimmed)) : text;
+      };
+    default:
+      return (text) => {
+        const conversion = convertValue(text, type);
+        return conversion.ok ? conversion.json : text;
+      };
+  }
+}
+
 function canonicalInteger(text: string): string {
   const negative = text.startsWith('-');
   const digits = text.replace(/^[+-]/, '').replace(/^0+(?=\d)/, '');

@@ -67,4 +67,20 @@ describe('input checks', { concurrency: 2 }, () => {
       assert.equal(writes(sim).length, 0);
     });
   });
+
+  test('7, 007 and +7 in a Long key are one record: deduplicated on the key\'s stored form, the values sent as written', async () => {
+    const input = 'selligent_segment,customer_identifier,email\nseg_a,7,a@example.com\nseg_b,007,b@example.com\nseg_a,+7,c@example.com\nseg_a,8,d@example.com\n';
+    await run(
+      { input, settings: { create_list_if_not_exists: true }, seed: {}, schema: [['customer_identifier', 'bigint'], ['email', 'varchar']] },
+      (result, sim) => {
+        assert.equal(result.code, 0, result.stdout);
+        assert.equal(result.report!.deduplication.unique_keys, 2);
+        assert.equal(result.report!.accounting!.merged_duplicates, 2);
+        assert.equal(result.report!.accounting!.loaded, 2);
+        const stored = records(sim).map((r) => [r.CUSTOMER_IDENTIFIER, r.EMAIL]).sort((a, b) => Number(a[0]) - Number(b[0]));
+        assert.deepEqual(stored, [[7, 'c@example.com'], [8, 'd@example.com']], 'the last row of key 7 wins');
+        assert.deepEqual(sim.segmentMembers('my_org', LIST, 'seg_b').map((r) => r.CUSTOMER_IDENTIFIER), [7], 'the key keeps every Segment of its rows');
+      },
+    );
+  });
 });

@@ -412,3 +412,22 @@ describe('widen (type inference)', () => {
     }
   });
 });
+
+describe('keyForm (deduplication key text)', async () => {
+  const { keyForm } = await import('../../src/schema/types.js');
+  it('a Long key compares as the integer Selligent stores', () => {
+    const form = keyForm('long')!;
+    for (const text of ['7', '007', '+7', '+007', ' 7 ']) assert.equal(form(text), '7', text);
+    assert.equal(form('-0'), '0');
+    assert.equal(form('-007'), '-7');
+    assert.equal(form('9223372036854775807'), '9223372036854775807');
+    assert.equal(form('abc'), 'abc');
+  });
+  it('a Float key compares as the number; text compares as written', () => {
+    assert.equal(keyForm('double')!('1.50'), keyForm('double')!('1.5'));
+    assert.equal(keyForm('double')!('+1e0'), '1');
+    assert.equal(keyForm('string'), undefined);
+    assert.equal(keyForm('boolean')!('TRUE'), keyForm('boolean')!('true'));
+    assert.equal(keyForm('timestamp')!('2026-05-01 10:00:00'), keyForm('timestamp')!('2026-05-01T10:00:00Z'));
+  });
+});
