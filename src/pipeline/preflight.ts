@@ -80,6 +80,8 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     for (const column of plan.fields) {
       const field = existing.get(column.field);
       if (!field) continue;
+      // Names match case-insensitively; loads name each field as the List spells it.
+      column.field = field.name;
       const sendType = sendTypeFor(field.data_type);
       if (!sendType) continue;
       if (!COMPATIBLE_FIELD_TYPES[column.type].includes(field.data_type)) {
@@ -139,11 +141,13 @@ function sendTypeFor(dataType: string): ColumnType | undefined {
     case 'Long':
       return 'long';
     case 'Float':
-    case 'Numeric':
       return 'double';
+    case 'Numeric':
+      return 'numeric';
     case 'Boolean':
       return 'boolean';
     case 'Date':
+      return 'date';
     case 'DateTime':
       return 'timestamp';
     default:

@@ -4,9 +4,13 @@
  * All pure functions.
  */
 
-export type ColumnType = 'string' | 'long' | 'double' | 'boolean' | 'timestamp';
+/**
+ * Treasure Data's five, plus `date` (a schema's date column, loaded as a Selligent Date) and `numeric`
+ * (never an input type: how values are sent to an existing List's 32-bit Numeric field).
+ */
+export type ColumnType = 'string' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'numeric';
 
-export type SelligentFieldType = 'Text' | 'Long' | 'Float' | 'Boolean' | 'DateTime';
+export type SelligentFieldType = 'Text' | 'Long' | 'Float' | 'Boolean' | 'DateTime' | 'Date' | 'Numeric';
 
 export const TEXT_FIELD_LENGTH = 500;
 
@@ -16,6 +20,8 @@ export const FIELD_TYPE_FOR: Record<ColumnType, SelligentFieldType> = {
   double: 'Float',
   boolean: 'Boolean',
   timestamp: 'DateTime',
+  date: 'Date',
+  numeric: 'Numeric',
 };
 
 /** Selligent field types an input column of each type may load into. */
@@ -25,6 +31,8 @@ export const COMPATIBLE_FIELD_TYPES: Record<ColumnType, readonly string[]> = {
   double: ['Float', 'Numeric', 'Text', 'LongText'],
   boolean: ['Boolean', 'Text', 'LongText'],
   timestamp: ['DateTime', 'Date', 'Text', 'LongText'],
+  date: ['Date', 'DateTime', 'Text', 'LongText'],
+  numeric: ['Numeric', 'Long', 'Float', 'Text', 'LongText'],
 };
 
 /**
@@ -58,8 +66,9 @@ export function columnTypeFromName(name: string): ColumnType | undefined {
       return 'boolean';
     case 'timestamp':
     case 'datetime':
-    case 'date':
       return 'timestamp';
+    case 'date':
+      return 'date';
     default:
       return undefined;
   }
@@ -193,10 +202,32 @@ export function convertValue(text: string, type: ColumnType): Conversion {
     }
     case 'timestamp': {
       const iso = parseTimestamp(text.trim());
-      return iso ? { ok: true, json: `"${iso}"` } : { ok: false, reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)` };
+      if (!iso) return { ok: false, reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)` };
+      // Selligent's DateTime is SQL Server's DATETIME: nothing before 1753 or after 9999.
+      if (iso < DATETIME_MIN || !/^\d/.test(iso)) return { ok: false, reason: `${abbreviate(text)} is outside the DateTime range ${DATETIME_MIN}..9999-12-31` };
+      return { ok: true, json: `"${iso}"` };
+    }
+    case 'date': {
+      const iso = parseTimestamp(text.trim());
+      if (!iso || !/^\d/.test(iso)) return { ok: false, reason: `${abbreviate(text)} is not a date (expected e.g. 2026-05-01)` };
+      // A Date holds the day only: the UTC date of a timestamp.
+      return { ok: true, json: `"${iso.slice(0, 10)}"` };
+    }
+    case 'numeric': {
+      // A Numeric field is a 32-bit INT: a fraction or a larger number would be cut or refused there.
+      const trimmed = text.trim();
+      const value = isDouble(trimmed) ? Number(trimmed) : NaN;
+      if (Number.isNaN(value)) return { ok: false, reason: `${abbreviate(text)} is not a whole number` };
+      if (!Number.isInteger(value)) return { ok: false, reason: `${abbreviate(text)} has a fraction; a Numeric field holds whole numbers only` };
+      if (value < INT32_MIN || value > INT32_MAX) return { ok: false, reason: `${abbreviate(text)} is outside the 32-bit range of a Numeric field (${INT32_MIN}..${INT32_MAX})` };
+      return { ok: true, json: String(value === 0 ? 0 : value) };
     }
   }
 }
+
+const DATETIME_MIN = '1753-01-01';
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
 
 /**
  * How a key value is compared when rows are deduplicated: the form Selligent stores for the key's type,

@@ -83,4 +83,25 @@ describe('input checks', { concurrency: 2 }, () => {
       },
     );
   });
+
+  test('values follow the List field types: Numeric is a 32-bit whole number, Date is YYYY-MM-DD, DateTime is 1753..9999', async () => {
+    const input = [
+      'selligent_segment,customer_identifier,score,birth,seen_at',
+      'seg_a,C1,42,2026-05-01 10:00:00,2026-05-01 10:00:00',
+      'seg_a,C2,1.5,2026-05-02,2026-05-02',
+      'seg_a,C3,3000000000,2026-05-03,2026-05-03',
+      'seg_a,C4,7,2026-05-04,1700-01-01',
+      '',
+    ].join('\n');
+    const seed = { seed: seededList({ fields: [{ name: 'SCORE', data_type: 'Numeric' }, { name: 'BIRTH', data_type: 'Date' }, { name: 'SEEN_AT', data_type: 'DateTime' }] }) };
+    await run({ input, seed }, (result, sim) => {
+      assert.equal(result.code, 0, result.stdout);
+      assert.deepEqual(records(sim).map((r) => [r.CUSTOMER_IDENTIFIER, r.SCORE, r.BIRTH, r.SEEN_AT]), [['C1', 42, '2026-05-01', '2026-05-01T10:00:00.000Z']]);
+      const reasons = result.rejected.map((entry) => [entry.row, entry.field, String(entry.message)] as const).sort((a, b) => Number(a[0]) - Number(b[0]));
+      assert.deepEqual(reasons.map(([row, field]) => [row, field]), [[2, 'SCORE'], [3, 'SCORE'], [4, 'SEEN_AT']]);
+      assert.match(reasons[0]![2], /has a fraction; a Numeric field holds whole numbers only/);
+      assert.match(reasons[1]![2], /outside the 32-bit range of a Numeric field/);
+      assert.match(reasons[2]![2], /outside the DateTime range 1753-01-01\.\.9999-12-31/);
+    });
+  });
 });

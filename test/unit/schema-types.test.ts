@@ -62,7 +62,7 @@ describe('columnTypeFromName', () => {
     ['timestamp(6)', 'timestamp'],
     ['TIMESTAMP WITH TIME ZONE', 'timestamp'],
     ['datetime', 'timestamp'],
-    ['date', 'timestamp'],
+    ['date', 'date'],
     ['array<string>', 'string'],
     ['array(varchar)', 'string'],
     ['map<string,bigint>', 'string'],
@@ -90,7 +90,7 @@ describe('columnTypeFromName', () => {
 
 describe('field types', () => {
   it('maps each column type to the Selligent field type created for it', () => {
-    assert.deepEqual(FIELD_TYPE_FOR, { string: 'Text', long: 'Long', double: 'Float', boolean: 'Boolean', timestamp: 'DateTime' });
+    assert.deepEqual(FIELD_TYPE_FOR, { string: 'Text', long: 'Long', double: 'Float', boolean: 'Boolean', timestamp: 'DateTime', date: 'Date', numeric: 'Numeric' });
   });
   it('each column type loads at least into its own field type', () => {
     for (const [type, field] of Object.entries(FIELD_TYPE_FOR)) assert.ok(COMPATIBLE_FIELD_TYPES[type as ColumnType].includes(field));
@@ -429,5 +429,35 @@ describe('keyForm (deduplication key text)', async () => {
     assert.equal(keyForm('string'), undefined);
     assert.equal(keyForm('boolean')!('TRUE'), keyForm('boolean')!('true'));
     assert.equal(keyForm('timestamp')!('2026-05-01 10:00:00'), keyForm('timestamp')!('2026-05-01T10:00:00Z'));
+  });
+});
+
+describe('convertValue: the vendor field-type table', () => {
+  it('Numeric: a 32-bit whole number; a fraction or a value outside 32 bits is refused with the reason', () => {
+    assert.equal(converted('42', 'numeric'), '42');
+    assert.equal(converted('-2147483648', 'numeric'), '-2147483648');
+    assert.equal(converted('2147483647', 'numeric'), '2147483647');
+    assert.equal(converted('+7', 'numeric'), '7');
+    assert.equal(converted('5.0', 'numeric'), '5');
+    assert.equal(converted('-0', 'numeric'), '0');
+    assert.match(refused('1.5', 'numeric'), /"1\.5" has a fraction; a Numeric field holds whole numbers only/);
+    assert.match(refused('2147483648', 'numeric'), /outside the 32-bit range of a Numeric field/);
+    assert.match(refused('-2147483649', 'numeric'), /outside the 32-bit range/);
+    assert.match(refused('abc', 'numeric'), /is not a whole number/);
+  });
+
+  it('Date: the day as YYYY-MM-DD (the UTC date of a timestamp)', () => {
+    assert.equal(converted('2026-05-01', 'date'), '"2026-05-01"');
+    assert.equal(converted('2026-05-01 23:30:00', 'date'), '"2026-05-01"');
+    assert.equal(converted('2026-05-02T01:00:00+02:00', 'date'), '"2026-05-01"');
+    assert.match(refused('2026-02-30', 'date'), /is not a date/);
+  });
+
+  it('DateTime: 1753-01-01 .. 9999-12-31, anything outside is refused with the range', () => {
+    assert.equal(converted('1753-01-01 00:00:00', 'timestamp'), '"1753-01-01T00:00:00.000Z"');
+    assert.equal(converted('9999-12-31 23:59:59', 'timestamp'), '"9999-12-31T23:59:59.000Z"');
+    assert.match(refused('1752-12-31 23:59:59', 'timestamp'), /outside the DateTime range 1753-01-01\.\.9999-12-31/);
+    assert.match(refused('0001-01-01', 'timestamp'), /outside the DateTime range/);
+    assert.match(refused('9999-12-31T23:00:00-02:00', 'timestamp'), /outside the DateTime range/);
   });
 });
