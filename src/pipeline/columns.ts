@@ -37,6 +37,8 @@ export interface ColumnPlan {
   typesFrom: 'schema-file' | 'inferred' | 'native';
   /** While inferring: the type each field column's values imply so far. */
   inferred: InferredType[] | undefined;
+  /** Per field column: characters of its longest value so far (how a created Text field is sized). */
+  longest?: number[];
 }
 
 /**
@@ -86,6 +88,7 @@ export function planColumns(header: string[], settings: Settings, schema: Map<st
     width: header.length,
     typesFrom,
     inferred: typesFrom === 'schema-file' ? undefined : fields.map(() => 'unknown' as InferredType),
+    longest: fields.map(() => 0),
   };
 }
 

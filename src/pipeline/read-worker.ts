@@ -35,7 +35,7 @@ export interface InvalidRow extends Omit<RejectedRow, 'row'> {
 
 export type ReadWorkerResult =
   | { type: 'piece'; seq: number; object: number; rows: number; invalid: InvalidRow[]; segments: Array<[string, number]> }
-  | { type: 'finished'; files: string[]; spooled: number; inferred: InferredType[] | undefined; nativeTypes: InferredType[] }
+  | { type: 'finished'; files: string[]; spooled: number; inferred: InferredType[] | undefined; nativeTypes: InferredType[]; longest: number[] }
   | { type: 'error'; error: ReturnType<typeof toWireError> };
 
 const setup = workerData as ReadWorkerSetup;
@@ -63,7 +63,7 @@ async function handle(request: ReadWorkerRequest): Promise<void> {
   if (request.type === 'finish') {
     mergeNativeTypes();
     await spool.finish();
-    port.postMessage({ type: 'finished', files: spool.files(), spooled: spool.rows, inferred: plan.inferred, nativeTypes } satisfies ReadWorkerResult);
+    port.postMessage({ type: 'finished', files: spool.files(), spooled: spool.rows, inferred: plan.inferred, nativeTypes, longest: plan.longest ?? [] } satisfies ReadWorkerResult);
     return;
   }
   port.postMessage(await readPiece(request));

@@ -44,10 +44,13 @@ export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
   }
   const inferred = plan.inferred;
   const fields = plan.fields;
+  const longest = plan.longest ?? [];
   for (let i = 0; i < fields.length; i++) {
     const column = fields[i]!;
     const text = row[column.index]!;
     if (text === '') continue;
+    // A row refused further on may count here too: a field a little longer than needed is harmless.
+    if (text.length > longest[i]!) longest[i] = text.length;
     if (inferred) {
       inferred[i] = widen(inferred[i]!, text);
     } else if (column.type !== 'string') {

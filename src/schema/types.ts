@@ -12,7 +12,19 @@ export type ColumnType = 'string' | 'long' | 'double' | 'boolean' | 'timestamp' 
 
 export type SelligentFieldType = 'Text' | 'Long' | 'Float' | 'Boolean' | 'DateTime' | 'Date' | 'Numeric';
 
-export const TEXT_FIELD_LENGTH = 500;
+/** Selligent's largest Text; longer values need LongText. */
+export const MAX_TEXT_LENGTH = 4000;
+/**
+ * Lengths a created Text field is given: the first that holds the longest value seen. Nothing below
+ * 255, so the usual short texts (names, e-mail addresses) have room for longer values in later runs.
+ */
+const TEXT_LENGTH_STEPS = [255, 500, 1000, 2000, MAX_TEXT_LENGTH];
+
+/** The Text (or LongText) field for a text column whose longest value has `longest` characters. */
+export function textFieldFor(longest: number): { data_type: 'Text'; length: number } | { data_type: 'LongText' } {
+  const length = TEXT_LENGTH_STEPS.find((step) => step >= longest);
+  return length === undefined ? { data_type: 'LongText' } : { data_type: 'Text', length };
+}
 
 export const FIELD_TYPE_FOR: Record<ColumnType, SelligentFieldType> = {
   string: 'Text',

@@ -104,4 +104,27 @@ describe('input checks', { concurrency: 2 }, () => {
       assert.match(reasons[2]![2], /outside the DateTime range 1753-01-01\.\.9999-12-31/);
     });
   });
+
+  test('created Text fields are sized from the longest value (LongText beyond 4000); the dry run and the report say so', async () => {
+    const long = 'x'.repeat(300);
+    const huge = 'y'.repeat(4500);
+    const input = `selligent_segment,customer_identifier,email,note,essay\nseg_a,C1,a@example.com,${long},${huge}\nseg_a,C2,b@example.com,short,short\n`;
+    const expected = [
+      { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 255 },
+      { name: 'EMAIL', data_type: 'Text', length: 255 },
+      { name: 'NOTE', data_type: 'Text', length: 500 },
+      { name: 'ESSAY', data_type: 'LongText' },
+    ];
+    await run({ input, settings: { create_list_if_not_exists: true }, seed: {}, args: ['--dry-run'] }, (result) => {
+      assert.equal(result.code, 0, result.stdout);
+      assert.deepEqual(result.report!.plan!.fields_to_create, expected);
+      assert.deepEqual(result.report!.input.columns.map((c) => [c.column, c.longest]), [['selligent_segment', undefined], ['customer_identifier', 2], ['email', 13], ['note', 300], ['essay', 4500]]);
+    });
+    await run({ input, settings: { create_list_if_not_exists: true }, seed: {} }, (result, sim) => {
+      assert.equal(result.code, 0, result.stdout);
+      assert.deepEqual(result.report!.list!.fields_created_types, expected);
+      assert.equal(records(sim).length, 2);
+      assert.equal(records(sim).find((r) => r.CUSTOMER_IDENTIFIER === 'C1')!.ESSAY, huge);
+    });
+  });
 });

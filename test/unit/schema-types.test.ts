@@ -461,3 +461,16 @@ describe('convertValue: the vendor field-type table', () => {
     assert.match(refused('9999-12-31T23:00:00-02:00', 'timestamp'), /outside the DateTime range/);
   });
 });
+
+describe('textFieldFor (created Text fields)', async () => {
+  const { textFieldFor } = await import('../../src/schema/types.js');
+  it('sizes from the longest value, rounded up to a step, LongText beyond 4000', () => {
+    assert.deepEqual(textFieldFor(0), { data_type: 'Text', length: 255 });
+    assert.deepEqual(textFieldFor(40), { data_type: 'Text', length: 255 });
+    assert.deepEqual(textFieldFor(255), { data_type: 'Text', length: 255 });
+    assert.deepEqual(textFieldFor(256), { data_type: 'Text', length: 500 });
+    assert.deepEqual(textFieldFor(1500), { data_type: 'Text', length: 2000 });
+    assert.deepEqual(textFieldFor(4000), { data_type: 'Text', length: 4000 });
+    assert.deepEqual(textFieldFor(4001), { data_type: 'LongText' });
+  });
+});
