@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { createRequire } from 'node:module';
-import { scrubSecrets } from './secrets.js';
+import { scrubJsonLines, scrubSecrets } from './secrets.js';
 
 export type { Logger };
 
@@ -43,7 +43,7 @@ export function createLogger(options: LoggerOptions = {}, env: NodeJS.ProcessEnv
   const isTty = options.isTty ?? Boolean((target as { isTTY?: boolean }).isTTY);
   const format = (options.format ?? env.LOG_FORMAT ?? (isTty ? 'pretty' : 'json')).toLowerCase();
 
-  const sink = scrubbingSink(target);
+  const sink = scrubbingSink(target, format !== 'pretty');
   const destination: DestinationStream =
     format === 'pretty'
       ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({ destination: sink, sync: true, colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
@@ -61,12 +61,12 @@ export function createLogger(options: LoggerOptions = {}, env: NodeJS.ProcessEnv
   );
 }
 
-/** A synchronous sink that removes secret values from every line before it is written. */
-function scrubbingSink(target: NodeJS.WritableStream): Writable & DestinationStream {
+/** A synchronous sink that removes secret values from every line before it is written; JSON lines stay valid JSON. */
+function scrubbingSink(target: NodeJS.WritableStream, json: boolean): Writable & DestinationStream {
   const fd = target === process.stdout ? 1 : target === process.stderr ? 2 : undefined;
   const sink = new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
-      const text = scrubSecrets(chunk.toString());
+      const text = json ? scrubJsonLines(chunk.toString()) : scrubSecrets(chunk.toString());
       if (fd !== undefined) {
         writeAllSync(fd, text);
         callback();

@@ -38,7 +38,6 @@ export interface RunOutcome {
 /** One export run: settings and credentials, the pipeline, then the report, whatever happened. */
 export async function runCommand(options: RunCommandOptions): Promise<RunOutcome> {
   const env = options.env;
-  registerSecretsFromEnv(env);
   const logger = options.logger ?? createLogger({}, env);
   const cwd = options.cwd ?? process.cwd();
   const reportPath = resolveReportPath(options.reportPath, env, cwd);
@@ -68,6 +67,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
   /** The summary line then says so instead of naming a file that is not there. */
   let reportNotWritten = false;
   try {
+    // First: the secret check can fail, and every line after it must be scrubbed.
+    registerSecretsFromEnv(env);
     try {
       await checkReportLocation(reportPath);
     } catch (error) {

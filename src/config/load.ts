@@ -56,7 +56,8 @@ export function settingsFromText(text: string, source: string): Settings {
 function parseYaml(text: string, source: string): unknown {
   if (text.length > MAX_SETTINGS_BYTES) throw invalid(`${source}: larger than 1 MiB; is this a settings document?`);
   // A settings map is tiny; refusing deep alias expansion stops "billion laughs" documents.
-  const options = { maxAliasCount: 20, uniqueKeys: true, prettyErrors: true } as const;
+  // `merge` resolves YAML merge keys (`<<: *defaults`), common in digdag files that share settings.
+  const options = { maxAliasCount: 20, uniqueKeys: true, prettyErrors: true, merge: true } as const;
   const document = parseDocument(text, options);
   if (document.errors.length > 0) {
     // With prettyErrors the message ends with "at line N, column M:"; the position goes first here.

@@ -43,7 +43,14 @@ const keyFields = z
   .transform((names) => names.map((name) => name.toUpperCase()))
   .refine((names) => new Set(names).size === names.length, 'must not name the same field twice');
 
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/**
+ * digdag interpolation turns `batch_rows: 5000` into the text "5000" as readily as it does booleans:
+ * a number written as text is read as that number. Anything else stays text and is refused as a number.
+ */
+const NUMBER_TEXT = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+const numeric = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value), schema);
+
+const int = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
 
 const settingsObject = z.strictObject({
     organization: z
@@ -70,12 +77,12 @@ const settingsObject = z.strictObject({
     segment_batch_rows: int(1, 100_000).default(5_000),
     list_busy_retry_seconds: int(1, 86_400).default(600),
     requests_per_minute: int(1, 100_000).default(2_500),
-    request_timeout_seconds: z.number().positive().max(3_600).default(120),
-    connect_timeout_seconds: z.number().positive().max(600).default(10),
+    request_timeout_seconds: numeric(z.number().positive().max(3_600)).default(120),
+    connect_timeout_seconds: numeric(z.number().positive().max(600)).default(10),
     max_attempts: int(1, 50).default(8),
-    retry_budget_seconds: z.number().positive().max(86_400).default(900),
-    max_rejected_rows: int(0, Number.MAX_SAFE_INTEGER).nullable().default(null),
-    max_rejected_ratio: z.number().min(0).max(1).nullable().default(null),
+    retry_budget_seconds: numeric(z.number().positive().max(86_400)).default(900),
+    max_rejected_rows: numeric(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable()).default(null),
+    max_rejected_ratio: numeric(z.number().min(0).max(1).nullable()).default(null),
     max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
     max_field_bytes: int(1, 64 * MIB).default(MIB),
 });

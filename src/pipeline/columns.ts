@@ -2,6 +2,14 @@ import type { Settings } from '../config/settings.js';
 import { InputError } from '../errors.js';
 import type { ColumnType, InferredType } from '../schema/types.js';
 
+/** Selligent field names: the api_name rule (letters, digits, underscores), at most 100 characters. */
+const FIELD_NAME = /^[A-Za-z0-9_]+$/;
+export const MAX_FIELD_NAME_LENGTH = 100;
+
+export function isFieldName(name: string): boolean {
+  return name.length <= MAX_FIELD_NAME_LENGTH && FIELD_NAME.test(name);
+}
+
 export interface Column {
   /** Position in the input row. */
   index: number;
@@ -29,6 +37,8 @@ export interface ColumnPlan {
   typesFrom: 'schema-file' | 'inferred' | 'native';
   /** While inferring: the type each field column's values imply so far. */
   inferred: InferredType[] | undefined;
+  /** Per field column: characters of its longest value so far (how a created Text field is sized). */
+  longest?: number[];
 }
 
 /**
@@ -46,6 +56,15 @@ export function planColumns(header: string[], settings: Settings, schema: Map<st
       stage: 'read',
       details: { missing, columns: header },
     });
+  }
+  const badNames = header.filter((name, i) => i !== segmentIndex && !isFieldName(name.toUpperCase()));
+  if (badNames.length > 0) {
+    // Selligent refuses such a field only when it is created, after the List itself: found here, before any write.
+    throw new InputError(
+      'FIELD_NAME_INVALID',
+      `input column${badNames.length > 1 ? 's' : ''} ${badNames.map((name) => JSON.stringify(name)).join(', ')} cannot be ${badNames.length > 1 ? 'Selligent field names' : 'a Selligent field name'}: a field name is 1 to ${MAX_FIELD_NAME_LENGTH} letters, digits and underscores (rename the column in the query, e.g. "e-mail" AS e_mail)`,
+      { stage: 'read', details: { columns: badNames } },
+    );
   }
   if (schema) {
     const unknown = upper.filter((name, i) => i !== segmentIndex && !schema.has(name));
@@ -69,6 +88,7 @@ export function planColumns(header: string[], settings: Settings, schema: Map<st
     width: header.length,
     typesFrom,
     inferred: typesFrom === 'schema-file' ? undefined : fields.map(() => 'unknown' as InferredType),
+    longest: fields.map(() => 0),
   };
 }
 

@@ -140,6 +140,7 @@ async function setUpList(ctx: RunContext, plan: ColumnPlan, checked: PreflightRe
       return checked.fieldsToCreate.every((field) => fields.has(field.name.toUpperCase()));
     });
     list.fields_created = checked.fieldsToCreate.map((field) => field.name);
+    list.fields_created_types = checked.fieldsToCreate.map((field) => ({ name: field.name, data_type: field.data_type, ...(field.length ? { length: field.length } : {}) }));
     logger.info({ list: name, fields: list.fields_created }, `created ${list.fields_created.length} field(s)`);
   }
   // Exactly key_fields, in their order: the load's keyFields must match the index.
@@ -464,6 +465,7 @@ function emptyListReport(apiName: string, existed: boolean): ListReport {
     existed,
     created: false,
     fields_created: [],
+    fields_created_types: [],
     business_key_set: false,
     requests: 0,
     rows_sent: 0,

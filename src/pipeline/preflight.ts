@@ -1,5 +1,5 @@
 import { AuthError, ConfigError } from '../errors.js';
-import { COMPATIBLE_FIELD_TYPES, FIELD_TYPE_FOR, TEXT_FIELD_LENGTH, type ColumnType } from '../schema/types.js';
+import { COMPATIBLE_FIELD_TYPES, FIELD_TYPE_FOR, textFieldFor, type ColumnType } from '../schema/types.js';
 import type { FieldDefinition } from '../selligent/types.js';
 import type { ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
@@ -82,7 +82,7 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     }
     fieldsToCreate = plan.fields
       .filter((column) => !DEFAULT_USERLIST_FIELDS.includes(column.field))
-      .map((column) => fieldDefinition(column.field, column.type));
+      .map((column) => fieldDefinition(column.field, column.type, plan.longest?.[plan.fields.indexOf(column)]));
   } else {
     const existing = new Map((await client.getFields(org, listName)).map((field) => [field.name.toUpperCase(), field]));
     const missing = plan.fields.filter((column) => !existing.has(column.field)).map((column) => column.field);
@@ -90,7 +90,7 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     if (resumeSetup) {
       fieldsToCreate = plan.fields
         .filter((column) => !existing.has(column.field) && !DEFAULT_USERLIST_FIELDS.includes(column.field))
-        .map((column) => fieldDefinition(column.field, column.type));
+        .map((column) => fieldDefinition(column.field, column.type, plan.longest?.[plan.fields.indexOf(column)]));
       logger.info({ list: listName, fields: fieldsToCreate.map((field) => field.name) }, `List ${listName} was created by an earlier run that did not finish setting it up: finishing its fields and unique key`);
     } else if (missing.length > 0) {
       throw new ConfigError(
@@ -102,6 +102,8 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     for (const column of plan.fields) {
       const field = existing.get(column.field);
       if (!field) continue;
+      // Names match case-insensitively; loads name each field as the List spells it.
+      column.field = field.name;
       const sendType = sendTypeFor(field.data_type);
       if (!sendType) continue;
       if (!COMPATIBLE_FIELD_TYPES[column.type].includes(field.data_type)) {
@@ -182,9 +184,10 @@ export function groupRoutingValues(segmentRows: Map<string, number>): Array<{ va
     .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
 
-export function fieldDefinition(name: string, type: ColumnType): FieldDefinition {
+/** The field created for a column; a text column's field is sized from its longest value (characters). */
+export function fieldDefinition(name: string, type: ColumnType, longest = 0): FieldDefinition {
   const dataType = FIELD_TYPE_FOR[type];
-  return dataType === 'Text' ? { name, data_type: dataType, length: TEXT_FIELD_LENGTH, allow_null: true } : { name, data_type: dataType, allow_null: true };
+  return dataType === 'Text' ? { name, ...textFieldFor(longest), allow_null: true } : { name, data_type: dataType, allow_null: true };
 }
 
 /** How values must be sent to a field of this Selligent type; undefined for a type the exporter does not convert to. */
@@ -197,11 +200,13 @@ function sendTypeFor(dataType: string): ColumnType | undefined {
     case 'Long':
       return 'long';
     case 'Float':
-    case 'Numeric':
       return 'double';
+    case 'Numeric':
+      return 'numeric';
     case 'Boolean':
       return 'boolean';
     case 'Date':
+      return 'date';
     case 'DateTime':
       return 'timestamp';
     default:

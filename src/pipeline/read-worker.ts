@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { joinInferred, type InferredType } from '../schema/types.js';
+import { joinInferred, keyForm, type InferredType } from '../schema/types.js';
 import { ChunkParser, type InputFormat, type RawRow } from '../source/records.js';
 import type { ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
@@ -35,12 +35,16 @@ export interface InvalidRow extends Omit<RejectedRow, 'row'> {
 
 export type ReadWorkerResult =
   | { type: 'piece'; seq: number; object: number; rows: number; invalid: InvalidRow[]; segments: Array<[string, number]> }
-  | { type: 'finished'; files: string[]; spooled: number; inferred: InferredType[] | undefined; nativeTypes: InferredType[] }
+  | { type: 'finished'; files: string[]; spooled: number; inferred: InferredType[] | undefined; nativeTypes: InferredType[]; longest: number[] }
   | { type: 'error'; error: ReturnType<typeof toWireError> };
 
 const setup = workerData as ReadWorkerSetup;
 const plan = setup.plan;
-const spool = new RowSpool(setup.directory, plan.keyPositions, undefined, setup.partitions, `rows-w${setup.id}`);
+// With a schema the key's type is known while reading, and keys are compared as Selligent stores them.
+// Inferred types are known only at the end; a column inferred as a number holds only values already
+// written in their stored form (see widen), so comparing its text is the same.
+const keyForms = plan.typesFrom === 'schema-file' ? plan.keys.map((key) => keyForm(key.type)) : undefined;
+const spool = new RowSpool(setup.directory, plan.keyPositions, undefined, setup.partitions, `rows-w${setup.id}`, keyForms?.some(Boolean) ? keyForms : undefined);
 const nativeTypes: InferredType[] = [];
 let parser: ChunkParser | undefined;
 let parserObject = -1;
@@ -59,7 +63,7 @@ async function handle(request: ReadWorkerRequest): Promise<void> {
   if (request.type === 'finish') {
     mergeNativeTypes();
     await spool.finish();
-    port.postMessage({ type: 'finished', files: spool.files(), spooled: spool.rows, inferred: plan.inferred, nativeTypes } satisfies ReadWorkerResult);
+    port.postMessage({ type: 'finished', files: spool.files(), spooled: spool.rows, inferred: plan.inferred, nativeTypes, longest: plan.longest ?? [] } satisfies ReadWorkerResult);
     return;
   }
   port.postMessage(await readPiece(request));

@@ -150,6 +150,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       for (const worker of finished) {
         worker.inferred?.forEach((type, i) => (plan!.inferred![i] = joinInferred(plan!.inferred![i]!, type)));
         worker.nativeTypes.forEach((type, i) => (reader.nativeTypes[i] = joinInferred(reader.nativeTypes[i] ?? 'unknown', type)));
+        worker.longest.forEach((length, i) => (plan!.longest![i] = Math.max(plan!.longest![i] ?? 0, length)));
       }
       settleInferredTypes(plan, plan.typesFrom === 'native' ? reader.nativeTypes : undefined);
       fillInputReport(ctx, reader, plan, inputRows, skipped, byReason);
@@ -177,6 +178,7 @@ function fillInputReport(ctx: RunContext, reader: InputReader, plan: ColumnPlan,
       field: column ? column.field : name.toUpperCase(),
       type: column ? column.type : 'string',
       role: !column ? 'segment' : plan.keys.includes(column) ? 'key' : 'field',
+      ...(column ? { longest: plan.longest?.[plan.fields.indexOf(column)] ?? 0 } : {}),
     };
   });
   report.validation = { valid_rows: inputRows - skipped, skipped_rows: skipped, by_reason: byReason };

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdir, open as openFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import { fsReason } from '../fs-errors.js';
-import { scrubSecrets } from '../secrets.js';
+import { scrubJson } from '../secrets.js';
 
 export interface RejectedRow {
   /** 1-based input data row number. */
@@ -55,7 +55,7 @@ export class RejectedRowsFile {
       this.stream = createWriteStream(this.path, { flags: 'w' });
     }
     this.count++;
-    if (!this.stream.write(scrubSecrets(JSON.stringify(entry)) + '\n')) await once(this.stream, 'drain');
+    if (!this.stream.write(JSON.stringify(scrubJson(entry)) + '\n')) await once(this.stream, 'drain');
   }
 
   /** Creates the file even when nothing was rejected, so its path in the report always exists. */

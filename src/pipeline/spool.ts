@@ -224,13 +224,25 @@ export class RowSpool {
     private readonly partitionTotal = MIN_PARTITIONS,
     /** File names start with this: writers sharing a directory each need their own. */
     prefix = 'rows',
+    /** Per key field, the form its values are compared in (see keyForm); none = as given. */
+    private readonly keyForms?: ReadonlyArray<((text: string) => string) | undefined>,
   ) {
     this.writer = new PartitionWriter(directory, prefix, partitionTotal);
   }
 
-  /** The identity of a record: its key values, exactly as given. */
+  /** The identity of a record: its key values, exactly as given or in their type's canonical form. */
   keyOf(cells: string[]): string {
     const positions = this.keyPositions;
+    const forms = this.keyForms;
+    if (forms) {
+      let key = '';
+      for (let i = 0; i < positions.length; i++) {
+        const text = cells[positions[i]!]!;
+        const form = forms[i];
+        key += (i > 0 ? '\u0000' : '') + (form ? form(text) : text);
+      }
+      return key;
+    }
     if (positions.length === 1) return cells[positions[0]!]!;
     let key = cells[positions[0]!]!;
     for (let i = 1; i < positions.length; i++) key += '\u0000' + cells[positions[i]!]!;

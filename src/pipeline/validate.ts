@@ -10,7 +10,8 @@ export type SkipReason =
   | 'segment_invalid'
   | 'key_blank'
   | 'type_mismatch'
-  | 'nul_byte';
+  | 'nul_byte'
+  | 'blank_row';
 
 export type Verdict = { ok: true; cells: string[] } | { ok: false; reason: SkipReason; column: string | null; message: string };
 
@@ -24,10 +25,14 @@ const API_NAME = /^[A-Za-z0-9_]+$/;
 export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
   if (!Array.isArray(row)) return { ok: false, reason: row.reason, column: null, message: row.problem };
   if (row.length !== plan.width) {
+    if (isBlank(row)) return BLANK;
     return { ok: false, reason: 'field_count', column: null, message: `has ${row.length} value(s), the header has ${plan.width}` };
   }
   const segment = row[plan.segmentIndex]!;
-  if (segment.trim() === '') return { ok: false, reason: 'segment_blank', column: segmentName(plan), message: 'the Segment value is blank' };
+  if (segment.trim() === '') {
+    if (isBlank(row)) return BLANK;
+    return { ok: false, reason: 'segment_blank', column: segmentName(plan), message: 'the Segment value is blank' };
+  }
   if (!API_NAME.test(segment)) {
     return { ok: false, reason: 'segment_invalid', column: segmentName(plan), message: `${JSON.stringify(truncate(segment))} is not a Segment api_name (letters, digits and underscores only)` };
   }
@@ -39,10 +44,13 @@ export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
   }
   const inferred = plan.inferred;
   const fields = plan.fields;
+  const longest = plan.longest ?? [];
   for (let i = 0; i < fields.length; i++) {
     const column = fields[i]!;
     const text = row[column.index]!;
     if (text === '') continue;
+    // A row refused further on may count here too: a field a little longer than needed is harmless.
+    if (text.length > longest[i]!) longest[i] = text.length;
     if (inferred) {
       inferred[i] = widen(inferred[i]!, text);
     } else if (column.type !== 'string') {
@@ -51,6 +59,14 @@ export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
     }
   }
   return { ok: true, cells: row };
+}
+
+/** A record whose every value is empty or spaces (`,,,,`): a row of the input, invalid as a whole. */
+const BLANK: Verdict = { ok: false, reason: 'blank_row', column: null, message: 'the row is blank (every value is empty)' };
+
+function isBlank(row: string[]): boolean {
+  for (const cell of row) if (cell.trim() !== '') return false;
+  return true;
 }
 
 function segmentName(plan: ColumnPlan): string {

@@ -17,6 +17,8 @@ export interface ColumnReport {
   field: string;
   type: string;
   role: 'key' | 'segment' | 'field';
+  /** Characters of the column's longest value (what a created Text field is sized from). */
+  longest?: number;
 }
 
 export interface InputReport {
@@ -49,6 +51,8 @@ export interface ListReport {
   existed: boolean | null;
   created: boolean;
   fields_created: string[];
+  /** The fields created, with the type and length each was given. */
+  fields_created_types: Array<{ name: string; data_type: string; length?: number }>;
   business_key_set: boolean;
   requests: number;
   rows_sent: number;

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { fsReason } from '../fs-errors.js';
-import { scrubSecrets } from '../secrets.js';
+import { scrubJson } from '../secrets.js';
 import type { RunReport } from './types.js';
 
 export const DEFAULT_REPORT_NAME = 'selligent-export-report.json';
@@ -24,7 +24,7 @@ export function resolveReportPath(flag: string | undefined, env: NodeJS.ProcessE
 export async function writeReport(path: string, report: RunReport): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  const text = scrubSecrets(JSON.stringify(report, null, 2)) + '\n';
+  const text = JSON.stringify(scrubJson(report), null, 2) + '\n';
   try {
     await writeFile(temporary, text, { mode: 0o644 });
     await rename(temporary, path);

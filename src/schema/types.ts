@@ -4,11 +4,27 @@
  * All pure functions.
  */
 
-export type ColumnType = 'string' | 'long' | 'double' | 'boolean' | 'timestamp';
+/**
+ * Treasure Data's five, plus `date` (a schema's date column, loaded as a Selligent Date) and `numeric`
+ * (never an input type: how values are sent to an existing List's 32-bit Numeric field).
+ */
+export type ColumnType = 'string' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'numeric';
 
-export type SelligentFieldType = 'Text' | 'Long' | 'Float' | 'Boolean' | 'DateTime';
+export type SelligentFieldType = 'Text' | 'Long' | 'Float' | 'Boolean' | 'DateTime' | 'Date' | 'Numeric';
 
-export const TEXT_FIELD_LENGTH = 500;
+/** Selligent's largest Text; longer values need LongText. */
+export const MAX_TEXT_LENGTH = 4000;
+/**
+ * Lengths a created Text field is given: the first that holds the longest value seen. Nothing below
+ * 255, so the usual short texts (names, e-mail addresses) have room for longer values in later runs.
+ */
+const TEXT_LENGTH_STEPS = [255, 500, 1000, 2000, MAX_TEXT_LENGTH];
+
+/** The Text (or LongText) field for a text column whose longest value has `longest` characters. */
+export function textFieldFor(longest: number): { data_type: 'Text'; length: number } | { data_type: 'LongText' } {
+  const length = TEXT_LENGTH_STEPS.find((step) => step >= longest);
+  return length === undefined ? { data_type: 'LongText' } : { data_type: 'Text', length };
+}
 
 export const FIELD_TYPE_FOR: Record<ColumnType, SelligentFieldType> = {
   string: 'Text',
@@ -16,6 +32,8 @@ export const FIELD_TYPE_FOR: Record<ColumnType, SelligentFieldType> = {
   double: 'Float',
   boolean: 'Boolean',
   timestamp: 'DateTime',
+  date: 'Date',
+  numeric: 'Numeric',
 };
 
 /** Selligent field types an input column of each type may load into. */
@@ -25,6 +43,8 @@ export const COMPATIBLE_FIELD_TYPES: Record<ColumnType, readonly string[]> = {
   double: ['Float', 'Numeric', 'Text', 'LongText'],
   boolean: ['Boolean', 'Text', 'LongText'],
   timestamp: ['DateTime', 'Date', 'Text', 'LongText'],
+  date: ['Date', 'DateTime', 'Text', 'LongText'],
+  numeric: ['Numeric', 'Long', 'Float', 'Text', 'LongText'],
 };
 
 /**
@@ -58,8 +78,9 @@ export function columnTypeFromName(name: string): ColumnType | undefined {
       return 'boolean';
     case 'timestamp':
     case 'datetime':
-    case 'date':
       return 'timestamp';
+    case 'date':
+      return 'date';
     default:
       return undefined;
   }
@@ -193,8 +214,58 @@ export function convertValue(text: string, type: ColumnType): Conversion {
     }
     case 'timestamp': {
       const iso = parseTimestamp(text.trim());
-      return iso ? { ok: true, json: `"${iso}"` } : { ok: false, reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)` };
+      if (!iso) return { ok: false, reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)` };
+      // Selligent's DateTime is SQL Server's DATETIME: nothing before 1753 or after 9999.
+      if (iso < DATETIME_MIN || !/^\d/.test(iso)) return { ok: false, reason: `${abbreviate(text)} is outside the DateTime range ${DATETIME_MIN}..9999-12-31` };
+      return { ok: true, json: `"${iso}"` };
     }
+    case 'date': {
+      const iso = parseTimestamp(text.trim());
+      if (!iso || !/^\d/.test(iso)) return { ok: false, reason: `${abbreviate(text)} is not a date (expected e.g. 2026-05-01)` };
+      // A Date holds the day only: the UTC date of a timestamp.
+      return { ok: true, json: `"${iso.slice(0, 10)}"` };
+    }
+    case 'numeric': {
+      // A Numeric field is a 32-bit INT: a fraction or a larger number would be cut or refused there.
+      const trimmed = text.trim();
+      const value = isDouble(trimmed) ? Number(trimmed) : NaN;
+      if (Number.isNaN(value)) return { ok: false, reason: `${abbreviate(text)} is not a whole number` };
+      if (!Number.isInteger(value)) return { ok: false, reason: `${abbreviate(text)} has a fraction; a Numeric field holds whole numbers only` };
+      if (value < INT32_MIN || value > INT32_MAX) return { ok: false, reason: `${abbreviate(text)} is outside the 32-bit range of a Numeric field (${INT32_MIN}..${INT32_MAX})` };
+      return { ok: true, json: String(value === 0 ? 0 : value) };
+    }
+  }
+}
+
+const DATETIME_MIN = '1753-01-01';
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/**
+ * How a key value is compared when rows are deduplicated: the form Selligent stores for the key's type,
+ * so that 7, 007 and +7 in a Long key are one record here as they are there. Undefined for text (compared
+ * as written). A value that does not convert keeps its text (such a row is invalid anyway).
+ */
+export function keyForm(type: ColumnType): ((text: string) => string) | undefined {
+  switch (type) {
+    case 'string':
+      return undefined;
+    case 'long':
+      return (text) => {
+        if (PLAIN_INTEGER.test(text)) return text;
+        const trimmed = text.trim();
+        return isLong(trimmed) ? canonicalInteger(trimmed) : text;
+      };
+    case 'double':
+      return (text) => {
+        const trimmed = text.trim();
+        return isDouble(trimmed) ? String(Number(trimmed)) : text;
+      };
+    default:
+      return (text) => {
+        const conversion = convertValue(text, type);
+        return conversion.ok ? conversion.json : text;
+      };
   }
 }
 
@@ -218,14 +289,17 @@ function abbreviate(text: string): string {
 
 /**
  * Inference: each column starts as the narrowest type and widens as values arrive (long -> double ->
- * string; boolean and timestamp fall back to string). A number with a leading zero (a zip code, an id
- * such as 007) stays text so it does not lose its zeros.
+ * string; boolean and timestamp fall back to string). A column becomes a number only when every value is
+ * written the way the number will be stored: a value whose text would change on the way (a leading zero
+ * as in 007, a leading "+" as in a phone number +8190..., exponent notation as in a code 12E3, surrounding
+ * spaces, "-0", more digits than a Float keeps) keeps the column text. Trailing zeros of a fraction
+ * (12.50) are the one accepted change: the number is the same. A schema, when given, decides instead.
  */
 export type InferredType = ColumnType | 'unknown';
 
 export function widen(current: InferredType, text: string): InferredType {
   if (current === 'string') return 'string';
-  return joinInferred(current, classify(text.trim()));
+  return joinInferred(current, classify(text));
 }
 
 /** The narrowest type both values fit: how the types seen in different parts of the input combine. */
@@ -236,14 +310,22 @@ export function joinInferred(a: InferredType, b: InferredType): InferredType {
   return 'string';
 }
 
+/** Numbers exactly as JSON and Selligent write them back. */
+const ROUND_TRIP_LONG = /^-?(?:0|[1-9]\d*)$/;
+const ROUND_TRIP_DECIMAL = /^-?(?:0|[1-9]\d*)\.\d+$/;
+/** A Float keeps 15 significant digits. */
+const FLOAT_DIGITS = 15;
+
 function classify(value: string): ColumnType {
   if (value === '') return 'string';
-  if (/^[+-]?0\d/.test(value)) return 'string';
-  if (isLong(value)) return 'long';
-  if (INTEGER.test(value)) return 'string';
-  if (isDouble(value) && /\d/.test(value)) return 'double';
+  if (ROUND_TRIP_LONG.test(value)) return value !== '-0' && isLong(value) ? 'long' : 'string';
+  if (ROUND_TRIP_DECIMAL.test(value)) return significantDigits(value) <= FLOAT_DIGITS ? 'double' : 'string';
   const lower = value.toLowerCase();
   if (lower === 'true' || lower === 'false') return 'boolean';
   if (/^\d{4}-\d{2}-\d{2}/.test(value) && parseTimestamp(value)) return 'timestamp';
   return 'string';
+}
+
+function significantDigits(decimal: string): number {
+  return decimal.replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '').length;
 }

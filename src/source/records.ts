@@ -12,7 +12,7 @@ export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'tsv', 'jsonl'];
 /** A row the reader could not turn into cells; validation skips it with this reason. */
 export interface RowProblem {
   problem: string;
-  reason: 'malformed_row' | 'unknown_field';
+  reason: 'malformed_row' | 'unknown_field' | 'blank_row';
 }
 
 export type RawRow = string[] | RowProblem;
@@ -113,7 +113,8 @@ export class ChunkParser {
   private async eachCells(bytes: Buffer, each: (cells: string[]) => void): Promise<void> {
     const delimiter = this.spec.format === 'tsv' ? '\t' : ',';
     // TSV as Treasure Data writes it has no quoting: a quote character is data.
-    const parser = parseCsv({ headers: false, delimiter, quote: delimiter === '\t' ? null : '"', ignoreEmpty: true });
+    // Blank records are kept: each one is a row of the input that is reported, never silently dropped.
+    const parser = parseCsv({ headers: false, delimiter, quote: delimiter === '\t' ? null : '"', ignoreEmpty: false });
     parser.on('data', each);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -132,6 +133,8 @@ export class ChunkParser {
   }
 
   private delimitedRow(row: string[]): RawRow {
+    // fast-csv gives an empty or whitespace-only line as no cells at all.
+    if (row.length === 0) return BLANK_LINE;
     const maxFieldBytes = this.spec.maxFieldBytes;
     const tooLong = row.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
     if (tooLong >= 0) return { problem: `value in column ${this.spec.columns?.[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
@@ -172,7 +175,11 @@ export class ChunkParser {
       let line = bytes.toString('utf8', start, end);
       start = end + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (line.trim() === '') continue;
+      if (line.trim() === '') {
+        // Blank lines before the first record are not rows (as blank lines before a CSV header).
+        if (this.index) rows.push(BLANK_LINE);
+        continue;
+      }
       rows.push(this.jsonRow(line));
     }
     return rows;
@@ -260,6 +267,15 @@ export class InputReader {
       });
       let pending: Buffer[] = [];
       let pendingBytes = 0;
+      // Blank lines at the end of what was read so far: rows if a record follows them, dropped at the end of the object.
+      const withoutBlankTail = (bytes: Buffer): Buffer => {
+        const body = bodyBeforeBlankTail(bytes);
+        if (body < bytes.length) {
+          pending = [bytes.subarray(body)];
+          pendingBytes = bytes.length - body;
+        }
+        return bytes.subarray(0, body);
+      };
       const piece = async (bytes: Buffer): Promise<InputPiece> => {
         if (headerRead) return { object: objectIndex, uri: object.uri, format, bytes };
         // Until this object's header is read, its text is parsed here.
@@ -267,6 +283,7 @@ export class InputReader {
         if (format === 'jsonl') rows = parser.jsonLines(bytes);
         else {
           const cells = await parser.cells(bytes);
+          while (cells.length > 0 && cells[0]!.length === 0) cells.shift();
           if (cells.length > 0) {
             this.acceptHeader(cells.shift()!, object.uri);
             headerRead = true;
@@ -291,12 +308,16 @@ export class InputReader {
           pendingBytes += chunk.length;
           if (pendingBytes < PIECE_BYTES && headerRead) continue;
           if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
-          const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+          const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
           pending = [];
           pendingBytes = 0;
-          yield await piece(bytes);
+          const bytes = withoutBlankTail(whole);
+          if (bytes.length > 0) yield await piece(bytes);
         }
-        if (pendingBytes > 0) yield await piece(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+        if (pendingBytes > 0) {
+          const bytes = withoutBlankTail(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+          if (bytes.length > 0) yield await piece(bytes);
+        }
       } catch (error) {
         throw readError(error, object.uri);
       } finally {
@@ -375,6 +396,31 @@ export class InputReader {
       });
     }
   }
+}
+
+/**
+ * A line with nothing on it but spaces. Inside the input it is a row like any other (invalid, reported
+ * as blank_row), so the rows after it keep their numbers; the blank lines that end an object are not
+ * records (a file ending in an extra newline or two has no rows there).
+ */
+const BLANK_LINE: RowProblem = { problem: 'the row is blank (an empty line)', reason: 'blank_row' };
+
+/**
+ * Where the blank lines at the end of record-aligned text start: after the last newline that ends a
+ * record. The text ends outside quotes, and a run of spaces, CR and LF holds no quote, so every newline
+ * in the run is outside quotes too.
+ */
+export function bodyBeforeBlankTail(bytes: Buffer): number {
+  let start = bytes.length;
+  while (start > 0) {
+    const byte = bytes[start - 1]!;
+    if (byte !== NEWLINE && byte !== CARRIAGE_RETURN && byte !== SPACE) break;
+    start--;
+  }
+  // The record before the run (if any) keeps its own line end.
+  const firstNewline = bytes.indexOf(NEWLINE, start);
+  if (firstNewline < 0) return bytes.length;
+  return start === 0 ? 0 : firstNewline + 1;
 }
 
 /** A number with this many digits may not survive a double: it is read as text instead. */
@@ -634,4 +680,5 @@ export class RecordAligner extends Transform {
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const COMMA = 0x2c;
+const SPACE = 0x20;
 const QUOTE = 0x22;

@@ -76,6 +76,15 @@ test('missing credentials name each variable; exit 2', async () => {
   assert.match(result.report!.error!.message, /SELLIGENT_API_KEY, SELLIGENT_API_SECRET/);
 });
 
+test('a secret too short to scrub safely (5000) is refused naming its variable; the report stays valid JSON', async () => {
+  const result = await runCli({ settings, input: join(FIXTURES, 'basic.csv'), env: { SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu', AWS_SESSION_TOKEN: '5000' } });
+  assert.ok(result.report, 'the report is written and parses as JSON');
+  assert.equal(result.code, 2);
+  assert.equal(result.report.error!.code, 'SECRET_TOO_SHORT');
+  assert.match(result.report.error!.message, /AWS_SESSION_TOKEN is shorter than 6 characters/);
+  assert.doesNotMatch(readFileSync(result.reportPath, 'utf8'), /\[REDACTED\]/);
+});
+
 test('plain http is refused except to a loopback host', async () => {
   const result = await runCli({ settings, input: join(FIXTURES, 'basic.csv'), env: { SELLIGENT_BASE_URL: 'http://tenant.slgnt.eu', SELLIGENT_API_KEY: SECRET_KEY, SELLIGENT_API_SECRET: SECRET } });
   assert.equal(result.code, 2);

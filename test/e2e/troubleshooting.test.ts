@@ -500,4 +500,53 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       exit: 3,
       error: { code: 'INPUT_COLUMNS_MISSING', stage: 'read', message: /^the input has no column for segment_column "selligent_segment" \(columns: segment, customer_identifier\)$/ },
     }));
+
+  test('a column name is not a field name', (t) =>
+    reproduce(
+      t,
+      {
+        input: 'selligent_segment,customer_identifier,e-mail,First Name\nseg_a,C1,a@example.com,Ann\n',
+        settings: { create_list_if_not_exists: true },
+        sim: { seedList: null },
+        status: 'failed',
+        exit: 3,
+        error: { code: 'FIELD_NAME_INVALID', stage: 'read', message: /^input columns "e-mail", "First Name" cannot be Selligent field names: a field name is 1 to 100 letters, digits and underscores/ },
+      },
+      (_result, sim) => assert.equal(writes(sim).length, 0),
+    ));
+
+  test('a secret variable is too short', (t) =>
+    reproduce(t, {
+      env: { AWS_SESSION_TOKEN: '5000' },
+      status: 'failed',
+      exit: 2,
+      error: { code: 'SECRET_TOO_SHORT', stage: 'settings', message: /^AWS_SESSION_TOKEN is shorter than 6 characters/ },
+    }));
+
+  test('rows skipped as blank_row', (t) =>
+    reproduce(
+      t,
+      { input: csv('seg_a,C1,a@example.com,Ann', ',,,', '', 'seg_a,C4,d@example.com,Di') + '\n', status: 'succeeded', exit: 0, error: null, summary: /, 2 skipped, / },
+      (result) => {
+        assert.equal(result.report!.validation.by_reason.blank_row, 2);
+        assert.deepEqual(result.rejected.map((entry) => entry.row), [2, 3]);
+      },
+    ));
+
+  test('rows rejected by the field type (Numeric, DateTime)', (t) =>
+    reproduce(
+      t,
+      {
+        input: 'selligent_segment,customer_identifier,score\nseg_a,C1,1\nseg_a,C2,1.5\n',
+        sim: { seedList: { fields: [{ name: 'SCORE', data_type: 'Numeric' }] } },
+        status: 'partial',
+        exit: 0,
+        error: null,
+        summary: /, 1 rejected, /,
+      },
+      (result) => {
+        assert.equal(result.rejected[0]!.code, 'InvalidType');
+        assert.match(String(result.rejected[0]!.message), /^SCORE: "1\.5" has a fraction; a Numeric field holds whole numbers only \(not sent: /);
+      },
+    ));
 });

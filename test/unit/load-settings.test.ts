@@ -135,6 +135,27 @@ result_settings:
     assert.equal(settingsFromText(text, 'anchors.yml').organization, 'my_org');
   });
 
+  it('resolves YAML merge keys (<<: *defaults)', () => {
+    const text = [
+      'defaults: &defaults',
+      '  organization: my_org',
+      '  segment_column: seg',
+      '  key_fields: id',
+      '  batch_rows: 1000',
+      'result_settings:',
+      '  <<: *defaults',
+      '  list_api_name: L',
+      '  batch_rows: "2000"',
+      '',
+    ].join('\n');
+    const settings = settingsFromText(text, 'merge.yml');
+    assert.equal(settings.organization, 'my_org');
+    assert.equal(settings.segment_column, 'seg');
+    assert.deepEqual(settings.key_fields, ['ID']);
+    assert.equal(settings.list_api_name, 'L');
+    assert.equal(settings.batch_rows, 2000, 'a key written beside the merge wins over the merged one');
+  });
+
   it('refuses text over 1 MiB', async () => {
     const error = await configError(() => settingsFromText(`# ${'x'.repeat(1024 * 1024)}\n${YAML}`, 'huge'), 'SETTINGS_INVALID');
     assert.match(error.message, /larger than 1 MiB/);

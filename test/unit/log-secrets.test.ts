@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createLogger, printLine } from '../../src/log.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import { RejectedRowsFile } from '../../src/pipeline/rejected.js';
+import { writeReport } from '../../src/report/writer.js';
+import type { RunReport } from '../../src/report/types.js';
 import { clearSecrets, REDACTED, registerSecret, registerSecretsFromEnv, scrubSecrets } from '../../src/secrets.js';
 
 const KEY = 'slgKey_4f9a2c71';
@@ -65,14 +72,16 @@ describe('scrubSecrets', () => {
   });
 
   it('prefers the longest match when one secret contains another', () => {
-    registerSecret('abcd');
-    registerSecret('abcdefgh');
-    assert.equal(scrubSecrets('abcdefgh abcd'), `${REDACTED} ${REDACTED}`);
+    registerSecret('abcdef');
+    registerSecret('abcdefghij');
+    assert.equal(scrubSecrets('abcdefghij abcdef'), `${REDACTED} ${REDACTED}`);
   });
 
-  it('ignores values shorter than 4 characters, empty and undefined', () => {
+  it('ignores values shorter than 6 characters, empty and undefined', () => {
     clearSecrets();
     registerSecret('abc');
+    registerSecret('abcde');
+    assert.equal(scrubSecrets('abcde is a word'), 'abcde is a word');
     registerSecret('');
     registerSecret(undefined);
     assert.equal(scrubSecrets('abc is a word'), 'abc is a word');
@@ -171,5 +180,50 @@ describe('createLogger: no secret reaches a log line', () => {
     const target = new Writable({ write(chunk, _e, cb) { chunks.push(chunk.toString()); cb(); } });
     printLine(`summary ${KEY}:${SECRET}`, target);
     assert.equal(chunks.join(''), `summary ${REDACTED}\n`);
+  });
+});
+
+describe('secrets that look like JSON values', () => {
+  it('a set secret shorter than 6 characters is a configuration error naming its variable', () => {
+    for (const value of ['5000', 'true', 'null', 'ab']) {
+      clearSecrets();
+      assert.throws(
+        () => registerSecretsFromEnv({ SELLIGENT_API_KEY: KEY, AWS_SESSION_TOKEN: value }),
+        (error: unknown) => error instanceof ConfigError && error.code === 'SECRET_TOO_SHORT' && error.exitCode === 2 && /AWS_SESSION_TOKEN/.test(error.message) && !error.message.includes(value),
+      );
+      // The long ones are registered all the same, so the failed run's report is still scrubbed.
+      assert.equal(scrubSecrets(`k=${KEY}`), `k=${REDACTED}`);
+    }
+  });
+
+  it('the report, the rejected-rows file and JSON log lines stay valid JSON when a secret equals a number or a literal in them', async () => {
+    clearSecrets();
+    registerSecret('123456');
+    registerSecret('falsey');
+    const dir = mkdtempSync(join(tmpdir(), 'scrub-json-'));
+    try {
+      const report = { batch_rows: 123456, ok: true, note: 'id 123456 and falsey', nested: [123456, { '123456': 'k' }] } as unknown as RunReport;
+      await writeReport(join(dir, 'report.json'), report);
+      const written = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(written.batch_rows, 123456);
+      assert.equal(written.note, `id ${REDACTED} and ${REDACTED}`);
+      assert.deepEqual(written.nested, [123456, { [REDACTED]: 'k' }]);
+
+      const rejected = new RejectedRowsFile(join(dir, 'rejected.jsonl'));
+      await rejected.write({ row: 123456, stage: 'validate', key: { ID: '123456' }, field: null, code: 'x', message: 'm', values: null });
+      await rejected.close();
+      const entry = JSON.parse(readFileSync(join(dir, 'rejected.jsonl'), 'utf8')) as Record<string, unknown>;
+      assert.equal(entry.row, 123456);
+      assert.deepEqual(entry.key, { ID: REDACTED });
+
+      const { logger, text } = memoryLogger();
+      logger.info({ rows: 123456, list: 'x123456y' }, 'loaded 123456 rows');
+      const line = JSON.parse((await text()).trim()) as Record<string, unknown>;
+      assert.equal(line.rows, 123456);
+      assert.equal(line.list, `x${REDACTED}y`);
+      assert.equal(line.msg, `loaded ${REDACTED} rows`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -143,9 +143,21 @@ describe('InputReader: CSV', () => {
     assert.deepEqual(rows, [['1', 'x'], ['2', 'y']]);
   });
 
-  it('skips blank lines', async () => {
-    const { rows } = await read(file('blank-lines.csv', 'id,name\n\n1,x\n\n\n2,y\n\n'));
-    assert.deepEqual(rows, [['1', 'x'], ['2', 'y']]);
+  it('a blank line inside the input is a row (blank_row), so later rows keep their numbers; blank lines at the end are not rows', async () => {
+    const blank = { problem: 'the row is blank (an empty line)', reason: 'blank_row' };
+    const { rows, reader } = await read(file('blank-lines.csv', 'id,name\n\n1,x\n  \n\r\n2,y\n,\n\n \n\r\n'));
+    assert.deepEqual(rows, [blank, ['1', 'x'], blank, blank, ['2', 'y'], ['', '']]);
+    assert.equal(reader.objectsRead[0]!.rows, 6);
+    // Blank lines before the header are not rows either.
+    assert.deepEqual((await read(file('blank-first.csv', '\n\nid,name\n1,x\n'))).rows, [['1', 'x']]);
+  });
+
+  it('blank lines are rows wherever the input is cut into pieces, and the tail of each object is dropped', async () => {
+    const blank = { problem: 'the row is blank (an empty line)', reason: 'blank_row' };
+    const body = Array.from({ length: 30_000 }, (_, i) => (i % 1000 === 500 ? '' : `${i},name ${i}`));
+    const { rows } = await read(file('many-blank.csv', `id,name\n${body.join('\n')}\n\n\n`));
+    assert.equal(rows.length, 30_000);
+    rows.forEach((row, i) => assert.deepEqual(row, i % 1000 === 500 ? blank : [String(i), `name ${i}`], `row ${i + 1}`));
   });
 
   it('reads gzip by its magic bytes whatever the name', async () => {
@@ -329,13 +341,14 @@ describe('InputReader: JSON Lines', () => {
       '',
       '{"ID":4,"NAME":"case-insensitive keys"}',
     ].join('\n');
-    const { reader, rows } = await read(file('data.jsonl', `${text}\n`));
+    const { reader, rows } = await read(file('data.jsonl', `\n${text}\n\n`));
     assert.equal(reader.format, 'jsonl');
     assert.deepEqual(reader.columns, ['id', 'name', 'ok', 'score', 'tags', 'meta']);
     assert.deepEqual(rows, [
       ['1', 'a', 'true', '1.5', '["x","y"]', '{"k":"v"}'],
       ['2', '', 'false', '2', '[]', ''],
       ['3', 'only name', '', '', '', ''],
+      { problem: 'the row is blank (an empty line)', reason: 'blank_row' },
       ['4', 'case-insensitive keys', '', '', '', ''],
     ]);
   });

@@ -62,7 +62,7 @@ describe('columnTypeFromName', () => {
     ['timestamp(6)', 'timestamp'],
     ['TIMESTAMP WITH TIME ZONE', 'timestamp'],
     ['datetime', 'timestamp'],
-    ['date', 'timestamp'],
+    ['date', 'date'],
     ['array<string>', 'string'],
     ['array(varchar)', 'string'],
     ['map<string,bigint>', 'string'],
@@ -90,7 +90,7 @@ describe('columnTypeFromName', () => {
 
 describe('field types', () => {
   it('maps each column type to the Selligent field type created for it', () => {
-    assert.deepEqual(FIELD_TYPE_FOR, { string: 'Text', long: 'Long', double: 'Float', boolean: 'Boolean', timestamp: 'DateTime' });
+    assert.deepEqual(FIELD_TYPE_FOR, { string: 'Text', long: 'Long', double: 'Float', boolean: 'Boolean', timestamp: 'DateTime', date: 'Date', numeric: 'Numeric' });
   });
   it('each column type loads at least into its own field type', () => {
     for (const [type, field] of Object.entries(FIELD_TYPE_FOR)) assert.ok(COMPATIBLE_FIELD_TYPES[type as ColumnType].includes(field));
@@ -349,14 +349,15 @@ describe('joinInferred (types found in different parts of the input)', () => {
 describe('widen (type inference)', () => {
   const cases: Array<[string[], InferredType]> = [
     [[], 'unknown'],
-    [['1', '2', '-3', '+4'], 'long'],
+    [['1', '2', '-3', '4'], 'long'],
     [['0'], 'long'],
-    [['-0'], 'long'],
+    [['-0'], 'string'],
     [['9223372036854775807'], 'long'],
     [['9223372036854775808'], 'string'],
     [['1', '2.5'], 'double'],
     [['2.5', '1'], 'double'],
-    [['.5', '5.', '1e3'], 'double'],
+    [['0.5', '5.25', '-1.5'], 'double'],
+    [['12.50'], 'double'],
     [['1e400'], 'string'],
     [['NaN'], 'string'],
     [['Infinity'], 'string'],
@@ -378,12 +379,23 @@ describe('widen (type inference)', () => {
     [['1.5', 'true'], 'string'],
     [['a', '1'], 'string'],
     [['1', 'abc'], 'string'],
-    [[' 12 ', '13'], 'long'],
+    [[' 12 ', '13'], 'string'],
     [['12', ' '], 'string'],
   ];
   for (const [values, type] of cases) {
     it(`${JSON.stringify(values)} -> ${type}`, () => assert.equal(inferred(values), type));
   }
+
+  it('a value whose text would change on the way keeps the column text', () => {
+    for (const value of ['+819012345678', '+4', '12E3', '7E1', '1e3', '.5', '5.', '+1.5', '-0', ' 12', '12 ', '1.2345678901234567', '12345678901234567.5']) {
+      assert.equal(inferred([value]), 'string', value);
+      assert.equal(inferred(['1', value]), 'string', `1 then ${value}`);
+      assert.equal(inferred(['1.5', value]), 'string', `1.5 then ${value}`);
+    }
+    assert.equal(inferred(['819012345678']), 'long');
+    assert.equal(inferred(['123456789012345.5']), 'string');
+    assert.equal(inferred(['12345678901234.5']), 'double');
+  });
 
   it('string is final', () => {
     assert.equal(widen('string', '1'), 'string');
@@ -391,12 +403,74 @@ describe('widen (type inference)', () => {
   });
 
   it('every inferred value converts under its inferred type', () => {
-    const samples = [['1', '-2', '+3'], ['1.5', '2', '.5', '5.'], ['true', 'FALSE'], ['2026-05-01', '2026-05-01 10:15:00.123+02:00']];
+    const samples = [['1', '-2', '3'], ['1.5', '2', '0.5', '5.0'], ['true', 'FALSE'], ['2026-05-01', '2026-05-01 10:15:00.123+02:00']];
     for (const values of samples) {
       const type = inferred(values);
       assert.notEqual(type, 'string');
       assert.notEqual(type, 'unknown');
       for (const value of values) converted(value, type as ColumnType);
     }
+  });
+});
+
+describe('keyForm (deduplication key text)', async () => {
+  const { keyForm } = await import('../../src/schema/types.js');
+  it('a Long key compares as the integer Selligent stores', () => {
+    const form = keyForm('long')!;
+    for (const text of ['7', '007', '+7', '+007', ' 7 ']) assert.equal(form(text), '7', text);
+    assert.equal(form('-0'), '0');
+    assert.equal(form('-007'), '-7');
+    assert.equal(form('9223372036854775807'), '9223372036854775807');
+    assert.equal(form('abc'), 'abc');
+  });
+  it('a Float key compares as the number; text compares as written', () => {
+    assert.equal(keyForm('double')!('1.50'), keyForm('double')!('1.5'));
+    assert.equal(keyForm('double')!('+1e0'), '1');
+    assert.equal(keyForm('string'), undefined);
+    assert.equal(keyForm('boolean')!('TRUE'), keyForm('boolean')!('true'));
+    assert.equal(keyForm('timestamp')!('2026-05-01 10:00:00'), keyForm('timestamp')!('2026-05-01T10:00:00Z'));
+  });
+});
+
+describe('convertValue: the vendor field-type table', () => {
+  it('Numeric: a 32-bit whole number; a fraction or a value outside 32 bits is refused with the reason', () => {
+    assert.equal(converted('42', 'numeric'), '42');
+    assert.equal(converted('-2147483648', 'numeric'), '-2147483648');
+    assert.equal(converted('2147483647', 'numeric'), '2147483647');
+    assert.equal(converted('+7', 'numeric'), '7');
+    assert.equal(converted('5.0', 'numeric'), '5');
+    assert.equal(converted('-0', 'numeric'), '0');
+    assert.match(refused('1.5', 'numeric'), /"1\.5" has a fraction; a Numeric field holds whole numbers only/);
+    assert.match(refused('2147483648', 'numeric'), /outside the 32-bit range of a Numeric field/);
+    assert.match(refused('-2147483649', 'numeric'), /outside the 32-bit range/);
+    assert.match(refused('abc', 'numeric'), /is not a whole number/);
+  });
+
+  it('Date: the day as YYYY-MM-DD (the UTC date of a timestamp)', () => {
+    assert.equal(converted('2026-05-01', 'date'), '"2026-05-01"');
+    assert.equal(converted('2026-05-01 23:30:00', 'date'), '"2026-05-01"');
+    assert.equal(converted('2026-05-02T01:00:00+02:00', 'date'), '"2026-05-01"');
+    assert.match(refused('2026-02-30', 'date'), /is not a date/);
+  });
+
+  it('DateTime: 1753-01-01 .. 9999-12-31, anything outside is refused with the range', () => {
+    assert.equal(converted('1753-01-01 00:00:00', 'timestamp'), '"1753-01-01T00:00:00.000Z"');
+    assert.equal(converted('9999-12-31 23:59:59', 'timestamp'), '"9999-12-31T23:59:59.000Z"');
+    assert.match(refused('1752-12-31 23:59:59', 'timestamp'), /outside the DateTime range 1753-01-01\.\.9999-12-31/);
+    assert.match(refused('0001-01-01', 'timestamp'), /outside the DateTime range/);
+    assert.match(refused('9999-12-31T23:00:00-02:00', 'timestamp'), /outside the DateTime range/);
+  });
+});
+
+describe('textFieldFor (created Text fields)', async () => {
+  const { textFieldFor } = await import('../../src/schema/types.js');
+  it('sizes from the longest value, rounded up to a step, LongText beyond 4000', () => {
+    assert.deepEqual(textFieldFor(0), { data_type: 'Text', length: 255 });
+    assert.deepEqual(textFieldFor(40), { data_type: 'Text', length: 255 });
+    assert.deepEqual(textFieldFor(255), { data_type: 'Text', length: 255 });
+    assert.deepEqual(textFieldFor(256), { data_type: 'Text', length: 500 });
+    assert.deepEqual(textFieldFor(1500), { data_type: 'Text', length: 2000 });
+    assert.deepEqual(textFieldFor(4000), { data_type: 'Text', length: 4000 });
+    assert.deepEqual(textFieldFor(4001), { data_type: 'LongText' });
   });
 });

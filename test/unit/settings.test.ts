@@ -327,7 +327,10 @@ describe('parseSettings: numeric extensions', () => {
     ['batch_rows', 0, />=1, got number 0$/],
     ['batch_rows', 100_001, /<=100000, got number 100001$/],
     ['batch_rows', 1.5, /expected int, got number 1\.5$/],
-    ['batch_rows', '5', /expected number, got "5"$/],
+    ['batch_rows', 'five', /expected number, got "five"$/],
+    ['batch_rows', '5000 rows', /expected number, got "5000 rows"$/],
+    ['batch_rows', '1.5', /expected int, got "1\.5"$/],
+    ['batch_rows', '0', />=1, got "0"$/],
     ['batch_rows', null, /expected number, got null$/],
     ['batch_bytes', 1023, />=1024/],
     ['batch_bytes', 32 * MIB + 1, /<=33554432/],
@@ -338,7 +341,7 @@ describe('parseSettings: numeric extensions', () => {
     ['requests_per_minute', 100_001, /<=100000/],
     ['request_timeout_seconds', 0, />0/],
     ['request_timeout_seconds', 3_601, /<=3600/],
-    ['request_timeout_seconds', '30', /expected number, got "30"$/],
+    ['request_timeout_seconds', 'thirty', /expected number, got "thirty"$/],
     ['connect_timeout_seconds', -1, />0/],
     ['connect_timeout_seconds', 601, /<=600/],
     ['max_attempts', 0, />=1/],
@@ -350,7 +353,7 @@ describe('parseSettings: numeric extensions', () => {
     ['max_rejected_rows', 0.5, /expected int/],
     ['max_rejected_ratio', 1.01, /<=1/],
     ['max_rejected_ratio', -0.1, />=0/],
-    ['max_rejected_ratio', '0.1', /expected number/],
+    ['max_rejected_ratio', '10%', /expected number/],
     ['max_decompressed_bytes', 0, />=1/],
     ['max_field_bytes', 0, />=1/],
     ['max_field_bytes', 64 * MIB + 1, /<=67108864/],
@@ -368,6 +371,38 @@ describe('parseSettings: numeric extensions', () => {
       assert.match(onlyProblem({ batch_rows: value }), /^batch_rows: /);
     });
   }
+});
+
+describe('parseSettings: numbers written as text (digdag interpolation)', () => {
+  it('reads a numeric text as the number, as "true" is read as true', () => {
+    const settings = parseSettings({
+      ...BASE,
+      batch_rows: '5000',
+      batch_bytes: ' 2048 ',
+      segment_batch_rows: '100',
+      requests_per_minute: '600',
+      request_timeout_seconds: '30.5',
+      connect_timeout_seconds: '5',
+      max_attempts: '3',
+      retry_budget_seconds: '60',
+      max_rejected_rows: '10',
+      max_rejected_ratio: '0.25',
+      max_decompressed_bytes: '1e6',
+      max_field_bytes: '1024',
+    });
+    assert.equal(settings.batch_rows, 5000);
+    assert.equal(settings.batch_bytes, 2048);
+    assert.equal(settings.segment_batch_rows, 100);
+    assert.equal(settings.requests_per_minute, 600);
+    assert.equal(settings.request_timeout_seconds, 30.5);
+    assert.equal(settings.connect_timeout_seconds, 5);
+    assert.equal(settings.max_attempts, 3);
+    assert.equal(settings.retry_budget_seconds, 60);
+    assert.equal(settings.max_rejected_rows, 10);
+    assert.equal(settings.max_rejected_ratio, 0.25);
+    assert.equal(settings.max_decompressed_bytes, 1_000_000);
+    assert.equal(settings.max_field_bytes, 1024);
+  });
 });
 
 describe('parseSettings: unknown settings', () => {

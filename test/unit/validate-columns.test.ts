@@ -217,7 +217,7 @@ describe('validateRow', () => {
   });
 
   it('checks in order: field count, segment, keys, NUL, types', () => {
-    assert.equal(skipped(validateRow(['', '', ''], plan())).reason, 'field_count');
+    assert.equal(skipped(validateRow(['', 'x', ''], plan())).reason, 'field_count');
     assert.equal(skipped(validateRow(['', '', '', 'x', 'x', 'x', 'x'], plan())).reason, 'segment_blank');
     assert.equal(skipped(validateRow(['', 'ok', '', 'x', 'x', 'x', 'x'], plan())).reason, 'key_blank');
     assert.equal(skipped(validateRow(['a', 'ok', 'b', 'x\0', 'x', 'x', 'x'], plan())).reason, 'nul_byte');
@@ -286,5 +286,34 @@ describe('type inference through validateRow and settleInferredTypes', () => {
     const plan = planColumns(HEADER, settings, SCHEMA, 'schema-file');
     settleInferredTypes(plan);
     assert.equal(types(plan).AGE, 'long');
+  });
+});
+
+describe('validateRow: blank rows', () => {
+  it('a row whose every value is empty or spaces is blank_row, whatever its number of values', () => {
+    const plan = planColumns(HEADER, settings, undefined, 'inferred');
+    for (const row of [['', '', '', '', '', '', ''], [' ', '  ', '', '\t', '', '', ''], ['', ''], ['', '', '', '', '', '', '', '']]) {
+      const verdict = skipped(validateRow(row, plan));
+      assert.equal(verdict.reason, 'blank_row', JSON.stringify(row));
+      assert.equal(verdict.message, 'the row is blank (every value is empty)');
+    }
+  });
+});
+
+describe('planColumns: field names', () => {
+  it('a column that cannot be a Selligent field name is refused before anything is written, naming the column and the rule', () => {
+    for (const bad of ['e-mail', 'First Name', 'prénom', 'a.b', 'x'.repeat(101)]) {
+      const error = inputError(() => planColumns(['customer_identifier', 'selligent_segment', 'email', bad], settings, undefined, 'inferred'), 'FIELD_NAME_INVALID');
+      assert.ok(error.message.includes(JSON.stringify(bad)), error.message);
+      assert.match(error.message, /letters, digits and underscores/);
+    }
+  });
+
+  it('names every bad column at once; the routing column is not a field and is not checked', () => {
+    const error = inputError(() => planColumns(['customer_identifier', 'Selligent_Segment', 'email', 'e-mail', 'First Name'], settings, undefined, 'inferred'), 'FIELD_NAME_INVALID');
+    assert.match(error.message, /"e-mail", "First Name"/);
+    const segmentSettings = parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'target segment', key_fields: 'customer_identifier, email' });
+    const plan = planColumns(['customer_identifier', 'target segment', 'email', 'x'.repeat(100)], segmentSettings, undefined, 'inferred');
+    assert.equal(plan.fields.length, 3);
   });
 });
