@@ -128,9 +128,13 @@ function settle(report: RunReport, failure: ExporterError | undefined, settings:
     }
     return exitCode;
   }
-  const rejected = (report.accounting?.rejected ?? 0) + report.segments.reduce((sum, s) => sum + s.failed, 0);
+  // Rows Selligent counted as failed without naming them failed all the same: they count like rejections.
+  const withoutDetail = report.failed_without_detail.reduce((sum, batch) => sum + batch.failed, 0);
+  const rejected = (report.accounting?.rejected ?? 0) + report.segments.reduce((sum, s) => sum + s.failed, 0) + withoutDetail;
+  const byReason = report.accounting?.not_applied_by_reason ?? {};
+  const unsure = (byReason.unknown ?? 0) + (byReason.outcome_unknown ?? 0);
   report.stage = null;
-  report.status = rejected > 0 ? 'partial' : 'succeeded';
+  report.status = rejected > 0 || unsure > 0 || report.segments.some((s) => s.status === 'partial') ? 'partial' : 'succeeded';
   report.exit_code = ExitCode.ok;
   if (rejected > 0 && settings && exceedsTolerance(rejected, report.accounting?.input_rows ?? 0, settings)) {
     report.exit_code = ExitCode.partial;

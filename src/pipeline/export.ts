@@ -10,7 +10,7 @@ import type { ListBatchJob, ListBatchUpdate, SegmentMemberCounts } from './list-
 import { generatorInWorker, siblingModule } from './threads.js';
 import type { ColumnPlan } from './columns.js';
 import type { PipelineOptions, RunContext } from './context.js';
-import { add, emptyTally, sendAll, type LoadTally, type Rejection } from './load.js';
+import { add, emptyTally, sendAll, unappliedByFailure, type LoadTally, type Rejection } from './load.js';
 import { CREATED_LIST_DESCRIPTION, checkOrganization, preflight, type PreflightResult, type SegmentTarget } from './preflight.js';
 import { Progress } from './progress.js';
 import { readAndValidate, type ReadResult } from './read.js';
@@ -196,6 +196,7 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
   ctx.progress.enter('list-load', read.inputRows - read.skipped);
   const outcome = await sendAllCounted(
     ctx,
+    { stage: 'list-load', target: settings.list_api_name, sync: () => syncListReport(list, counts) },
     listBatches(ctx, read, checked.segments, segmentSpool, counts),
     {
       kind: 'list',
@@ -226,7 +227,6 @@ async function loadList(ctx: RunContext, read: ReadResult, checked: PreflightRes
       syncListReport(list, counts);
     },
   );
-  syncListReport(list, counts);
   if (outcome === 'stopped') {
     throw new PartialFailureError(
       'STOPPED_ON_ERROR',
@@ -282,6 +282,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     entry.status = 'failed';
     const outcome = await sendAllCounted(
       ctx,
+      { stage: 'segment-load', target: segment.apiName, sync: () => syncSegmentReport(entry, tally) },
       segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
       {
         kind: 'segment',
@@ -302,8 +303,8 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
         syncSegmentReport(entry, tally);
       },
     );
-    syncSegmentReport(entry, tally);
-    entry.status = outcome === 'stopped' ? 'failed' : entry.failed > 0 || entry.not_found > 0 ? 'partial' : 'succeeded';
+    const unapplied = unappliedByFailure(tally.notApplied);
+    entry.status = outcome === 'stopped' ? 'failed' : entry.failed > 0 || entry.not_found > 0 || unapplied > 0 ? 'partial' : 'succeeded';
     logger.info(
       { segment: segment.apiName, members: entry.members_loaded, notFound: entry.not_found, failed: entry.failed, cleared: entry.cleared, created: entry.created },
       `Segment ${segment.apiName} loaded`,
@@ -314,14 +315,24 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
   }
 }
 
-/** `sendAll`, with the batches it had to split counted in the report's HTTP figures, also when it fails. */
-async function sendAllCounted(ctx: RunContext, ...args: Parameters<typeof sendAll>): ReturnType<typeof sendAll> {
+/**
+ * `sendAll`, with the batches it had to split counted in the report's HTTP figures and the target's
+ * report brought up to date, also when it fails (a refused first batch is still a request made).
+ */
+async function sendAllCounted(
+  ctx: RunContext,
+  target: { stage: 'list-load' | 'segment-load'; target: string; sync: () => void },
+  ...args: Parameters<typeof sendAll>
+): ReturnType<typeof sendAll> {
   const tally = args[2];
   const before = tally.splits;
+  const undetailedBefore = tally.undetailed.length;
   try {
     return await sendAll(...args);
   } finally {
     ctx.report.http.split_batches += tally.splits - before;
+    for (const batch of tally.undetailed.slice(undetailedBefore)) ctx.report.failed_without_detail.push({ stage: target.stage, target: target.target, ...batch });
+    target.sync();
   }
 }
 
@@ -409,6 +420,7 @@ function syncListReport(list: ListReport, counts: ListCounts): void {
   list.duplicates = tally.duplicates;
   list.not_found = tally.notFound;
   list.not_applied = Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
+  list.failed_without_detail = tally.notApplied.failed_without_detail ?? 0;
 }
 
 function syncSegmentReport(entry: SegmentReport, tally: LoadTally): void {
@@ -417,6 +429,7 @@ function syncSegmentReport(entry: SegmentReport, tally: LoadTally): void {
   entry.members_loaded = tally.loaded;
   entry.not_found = tally.notFound;
   entry.failed = tally.rejected;
+  entry.failed_without_detail = tally.notApplied.failed_without_detail ?? 0;
 }
 
 function emptyListReport(apiName: string, existed: boolean): ListReport {
@@ -434,6 +447,7 @@ function emptyListReport(apiName: string, existed: boolean): ListReport {
     duplicates: 0,
     not_found: 0,
     not_applied: 0,
+    failed_without_detail: 0,
   };
 }
 
@@ -448,6 +462,7 @@ function emptySegmentReport(segment: SegmentTarget, rows: number): SegmentReport
     members_loaded: 0,
     not_found: 0,
     failed: 0,
+    failed_without_detail: 0,
     skipped_rejected_keys: 0,
     requests: 0,
     status: 'pending',

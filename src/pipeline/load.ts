@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { BatchTooLargeError } from '../selligent/client.js';
-import type { InvalidRecord, LoadResult } from '../selligent/types.js';
+import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.js';
 import { rowJson, splitBatch, type Batch } from './batches.js';
 
 /** Counters of one load target (the List, or one Segment) across its requests. */
@@ -19,10 +19,30 @@ export interface LoadTally {
   /** Rows neither loaded nor rejected, by reason. */
   notApplied: Record<string, number>;
   splits: number;
+  /** Batches in which Selligent counted failed rows it did not identify. */
+  undetailed: UndetailedFailure[];
+}
+
+/** Failed rows of one batch that the answer counted but did not identify (`failed_without_detail`). */
+export interface UndetailedFailure {
+  /** Rows in the batch, and the lowest and highest input row number among them. */
+  batch_rows: number;
+  first_row: number;
+  last_row: number;
+  /** Rows of the batch that failed without being identified. */
+  failed: number;
 }
 
 export function emptyTally(): LoadTally {
-  return { requests: 0, rowsSent: 0, inserted: 0, updated: 0, failed: 0, duplicates: 0, notFound: 0, loaded: 0, rejected: 0, notApplied: {}, splits: 0 };
+  return { requests: 0, rowsSent: 0, inserted: 0, updated: 0, failed: 0, duplicates: 0, notFound: 0, loaded: 0, rejected: 0, notApplied: {}, splits: 0, undetailed: [] };
+}
+
+/** `not_applied` reasons that mean Selligent did not (or may not have) applied rows it should have. */
+export const FAILURE_REASONS = ['failed_without_detail', 'unknown', 'outcome_unknown'] as const;
+
+/** Rows of a tally not applied for a reason in FAILURE_REASONS. */
+export function unappliedByFailure(notApplied: Record<string, number>): number {
+  return FAILURE_REASONS.reduce((sum, reason) => sum + (notApplied[reason] ?? 0), 0);
 }
 
 export interface Rejection {
@@ -40,7 +60,7 @@ export interface LoadTarget {
   /** error_handling is StopOnError: a refused batch stops the export. */
   stopOnError: boolean;
   /** `rows`: how many rows the body holds. */
-  send(body: Buffer, rows: number): Promise<LoadResult>;
+  send(body: Buffer, rows: number): Promise<LoadAnswer>;
   reject(rejection: Rejection): Promise<void>;
 }
 
@@ -51,13 +71,14 @@ export type BatchOutcome = 'continue' | 'stopped';
  * (413, repeated time-outs) is split in halves down to single rows; a single row still refused as too
  * large (413) is rejected with the reason and the rest load, while a single row that keeps timing out is
  * retried like any request and fails the run once retries are spent (it may well have been loaded, so it
- * is never reported as rejected). `stopped` means StopOnError refused the batch.
+ * is never reported as rejected). `stopped` means StopOnError refused the batch. `uncertain`: an earlier
+ * request with these rows may have been applied without an answer (the halves of a timed-out batch).
  */
-export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTally): Promise<BatchOutcome> {
-  let result: LoadResult;
+export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTally, uncertain = false): Promise<BatchOutcome> {
+  let answer: LoadAnswer;
   tally.requests++;
   try {
-    result = await target.send(batch.body, batch.rows.length);
+    answer = await target.send(batch.body, batch.rows.length);
   } catch (error) {
     if (!(error instanceof BatchTooLargeError)) throw error;
     if (batch.rows.length === 1) {
@@ -67,25 +88,13 @@ export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTal
     }
     tally.splits++;
     for (const half of splitBatch(batch)) {
-      if ((await sendBatch(target, half, tally)) === 'stopped') return 'stopped';
+      if ((await sendBatch(target, half, tally, uncertain || error.mayHaveApplied)) === 'stopped') return 'stopped';
     }
     return 'continue';
   }
   tally.rowsSent += batch.rows.length;
-  return account(target, batch, result, tally);
-}
-
-async function account(target: LoadTarget, batch: Batch, result: LoadResult, tally: LoadTally): Promise<BatchOutcome> {
-  const size = batch.rows.length;
-  const code = result.result_code ?? 'Succeeded';
-  const invalid = distinctInvalid(result.invalid_records, size);
-  tally.inserted += result.number_of_inserted_records ?? 0;
-  tally.updated += result.number_of_updated_records ?? 0;
-  tally.failed += result.number_of_failed_records ?? 0;
-  tally.duplicates += result.number_of_duplicate_records ?? 0;
-  tally.notFound += result.number_of_records_not_found ?? 0;
-
-  for (const record of invalid) {
+  const account = accountAnswer(answer.result, batch.rows.length, { kind: target.kind, stopOnError: target.stopOnError, uncertain: uncertain || answer.uncertain });
+  for (const record of account.invalid) {
     await target.reject({
       row: batch.rows[record.record_index]!,
       json: rowJson(batch, record.record_index),
@@ -94,29 +103,94 @@ async function account(target: LoadTarget, batch: Batch, result: LoadResult, tal
       message: record.message ?? 'rejected by Selligent',
     });
   }
-  tally.rejected += invalid.length;
-
-  if (code === 'Failed') {
-    if (invalid.length === 0) {
-      throw new ConfigError('LOAD_FAILED', `Selligent refused a ${target.kind} load of ${size} rows: ${envelopeText(result)}`, { details: { resultCode: code } });
+  tally.inserted += account.inserted;
+  tally.updated += account.updated;
+  tally.failed += account.failed;
+  tally.duplicates += account.duplicates;
+  tally.notFound += account.notFound;
+  tally.rejected += account.invalid.length;
+  tally.loaded += account.loaded;
+  for (const [reason, count] of Object.entries(account.notApplied)) add(tally.notApplied, reason, count);
+  const withoutDetail = account.notApplied.failed_without_detail ?? 0;
+  if (withoutDetail > 0) {
+    let first = Infinity;
+    let last = -Infinity;
+    for (const row of batch.rows) {
+      if (row < first) first = row;
+      if (row > last) last = row;
     }
-    // ContinueOnError: Selligent answers Failed when every row of the request is invalid; each is
-    // rejected and reported, and the export goes on.
-    if (!target.stopOnError && invalid.length === size) return 'continue';
-    // StopOnError: a request with an invalid row loads nothing.
-    add(tally.notApplied, 'stopped_on_error', size - invalid.length);
-    return 'stopped';
+    tally.undetailed.push({ batch_rows: batch.rows.length, first_row: first, last_row: last, failed: withoutDetail });
   }
-  if (code === 'ValidationFailed' || code === 'NotFound') {
-    throw new ConfigError('LOAD_REFUSED', `Selligent refused a ${target.kind} load: ${envelopeText(result)}`, { details: { resultCode: code } });
+  return account.stopped ? 'stopped' : 'continue';
+}
+
+/** How the rows of one batch fared, from Selligent's answer alone: every row is in exactly one count. */
+export interface BatchAccount {
+  /** The identified invalid rows (distinct, in range): each is rejected and reported. */
+  invalid: InvalidRecord[];
+  /** The answer's counters (a missing or malformed counter is 0). */
+  inserted: number;
+  updated: number;
+  failed: number;
+  duplicates: number;
+  notFound: number;
+  /** Rows applied. */
+  loaded: number;
+  /** Rows neither rejected nor loaded, by reason. */
+  notApplied: Record<string, number>;
+  /** StopOnError refused the batch: the export stops. */
+  stopped: boolean;
+}
+
+export interface AnswerContext {
+  kind: LoadTarget['kind'];
+  stopOnError: boolean;
+  /** An earlier attempt with these rows may have been applied unseen. */
+  uncertain: boolean;
+}
+
+/**
+ * Accounts for the `size` rows of one request from its answer. Rows not applied are the larger of
+ * `number_of_failed_records` and the identified invalid rows: failed rows the answer does not identify
+ * are `failed_without_detail`. A row is loaded only when a counter says so: rows the counters leave
+ * unexplained are `unknown`, never loaded. Under StopOnError a `Failed` answer loaded nothing; under
+ * ContinueOnError it means nothing in the request could be applied, and the rest are accounted from the
+ * counters like any answer. On a List, rows skipped as existing (`OnlyInsert`) after an attempt that may
+ * have been applied unseen are `outcome_unknown`: the lost attempt may have inserted them.
+ */
+export function accountAnswer(result: LoadResult, size: number, context: AnswerContext): BatchAccount {
+  const code = result.result_code;
+  if (code !== 'Succeeded' && code !== 'PartiallySucceeded' && code !== 'Failed') {
+    throw new ConfigError('LOAD_REFUSED', `Selligent refused a ${context.kind} load: ${envelopeText(result)}`, { details: { resultCode: code ?? null } });
   }
-  const remaining = size - invalid.length;
-  const duplicates = Math.min(result.number_of_duplicate_records ?? 0, remaining);
-  const notFound = Math.min(result.number_of_records_not_found ?? 0, remaining - duplicates);
-  add(tally.notApplied, target.kind === 'list' ? 'already_exists' : 'duplicate', duplicates);
-  add(tally.notApplied, 'not_found', notFound);
-  tally.loaded += remaining - duplicates - notFound;
-  return 'continue';
+  const invalid = distinctInvalid(result.invalid_records, size);
+  const counters = {
+    inserted: count(result.number_of_inserted_records),
+    updated: count(result.number_of_updated_records),
+    failed: count(result.number_of_failed_records),
+    duplicates: count(result.number_of_duplicate_records),
+    notFound: count(result.number_of_records_not_found),
+  };
+  const failedRows = Math.min(size, Math.max(counters.failed, invalid.length));
+  const notApplied: Record<string, number> = {};
+  add(notApplied, 'failed_without_detail', failedRows - invalid.length);
+  if (code === 'Failed' && context.stopOnError) {
+    add(notApplied, 'stopped_on_error', size - failedRows);
+    return { invalid, ...counters, loaded: 0, notApplied, stopped: true };
+  }
+  const remaining = size - failedRows;
+  const duplicates = Math.min(counters.duplicates, remaining);
+  const notFound = Math.min(counters.notFound, remaining - duplicates);
+  const rest = remaining - duplicates - notFound;
+  const loaded = Math.min(counters.inserted + counters.updated, rest);
+  add(notApplied, context.kind === 'segment' ? 'duplicate' : context.uncertain ? 'outcome_unknown' : 'already_exists', duplicates);
+  add(notApplied, 'not_found', notFound);
+  add(notApplied, 'unknown', rest - loaded);
+  return { invalid, ...counters, loaded, notApplied, stopped: false };
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 0;
 }
 
 function distinctInvalid(records: InvalidRecord[] | null | undefined, size: number): InvalidRecord[] {

@@ -31,6 +31,7 @@ export function emptyReport(dryRun: boolean): RunReport {
     },
     accounting: null,
     rejected_rows: { file: null, count: 0 },
+    failed_without_detail: [],
     durations_seconds: {},
     plan: null,
     warnings: [],
@@ -38,11 +39,14 @@ export function emptyReport(dryRun: boolean): RunReport {
   };
 }
 
-/** True once anything may have changed in Selligent. */
+/**
+ * True once anything may have changed in Selligent. A load request counts once it was answered as
+ * taken (`rows_sent`): a refused first batch changed nothing.
+ */
 export function hasWritten(report: RunReport): boolean {
   const list = report.list;
-  if (list && (list.created || list.fields_created.length > 0 || list.business_key_set || list.requests > 0)) return true;
-  return report.segments.some((segment) => segment.created || segment.cleared || segment.requests > 0);
+  if (list && (list.created || list.fields_created.length > 0 || list.business_key_set || list.rows_sent > 0)) return true;
+  return report.segments.some((segment) => segment.created || segment.cleared || segment.rows_sent > 0);
 }
 
 export interface AccountingCounts {

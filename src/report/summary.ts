@@ -15,6 +15,8 @@ export function summaryLine(report: RunReport, reportPath: string): string {
     }
     parts.push(`${a.skipped} skipped`, `${a.merged_duplicates} duplicates merged`, `${a.rejected} rejected`);
     if (a.not_applied > 0) parts.push(`${a.not_applied} not applied`);
+    const withoutDetail = a.not_applied_by_reason.failed_without_detail ?? 0;
+    if (withoutDetail > 0) parts.push(`${withoutDetail} of them failed without detail`);
   } else if (report.input.rows > 0) {
     parts.push(`${report.input.rows} rows read`);
   }

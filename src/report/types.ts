@@ -58,6 +58,8 @@ export interface ListReport {
   duplicates: number;
   not_found: number;
   not_applied: number;
+  /** Rows Selligent counted as failed without identifying them (see `failed_without_detail`). */
+  failed_without_detail: number;
 }
 
 export interface SegmentReport {
@@ -70,9 +72,23 @@ export interface SegmentReport {
   members_loaded: number;
   not_found: number;
   failed: number;
+  /** Rows Selligent counted as failed without identifying them (see the report's `failed_without_detail`). */
+  failed_without_detail: number;
   skipped_rejected_keys: number;
   requests: number;
   status: 'succeeded' | 'partial' | 'failed' | 'pending' | 'planned';
+}
+
+/** One batch in which Selligent counted failed rows without identifying them. */
+export interface UndetailedFailureReport {
+  stage: 'list-load' | 'segment-load';
+  /** The List's or the Segment's api_name. */
+  target: string;
+  batch_rows: number;
+  /** Lowest and highest input row number in the batch. */
+  first_row: number;
+  last_row: number;
+  failed: number;
 }
 
 export interface HttpReport {
@@ -134,6 +150,7 @@ export interface RunReport {
   http: HttpReport;
   accounting: AccountingReport | null;
   rejected_rows: { file: string | null; count: number };
+  failed_without_detail: UndetailedFailureReport[];
   durations_seconds: StageDurations;
   plan: DryRunPlan | null;
   warnings: string[];

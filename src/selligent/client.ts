@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { HttpReport } from '../report/types.js';
 import { RequestPacer } from './pacer.js';
 import { retryDecision, type RetryPolicy } from './retry.js';
-import type { FieldDefinition, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary, Envelope } from './types.js';
+import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary, Envelope } from './types.js';
 
 export type RouteName =
   | 'getOrganization'
@@ -43,9 +43,61 @@ export interface ClientOptions {
 
 /** A load the server will not take in one piece (413, or repeated time-outs): the caller splits it. */
 export class BatchTooLargeError extends TransientError {
-  constructor(route: string, why: string) {
+  /** `mayHaveApplied`: the refusals were time-outs, so the service may have applied some attempt. */
+  constructor(
+    route: string,
+    why: string,
+    readonly mayHaveApplied = false,
+  ) {
     super('BATCH_TOO_LARGE', `${route}: ${why}`, {});
   }
+}
+
+const RESULT_CODES = new Set(['Succeeded', 'PartiallySucceeded', 'Failed', 'ValidationFailed', 'NotFound', 'ServiceUnavailable', 'InternalServerError']);
+
+/** What an answer's envelope means for the request: see `classifyAnswer`. */
+export type AnswerVerdict =
+  | { verdict: 'applied' }
+  | { verdict: 'transient'; resultCode: string | null; asStatus: number }
+  | { verdict: 'refused' };
+
+/**
+ * Reads the envelope of a mutating call's answer. The status alone says little: the service may answer
+ * 200 with a failure code, or 400 with a load answer that lists the invalid rows. Only `Succeeded` and
+ * `PartiallySucceeded` mean the request was applied; a load answered `Failed` with row detail (invalid
+ * rows or a failure count) is a row-level answer for the caller to account, in a 200 or a 400 alike;
+ * `ServiceUnavailable` and `InternalServerError` are retried like the 503 and 500 they stand for; an
+ * answer without a known `result_code` is unreadable, so retried (it may hide anything, even a success);
+ * every other code is a refusal of the whole request, whatever the status.
+ */
+export function classifyAnswer(status: number, body: string, load: boolean): AnswerVerdict {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const envelope = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as LoadResult) : undefined;
+  const code = typeof envelope?.result_code === 'string' && RESULT_CODES.has(envelope.result_code) ? envelope.result_code : undefined;
+  const rowLevelFailure = load && code === 'Failed' && hasRowDetail(envelope!);
+  if (status >= 400) return rowLevelFailure ? { verdict: 'applied' } : { verdict: 'refused' };
+  if (code === undefined) return { verdict: 'transient', resultCode: null, asStatus: 502 };
+  if (code === 'Succeeded' || code === 'PartiallySucceeded' || rowLevelFailure) return { verdict: 'applied' };
+  if (code === 'ServiceUnavailable') return { verdict: 'transient', resultCode: code, asStatus: 503 };
+  if (code === 'InternalServerError') return { verdict: 'transient', resultCode: code, asStatus: 500 };
+  return { verdict: 'refused' };
+}
+
+function hasRowDetail(result: LoadResult): boolean {
+  const failed = result.number_of_failed_records;
+  return (Array.isArray(result.invalid_records) && result.invalid_records.length > 0) || (typeof failed === 'number' && failed > 0);
+}
+
+/** Answers after which the service may have applied the request although it did not say so. */
+function mayHaveApplied(status: number | undefined, resultCode: string | null | undefined): boolean {
+  if (status === undefined) return true;
+  if (resultCode !== undefined) return resultCode !== 'ServiceUnavailable';
+  return status === 408 || status === 500 || status === 502 || status === 504;
 }
 
 
@@ -58,11 +110,15 @@ interface SendOptions {
   splittable?: boolean;
   /** Rows in a load body: a single row is never split for time-outs, it is retried like any request. */
   rows?: number;
+  /** A mutating call: its answer's envelope is checked (`classifyAnswer`); `load` answers may fail per row. */
+  envelope?: 'write' | 'load';
 }
 
 interface Answer {
   status: number;
   body: string;
+  /** An earlier attempt got no usable answer and may have been applied. */
+  uncertain: boolean;
 }
 
 const API_ROOT = '/Portal/Api';
@@ -115,7 +171,7 @@ export class SelligentClient {
   }
 
   async createList(org: string, list: { api_name: string; name: string; type: string; description?: string }): Promise<void> {
-    await this.send('createList', 'POST', `${orgPath(org)}/lists`, { json: list });
+    await this.send('createList', 'POST', `${orgPath(org)}/lists`, { json: list, envelope: 'write' });
   }
 
   async getFields(org: string, list: string): Promise<FieldDefinition[]> {
@@ -126,11 +182,11 @@ export class SelligentClient {
   }
 
   async createFields(org: string, list: string, fields: FieldDefinition[]): Promise<void> {
-    await this.send('createFields', 'POST', `${orgPath(org)}/lists/${enc(list)}/fields`, { json: { fields } });
+    await this.send('createFields', 'POST', `${orgPath(org)}/lists/${enc(list)}/fields`, { json: { fields }, envelope: 'write' });
   }
 
   async setBusinessKey(org: string, list: string, fields: string[]): Promise<void> {
-    await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, { json: { fields } });
+    await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, { json: { fields }, envelope: 'write' });
   }
 
   async listSegments(org: string, list: string): Promise<SegmentSummary[]> {
@@ -145,11 +201,11 @@ export class SelligentClient {
   }
 
   async createStaticSegment(org: string, list: string, segment: { api_name: string; name: string; description?: string }): Promise<void> {
-    await this.send('createStaticSegment', 'POST', `${orgPath(org)}/lists/${enc(list)}/segments/static`, { json: segment });
+    await this.send('createStaticSegment', 'POST', `${orgPath(org)}/lists/${enc(list)}/segments/static`, { json: segment, envelope: 'write' });
   }
 
   async clearSegment(org: string, list: string, segment: string): Promise<void> {
-    await this.send('clearSegment', 'DELETE', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/clear`);
+    await this.send('clearSegment', 'DELETE', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/clear`, { envelope: 'write' });
   }
 
   async countRecords(org: string, list: string): Promise<number> {
@@ -157,15 +213,15 @@ export class SelligentClient {
     return Number((parseJson(answer.body, 'countRecords') as { count?: number }).count ?? 0);
   }
 
-  async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadResult> {
-    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows });
-    return parseJson(answer.body, 'loadList') as LoadResult;
+  async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
+    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
+    return { result: parseJson(answer.body, 'loadList') as LoadResult, uncertain: answer.uncertain };
   }
 
-  async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadResult> {
+  async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
-    const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows });
-    return parseJson(answer.body, 'loadSegment') as LoadResult;
+    const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
+    return { result: parseJson(answer.body, 'loadSegment') as LoadResult, uncertain: answer.uncertain };
   }
 
   private async send(route: RouteName, method: Method, path: string, options: SendOptions = {}): Promise<Answer> {
@@ -174,6 +230,7 @@ export class SelligentClient {
     const url = `${this.credentials.baseUrl}${API_ROOT}${path}`;
     const where = `${method} ${API_ROOT}${path}`;
     let timeouts = 0;
+    let uncertain = false;
     for (let attempt = 1; ; attempt++) {
       this.throwIfAborted();
       await this.pace();
@@ -200,26 +257,40 @@ export class SelligentClient {
         errorCode = error.code;
         timeouts = errorCode === 'ETIMEDOUT' ? timeouts + 1 : 0;
       }
+      // A result code in a success status that stands for a failure, or null when the body is unreadable.
+      let resultCode: string | null | undefined;
+      let retryAs = status;
       if (status !== undefined) {
-        timeouts = 0;
+        // A server or proxy time-out on a large body is a client time-out that came back as a status.
+        timeouts = status === 408 || status === 504 ? timeouts + 1 : 0;
         http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
         if (headers) this.pacer.observe(headers);
-        if (status < 400 || (status === 404 && options.allow404)) return { status, body };
+        if (options.envelope && (status < 300 || (status === 400 && options.envelope === 'load'))) {
+          const verdict = classifyAnswer(status, body, options.envelope === 'load');
+          if (verdict.verdict === 'applied') return { status, body, uncertain };
+          if (verdict.verdict === 'refused') throw this.failure(route, where, status, undefined, body, attempt, 'not-retryable');
+          resultCode = verdict.resultCode;
+          retryAs = verdict.asStatus;
+        } else if (status < 400 || (status === 404 && options.allow404)) {
+          return { status, body, uncertain };
+        }
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
       } else {
         http.by_status[errorCode ?? 'error'] = (http.by_status[errorCode ?? 'error'] ?? 0) + 1;
       }
+      uncertain ||= mayHaveApplied(status, resultCode);
       if (options.splittable && (options.rows ?? 2) > 1 && timeouts >= this.options.splitAfterTimeouts) {
-        throw new BatchTooLargeError(where, `timed out ${timeouts} times in a row`);
+        throw new BatchTooLargeError(where, `timed out ${timeouts} times in a row`, true);
       }
 
       const decision = retryDecision(
-        { attempt, status, errorCode, headers, elapsedMs: performance.now() - started },
+        { attempt, status: retryAs, errorCode, headers, elapsedMs: performance.now() - started },
         retry,
         (this.options.random ?? Math.random)(),
       );
       if (!decision.retry) {
+        if (resultCode !== undefined) throw this.unusableAnswer(route, where, status!, resultCode, body, attempt);
         throw this.failure(route, where, status, errorCode, body, attempt, decision.reason);
       }
       http.retries++;
@@ -228,8 +299,8 @@ export class SelligentClient {
         http.rate_limit_wait_seconds = round(http.rate_limit_wait_seconds + decision.delayMs / 1000);
       }
       logger.warn(
-        { route, status: status ?? errorCode, attempt, maxAttempts: retry.maxAttempts, waitSeconds: round(decision.delayMs / 1000) },
-        `${where} answered ${status ?? errorCode}: retry ${attempt} of ${retry.maxAttempts - 1} in ${round(decision.delayMs / 1000)} s`,
+        { route, status: status ?? errorCode, resultCode, attempt, maxAttempts: retry.maxAttempts, waitSeconds: round(decision.delayMs / 1000) },
+        `${where} answered ${status ?? errorCode}${resultCode !== undefined ? ` ${resultCode ?? 'without a valid result_code'}` : ''}: retry ${attempt} of ${retry.maxAttempts - 1} in ${round(decision.delayMs / 1000)} s`,
       );
       await this.wait(decision.delayMs);
     }
@@ -253,6 +324,18 @@ export class SelligentClient {
 
   private throwIfAborted(): void {
     if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
+  }
+
+  /** A success status whose body is a transient failure code or no Selligent answer at all, after the retries. */
+  private unusableAnswer(route: RouteName, where: string, status: number, resultCode: string | null, body: string, attempts: number): ExporterError {
+    const tried = attempts > 1 ? ` after ${attempts} attempts` : '';
+    const details = { route, status, resultCode, attempts };
+    if (resultCode !== null) return new TransientError('SELLIGENT_UNAVAILABLE', `${where} answered ${status} with result_code ${resultCode}${tried}${serviceText(body)}`, { details });
+    return new TransientError(
+      'SELLIGENT_BAD_RESPONSE',
+      `${where} answered ${status} with a body that is not a Selligent answer (no valid result_code)${tried}: ${JSON.stringify(body.slice(0, 200))}`,
+      { details },
+    );
   }
 
   private failure(route: RouteName, where: string, status: number | undefined, errorCode: string | undefined, body: string, attempts: number, reason: string): ExporterError {
@@ -300,8 +383,9 @@ function loadQuery(query: LoadQuery): Record<string, string> {
     fields: query.fields.join(','),
     mode: query.mode,
     deduplication: query.deduplication,
-    errorHandling: query.errorHandling,
   };
+  // The service's own default is kept unless the user asked to stop on the first invalid row.
+  if (query.errorHandling === 'StopOnError') params.errorHandling = query.errorHandling;
   if (query.dataImportOption) params.data_import_option = query.dataImportOption;
   return params;
 }

@@ -59,3 +59,9 @@ export interface LoadResult extends Envelope {
   number_of_deleted_records?: number;
   invalid_records?: InvalidRecord[] | null;
 }
+
+/** A load answer, and whether an earlier attempt of the same request may have been applied unseen. */
+export interface LoadAnswer {
+  result: LoadResult;
+  uncertain: boolean;
+}

@@ -5,7 +5,7 @@
 
 import { keyOf, type Field, type ListState, type Segment } from './state.js';
 import type { SegmentSemantics } from './types.js';
-import { checkValue } from './validation.js';
+import { checkValue, coerceValue } from './validation.js';
 
 export type Deduplication = 'ImportLastMatch' | 'ImportFirstMatch';
 export type ImportOption = 'InsertAndUpdate' | 'OnlyInsert' | 'OnlyUpdate';
@@ -40,13 +40,15 @@ export interface LoadPlan {
   deduplication: Deduplication;
   importOption: ImportOption;
   stopOnError: boolean;
+  /** Variant V11: strings are taken for Numeric, Long, Float and Boolean fields. */
+  acceptStrings?: boolean;
 }
 
 /** Builds the plan; keyPositions must be list positions that all appear in `columns`. */
 export function makePlan(
   columns: number[],
   keyPositions: number[],
-  opts: { deduplication: Deduplication; importOption: ImportOption; stopOnError: boolean },
+  opts: { deduplication: Deduplication; importOption: ImportOption; stopOnError: boolean; acceptStrings?: boolean },
 ): LoadPlan {
   const sorted = [...keyPositions].sort((a, b) => a - b);
   return { columns, keyPositions: sorted, keyColumns: sorted.map((p) => columns.indexOf(p)), ...opts };
@@ -70,6 +72,8 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
   const fields: Field[] = plan.columns.map((p) => list.fields[p]);
   const isKeyColumn = new Array<boolean>(ncols).fill(false);
   for (const c of plan.keyColumns) isKeyColumn[c] = true;
+  const coerce = fields.map((f) => f.dataType === 'Long' || f.dataType === 'Numeric' || f.dataType === 'Float' || f.dataType === 'Boolean');
+  const acceptStrings = plan.acceptStrings === true;
   const invalid: InvalidRecord[] = [];
   let failed = 0;
   const n = rows.length - start;
@@ -91,7 +95,11 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
     }
     let ok = true;
     for (let c = 0; c < ncols; c++) {
-      const v = row[c];
+      let v = row[c];
+      if (coerce[c] && v !== null && typeof v !== 'boolean') {
+        v = coerceValue(fields[c].dataType, v, acceptStrings);
+        row[c] = v;
+      }
       const problem = checkValue(fields[c], v);
       if (problem) {
         invalid.push({ record_index: i, field_name: fields[c].name, message: problem.message, validation_code: problem.code });
@@ -281,80 +289,181 @@ export function loadSegment(
   return finish(resp, checked, total, false);
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Search
+export interface DeleteMembersResponse {
+  result_code: 'Succeeded' | 'PartiallySucceeded' | 'Failed';
+  errors: Array<{ error_code: string; description: string }> | null;
+  number_of_deleted_records: number;
+  number_of_records_not_found: number;
+  invalid_records: InvalidRecord[];
+}
 
-export const SEARCH_OPERATORS = ['EqualTo', 'NotEqualTo', 'In', 'NotIn', 'IsNull', 'IsNotNull'] as const;
+/**
+ * `DELETE .../segments/{segment}/data`: each valid row's key is matched against the list; matched records
+ * that are members lose their membership (deleted), any other key counts as not found. Rows are taken in
+ * order, so a key repeated in one request is found once. List records stay.
+ */
+export function deleteMembers(list: ListState, segment: Segment, plan: LoadPlan, rows: unknown[], start: number): DeleteMembersResponse {
+  const checked = checkRows(list, { ...plan, deduplication: 'ImportFirstMatch' }, rows, start);
+  const total = rows.length - start;
+  const counters = finish(emptyResponse(), checked, total, plan.stopOnError && checked.failed > 0);
+  const resp: DeleteMembersResponse = {
+    result_code: counters.result_code,
+    errors: counters.errors,
+    number_of_deleted_records: 0,
+    number_of_records_not_found: 0,
+    invalid_records: counters.invalid_records,
+  };
+  if (plan.stopOnError && checked.failed > 0) return resp;
+  const index = list.index(plan.keyPositions).map;
+  const n = total;
+  for (let i = 0; i < n; i++) {
+    if (checked.keys[i] === undefined) continue; // invalid row
+    const existing = index.get(checked.keys[i]);
+    let removed = false;
+    if (existing !== undefined) for (const id of ids(existing)) if (segment.members.delete(id)) removed = true;
+    if (removed) resp.number_of_deleted_records++;
+    else resp.number_of_records_not_found++;
+  }
+  segment.noteSize();
+  return resp;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Search (contract section 7)
+
+export const SEARCH_OPERATORS = [
+  'EqualTo',
+  'NotEqualTo',
+  'GreaterThan',
+  'GreaterThanOrEqualTo',
+  'LessThan',
+  'LessThanOrEqualTo',
+  'Like',
+  'IsNull',
+  'IsNotNull',
+  'IsEmpty',
+  'IsNotEmpty',
+] as const;
 export type SearchOperator = (typeof SEARCH_OPERATORS)[number];
 const OPERATOR_BY_LOWER = new Map<string, SearchOperator>(SEARCH_OPERATORS.map((o) => [o.toLowerCase(), o]));
 export function canonicalOperator(v: unknown): SearchOperator | undefined {
   return typeof v === 'string' ? OPERATOR_BY_LOWER.get(v.toLowerCase()) : undefined;
 }
+/** Operators that take no field_value. */
+export const UNARY_OPERATORS: ReadonlySet<SearchOperator> = new Set(['IsNull', 'IsNotNull', 'IsEmpty', 'IsNotEmpty']);
 
 export interface SearchFilter {
   position: number;
   operator: SearchOperator;
+  /** field_value in the field's stored form (number, bigint, boolean or string); a RegExp for Like. */
   value: unknown;
+}
+
+/** Text compares case-insensitively, like the service's database collation. */
+function norm(v: unknown): unknown {
+  return typeof v === 'string' ? v.toLowerCase() : v;
+}
+
+function compare(a: unknown, b: unknown): number {
+  const x = norm(a);
+  const y = norm(b);
+  // number and bigint compare with < and > across types.
+  return (x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0;
 }
 
 function matches(list: ListState, values: unknown[], filters: SearchFilter[]): boolean {
   for (const f of filters) {
     const v = list.value(values, f.position);
     switch (f.operator) {
-      case 'EqualTo':
-        if (v !== f.value) return false;
-        break;
-      case 'NotEqualTo':
-        if (v === f.value) return false;
-        break;
-      case 'In':
-        if (!(f.value as unknown[]).includes(v)) return false;
-        break;
-      case 'NotIn':
-        if ((f.value as unknown[]).includes(v)) return false;
-        break;
       case 'IsNull':
         if (v !== null) return false;
         break;
       case 'IsNotNull':
         if (v === null) return false;
         break;
+      case 'IsEmpty':
+        if (v !== null && v !== '') return false;
+        break;
+      case 'IsNotEmpty':
+        if (v === null || v === '') return false;
+        break;
+      default: {
+        // As in SQL, a comparison with null matches nothing (NotEqualTo included).
+        if (v === null) return false;
+        if (f.operator === 'Like') {
+          if (!(f.value as RegExp).test(typeof v === 'object' ? JSON.stringify(v) : String(v))) return false;
+          break;
+        }
+        const c = compare(v, f.value);
+        const ok =
+          f.operator === 'EqualTo' ? c === 0
+          : f.operator === 'NotEqualTo' ? c !== 0
+          : f.operator === 'GreaterThan' ? c > 0
+          : f.operator === 'GreaterThanOrEqualTo' ? c >= 0
+          : f.operator === 'LessThan' ? c < 0
+          : c <= 0;
+        if (!ok) return false;
+      }
     }
   }
   return true;
 }
 
-export interface SearchResult {
-  data: Array<Record<string, unknown>>;
-  total_count: number;
-  skip: number;
-  take: number;
+/** A SQL LIKE pattern (% any run, _ one character, [..] kept literal) as a case-insensitive RegExp. */
+export function likePattern(pattern: string): RegExp {
+  let re = '';
+  for (const ch of pattern) {
+    if (ch === '%') re += '[\\s\\S]*';
+    else if (ch === '_') re += '[\\s\\S]';
+    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 'i');
 }
 
-/** Records (of the list, or of the segment's members) in record-id order, filtered, then paged. */
-export function search(
-  list: ListState,
-  segment: Segment | undefined,
-  positions: number[],
-  filters: SearchFilter[],
-  skip: number,
-  take: number,
-): SearchResult {
-  const data: Array<Record<string, unknown>> = [];
-  let total = 0;
-  const visit = (values: unknown[]) => {
-    if (!matches(list, values, filters)) return;
-    if (total >= skip && data.length < take) data.push(list.recordObject(values, positions));
-    total++;
+export interface SearchRequest {
+  positions: number[];
+  filters: SearchFilter[];
+  skip: number;
+  take: number;
+  orderBy?: number;
+  descending: boolean;
+}
+
+export interface SearchResult {
+  fields: string[];
+  data: unknown[][];
+  result_code: 'Succeeded';
+  errors: null;
+}
+
+/**
+ * Records (of the list, or of the segment's members) filtered, ordered by `orderBy` (nulls first, record id
+ * breaking ties) or by record id, then paged. Rows hold the values in the order of `positions`.
+ */
+export function search(list: ListState, segment: Segment | undefined, req: SearchRequest): SearchResult {
+  const hits: Array<[number, unknown[]]> = [];
+  const visit = (id: number, values: unknown[]) => {
+    if (matches(list, values, req.filters)) hits.push([id, values]);
   };
   if (segment) {
-    const memberIds = [...segment.members].sort((a, b) => a - b);
-    for (const id of memberIds) {
+    for (const id of segment.members) {
       const values = list.records.get(id);
-      if (values) visit(values);
+      if (values) visit(id, values);
     }
   } else {
-    for (const values of list.records.values()) visit(values);
+    for (const [id, values] of list.records) visit(id, values);
   }
-  return { data, total_count: total, skip, take };
+  const by = req.orderBy;
+  const dir = req.descending ? -1 : 1;
+  hits.sort((a, b) => {
+    if (by !== undefined) {
+      const x = list.value(a[1], by);
+      const y = list.value(b[1], by);
+      const c = x === null ? (y === null ? 0 : -1) : y === null ? 1 : compare(x, y);
+      if (c !== 0) return c * dir;
+    }
+    return (a[0] - b[0]) * (by === undefined ? dir : 1);
+  });
+  const data = hits.slice(req.skip, req.skip + req.take).map(([, values]) => req.positions.map((p) => list.value(values, p)));
+  return { fields: req.positions.map((p) => list.fields[p].name), data, result_code: 'Succeeded', errors: null };
 }

@@ -18,8 +18,9 @@ interface ActiveRule {
 export class FaultValidationError extends Error {}
 
 function checkStatus(s: unknown, what: string): void {
-  if (typeof s !== 'number' || !Number.isInteger(s) || s < 400 || s > 599) {
-    throw new FaultValidationError(`${what} must be an HTTP status between 400 and 599`);
+  // 2xx is allowed so a rule can answer a success status with a failure envelope (e.g. 200 + "Failed").
+  if (typeof s !== 'number' || !Number.isInteger(s) || s < 200 || s > 599) {
+    throw new FaultValidationError(`${what} must be an HTTP status between 200 and 599`);
   }
 }
 

@@ -5,44 +5,59 @@
 
 import {
   canonicalOperator,
+  deleteMembers,
+  likePattern,
   loadList,
   loadSegment,
   makePlan,
   search,
+  SEARCH_OPERATORS,
+  UNARY_OPERATORS,
   type Deduplication,
   type ImportOption,
   type SearchFilter,
 } from './bulk.js';
+import { parseJsonExact } from './json-exact.js';
 import { notFound, ok, ReplyError, validationFailed, type Reply } from './http-util.js';
 import type { ParsedQuery } from './router.js';
 import { canonicalListType, Field, keyOf, Segment, type ListState, type Organization, type Store } from './state.js';
 import type { SegmentSemantics } from './types.js';
-import { canonicalDataType, isApiName, isFieldName, MAX_TEXT_LENGTH } from './validation.js';
+import { canonicalDataType, checkValue, coerceValue, isApiName, isFieldName, MAX_TEXT_LENGTH } from './validation.js';
 
 export interface HandlerSettings {
   segmentSemantics: SegmentSemantics;
-  requireBusinessKey: boolean;
+  /** Variant V6: the business key must equal keyFields, cover them, or is not checked. */
+  keyIndexGuard: 'none' | 'exact' | 'covers';
+  /** Variant V11. */
+  acceptStrings: boolean;
+  /** Told the number of data rows once the body is checked, before anything is applied (may throw a 408). */
+  onRows?: (rows: number) => void;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Lookups
 
-export function requireOrg(store: Store, name: string): Organization {
+export function requireOrg(store: Store, name: string, status = 404): Organization {
   const org = store.org(name);
-  if (!org) throw new ReplyError(notFound(`Organization ${name} not found`));
+  if (!org) throw new ReplyError(notFound(`Organization ${name} not found`, status));
   return org;
 }
 
-export function requireList(org: Organization, name: string): ListState {
+export function requireList(org: Organization, name: string, status = 404): ListState {
   const list = org.list(name);
-  if (!list) throw new ReplyError(notFound(`List ${name} not found`));
+  if (!list) throw new ReplyError(notFound(`List ${name} not found`, status));
   return list;
 }
 
-export function requireSegment(list: ListState, name: string): Segment {
+export function requireSegment(list: ListState, name: string, status = 404): Segment {
   const seg = list.segment(name);
-  if (!seg) throw new ReplyError(notFound(`Segment ${name} not found in list ${list.apiName}`));
+  if (!seg) throw new ReplyError(notFound(`Segment ${name} not found in list ${list.apiName}`, status));
   return seg;
+}
+
+/** The type a Segment reports: a static one may report External or Unknown (variant V10) and still take loads. */
+export function reportedType(seg: Segment, staticType: string): string {
+  return seg.type === 'Static' ? staticType : seg.type;
 }
 
 export function requireStatic(seg: Segment): void {
@@ -155,14 +170,35 @@ export function createFields(list: ListState, body: unknown): Reply {
   return ok(`${created.length} field(s) created`, 201);
 }
 
-export function listSegments(list: ListState): Reply {
+/**
+ * `GET .../segments`. With a page size (variant V4) `skip` and `take` are honoured, `take` defaults to the
+ * page size and is capped at it, and `segment_count` is the total; without one everything comes in one
+ * answer and `skip`/`take` are ignored.
+ */
+export function listSegments(list: ListState, query: ParsedQuery, pageSize: number | null, staticType: string): Reply {
   if (list.segments.size === 0) return { status: 204 };
-  const segments = [...list.segments.values()].map((s) => ({ segment_type: s.type, api_name: s.apiName }));
-  return { status: 200, json: { segments, segment_count: segments.length } };
+  let all = [...list.segments.values()];
+  const total = all.length;
+  if (pageSize !== null) {
+    const skip = queryInt(query, 'skip', 0, 0);
+    const take = Math.min(queryInt(query, 'take', pageSize, 1), pageSize);
+    all = all.slice(skip, skip + take);
+  }
+  const segments = all.map((s) => ({ segment_type: reportedType(s, staticType), api_name: s.apiName }));
+  return { status: 200, json: { segments, segment_count: total } };
 }
 
-export function getSegment(seg: Segment): Reply {
-  return { status: 200, json: { type: seg.type, api_name: seg.apiName, name: seg.name, description: seg.description } };
+function queryInt(query: ParsedQuery, name: string, dflt: number, min: number): number {
+  const raw = query.byLower.get(name);
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new ReplyError(validationFailed(`${name} must be an integer of at least ${min}`));
+  }
+  return Number(raw);
+}
+
+export function getSegment(seg: Segment, staticType: string): Reply {
+  return { status: 200, json: { type: reportedType(seg, staticType), api_name: seg.apiName, name: seg.name, description: seg.description } };
 }
 
 export function createStaticSegment(list: ListState, body: unknown): Reply {
@@ -180,6 +216,7 @@ export function createStaticSegment(list: ListState, body: unknown): Reply {
 export function clearSegment(seg: Segment): Reply {
   const n = seg.members.size;
   seg.members.clear();
+  seg.noteSize();
   return ok(`Segment ${seg.apiName} cleared (${n} member(s) removed)`);
 }
 
@@ -187,12 +224,18 @@ export function countRecords(list: ListState): Reply {
   return { status: 200, json: { count: list.records.size } };
 }
 
-export function setBusinessKey(list: ListState, body: unknown): Reply {
+/** The most key fields a business key may have under the 'max3' variant (changelog: "1-3 fields"). */
+export const MAX_BUSINESS_KEY_FIELDS = 3;
+
+export function setBusinessKey(list: ListState, body: unknown, maxFields = Infinity): Reply {
   const o = asObject(body);
   if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
     throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
   }
   const names = o.fields as string[];
+  if (names.length > maxFields) {
+    throw new ReplyError(validationFailed(`A business key has 1 to ${maxFields} fields; ${names.length} were given`));
+  }
   const unknown = names.filter((n) => !list.field(n));
   if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
   const positions = [...new Set(names.map((n) => list.position(n) as number))].sort((a, b) => a - b);
@@ -273,7 +316,8 @@ export function parseLoadOptions(query: ParsedQuery, isSegment: boolean): LoadOp
 function parseRows(body: Buffer): unknown[] {
   let rows: unknown;
   try {
-    rows = JSON.parse(body.toString('utf8'));
+    // Long values keep their exact digits: two keys that differ only past 2^53 are two records.
+    rows = parseJsonExact(body.toString('utf8'));
   } catch (e) {
     throw new ReplyError(loadValidationFailed(`The request body is not valid JSON: ${(e as Error).message}`));
   }
@@ -313,10 +357,10 @@ function resolveColumns(list: ListState, query: ParsedQuery, rows: unknown[], se
   const missing = keyPositions.filter((p) => !columns.includes(p)).map((p) => list.fields[p].name);
   if (missing.length) throw new ReplyError(loadValidationFailed(`Key field(s) ${missing.join(', ')} are not among the loaded fields`));
 
-  if (settings.requireBusinessKey) {
+  if (settings.keyIndexGuard !== 'none') {
     const bk = new Set((list.businessKey ?? []).map((n) => n.toUpperCase()));
     const keys = new Set(keyPositions.map((p) => list.fields[p].upper));
-    const covered = bk.size === keys.size && [...keys].every((k) => bk.has(k));
+    const covered = (settings.keyIndexGuard === 'covers' || bk.size === keys.size) && [...keys].every((k) => bk.has(k));
     if (!covered) {
       const wanted = keyPositions.map((p) => list.fields[p].name).join(', ');
       const current = list.businessKey ? `the current key index covers ${list.businessKey.join(', ')}` : 'the list has no key index';
@@ -334,7 +378,8 @@ export function handleLoadList(list: ListState, query: ParsedQuery, body: Buffer
   const opts = parseLoadOptions(query, false);
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
-  const result = loadList(list, makePlan(columns, keyPositions, opts), rows, start);
+  settings.onRows?.(rows.length - start);
+  const result = loadList(list, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start);
   return { status: 200, json: result };
 }
 
@@ -342,46 +387,94 @@ export function handleLoadSegment(list: ListState, seg: Segment, query: ParsedQu
   const opts = parseLoadOptions(query, true);
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
-  const result = loadSegment(list, seg, makePlan(columns, keyPositions, opts), rows, start, settings.segmentSemantics);
+  settings.onRows?.(rows.length - start);
+  const result = loadSegment(list, seg, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start, settings.segmentSemantics);
+  return { status: 200, json: result };
+}
+
+/** `DELETE .../segments/{segment}/data`: the segment load's parameters and body; removes memberships only. */
+export function handleDeleteSegmentData(list: ListState, seg: Segment, query: ParsedQuery, body: Buffer, settings: HandlerSettings): Reply {
+  const opts = parseLoadOptions(query, true);
+  const rows = parseRows(body);
+  // Removing references needs no unique key index.
+  const { columns, keyPositions, start } = resolveColumns(list, query, rows, { ...settings, keyIndexGuard: 'none' });
+  settings.onRows?.(rows.length - start);
+  const result = deleteMembers(list, seg, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start);
   return { status: 200, json: result };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Search
 
+/** The page size when `take` is absent (unpublished by the vendor; clients must always send take). */
 export const DEFAULT_TAKE = 100;
-export const MAX_TAKE = 10000;
+/** The largest page: a larger `take` is capped to it. */
+export const MAX_TAKE = 1000;
 
+/**
+ * The vendor's search model: `{fields (required), filters: [{field_name, operator, field_value}], skip, take,
+ * order_by, order_by_direction}`; answers `{fields, data: [[...]], result_code, errors}`.
+ */
 export function handleSearch(list: ListState, seg: Segment | undefined, body: unknown): Reply {
-  const o = body === undefined ? {} : asObject(body);
-  let positions: number[];
-  if (o.fields === undefined || o.fields === null || (Array.isArray(o.fields) && o.fields.length === 0)) {
-    positions = list.fields.map((_, i) => i);
-  } else {
-    if (!Array.isArray(o.fields) || o.fields.some((f) => typeof f !== 'string')) throw new ReplyError(validationFailed('fields must be an array of field names'));
-    const unknown = (o.fields as string[]).filter((f) => list.position(f) === undefined);
-    if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
-    positions = (o.fields as string[]).map((f) => list.position(f) as number);
+  const o = asObject(body);
+  if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
+    throw new ReplyError(validationFailed('fields is required: a non-empty array of field names'));
   }
+  const unknown = (o.fields as string[]).filter((f) => list.position(f) === undefined);
+  if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
+  const positions = (o.fields as string[]).map((f) => list.position(f) as number);
   const filters: SearchFilter[] = [];
   if (o.filters !== undefined && o.filters !== null) {
     if (!Array.isArray(o.filters)) throw new ReplyError(validationFailed('filters must be an array'));
     for (const raw of o.filters) {
-      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ReplyError(validationFailed('each filter must be an object {field, operator, value}'));
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new ReplyError(validationFailed('each filter must be an object {field_name, operator, field_value}'));
+      }
       const f = raw as Record<string, unknown>;
-      const position = typeof f.field === 'string' ? list.position(f.field) : undefined;
-      if (position === undefined) throw new ReplyError(validationFailed(`Unknown filter field: ${String(f.field)}`));
-      const operator = f.operator === undefined ? 'EqualTo' : canonicalOperator(f.operator);
-      if (!operator) throw new ReplyError(validationFailed(`Unsupported filter operator ${String(f.operator)}; supported: EqualTo, NotEqualTo, In, NotIn, IsNull, IsNotNull`));
-      if ((operator === 'In' || operator === 'NotIn') && !Array.isArray(f.value)) throw new ReplyError(validationFailed(`The ${operator} operator needs an array value`));
-      filters.push({ position, operator, value: f.value === undefined ? null : f.value });
+      const position = typeof f.field_name === 'string' ? list.position(f.field_name) : undefined;
+      if (position === undefined) throw new ReplyError(validationFailed(`Unknown filter field_name: ${String(f.field_name)}`));
+      const operator = canonicalOperator(f.operator);
+      if (!operator) throw new ReplyError(validationFailed(`Unsupported filter operator ${String(f.operator)}; supported: ${SEARCH_OPERATORS.join(', ')}`));
+      filters.push({ position, operator, value: UNARY_OPERATORS.has(operator) ? null : filterValue(list, position, operator, f.field_value) });
     }
   }
   const skip = intParam(o.skip, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
-  const take = intParam(o.take, 'take', DEFAULT_TAKE, 1, MAX_TAKE);
-  return { status: 200, json: search(list, seg, positions, filters, skip, take) };
+  const take = Math.min(intParam(o.take, 'take', DEFAULT_TAKE, 1, Number.MAX_SAFE_INTEGER), MAX_TAKE);
+  let orderBy: number | undefined;
+  if (o.order_by !== undefined && o.order_by !== null && o.order_by !== '') {
+    orderBy = typeof o.order_by === 'string' ? list.position(o.order_by) : undefined;
+    if (orderBy === undefined) throw new ReplyError(validationFailed(`Unknown order_by field: ${String(o.order_by)}`));
+  }
+  let descending = false;
+  if (o.order_by_direction !== undefined && o.order_by_direction !== null) {
+    const d = typeof o.order_by_direction === 'string' ? o.order_by_direction.toUpperCase() : '';
+    if (d !== 'ASC' && d !== 'DESC') throw new ReplyError(validationFailed('order_by_direction must be ASC or DESC'));
+    descending = d === 'DESC';
+  }
+  return { status: 200, json: search(list, seg, { positions, filters, skip, take, orderBy, descending }) };
 }
 
+/** A filter's field_value (a string) in the form the field stores, so comparisons follow the field's type. */
+function filterValue(list: ListState, position: number, operator: string, raw: unknown): unknown {
+  const field = list.fields[position];
+  if (typeof raw !== 'string') throw new ReplyError(validationFailed(`The ${operator} filter on ${field.name} needs field_value as a string`));
+  if (operator === 'Like') return likePattern(raw);
+  switch (field.dataType) {
+    case 'Long':
+    case 'Numeric':
+    case 'Float':
+    case 'Boolean': {
+      // field_value is always a string, whatever the value-typing variant.
+      const v = coerceValue(field.dataType, raw, true);
+      if (v === null || checkValue({ ...field, allowNull: false }, v)) {
+        throw new ReplyError(validationFailed(`field_value ${JSON.stringify(raw)} is not a valid ${field.dataType} for ${field.name}`));
+      }
+      return v;
+    }
+    default:
+      return raw;
+  }
+}
 function intParam(v: unknown, name: string, dflt: number, min: number, max: number): number {
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

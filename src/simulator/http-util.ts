@@ -10,6 +10,10 @@ export interface Reply {
   text?: string;
   /** Close the connection after answering (e.g. 413 before the body was read). */
   close?: boolean;
+  /** Do not add the X-RateLimit-* headers of the request's quota decision. */
+  noRateHeaders?: boolean;
+  /** Answer after this many ms instead of the latency model (a modelled server time-out). */
+  waitMs?: number;
 }
 
 export type ResultCode =
@@ -65,8 +69,9 @@ export function validationFailed(message: string, descriptions: string[] = [mess
   );
 }
 
-export function notFound(message: string): Reply {
-  return failure(404, 'NotFound', message);
+/** A missing object: 404 by default, 400 under the notFoundStatus variant (result_code NotFound either way). */
+export function notFound(message: string, status = 404): Reply {
+  return failure(status, 'NotFound', message);
 }
 
 /** Thrown inside handlers to answer early. */

@@ -28,7 +28,9 @@ export type {
   SegmentSemantics,
   SimulatorHandle,
   SimulatorOptions,
+  Variants,
 } from './types.js';
+export { DEFAULT_VARIANTS, VARIANT_NAMES } from './variants.js';
 export { ROUTE_NAMES, DATA_TYPES } from './types.js';
 
 /** Starts a simulator and resolves once it listens. Close it with `handle.close()`. */

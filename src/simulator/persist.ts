@@ -7,6 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, stat } from 'node:fs/promises';
 import { once } from 'node:events';
+import { parseJsonExact, stringifyExact } from './json-exact.js';
 import type { ListState, Organization, Store } from './state.js';
 import type { SeedList, SeedState } from './types.js';
 import { fieldJson } from './handlers.js';
@@ -19,7 +20,7 @@ export async function loadStateFile(path: string): Promise<SeedState | undefined
     throw e;
   }
   const text = await readFile(path, 'utf8');
-  const state = JSON.parse(text) as SeedState;
+  const state = parseJsonExact(text) as SeedState;
   if (!state || typeof state !== 'object' || Array.isArray(state)) throw new Error(`${path}: a state file must hold a JSON object`);
   return state;
 }
@@ -82,7 +83,7 @@ export async function saveStateFile(store: Store, path: string): Promise<void> {
         let first = true;
         let buf = '';
         for (const [id, values] of list.records) {
-          buf += `${first ? '' : ','}\n${JSON.stringify(recordJson(list, id, values))}`;
+          buf += `${first ? '' : ','}\n${stringifyExact(recordJson(list, id, values))}`;
           first = false;
           if (buf.length > 1 << 20) {
             await write(buf);

@@ -1,6 +1,7 @@
 /**
- * Token bucket per API key: `limit` tokens, refilled continuously at `limit / windowMs`. Every API request
- * takes one token; an empty bucket answers 429.
+ * Quota per API key. 'token-bucket': `limit` tokens, refilled continuously at `limit / windowMs`; every API
+ * request takes one token and an empty bucket answers 429. 'fixed' (variant V8): a window of `windowMs`
+ * opens with the key's first request and takes `limit` requests; X-RateLimit-Reset is the time left in it.
  */
 
 import type { RateLimitOptions } from './types.js';
@@ -8,6 +9,11 @@ import type { RateLimitOptions } from './types.js';
 interface Bucket {
   tokens: number;
   updatedAt: number;
+}
+
+interface Window {
+  start: number;
+  count: number;
 }
 
 export interface RateDecision {
@@ -22,13 +28,36 @@ export interface RateDecision {
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly windows = new Map<string, Window>();
 
   constructor(
     private readonly options: RateLimitOptions,
+    private readonly mode: 'token-bucket' | 'fixed' = 'token-bucket',
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   take(apiKey: string): RateDecision {
+    return this.mode === 'fixed' ? this.takeFixed(apiKey) : this.takeToken(apiKey);
+  }
+
+  private takeFixed(apiKey: string): RateDecision {
+    const { limit, windowMs } = this.options;
+    const t = this.now();
+    let w = this.windows.get(apiKey);
+    if (!w || t - w.start >= windowMs) {
+      w = { start: t, count: 0 };
+      this.windows.set(apiKey, w);
+    }
+    const windowSeconds = Math.max(1, Math.round(windowMs / 1000));
+    const resetSeconds = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
+    if (w.count < limit) {
+      w.count++;
+      return { allowed: true, limit, windowSeconds, remaining: limit - w.count, resetSeconds };
+    }
+    return { allowed: false, limit, windowSeconds, remaining: 0, resetSeconds };
+  }
+
+  private takeToken(apiKey: string): RateDecision {
     const { limit, windowMs } = this.options;
     const rate = limit / windowMs; // tokens per ms
     const t = this.now();
@@ -62,6 +91,7 @@ export class RateLimiter {
 
   reset(): void {
     this.buckets.clear();
+    this.windows.clear();
   }
 }
 

@@ -68,6 +68,7 @@ export function matchPath(method: string, rawPath: string): PathMatch {
   const lower = parts.map((p) => p.toLowerCase());
 
   if (lower[0] === '__simulator') return { kind: 'control', parts: lower.slice(1) };
+  if (lower[0] === 'portal' && lower[1] === 'api' && lower[2] === 'status' && parts.length === 3) return pick(method, { GET: 'status' }, { org: '' });
   if (lower[0] !== 'portal' || lower[1] !== 'api' || lower[2] !== 'organizations' || parts.length < 4) return { kind: 'unknown' };
   const org = parts[3];
   if (!org) return { kind: 'unknown' };
@@ -104,6 +105,7 @@ export function matchPath(method: string, rawPath: string): PathMatch {
         if (lrest[3] === 'static') table.POST = 'createStaticSegment';
         return pick(method, table, { org, list, segment });
       }
+      if (n === 5 && lrest[4] === 'data') return pick(method, { DELETE: 'deleteSegmentData' }, { org, list, segment });
       if (n === 6 && lrest[4] === 'data') {
         if (lrest[5] === 'load') return pick(method, { POST: 'loadSegment' }, { org, list, segment });
         if (lrest[5] === 'clear') return pick(method, { DELETE: 'clearSegment' }, { org, list, segment });

@@ -26,7 +26,10 @@ import type {
   SegmentSemantics,
   SimulatorHandle,
   SimulatorOptions,
+  Watermarks,
 } from './types.js';
+import { stringifyExact } from './json-exact.js';
+import { checkVariants, DEFAULT_VARIANTS, type Variants } from './variants.js';
 
 export const DEV_API_KEY = 'simulator-key';
 export const DEV_API_SECRET = 'simulator-secret';
@@ -35,7 +38,9 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { limit: 2500, windowMs: 60_000 };
 export const DEFAULT_REQUEST_LOG_SIZE = 100_000;
 
-const BULK_ROUTES = new Set(['loadList', 'loadSegment', 'clearSegment']);
+const BULK_ROUTES = new Set(['loadList', 'loadSegment', 'clearSegment', 'deleteSegmentData']);
+/** Routes that answer the LoadDataResponseModel (variants V1 and V2 shape them). */
+const LOAD_ROUTES = new Set(['loadList', 'loadSegment', 'deleteSegmentData']);
 
 /** Bounded ring of request log entries. */
 class Ring<T> {
@@ -70,15 +75,18 @@ interface RequestContext {
   status: number;
   fault?: string;
   logged: boolean;
+  /** Data rows of a load body, for the per-row latency. */
+  rows: number;
 }
 
 interface Settings {
   rateLimit: RateLimitOptions | false;
   segmentSemantics: SegmentSemantics;
-  requireBusinessKey: boolean;
   maxBodyBytes: number;
   latencyMs: number;
   latencyJitterMs: number;
+  latencyPerRowMs: number;
+  variants: Variants;
 }
 
 function positiveInt(v: unknown, name: string, allowZero = false): number {
@@ -87,7 +95,7 @@ function positiveInt(v: unknown, name: string, allowZero = false): number {
 }
 
 function checkPatch(patch: ConfigurablePatch): void {
-  const known = new Set(['rateLimit', 'segmentSemantics', 'requireBusinessKey', 'maxBodyBytes', 'latencyMs', 'latencyJitterMs']);
+  const known = new Set(['rateLimit', 'segmentSemantics', 'requireBusinessKey', 'maxBodyBytes', 'latencyMs', 'latencyJitterMs', 'latencyPerRowMs', 'variants']);
   for (const k of Object.keys(patch)) if (!known.has(k)) throw new Error(`unknown setting ${k}`);
   if (patch.rateLimit !== undefined && patch.rateLimit !== false) {
     const r = patch.rateLimit as RateLimitOptions;
@@ -102,6 +110,10 @@ function checkPatch(patch: ConfigurablePatch): void {
   if (patch.maxBodyBytes !== undefined) positiveInt(patch.maxBodyBytes, 'maxBodyBytes');
   if (patch.latencyMs !== undefined) positiveInt(patch.latencyMs, 'latencyMs', true);
   if (patch.latencyJitterMs !== undefined) positiveInt(patch.latencyJitterMs, 'latencyJitterMs', true);
+  if (patch.latencyPerRowMs !== undefined && (typeof patch.latencyPerRowMs !== 'number' || !Number.isFinite(patch.latencyPerRowMs) || patch.latencyPerRowMs < 0)) {
+    throw new Error('latencyPerRowMs must be a non-negative number');
+  }
+  if (patch.variants !== undefined) checkVariants(patch.variants);
 }
 
 export class SimulatorServer implements SimulatorHandle {
@@ -137,18 +149,23 @@ export class SimulatorServer implements SimulatorHandle {
       maxBodyBytes: options.maxBodyBytes,
       latencyMs: options.latencyMs,
       latencyJitterMs: options.latencyJitterMs,
+      latencyPerRowMs: options.latencyPerRowMs,
+      variants: options.variants,
     };
     for (const k of Object.keys(patch) as Array<keyof ConfigurablePatch>) if (patch[k] === undefined) delete patch[k];
     checkPatch(patch);
+    const variants: Variants = { ...DEFAULT_VARIANTS, ...checkVariants(options.variants ?? {}) };
+    if (options.variants?.keyIndexGuard === undefined && options.requireBusinessKey) variants.keyIndexGuard = 'exact';
     this.settings = {
       rateLimit: options.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : options.rateLimit,
       segmentSemantics: options.segmentSemantics ?? 'match',
-      requireBusinessKey: options.requireBusinessKey ?? false,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       latencyMs: options.latencyMs ?? 0,
       latencyJitterMs: options.latencyJitterMs ?? 0,
+      latencyPerRowMs: options.latencyPerRowMs ?? 0,
+      variants,
     };
-    this.limiter = this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit) : undefined;
+    this.limiter = this.newLimiter();
     this.seedState = options.seed;
     this.statePath = options.statePath;
     this.controlRoutes = options.enableControlRoutes ?? false;
@@ -270,18 +287,53 @@ export class SimulatorServer implements SimulatorHandle {
     checkPatch(patch);
     if (patch.rateLimit !== undefined) {
       this.settings.rateLimit = patch.rateLimit === false ? false : { ...patch.rateLimit };
-      this.limiter = this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit) : undefined;
+      this.limiter = this.newLimiter();
     }
     if (patch.segmentSemantics !== undefined) this.settings.segmentSemantics = patch.segmentSemantics;
-    if (patch.requireBusinessKey !== undefined) this.settings.requireBusinessKey = patch.requireBusinessKey;
+    if (patch.requireBusinessKey !== undefined) this.settings.variants.keyIndexGuard = patch.requireBusinessKey ? 'exact' : 'none';
     if (patch.maxBodyBytes !== undefined) this.settings.maxBodyBytes = patch.maxBodyBytes;
     if (patch.latencyMs !== undefined) this.settings.latencyMs = patch.latencyMs;
     if (patch.latencyJitterMs !== undefined) this.settings.latencyJitterMs = patch.latencyJitterMs;
+    if (patch.latencyPerRowMs !== undefined) this.settings.latencyPerRowMs = patch.latencyPerRowMs;
+    if (patch.variants !== undefined) this.setVariants(patch.variants);
+  }
+
+  watermarks(org?: string): Watermarks {
+    const o = this.store.org(org ?? this.organizations[0]);
+    const out: Watermarks = {};
+    for (const list of o?.lists.values() ?? []) {
+      const segs: Watermarks[string] = {};
+      for (const seg of list.segments.values()) segs[seg.apiName] = { min: Math.min(seg.lowWater, seg.members.size), current: seg.members.size };
+      out[list.apiName] = segs;
+    }
+    return out;
+  }
+
+  resetWatermarks(): void {
+    for (const o of this.store.organizations.values()) for (const l of o.lists.values()) for (const s of l.segments.values()) s.markWater();
+  }
+
+  variants(): Variants {
+    return { ...this.settings.variants };
+  }
+
+  setVariants(patch: Partial<Variants>): Variants {
+    const checked = checkVariants(patch);
+    const windowChanged = checked.quotaWindow !== undefined && checked.quotaWindow !== this.settings.variants.quotaWindow;
+    Object.assign(this.settings.variants, checked);
+    if (windowChanged) this.limiter = this.newLimiter();
+    return this.variants();
+  }
+
+  private newLimiter(): RateLimiter | undefined {
+    return this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit, this.settings.variants.quotaWindow) : undefined;
   }
 
   effectiveConfig(): Record<string, unknown> {
     return {
       ...this.settings,
+      variants: this.variants(),
+      requireBusinessKey: this.settings.variants.keyIndexGuard !== 'none',
       organizations: this.organizations,
       statePath: this.statePath ?? null,
       enableControlRoutes: this.controlRoutes,
@@ -336,6 +388,7 @@ export class SimulatorServer implements SimulatorHandle {
       responseBytes: 0,
       status: 0,
       logged: false,
+      rows: 0,
     };
     res.on('close', () => this.record(ctx, res));
 
@@ -359,7 +412,15 @@ export class SimulatorServer implements SimulatorHandle {
     if (fault) ctx.fault = describeFault(fault);
     if (fault && fault.status !== undefined) {
       await this.sleep(fault.delayMs ?? 0);
-      return this.send(res, ctx, this.faultReply(fault), fault.dropConnection);
+      let faulted = this.faultReply(fault);
+      if (LOAD_ROUTES.has(m.route) && this.settings.variants.loadTransientInBody) faulted = transientInBody(fault, faulted);
+      return this.send(res, ctx, faulted, fault.dropConnection);
+    }
+
+    // The status route needs no credentials and no endpoint right.
+    if (m.route === 'status') {
+      await this.sleep(this.settings.latencyMs + (fault?.delayMs ?? 0));
+      return this.send(res, ctx, { status: 200, json: { result_code: 'Succeeded', message: 'The API is available' } }, fault?.dropConnection);
     }
 
     // Auth.
@@ -378,17 +439,26 @@ export class SimulatorServer implements SimulatorHandle {
       }
     }
 
+    // The latency model: a fixed part (plus jitter) per request and a part per row of a load body. Work past
+    // serverTimeoutMs answers 408 once that much time has passed, with nothing applied.
+    const timeoutMs = this.settings.variants.serverTimeoutMs;
+    const baseMs = this.settings.latencyMs + (this.settings.latencyJitterMs > 0 ? Math.random() * this.settings.latencyJitterMs : 0);
+    if (timeoutMs !== null && baseMs > timeoutMs) {
+      await this.sleep(timeoutMs);
+      return this.send(res, ctx, this.faultReply({ status: 408 }));
+    }
+    const onRows = (rows: number): void => {
+      ctx.rows = rows;
+      if (timeoutMs !== null && baseMs + rows * this.settings.latencyPerRowMs > timeoutMs) {
+        throw new ReplyError({ ...this.faultReply({ status: 408 }), waitMs: timeoutMs });
+      }
+    };
+
     let release: (() => void) | undefined;
     let reply: Reply;
     try {
-      reply = await this.dispatch(m, req, ctx, (list) => {
-        if (list.busy) {
-          throw new ReplyError(
-            failure(429, 'Failed', `Another bulk operation is in progress on list ${list.apiName}; retry later`, [
-              { error_code: 'ERR_BULK_OPERATION_IN_PROGRESS', description: `Only one bulk operation per list at a time (list ${list.apiName})` },
-            ]),
-          );
-        }
+      reply = await this.dispatch(m, req, ctx, onRows, (list) => {
+        if (list.busy) throw new ReplyError(this.listBusyReply(list));
         list.busy = true;
         release = () => {
           list.busy = false;
@@ -402,14 +472,47 @@ export class SimulatorServer implements SimulatorHandle {
       reply = e.reply;
       if (BULK_ROUTES.has(m.route) && reply.status !== 429) h.asLoadReply(reply);
     }
-    if (rlHeaders) reply.headers = { ...rlHeaders, ...reply.headers };
-    const wait = this.settings.latencyMs + (this.settings.latencyJitterMs > 0 ? Math.random() * this.settings.latencyJitterMs : 0) + (fault?.delayMs ?? 0);
+    if (LOAD_ROUTES.has(m.route)) this.shapeLoadReply(reply);
+    if (rlHeaders && !reply.noRateHeaders) reply.headers = { ...rlHeaders, ...reply.headers };
+    const wait = reply.waitMs ?? baseMs + ctx.rows * this.settings.latencyPerRowMs + (fault?.delayMs ?? 0);
     try {
       await this.sleep(wait);
       this.send(res, ctx, reply, fault?.dropConnection);
     } finally {
       release?.();
     }
+  }
+
+  /** Variants V1 (request-level failures in a 200) and V2 (failed rows counted, not listed). */
+  private shapeLoadReply(reply: Reply): void {
+    const v = this.settings.variants;
+    const json = reply.json as Record<string, unknown> | undefined;
+    if (!json || typeof json !== 'object' || Array.isArray(json) || typeof json.result_code !== 'string') return;
+    if (v.loadFailureStatus === 200 && (reply.status === 400 || reply.status === 404)) reply.status = 200;
+    if (v.failedRowDetail === 'count-only' && 'invalid_records' in json) json.invalid_records = null;
+  }
+
+  /** The 429 for a second bulk operation on a busy List, in the shape of variant V7. */
+  private listBusyReply(list: ListState): Reply {
+    switch (this.settings.variants.listBusy429) {
+      case 'quota-text': {
+        const rl = this.settings.rateLimit || DEFAULT_RATE_LIMIT;
+        return { status: 429, text: quotaMessage(rl.limit, Math.max(1, Math.round(rl.windowMs / 1000))) };
+      }
+      case 'no-headers': {
+        const reply = this.listBusyEnvelope(list);
+        reply.noRateHeaders = true;
+        return reply;
+      }
+      default:
+        return this.listBusyEnvelope(list);
+    }
+  }
+
+  private listBusyEnvelope(list: ListState): Reply {
+    return failure(429, 'Failed', `Another bulk operation is in progress on list ${list.apiName}; retry later`, [
+      { error_code: 'ERR_BULK_OPERATION_IN_PROGRESS', description: `Only one bulk operation per list at a time (list ${list.apiName})` },
+    ]);
   }
 
   private authenticate(req: IncomingMessage, m: RouteMatch): CredentialOptions | undefined {
@@ -450,13 +553,35 @@ export class SimulatorServer implements SimulatorHandle {
     }
   }
 
-  private async dispatch(m: RouteMatch, req: IncomingMessage, ctx: RequestContext, lock: (list: ListState) => void): Promise<Reply> {
+  private async dispatch(
+    m: RouteMatch,
+    req: IncomingMessage,
+    ctx: RequestContext,
+    onRows: (rows: number) => void,
+    lock: (list: ListState) => void,
+  ): Promise<Reply> {
     const route = m.route as string;
-    const org = h.requireOrg(this.store, m.org);
+    const v = this.settings.variants;
+    if (route === 'getOrganization' && v.organizationGet === 401) {
+      // The service account has rights on lists and data only (variant V12).
+      return { status: 401, json: { message: 'Authorization has been denied for this request.' } };
+    }
+    if (route === 'setBusinessKey' && (v.businessKey === 404 || v.businessKey === 405)) {
+      // The endpoint is not rolled out on this tenant (variant V5).
+      if (v.businessKey === 404) return notFound('No HTTP resource was found that matches the request URI');
+      return failure(405, 'Failed', "The requested resource does not support http method 'PUT'.");
+    }
+    const missing = v.notFoundStatus;
+    const org = h.requireOrg(this.store, m.org, missing);
     if (route === 'getOrganization') return h.getOrganization(org);
     if (route === 'createList') return h.createList(this.store, org, await this.readJsonBody(req, ctx));
-    const list = h.requireList(org, m.list as string);
-    const settings = { segmentSemantics: this.settings.segmentSemantics, requireBusinessKey: this.settings.requireBusinessKey };
+    const list = h.requireList(org, m.list as string, missing);
+    const settings: h.HandlerSettings = {
+      segmentSemantics: this.settings.segmentSemantics,
+      keyIndexGuard: v.keyIndexGuard,
+      acceptStrings: v.stringValues === 'accept',
+      onRows,
+    };
     switch (route) {
       case 'getList':
         return h.getList(list);
@@ -465,11 +590,11 @@ export class SimulatorServer implements SimulatorHandle {
       case 'createFields':
         return h.createFields(list, await this.readJsonBody(req, ctx));
       case 'listSegments':
-        return h.listSegments(list);
+        return h.listSegments(list, ctx.query, v.segmentsPageSize, v.staticSegmentType);
       case 'countRecords':
         return h.countRecords(list);
       case 'setBusinessKey':
-        return h.setBusinessKey(list, await this.readJsonBody(req, ctx));
+        return h.setBusinessKey(list, await this.readJsonBody(req, ctx), v.businessKey === 'max3' ? h.MAX_BUSINESS_KEY_FIELDS : Infinity);
       case 'createStaticSegment':
         return h.createStaticSegment(list, await this.readJsonBody(req, ctx));
       case 'searchList':
@@ -481,10 +606,10 @@ export class SimulatorServer implements SimulatorHandle {
         return h.handleLoadList(list, ctx.query, body, settings);
       }
     }
-    const seg = h.requireSegment(list, m.segment as string);
+    const seg = h.requireSegment(list, m.segment as string, missing);
     switch (route) {
       case 'getSegment':
-        return h.getSegment(seg);
+        return h.getSegment(seg, v.staticSegmentType);
       case 'searchSegment':
         return h.handleSearch(list, seg, await this.readJsonBody(req, ctx));
       case 'clearSegment':
@@ -497,6 +622,13 @@ export class SimulatorServer implements SimulatorHandle {
         lock(list);
         const body = (await this.readJsonBody(req, ctx, true)) as Buffer;
         return h.handleLoadSegment(list, seg, ctx.query, body, settings);
+      }
+      case 'deleteSegmentData': {
+        h.requireStatic(seg);
+        h.parseLoadOptions(ctx.query, true);
+        lock(list);
+        const body = (await this.readJsonBody(req, ctx, true)) as Buffer;
+        return h.handleDeleteSegmentData(list, seg, ctx.query, body, settings);
       }
     }
     throw new Error(`unhandled route ${route}`);
@@ -551,7 +683,7 @@ export class SimulatorServer implements SimulatorHandle {
     const headers: Record<string, string> = {};
     if (reply.status !== 204) {
       if (reply.json !== undefined) {
-        body = Buffer.from(JSON.stringify(reply.json));
+        body = Buffer.from(stringifyExact(reply.json));
         headers['Content-Type'] = 'application/json; charset=utf-8';
       } else if (reply.text !== undefined) {
         body = Buffer.from(reply.text);
@@ -675,6 +807,19 @@ export class SimulatorServer implements SimulatorHandle {
         }
         case 'GET config':
           return { status: 200, json: this.effectiveConfig() };
+        case 'GET watermarks':
+          return { status: 200, json: this.watermarks(ctx.query.byLower.get('organization')) };
+        case 'POST watermarks/reset':
+          this.resetWatermarks();
+          return { status: 200, json: this.watermarks(ctx.query.byLower.get('organization')) };
+        case 'GET variants':
+          return { status: 200, json: this.variants() };
+        case 'PUT variants':
+        case 'POST variants': {
+          const b = await body();
+          if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('the body must be an object of variant switches');
+          return { status: 200, json: this.setVariants(b as Partial<Variants>) };
+        }
         case 'POST config': {
           const b = await body();
           if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('the body must be an object');
@@ -689,6 +834,19 @@ export class SimulatorServer implements SimulatorHandle {
     }
     return { status: 404, json: { error: `unknown control route ${method} /__simulator/${path}` } };
   }
+}
+
+/**
+ * Variant V1: a load the service would answer with 500/503 answers 200 with that result_code instead
+ * (nothing applied, zero counters). A rule with its own body keeps its answer.
+ */
+function transientInBody(fault: FaultRule, reply: Reply): Reply {
+  if (fault.body !== undefined || (fault.status !== 500 && fault.status !== 503)) return reply;
+  const code = fault.status === 503 ? 'ServiceUnavailable' : 'InternalServerError';
+  const message = fault.status === 503 ? 'The service is temporarily unavailable. Please retry later.' : 'An error has occurred.';
+  const out = h.asLoadReply(failure(200, code, message));
+  if (fault.headers !== undefined) out.headers = { ...fault.headers };
+  return out;
 }
 
 function describeFault(f: FaultRule): string {

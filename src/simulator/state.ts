@@ -25,12 +25,24 @@ export class Field {
 
 export class Segment {
   readonly members = new Set<number>();
+  /** The fewest members seen since the last watermark reset (or since the Segment was made). */
+  lowWater = 0;
   constructor(
     readonly apiName: string,
     public name: string,
     readonly type: SegmentType,
     public description: string | null,
   ) {}
+
+  /** Called after members were removed, so the watermark sees every low point. */
+  noteSize(): void {
+    if (this.members.size < this.lowWater) this.lowWater = this.members.size;
+  }
+
+  /** Starts a new watermark period at the current size. */
+  markWater(): void {
+    this.lowWater = this.members.size;
+  }
 }
 
 export const LIST_TYPES = ['Userlist', 'Datalist', 'Optionlist'] as const;
@@ -45,7 +57,8 @@ export const USERLIST_DEFAULT_FIELDS: ReadonlyArray<Field> = [
   new Field('ID', 'Long', null, false, 'Record id'),
   new Field('MAIL', 'Text', 255, true, 'E-mail address'),
   new Field('NAME', 'Text', 255, true, 'Name'),
-  new Field('OPTOUT', 'Boolean', null, true, 'Opt-out flag'),
+  // Numeric, not Boolean: 0 or null = opted in; 9, 911, 10 and others = opted out.
+  new Field('OPTOUT', 'Numeric', null, true, 'Opt-out code'),
 ];
 
 export type IndexEntry = number | number[];
@@ -344,6 +357,7 @@ function seedSegment(list: ListState, s: SeedSegment): void {
     }
     if (!found) throw new SeedError(`segment ${s.api_name}: no record matches member ${JSON.stringify(m)}`);
   }
+  seg.markWater();
 }
 
 /** The state as a SeedState (the state-file format): records carry their ID, members are record IDs. */

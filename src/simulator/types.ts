@@ -3,6 +3,10 @@
  * Nothing here is shared with the exporter's Selligent client.
  */
 
+import type { Variants } from './variants.js';
+
+export type { Variants } from './variants.js';
+
 export const ROUTE_NAMES = [
   'getOrganization',
   'getList',
@@ -19,6 +23,8 @@ export const ROUTE_NAMES = [
   'searchSegment',
   'countRecords',
   'setBusinessKey',
+  'deleteSegmentData',
+  'status',
 ] as const;
 export type RouteName = (typeof ROUTE_NAMES)[number];
 
@@ -102,13 +108,18 @@ export interface SimulatorOptions {
   credentials?: CredentialOptions[];
   rateLimit?: RateLimitOptions | false;
   segmentSemantics?: SegmentSemantics;
+  /** true = variants.keyIndexGuard 'exact', false = 'none' (an explicit keyIndexGuard wins). */
   requireBusinessKey?: boolean;
+  /** Variants of the live service (contract section 6); each defaults to the first one named there. */
+  variants?: Partial<Variants>;
   maxBodyBytes?: number;
   statePath?: string;
   seed?: SeedState;
   enableControlRoutes?: boolean;
   latencyMs?: number;
   latencyJitterMs?: number;
+  /** Modelled server work per row of a load (or member-removal) body, added to latencyMs. */
+  latencyPerRowMs?: number;
   logRequests?: boolean;
   /** Size of the request log ring (default 100,000). */
   requestLogSize?: number;
@@ -117,7 +128,14 @@ export interface SimulatorOptions {
 export type ConfigurablePatch = Partial<
   Pick<
     SimulatorOptions,
-    'rateLimit' | 'segmentSemantics' | 'requireBusinessKey' | 'maxBodyBytes' | 'latencyMs' | 'latencyJitterMs'
+    | 'rateLimit'
+    | 'segmentSemantics'
+    | 'requireBusinessKey'
+    | 'maxBodyBytes'
+    | 'latencyMs'
+    | 'latencyJitterMs'
+    | 'latencyPerRowMs'
+    | 'variants'
   >
 >;
 
@@ -168,6 +186,9 @@ export interface RequestLogEntry {
   fault?: string;
 }
 
+/** `{list: {segment: {min, current}}}`: member counts since the last watermark reset. */
+export type Watermarks = Record<string, Record<string, { min: number; current: number }>>;
+
 export interface FieldView {
   name: string;
   data_type: string;
@@ -194,6 +215,14 @@ export interface SimulatorHandle {
   clearRequestLog(): void;
   readonly faults: FaultControls;
   configure(patch: ConfigurablePatch): void;
+  /** Per List and Segment of an organization (default: the first), the fewest members since the last mark. */
+  watermarks(org?: string): Watermarks;
+  /** Starts a new watermark period: every Segment's low point becomes its current size. */
+  resetWatermarks(): void;
+  /** The current variant switches. */
+  variants(): Variants;
+  /** Changes some variant switches (checked like the start-up options); returns all of them. */
+  setVariants(patch: Partial<Variants>): Variants;
   save(): Promise<void>;
   close(): Promise<void>;
 }

@@ -94,13 +94,66 @@ export function isIsoDateTime(s: string): boolean {
   return om >= 0 && om <= 59 && j + 2 === n;
 }
 
-/** A Date field takes a calendar date; a full ISO date-time is accepted too (its date part is what counts). */
+/** A Date field takes a calendar date written YYYY-MM-DD, nothing more. */
 export function isIsoDate(s: string): boolean {
-  return isIsoDateTime(s);
+  return s.length === 10 && datePart(s) === 10;
 }
 
-/** 2^63 as a double. JSON numbers are doubles once parsed, so the check is done on the double value. */
-const LONG_LIMIT = 9223372036854775808;
+/** DATETIME's range: 1753-01-01 .. 9999-12-31 (the four-digit year gives the upper bound). */
+export const MIN_DATETIME_YEAR = 1753;
+
+function inDateTimeRange(s: string): boolean {
+  return digits(s, 0, 4) >= MIN_DATETIME_YEAR;
+}
+
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+const INTEGER_TEXT = /^\s*[-+]?\d+\s*$/;
+const NUMBER_TEXT = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
+
+/** An integer as a number when it is exact as a double, else as a bigint. */
+function exactInteger(v: bigint): number | bigint {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+}
+
+/**
+ * Brings a value into the form the field stores, before it is checked: integers of a Long field that a
+ * double cannot hold exactly become bigint, a bigint sent to a Float becomes a double, and with `acceptStrings`
+ * (variant V11) strings for Numeric, Long, Float and Boolean fields become their typed value ("" = null).
+ * A value that cannot be converted is returned unchanged, for checkValue to refuse.
+ */
+export function coerceValue(dataType: DataType, value: unknown, acceptStrings: boolean): unknown {
+  switch (dataType) {
+    case 'Long':
+      if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
+      if (acceptStrings && typeof value === 'string') {
+        if (value.trim() === '') return null;
+        return INTEGER_TEXT.test(value) ? exactInteger(BigInt(value.trim().replace(/^\+/, ''))) : value;
+      }
+      return value;
+    case 'Numeric':
+    case 'Float':
+      if (typeof value === 'bigint') return dataType === 'Float' ? Number(value) : value;
+      if (acceptStrings && typeof value === 'string') {
+        if (value.trim() === '') return null;
+        return NUMBER_TEXT.test(value) ? Number(value) : value;
+      }
+      return value;
+    case 'Boolean':
+      if (acceptStrings && typeof value === 'string') {
+        const t = value.trim().toLowerCase();
+        if (t === '') return null;
+        if (t === 'true' || t === '1') return true;
+        if (t === 'false' || t === '0') return false;
+      }
+      return value;
+    default:
+      return value;
+  }
+}
 
 export type ValueProblem =
   | { code: 'InvalidType'; message: string }
@@ -114,10 +167,11 @@ export interface FieldForValidation {
 }
 
 /**
- * Checks one value against a field. Returns undefined when the value fits. Accepted JSON types:
- * Boolean: true/false; Long: integers with -2^63 <= v < 2^63; Numeric/Float: finite numbers;
- * Date/DateTime: ISO-8601 strings; Text/LongText: strings only (numbers and booleans are InvalidType);
- * Json: anything. null is allowed unless the field has allow_null false.
+ * Checks one value (after coerceValue) against a field. Returns undefined when the value fits. Accepted:
+ * Boolean: true/false; Numeric: integers -2^31 .. 2^31-1; Long: integers -2^63 .. 2^63-1 (exact digits);
+ * Float: finite numbers; Date: "YYYY-MM-DD"; DateTime: ISO-8601 strings from 1753-01-01 on;
+ * Text/LongText: strings only (numbers and booleans are InvalidType); Json: anything. null is allowed
+ * unless the field has allow_null false.
  */
 export function checkValue(field: FieldForValidation, value: unknown): ValueProblem | undefined {
   if (value === null) {
@@ -140,10 +194,11 @@ export function checkValue(field: FieldForValidation, value: unknown): ValueProb
     case 'LongText':
       return typeof value === 'string' ? undefined : invalidType(field, value);
     case 'Long':
-      return typeof value === 'number' && Number.isInteger(value) && value >= -LONG_LIMIT && value < LONG_LIMIT
+      return (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'bigint' && value >= LONG_MIN && value <= LONG_MAX)
         ? undefined
         : invalidType(field, value);
     case 'Numeric':
+      return typeof value === 'number' && Number.isInteger(value) && value >= INT_MIN && value <= INT_MAX ? undefined : invalidType(field, value);
     case 'Float':
       return typeof value === 'number' && Number.isFinite(value) ? undefined : invalidType(field, value);
     case 'Boolean':
@@ -151,7 +206,7 @@ export function checkValue(field: FieldForValidation, value: unknown): ValueProb
     case 'Date':
       return typeof value === 'string' && isIsoDate(value) ? undefined : invalidType(field, value);
     case 'DateTime':
-      return typeof value === 'string' && isIsoDateTime(value) ? undefined : invalidType(field, value);
+      return typeof value === 'string' && isIsoDateTime(value) && inDateTimeRange(value) ? undefined : invalidType(field, value);
     case 'Json':
       return undefined;
   }

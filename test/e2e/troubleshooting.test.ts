@@ -283,12 +283,67 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       {
         settings: { list_data_import_option: 'OnlyUpdate' },
         sim: { seedList: { records: [{ CUSTOMER_IDENTIFIER: 'C1' }] } },
-        status: 'succeeded',
+        // The skipped keys are not found by their Segment loads either: those Segments are partial.
+        status: 'partial',
         exit: 0,
         error: null,
         summary: /, 2 not applied, /,
       },
-      (result) => assert.deepEqual(result.report!.accounting!.not_applied_by_reason, { not_found: 2 }),
+      (result) => {
+        assert.deepEqual(result.report!.accounting!.not_applied_by_reason, { not_found: 2 });
+        assert.deepEqual(result.report!.segments.map((s) => [s.api_name, s.not_found, s.status]), [['seg_a', 1, 'partial'], ['seg_b', 1, 'partial']]);
+      },
+    ));
+
+  test('Selligent answers 200 with a failure code: the call is refused like its 400 form', (t) =>
+    reproduce(
+      t,
+      {
+        settings: { segment_data_import_option: 'replace' },
+        sim: { seedList: { segments: [{ api_name: 'seg_a' }] } },
+        setup: (sim) =>
+          sim.faults.add({ route: 'clearSegment', status: 200 as unknown as FaultStatus, headers: { 'Content-Type': 'application/json' }, body: '{"result_code":"Failed","message":"The segment could not be cleared"}' }),
+        status: 'failed',
+        exit: 6,
+        error: { code: 'SELLIGENT_REQUEST_REFUSED', stage: 'segment-load', message: /^DELETE \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/seg_a\/data\/clear answered 200 \(Failed: The segment could not be cleared\)$/ },
+      },
+      (result) => assert.equal(result.report!.segments[0]!.cleared, false),
+    ));
+
+  test('Selligent answers 200 without a valid result_code after every retry', (t) =>
+    reproduce(t, {
+      setup: (sim) => sim.faults.add({ route: 'loadList', status: 200 as unknown as FaultStatus, headers: { 'Content-Type': 'application/json' }, body: '{}' }),
+      status: 'failed',
+      exit: 5,
+      error: { code: 'SELLIGENT_BAD_RESPONSE', stage: 'list-load', message: /data\/load answered 200 with a body that is not a Selligent answer \(no valid result_code\) after 2 attempts: "\{\}"$/ },
+    }));
+
+  test('Selligent counts failed rows without identifying them', (t) =>
+    reproduce(
+      t,
+      {
+        setup: (sim) =>
+          sim.faults.add({
+            route: 'loadList',
+            status: 200 as unknown as FaultStatus,
+            times: 1,
+            headers: { 'Content-Type': 'application/json' },
+            body: '{"result_code":"PartiallySucceeded","number_of_inserted_records":2,"number_of_failed_records":1,"invalid_records":null}',
+          }),
+        status: 'partial',
+        exit: 0,
+        error: null,
+        summary: /, 2 loaded into List master_contacts \(2 inserted, 0 updated\), 0 skipped, 0 duplicates merged, 0 rejected, 1 not applied, 1 of them failed without detail, /,
+      },
+      (result) => {
+        const report = result.report!;
+        assert.deepEqual(report.accounting!.not_applied_by_reason, { failed_without_detail: 1 });
+        assert.equal(report.list!.failed_without_detail, 1);
+        assert.deepEqual(
+          report.failed_without_detail.map((b) => [b.stage, b.target, b.batch_rows, b.first_row, b.last_row, b.failed]),
+          [['list-load', LIST, 3, 1, 3, 1]],
+        );
+      },
     ));
 
   // ------------------------------------------------------------------ the exporter's own

@@ -135,10 +135,19 @@ describe('fault injection', () => {
       c.sim.configure({ latencyJitterMs: 0 });
     }));
 
+  test('a 2xx status answers the given body without processing the request', () =>
+    withSim({}, async (c) => {
+      c.sim.faults.add({ route: 'getOrganization', status: 200 as 500, times: 1, headers: { 'Content-Type': 'application/json' }, body: '{"result_code":"Failed"}' });
+      const r = await c.call('GET', '');
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json, { result_code: 'Failed' });
+    }));
+
   test('invalid rules are refused', () =>
     withSim({}, async (c) => {
       assert.throws(() => c.sim.faults.add({ route: 'nope', status: 500 }));
-      assert.throws(() => c.sim.faults.add({ status: 200 as 500 }));
+      assert.throws(() => c.sim.faults.add({ status: 199 as 500 }));
+      assert.throws(() => c.sim.faults.add({ status: 600 as 500 }));
       assert.throws(() => c.sim.faults.add({ route: 'getList' }));
       assert.throws(() => c.sim.faults.add({ status: 500, probability: 2 }));
     }));

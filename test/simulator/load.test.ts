@@ -72,7 +72,7 @@ describe('list load (contract section 4)', () => {
 
   test('every data type: accepted values and InvalidType', () =>
     withSim({ seed: TYPED_LIST }, async (c) => {
-      const ok = await c.load('typed', TYPED_FIELDS, [GOOD, ['k2', false, -5, 0, 3, '2026-02-28T00:00:00+02:00', '2026-05-01', null, null, 'str', 1]]);
+      const ok = await c.load('typed', TYPED_FIELDS, [GOOD, ['k2', false, -5, 0, 3, '2026-02-28', '2026-05-01', null, null, 'str', 1]]);
       assert.equal(ok.json.result_code, 'Succeeded', JSON.stringify(ok.json.invalid_records));
       assert.equal(ok.json.number_of_inserted_records, 2);
 
@@ -80,9 +80,9 @@ describe('list load (contract section 4)', () => {
         [1, 'true'], [1, 1], [1, null === null ? 'yes' : 0],
         [2, 1.5], [2, '12'], [2, 9223372036854775808 * 2], [2, true],
         [3, '1.5'], [3, false],
-        [4, '3'],
-        [5, '2026-13-01'], [5, '01/05/2026'], [5, 20260501],
-        [6, '2026-05-01 10:15:00'], [6, '2026-05-01T25:00:00Z'], [6, 1714557300000],
+        [4, '3'], [4, 1.5], [4, 2147483648], [4, -2147483649],
+        [5, '2026-13-01'], [5, '01/05/2026'], [5, 20260501], [5, '2026-05-01T00:00:00Z'],
+        [6, '2026-05-01 10:15:00'], [6, '2026-05-01T25:00:00Z'], [6, 1714557300000], [6, '1752-12-31T23:59:59Z'],
         [7, 12], [7, true], [7, { a: 1 }],
         [8, 12],
         [10, null],
@@ -326,31 +326,73 @@ describe('segment load, clear and search', () => {
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 2);
     }));
 
-  test('search: fields, EqualTo and other filters, skip/take, list and segment', () =>
+  test('search: the vendor model (fields, filters, skip/take, order_by), list and segment', () =>
     withSim({}, async (c) => {
-      await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1], ['C2', 'b', 2], ['C3', null, 3], ['C4', 'd', 2]]);
+      await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1], ['C2', 'b', 2], ['C3', null, 3], ['C4', 'd', 2], ['C5', '', 10]]);
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C2'], ['C3']]);
-      const all = await c.call('POST', '/lists/contacts/data/search', {});
+      const all = await c.call('POST', '/lists/contacts/data/search', { fields: ['customer_identifier', 'AGE'] });
       assert.equal(all.status, 200);
-      assert.equal(all.json.total_count, 4);
-      assert.deepEqual(Object.keys(all.json.data[0]), ['ID', 'MAIL', 'NAME', 'OPTOUT', 'CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE']);
-      const eq = await c.call('POST', '/lists/contacts/data/search', { fields: ['customer_identifier'], filters: [{ field: 'AGE', operator: 'EqualTo', value: 2 }] });
-      assert.deepEqual(eq.json.data, [{ CUSTOMER_IDENTIFIER: 'C2' }, { CUSTOMER_IDENTIFIER: 'C4' }]);
-      const page = await c.call('POST', '/lists/contacts/data/search', { fields: ['CUSTOMER_IDENTIFIER'], skip: 1, take: 2 });
-      assert.deepEqual(page.json, { data: [{ CUSTOMER_IDENTIFIER: 'C2' }, { CUSTOMER_IDENTIFIER: 'C3' }], total_count: 4, skip: 1, take: 2 });
-      const ops = async (filters: unknown[]) =>
-        (await c.call('POST', '/lists/contacts/data/search', { fields: ['CUSTOMER_IDENTIFIER'], filters })).json.data.map((d: { CUSTOMER_IDENTIFIER: string }) => d.CUSTOMER_IDENTIFIER);
-      assert.deepEqual(await ops([{ field: 'AGE', operator: 'NotEqualTo', value: 2 }]), ['C1', 'C3']);
-      assert.deepEqual(await ops([{ field: 'CUSTOMER_IDENTIFIER', operator: 'In', value: ['C1', 'C4'] }]), ['C1', 'C4']);
-      assert.deepEqual(await ops([{ field: 'EMAIL', operator: 'IsNull' }]), ['C3']);
-      assert.deepEqual(await ops([{ field: 'EMAIL', operator: 'IsNotNull' }, { field: 'AGE', operator: 'EqualTo', value: 2 }]), ['C2', 'C4']);
-      const seg = await c.call('POST', '/lists/contacts/segments/vip/data/search', { fields: ['CUSTOMER_IDENTIFIER'] });
-      assert.deepEqual(seg.json.data, [{ CUSTOMER_IDENTIFIER: 'C2' }, { CUSTOMER_IDENTIFIER: 'C3' }]);
-      for (const bad of [{ fields: ['NOPE'] }, { filters: [{ field: 'AGE', operator: 'GreaterThan', value: 1 }] }, { filters: [{ field: 'X', value: 1 }] }, { take: 0 }, { skip: -1 }]) {
+      assert.deepEqual(all.json, {
+        fields: ['CUSTOMER_IDENTIFIER', 'AGE'],
+        data: [['C1', 1], ['C2', 2], ['C3', 3], ['C4', 2], ['C5', 10]],
+        result_code: 'Succeeded',
+        errors: null,
+      });
+      const ids = async (body: Record<string, unknown>, path = '/lists/contacts/data/search') => {
+        const r = await c.call('POST', path, { fields: ['CUSTOMER_IDENTIFIER'], ...body });
+        assert.equal(r.status, 200, r.text);
+        return r.json.data.map((d: string[]) => d[0]);
+      };
+      const f = (field_name: string, operator: string, field_value?: string) => ({ filters: [{ field_name, operator, field_value }] });
+      assert.deepEqual(await ids(f('AGE', 'EqualTo', '2')), ['C2', 'C4']);
+      assert.deepEqual(await ids(f('AGE', 'NotEqualTo', '2')), ['C1', 'C3', 'C5']);
+      // Typed comparison: 10 > 3 numerically (a text comparison would say otherwise).
+      assert.deepEqual(await ids(f('AGE', 'GreaterThan', '2')), ['C3', 'C5']);
+      assert.deepEqual(await ids(f('AGE', 'GreaterThanOrEqualTo', '3')), ['C3', 'C5']);
+      assert.deepEqual(await ids(f('AGE', 'LessThan', '2')), ['C1']);
+      assert.deepEqual(await ids(f('AGE', 'LessThanOrEqualTo', '2')), ['C1', 'C2', 'C4']);
+      assert.deepEqual(await ids(f('CUSTOMER_IDENTIFIER', 'Like', 'c_')), ['C1', 'C2', 'C3', 'C4', 'C5']);
+      assert.deepEqual(await ids(f('EMAIL', 'Like', '%b%')), ['C2']);
+      assert.deepEqual(await ids(f('EMAIL', 'IsNull')), ['C3']);
+      assert.deepEqual(await ids(f('EMAIL', 'IsNotNull')), ['C1', 'C2', 'C4', 'C5']);
+      assert.deepEqual(await ids(f('EMAIL', 'IsEmpty')), ['C3', 'C5']);
+      assert.deepEqual(await ids(f('EMAIL', 'IsNotEmpty')), ['C1', 'C2', 'C4']);
+      assert.deepEqual(await ids({ filters: [{ field_name: 'EMAIL', operator: 'IsNotNull' }, { field_name: 'AGE', operator: 'EqualTo', field_value: '2' }] }), ['C2', 'C4']);
+      // Paging in a stable order; order_by with direction, ties by record id.
+      assert.deepEqual(await ids({ skip: 1, take: 2 }), ['C2', 'C3']);
+      assert.deepEqual(await ids({ order_by: 'AGE', order_by_direction: 'DESC' }), ['C5', 'C3', 'C2', 'C4', 'C1']);
+      assert.deepEqual(await ids({ order_by: 'EMAIL', order_by_direction: 'ASC', take: 3 }), ['C3', 'C5', 'C1']);
+      assert.deepEqual(await ids({}, '/lists/contacts/segments/vip/data/search'), ['C2', 'C3']);
+      assert.deepEqual(await ids(f('AGE', 'EqualTo', '3'), '/lists/contacts/segments/vip/data/search'), ['C3']);
+      for (const bad of [
+        {},
+        { fields: [] },
+        { fields: ['NOPE'] },
+        { fields: ['AGE'], filters: [{ field_name: 'AGE', operator: 'In', field_value: '1' }] },
+        { fields: ['AGE'], filters: [{ field_name: 'X', operator: 'EqualTo', field_value: '1' }] },
+        { fields: ['AGE'], filters: [{ field_name: 'AGE', operator: 'EqualTo', field_value: 'abc' }] },
+        { fields: ['AGE'], filters: [{ field_name: 'AGE', operator: 'EqualTo', field_value: 2 }] },
+        { fields: ['AGE'], take: 0 },
+        { fields: ['AGE'], skip: -1 },
+        { fields: ['AGE'], order_by: 'NOPE' },
+        { fields: ['AGE'], order_by_direction: 'UP' },
+      ]) {
         const r = await c.call('POST', '/lists/contacts/data/search', bad);
         assert.equal(r.status, 400, JSON.stringify(bad));
         assert.equal(r.json.result_code, 'ValidationFailed');
       }
-      assert.equal((await c.call('POST', '/lists/contacts/segments/ghost/data/search', {})).status, 404);
+      assert.equal((await c.call('POST', '/lists/contacts/segments/ghost/data/search', { fields: ['AGE'] })).status, 404);
+    }));
+
+  test('search: a page holds at most 1,000 rows; a larger take is capped, a missing one is 100', () =>
+    withSim({}, async (c) => {
+      const rows = Array.from({ length: 1500 }, (_, i) => [`C${i}`, 'e', i]);
+      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, rows)).json.number_of_inserted_records, 1500);
+      const search = (body: Record<string, unknown>) => c.call('POST', '/lists/contacts/data/search', { fields: ['AGE'], ...body });
+      assert.equal((await search({ take: 5000 })).json.data.length, 1000);
+      assert.equal((await search({})).json.data.length, 100);
+      const last = await search({ skip: 1000, take: 1000, order_by: 'AGE' });
+      assert.equal(last.json.data.length, 500);
+      assert.deepEqual(last.json.data[0], [1000]);
     }));
 });
