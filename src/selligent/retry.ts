@@ -77,37 +77,27 @@ export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, rand
   if (outcome.status === 429 && outcome.listBusy && policy.listBusy) return listBusyDecision(outcome, outcome.listBusy, policy.listBusy, random);
   if (outcome.attempt >= policy.maxAttempts) return { retry: false, reason: 'attempts-exhausted' };
 
-  let delayMs: number;
-  let reason: string;
   const serverWait = outcome.status === 429 || outcome.status === 503 ? serverRequestedWaitMs(outcome.headers) : undefined;
-  if (serverWait !== undefined) {
-    // The server said when: wait that long (plus a little, so the window has surely turned), no jitter needed.
-    delayMs = serverWait + 250;
-    reason = 'server-requested wait';
-  } else {
-    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (outcome.attempt - 1));
-    // "Full jitter" over the upper half keeps retries of parallel exporters apart without waiting ~0.
-    delayMs = Math.round(exponential / 2 + (exponential / 2) * random);
-    reason = 'backoff';
-  }
+  const { delayMs, serverRequested } = nextDelay(serverWait, policy, outcome.attempt, random);
   if (outcome.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'budget-exhausted' };
-  return { retry: true, delayMs, reason };
+  return { retry: true, delayMs, reason: serverRequested ? 'server-requested wait' : 'backoff' };
+}
+
+/**
+ * The server's own wait when it named one (plus a little, so its window has surely turned; no jitter
+ * needed), else capped exponential backoff with "full jitter" over the upper half, which keeps retries of
+ * parallel exporters apart without waiting ~0.
+ */
+function nextDelay(serverWaitMs: number | undefined, backoff: { baseDelayMs: number; maxDelayMs: number }, attempt: number, random: number): { delayMs: number; serverRequested: boolean } {
+  if (serverWaitMs !== undefined) return { delayMs: serverWaitMs + 250, serverRequested: true };
+  const exponential = Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** (attempt - 1));
+  return { delayMs: Math.round(exponential / 2 + (exponential / 2) * random), serverRequested: false };
 }
 
 function listBusyDecision(outcome: AttemptOutcome, busy: NonNullable<AttemptOutcome['listBusy']>, policy: NonNullable<RetryPolicy['listBusy']>, random: number): RetryDecision {
-  let delayMs: number;
-  let reason: string;
-  const serverWait = serverRequestedWaitMs(outcome.headers);
-  if (serverWait !== undefined) {
-    delayMs = serverWait + 250;
-    reason = 'server-requested wait (List busy)';
-  } else {
-    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (busy.attempt - 1));
-    delayMs = Math.round(exponential / 2 + (exponential / 2) * random);
-    reason = 'backoff (List busy)';
-  }
+  const { delayMs, serverRequested } = nextDelay(serverRequestedWaitMs(outcome.headers), policy, busy.attempt, random);
   if (busy.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'list-busy-budget-exhausted' };
-  return { retry: true, delayMs, reason };
+  return { retry: true, delayMs, reason: serverRequested ? 'server-requested wait (List busy)' : 'backoff (List busy)' };
 }
 
 /** The plain-text body of the per-key quota 429 ("API calls quota exceeded! The maximum allowed is 2500 per minute"). */
