@@ -302,7 +302,7 @@ record_count() { curl -fsS -H "$HDR" "$API/$1/records" | node -e 'let s="";proce
 members() {
   curl -fsS -H "$HDR" -H 'Content-Type: application/json' -X POST "$API/$1/segments/$2/data/search" \
     -d '{"fields":["CUSTOMER_IDENTIFIER"],"skip":0,"take":100}' \
-    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log((JSON.parse(s||"{}").data||[]).map(r=>r.CUSTOMER_IDENTIFIER).sort().join(",")))'
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log((JSON.parse(s||"{}").data||[]).map(r=>r[0]).sort().join(",")))'
 }
 report_field() { node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(process.argv[2].split(".").reduce((o,k)=>o==null?o:o[k],r))' "$1" "$2"; }
 owner_uid() { stat -c %u "$1"; }
