@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, InternalError, PartialFailureError, type Stage } from '../errors.js';
+import { segmentBatchRowsMax } from '../config/settings.js';
 import { accountingReport } from '../report/build.js';
 import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
 import { SelligentClient } from '../selligent/client.js';
+import { AdaptiveBatchSize } from './adaptive-batch.js';
 import { BatchBuilder, type Batch } from './batches.js';
 import type { ListBatchJob, ListBatchUpdate, SegmentMemberCounts } from './list-batches.js';
 import { generatorInWorker, siblingModule } from './threads.js';
@@ -265,6 +267,21 @@ async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[])
 }
 
 async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>): Promise<void> {
+  const batchSize = new AdaptiveBatchSize({ initialRows: ctx.settings.segment_batch_rows, maxRows: segmentBatchRowsMax(ctx.settings), targetMs: SEGMENT_ANSWER_TARGET_MS });
+  try {
+    await loadEachSegment(ctx, plan, segments, segmentSpool, rejectedRows, batchSize);
+  } finally {
+    ctx.report.segment_batch_rows = { ...batchSize.figures(), max: segmentBatchRowsMax(ctx.settings) };
+  }
+}
+
+/**
+ * Segment requests are sized to be answered in about a third of the vendor's documented 15 s inbound
+ * time-out: fast enough to leave room for a slow moment, large enough to spend few requests of the budget.
+ */
+const SEGMENT_ANSWER_TARGET_MS = 5_000;
+
+async function loadEachSegment(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: Set<number>, batchSize: AdaptiveBatchSize): Promise<void> {
   const { client, settings, report, logger } = ctx;
   const org = settings.organization;
   const listName = settings.list_api_name;
@@ -283,7 +300,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     const outcome = await sendAllCounted(
       ctx,
       { stage: 'segment-load', target: segment.apiName, sync: () => syncSegmentReport(entry, tally) },
-      segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
+      segmentBatches(ctx, segmentSpool, i, rejectedRows, entry, batchSize),
       {
         kind: 'segment',
         stopOnError: settings.error_handling === 'StopOnError',
@@ -296,6 +313,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
             errorHandling: settings.error_handling,
           }, body, rows),
         reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
+        observe: (outcome) => batchSize.observe(outcome),
       },
       tally,
       (batch) => {
@@ -336,8 +354,8 @@ async function sendAllCounted(
   }
 }
 
-async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport): AsyncGenerator<Batch> {
-  const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
+async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: Set<number>, entry: SegmentReport, batchSize: AdaptiveBatchSize): AsyncGenerator<Batch> {
+  const builder = new BatchBuilder(batchSize.rows, ctx.settings.batch_bytes);
   for await (const members of spool.memberGroups(index)) {
     for (const { row, keyJson } of members) {
       if (keyJson === '' || rejectedRows.has(row)) {
@@ -345,7 +363,11 @@ async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: numb
         continue;
       }
       const full = builder.add(row, keyJson);
-      if (full) yield full;
+      if (full) {
+        yield full;
+        // Sized from the answers so far: the batch just yielded is built while the one before it is on the wire.
+        builder.maxRows = batchSize.rows;
+      }
     }
   }
   const last = builder.finish();
