@@ -76,6 +76,7 @@ const settingsObject = z.strictObject({
     batch_bytes: int(1024, 32 * MIB).default(10 * MIB),
     segment_batch_rows: int(1, 100_000).default(5_000),
     list_busy_retry_seconds: int(1, 86_400).default(600),
+    segment_batch_rows_max: int(1, 1_000_000).nullable().default(null),
     requests_per_minute: int(1, 100_000).default(2_500),
     request_timeout_seconds: numeric(z.number().positive().max(3_600)).default(120),
     connect_timeout_seconds: numeric(z.number().positive().max(600)).default(10),
@@ -89,13 +90,30 @@ const settingsObject = z.strictObject({
 
 export const SETTING_NAMES = Object.keys(settingsObject.shape);
 
-export const settingsSchema = settingsObject.refine((settings) => !settings.key_fields.includes(settings.segment_column.toUpperCase()), {
+export const settingsSchema = settingsObject
+  .refine((settings) => !settings.key_fields.includes(settings.segment_column.toUpperCase()), {
     message: 'segment_column is used for routing only and cannot also be a key field',
-  path: ['key_fields'],
-}).refine((settings) => !settings.create_list_if_not_exists || settings.key_fields.length <= MAX_BUSINESS_KEY_FIELDS, {
-  message: `must name at most ${MAX_BUSINESS_KEY_FIELDS} fields when create_list_if_not_exists is true: the exporter defines the List's business key (its unique key index) over key_fields, and Selligent's business key takes 1 to ${MAX_BUSINESS_KEY_FIELDS} fields`,
-  path: ['key_fields'],
-});
+    path: ['key_fields'],
+  })
+  .refine((settings) => !settings.create_list_if_not_exists || settings.key_fields.length <= MAX_BUSINESS_KEY_FIELDS, {
+    message: `must name at most ${MAX_BUSINESS_KEY_FIELDS} fields when create_list_if_not_exists is true: the exporter defines the List's business key (its unique key index) over key_fields, and Selligent's business key takes 1 to ${MAX_BUSINESS_KEY_FIELDS} fields`,
+    path: ['key_fields'],
+  })
+  .refine((settings) => settings.segment_batch_rows_max === null || settings.segment_batch_rows_max >= settings.segment_batch_rows, {
+    message: 'must be at least segment_batch_rows (the first Segment request\'s size); set both, or leave segment_batch_rows_max out',
+    path: ['segment_batch_rows_max'],
+  });
+
+/**
+ * Segment requests grow up to this many key rows while the service answers fast. Key rows are a few
+ * dozen bytes, so even the largest stays far under batch_bytes.
+ */
+export const DEFAULT_SEGMENT_BATCH_ROWS_MAX = 50_000;
+
+/** The largest Segment request: the setting, else the default, never below the first request's size. */
+export function segmentBatchRowsMax(settings: Pick<Settings, 'segment_batch_rows' | 'segment_batch_rows_max'>): number {
+  return settings.segment_batch_rows_max ?? Math.max(DEFAULT_SEGMENT_BATCH_ROWS_MAX, settings.segment_batch_rows);
+}
 
 export type Settings = z.output<typeof settingsSchema>;
 export type SettingsInput = z.input<typeof settingsSchema>;

@@ -17,12 +17,15 @@ export interface AdaptiveBatchOptions {
 }
 
 /** What happened to one request of `rows` rows. */
-export type BatchOutcome = { kind: 'answered'; rows: number; elapsedMs: number } | { kind: 'too-large'; rows: number };
+export type RequestOutcome = { kind: 'answered'; rows: number; elapsedMs: number } | { kind: 'too-large'; rows: number };
 
 export interface BatchSizeFigures {
+  /** The first request's size. */
   initial: number;
-  smallest: number;
-  largest: number;
+  /** The smallest and largest requests sent (null before the first). */
+  smallest: number | null;
+  largest: number | null;
+  /** The size the next request would have had. */
   final: number;
 }
 
@@ -30,13 +33,14 @@ const MIN_ROWS = 1;
 
 export class AdaptiveBatchSize {
   private size: number;
-  private smallest: number;
-  private largest: number;
+  private smallest: number | null = null;
+  private largest: number | null = null;
+  /** Lowered by each refusal as too large, so the size never grows back into a size that failed. */
+  private ceiling: number;
 
   constructor(private readonly options: AdaptiveBatchOptions) {
+    this.ceiling = options.maxRows;
     this.size = Math.max(MIN_ROWS, Math.min(options.initialRows, options.maxRows));
-    this.smallest = this.size;
-    this.largest = this.size;
   }
 
   /** Rows for the next request. */
@@ -44,17 +48,23 @@ export class AdaptiveBatchSize {
     return this.size;
   }
 
-  observe(outcome: BatchOutcome): void {
+  /**
+   * Requests are built one ahead of the answer that sizes them, so an answer may be about a batch built
+   * at an older size: a slow answer halves from that batch's size (not twice for two slow batches in a
+   * row), and growth counts any answer for at least half the current size (a short last batch proves
+   * nothing).
+   */
+  observe(outcome: RequestOutcome): void {
+    this.smallest = Math.min(this.smallest ?? outcome.rows, outcome.rows);
+    this.largest = Math.max(this.largest ?? outcome.rows, outcome.rows);
     if (outcome.kind === 'too-large') {
-      this.size = Math.max(MIN_ROWS, Math.min(this.size, Math.floor(outcome.rows / 2)));
+      this.ceiling = Math.max(MIN_ROWS, Math.min(this.ceiling, Math.floor(outcome.rows / 2)));
+      this.size = Math.min(this.size, this.ceiling);
     } else if (outcome.elapsedMs > this.options.targetMs) {
-      this.size = Math.max(MIN_ROWS, Math.floor(Math.min(this.size, outcome.rows) / 2));
-    } else if (outcome.elapsedMs < this.options.targetMs / 2 && outcome.rows >= this.size) {
-      // Only a full-sized request says the current size is comfortable: a short last batch proves nothing.
-      this.size = Math.min(this.options.maxRows, this.size * 2);
+      this.size = Math.max(MIN_ROWS, Math.min(this.size, Math.floor(outcome.rows / 2)));
+    } else if (outcome.elapsedMs < this.options.targetMs / 2 && outcome.rows * 2 >= this.size) {
+      this.size = Math.min(this.ceiling, this.size * 2);
     }
-    this.smallest = Math.min(this.smallest, this.size);
-    this.largest = Math.max(this.largest, this.size);
   }
 
   figures(): BatchSizeFigures {

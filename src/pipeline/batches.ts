@@ -32,7 +32,8 @@ export class BatchBuilder {
   private length = 1;
 
   constructor(
-    private readonly maxRows: number,
+    /** May change between rows: Segment requests are sized from how fast the service answers. */
+    public maxRows: number,
     private readonly maxBytes: number,
   ) {
     this.buffer[0] = OPEN;

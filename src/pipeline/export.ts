@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { ConfigError, InternalError, PartialFailureError, type Stage } from '../errors.js';
+import { segmentBatchRowsMax } from '../config/settings.js';
 import { accountingReport } from '../report/build.js';
 import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
 import { SelligentClient } from '../selligent/client.js';
+import { AdaptiveBatchSize } from './adaptive-batch.js';
 import { BatchBuilder, type Batch } from './batches.js';
 import type { ListBatchJob, ListBatchUpdate, SegmentMemberCounts } from './list-batches.js';
 import { generatorInWorker, siblingModule } from './threads.js';
@@ -292,6 +294,21 @@ async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[])
 }
 
 async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: RowNumberSet): Promise<void> {
+  const batchSize = new AdaptiveBatchSize({ initialRows: ctx.settings.segment_batch_rows, maxRows: segmentBatchRowsMax(ctx.settings), targetMs: SEGMENT_ANSWER_TARGET_MS });
+  try {
+    await loadEachSegment(ctx, plan, segments, segmentSpool, rejectedRows, batchSize);
+  } finally {
+    ctx.report.segment_batch_rows = { ...batchSize.figures(), max: segmentBatchRowsMax(ctx.settings) };
+  }
+}
+
+/**
+ * Segment requests are sized to be answered in about a third of the vendor's documented 15 s inbound
+ * time-out: fast enough to leave room for a slow moment, large enough to spend few requests of the budget.
+ */
+const SEGMENT_ANSWER_TARGET_MS = 5_000;
+
+async function loadEachSegment(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: RowNumberSet, batchSize: AdaptiveBatchSize): Promise<void> {
   const { client, settings, report, logger } = ctx;
   const org = settings.organization;
   const listName = settings.list_api_name;
@@ -310,7 +327,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
     const outcome = await sendAllCounted(
       ctx,
       { stage: 'segment-load', target: segment.apiName, sync: () => syncSegmentReport(entry, tally) },
-      segmentBatches(ctx, segmentSpool, i, rejectedRows, entry),
+      segmentBatches(ctx, segmentSpool, i, rejectedRows, entry, batchSize),
       {
         kind: 'segment',
         stopOnError: settings.error_handling === 'StopOnError',
@@ -323,6 +340,7 @@ async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: Segment
             errorHandling: settings.error_handling,
           }, body, rows),
         reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
+        observe: (outcome) => batchSize.observe(outcome),
       },
       tally,
       (batch) => {
@@ -363,8 +381,8 @@ async function sendAllCounted(
   }
 }
 
-async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: RowNumberSet, entry: SegmentReport): AsyncGenerator<Batch> {
-  const builder = new BatchBuilder(ctx.settings.segment_batch_rows, ctx.settings.batch_bytes);
+async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: RowNumberSet, entry: SegmentReport, batchSize: AdaptiveBatchSize): AsyncGenerator<Batch> {
+  const builder = new BatchBuilder(batchSize.rows, ctx.settings.batch_bytes);
   for await (const members of spool.memberGroups(index)) {
     for (const { row, keyJson } of members) {
       if (keyJson === '' || rejectedRows.has(row)) {
@@ -372,7 +390,11 @@ async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: numb
         continue;
       }
       const full = builder.add(row, keyJson);
-      if (full) yield full;
+      if (full) {
+        yield full;
+        // Sized from the answers so far: the batch just yielded is built while the one before it is on the wire.
+        builder.maxRows = batchSize.rows;
+      }
     }
   }
   const last = builder.finish();

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { BatchTooLargeError } from '../selligent/client.js';
+import type { RequestOutcome } from './adaptive-batch.js';
 import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.js';
 import { rowJson, splitBatch, type Batch } from './batches.js';
 
@@ -62,6 +63,8 @@ export interface LoadTarget {
   /** `rows`: how many rows the body holds. */
   send(body: Buffer, rows: number): Promise<LoadAnswer>;
   reject(rejection: Rejection): Promise<void>;
+  /** Told how long each answered request took, and of each refusal as too large (adaptive sizing). */
+  observe?(outcome: RequestOutcome): void;
 }
 
 export type BatchOutcome = 'continue' | 'stopped';
@@ -81,6 +84,7 @@ export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTal
     answer = await target.send(batch.body, batch.rows.length);
   } catch (error) {
     if (!(error instanceof BatchTooLargeError)) throw error;
+    target.observe?.({ kind: 'too-large', rows: batch.rows.length });
     if (batch.rows.length === 1) {
       tally.rejected++;
       await target.reject({ row: batch.rows[0]!, json: rowJson(batch, 0), field: null, code: 'BATCH_TOO_LARGE', message: `the row alone is too large for one request: ${error.message}` });
@@ -92,6 +96,7 @@ export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTal
     }
     return 'continue';
   }
+  target.observe?.({ kind: 'answered', rows: batch.rows.length, elapsedMs: answer.attemptMs });
   tally.rowsSent += batch.rows.length;
   const account = accountAnswer(answer.result, batch.rows.length, { kind: target.kind, stopOnError: target.stopOnError, uncertain: uncertain || answer.uncertain });
   for (const record of account.invalid) {

@@ -34,6 +34,7 @@ export function emptyReport(dryRun: boolean): RunReport {
     accounting: null,
     rejected_rows: { file: null, count: 0 },
     failed_without_detail: [],
+    segment_batch_rows: null,
     durations_seconds: {},
     plan: null,
     warnings: [],

@@ -146,6 +146,15 @@ export interface ErrorReport {
   exit_code: number;
 }
 
+/** Rows per Segment load request: the first size, the smallest and largest sent, the next size, and the limit. */
+export interface SegmentBatchRowsReport {
+  initial: number;
+  smallest: number | null;
+  largest: number | null;
+  final: number;
+  max: number;
+}
+
 export interface RunReport {
   tool: { name: string; version: string };
   status: RunStatus;
@@ -166,6 +175,7 @@ export interface RunReport {
   accounting: AccountingReport | null;
   rejected_rows: { file: string | null; count: number };
   failed_without_detail: UndetailedFailureReport[];
+  segment_batch_rows: SegmentBatchRowsReport | null;
   durations_seconds: StageDurations;
   plan: DryRunPlan | null;
   warnings: RunWarning[];

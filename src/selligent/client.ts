@@ -130,6 +130,8 @@ interface Answer {
   body: string;
   /** An earlier attempt got no usable answer and may have been applied. */
   uncertain: boolean;
+  /** How long the service took to answer the attempt that counted (waits and retries before it left out). */
+  attemptMs: number;
 }
 
 const API_ROOT = '/Portal/Api';
@@ -248,13 +250,13 @@ export class SelligentClient {
 
   async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
-    return { result: parseJson(answer.body, 'loadList') as LoadResult, uncertain: answer.uncertain };
+    return { result: parseJson(answer.body, 'loadList') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
   async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
     const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
-    return { result: parseJson(answer.body, 'loadSegment') as LoadResult, uncertain: answer.uncertain };
+    return { result: parseJson(answer.body, 'loadSegment') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
   private async send(route: RouteName, method: Method, path: string, options: SendOptions = {}): Promise<Answer> {
@@ -278,6 +280,7 @@ export class SelligentClient {
       let errorCode: string | undefined;
       let headers: Record<string, string | string[] | undefined> | undefined;
       let body = '';
+      const attemptStarted = performance.now();
       try {
         const response = await this.got(url, {
           method,
@@ -304,14 +307,14 @@ export class SelligentClient {
         if (status >= 300 && status < 400) throw redirected(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
         if (options.envelope && (status < 300 || (status === 400 && options.envelope === 'load'))) {
           const verdict = classifyAnswer(status, body, options.envelope === 'load');
-          if (verdict.verdict === 'applied') return { status, body, uncertain };
+          if (verdict.verdict === 'applied') return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
           if (verdict.verdict === 'refused') throw this.failure(route, where, status, undefined, body, attempt, 'not-retryable');
           resultCode = verdict.resultCode;
           retryAs = verdict.asStatus;
         } else if (status < 400 || (status === 404 && options.allow404)) {
-          return { status, body, uncertain };
+          return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
         }
-        if ((options.allow404 && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain };
+        if ((options.allow404 && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
       } else {

@@ -64,4 +64,6 @@ export interface LoadResult extends Envelope {
 export interface LoadAnswer {
   result: LoadResult;
   uncertain: boolean;
+  /** How long the service took to answer (the last attempt only). */
+  attemptMs: number;
 }

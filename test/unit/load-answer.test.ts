@@ -130,7 +130,7 @@ describe('sendBatch', () => {
     return builder.finish()!;
   }
   function target(result: LoadResult, rejections: Rejection[], uncertain = false): LoadTarget {
-    return { kind: 'list', stopOnError: false, send: async () => ({ result, uncertain }), reject: async (r) => void rejections.push(r) };
+    return { kind: 'list', stopOnError: false, send: async () => ({ result, uncertain, attemptMs: 1 }), reject: async (r) => void rejections.push(r) };
   }
 
   test('rejects identified rows by input row number and records the batch of unidentified failures', async () => {

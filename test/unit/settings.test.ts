@@ -48,6 +48,7 @@ describe('parseSettings: defaults', () => {
     batch_rows: 5_000,
     batch_bytes: 10 * 1024 * 1024,
     segment_batch_rows: 5_000,
+    segment_batch_rows_max: null,
     list_busy_retry_seconds: 600,
     requests_per_minute: 2_500,
     request_timeout_seconds: 120,
