@@ -27,7 +27,9 @@ const ECHO_BODY = `<html><body>502 upstream refused request; X-ApiKey: ${API_KEY
 const SETTINGS = {
   ...BASE_SETTINGS,
   batch_rows: 5,
+  // Fixed, small Segment batches: many requests, so faults land in the middle of a load.
   segment_batch_rows: 5,
+  segment_batch_rows_max: 5,
   max_attempts: 4,
   retry_budget_seconds: 30,
   request_timeout_seconds: 5,
@@ -460,7 +462,7 @@ describe('fault injection', { concurrency: 4 }, () => {
     const data = dataset(12);
     sim.faults.add({ route: 'loadList', delayMs: 4_500, afterCalls: 1, times: 2 });
     sim.faults.add({ route: 'loadSegment', delayMs: 4_500, times: 2 });
-    const result = await run(sim, name, { data, settings: { ...slow, batch_rows: 6, segment_batch_rows: 6 } });
+    const result = await run(sim, name, { data, settings: { ...slow, batch_rows: 6, segment_batch_rows: 6, segment_batch_rows_max: 6 } });
     assert.equal(result.report!.http.by_status.ETIMEDOUT, 4);
     assert.equal(result.report!.http.split_batches, 2);
     // 2 batches, the second split into two halves.
@@ -493,7 +495,7 @@ describe('fault injection', { concurrency: 4 }, () => {
 
   scenario('413 on large batches (maxBodyBytes 2 KB): batches split down, a row alone over the limit is rejected as BATCH_TOO_LARGE, the rest load', { maxBodyBytes: 2_048 }, async (sim, name) => {
     const data = dataset(30, ['seg_a', 'seg_b'], { 7: 3_000, 8: 95, 9: 95, 10: 95, 11: 95, 12: 95 });
-    const result = await run(sim, name, { data, settings: { batch_rows: 50, segment_batch_rows: 50 } });
+    const result = await run(sim, name, { data, settings: { batch_rows: 50, segment_batch_rows: 50, segment_batch_rows_max: 50 } });
     const report = result.report!;
     assert.ok(report.http.by_status['413']! >= 2);
     assert.ok(report.http.split_batches >= 1);
@@ -587,7 +589,7 @@ describe('fault injection', { concurrency: 4 }, () => {
     },
     async (sim, name) => {
       const data = dataset(24, ['seg_a', 'seg_b', 'seg_c']);
-      const settings = { segment_data_import_option: 'replace', segment_batch_rows: 2 };
+      const settings = { segment_data_import_option: 'replace', segment_batch_rows: 2, segment_batch_rows_max: 2 };
       const failed = await run(sim, name, {
         data,
         settings,
