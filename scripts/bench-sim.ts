@@ -1,6 +1,6 @@
 /**
  * The Selligent simulator in its own process for the benchmark (`node dist/cli.js simulate --port 0
- * --control --latency-ms N`), and what the benchmark computes from its request log: requests per route,
+ * --control --latency-ms N`, the per-row latency and the server time-out in its configuration file), and what the benchmark computes from its request log: requests per route,
  * 429s, and the API busy ratio (how much of a stage's wall time had a bulk request in flight).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +36,10 @@ export interface SimulatorProcess {
 export interface SimulatorStartOptions {
   cli: string;
   latencyMs: number;
+  /** Modelled work per data row of a load body, added to latencyMs (the simulator's `latencyPerRowMs`). */
+  latencyPerRowMs?: number;
+  /** A request whose modelled work exceeds this answers 408 after this long (`variants.serverTimeoutMs`). */
+  serverTimeoutMs?: number;
   /** Requests per minute per API key; `undefined` = the simulator's default; 0 = no limit. */
   rateLimit?: number;
   /** Where to write the simulator's configuration file (request log size, rate limit). */
@@ -48,6 +52,8 @@ export interface SimulatorStartOptions {
 export async function startSimulatorProcess(o: SimulatorStartOptions): Promise<SimulatorProcess> {
   const config: Record<string, unknown> = { requestLogSize: 2_000_000 };
   if (o.rateLimit !== undefined) config.rateLimit = o.rateLimit > 0 ? { limit: o.rateLimit, windowMs: 60_000 } : false;
+  if (o.latencyPerRowMs) config.latencyPerRowMs = o.latencyPerRowMs;
+  if (o.serverTimeoutMs !== undefined) config.variants = { serverTimeoutMs: o.serverTimeoutMs };
   await writeFile(o.configPath, JSON.stringify(config) + '\n');
   const args = [`--max-old-space-size=${o.maxOldSpaceMb}`, o.cli, 'simulate', '--port', '0', '--control', '--latency-ms', String(o.latencyMs), '--config', o.configPath];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

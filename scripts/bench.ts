@@ -39,12 +39,26 @@ const LIST = 'bench_contacts';
 const SIMULATOR_DEFAULT_RATE_LIMIT = 2_500;
 const DEFAULT_BATCH_ROWS = 5_000;
 const DEFAULT_BATCH_BYTES = 10 * 1024 * 1024;
+const DEFAULT_SEGMENT_BATCH_ROWS_MAX = 50_000;
+/** --realistic: the latency model of a live tenant (docs/performance.md, "Realistic latency"). */
+const REALISTIC = { rows: 200_000, latencyMs: 200, latencyPerRowMs: 0.2, serverTimeoutMs: 15_000 };
 
 const USAGE = `Usage: npm run bench -- [options]
 
   --rows N                 data rows in the generated query result (default 1000000)
   --segments N             distinct Segments, 1-50, skewed sizes (default 20)
   --latency-ms N           simulator latency added to every answer (default 0)
+  --latency-per-row-ms X   simulator latency per data row of a load body, added to --latency-ms (default 0)
+  --server-timeout-ms N    the simulator answers 408 after N ms when a request's modelled work exceeds N
+                           (default: no time-out)
+  --segment-batch-rows-max N  segment_batch_rows_max setting: the largest Segment request the exporter's
+                           adaptive sizing grows to (default: the exporter's, ${DEFAULT_SEGMENT_BATCH_ROWS_MAX});
+                           equal to the Segment batch size, Segment batches are fixed
+  --realistic              a service with realistic latency: 200 ms + 0.2 ms per row, 408 past 15 s,
+                           200000 rows unless --rows; exports the same data twice, with fixed Segment
+                           batches (segment_batch_rows_max = segment_batch_rows) and adaptive ones, and
+                           prints them side by side (about 4 minutes here); with a build that has no
+                           segment_batch_rows_max setting, only the fixed case runs
   --runs N                 repeat the run N times and report medians (default 1)
   --batch-rows N           batch_rows and segment_batch_rows settings (default: the exporter's, ${DEFAULT_BATCH_ROWS})
   --requests-per-minute N  requests_per_minute setting (default: the exporter's, 2500)
@@ -69,6 +83,10 @@ interface Params {
   rows: number;
   segments: number;
   latencyMs: number;
+  latencyPerRowMs: number;
+  serverTimeoutMs: number | undefined;
+  segmentBatchRowsMax: number | undefined;
+  realistic: boolean;
   runs: number;
   batchRows: number | undefined;
   requestsPerMinute: number | undefined;
@@ -91,6 +109,10 @@ function parseOptions(argv: string[]): Params {
       rows: { type: 'string' },
       segments: { type: 'string' },
       'latency-ms': { type: 'string' },
+      'latency-per-row-ms': { type: 'string' },
+      'server-timeout-ms': { type: 'string' },
+      'segment-batch-rows-max': { type: 'string' },
+      realistic: { type: 'boolean' },
       runs: { type: 'string' },
       'batch-rows': { type: 'string' },
       'requests-per-minute': { type: 'string' },
@@ -115,10 +137,20 @@ function parseOptions(argv: string[]): Params {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
     return n;
   };
+  const realistic = values.realistic ?? false;
+  const perRow = values['latency-per-row-ms'];
+  const latencyPerRowMs = perRow === undefined ? (realistic ? REALISTIC.latencyPerRowMs : 0) : Number(perRow);
+  if (!Number.isFinite(latencyPerRowMs) || latencyPerRowMs < 0 || latencyPerRowMs > 1_000) {
+    throw new Error(`--latency-per-row-ms must be a number from 0 to 1000, got "${perRow}"`);
+  }
   return {
-    rows: int('rows', values.rows, 1_000_000, 1)!,
+    rows: int('rows', values.rows, realistic ? REALISTIC.rows : 1_000_000, 1)!,
     segments: int('segments', values.segments, 20, 1, 50)!,
-    latencyMs: int('latency-ms', values['latency-ms'], 0, 0, 60_000)!,
+    latencyMs: int('latency-ms', values['latency-ms'], realistic ? REALISTIC.latencyMs : 0, 0, 60_000)!,
+    latencyPerRowMs,
+    serverTimeoutMs: int('server-timeout-ms', values['server-timeout-ms'], realistic ? REALISTIC.serverTimeoutMs : undefined, 1, 3_600_000),
+    segmentBatchRowsMax: int('segment-batch-rows-max', values['segment-batch-rows-max'], undefined, 1, 100_000),
+    realistic,
     runs: int('runs', values.runs, 1, 1, 50)!,
     batchRows: int('batch-rows', values['batch-rows'], undefined, 1, 100_000),
     requestsPerMinute: int('requests-per-minute', values['requests-per-minute'], undefined, 1),
@@ -134,6 +166,13 @@ function parseOptions(argv: string[]): Params {
 }
 
 // ------------------------------------------------------------------------------------------ helpers
+
+function latencyText(p: Params): string {
+  const parts = [`${p.latencyMs} ms`];
+  if (p.latencyPerRowMs > 0) parts.push(`${p.latencyPerRowMs} ms/row`);
+  if (p.serverTimeoutMs !== undefined) parts.push(`408 past ${p.serverTimeoutMs} ms`);
+  return parts.join(' + ').replace(' + 408', ', 408');
+}
 
 const log = (line: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -518,6 +557,8 @@ interface Report {
     split_batches: number;
   };
   accounting: { balanced: boolean; loaded: number; rejected: number } | null;
+  /** Sizes the adaptive Segment batching went through (absent from builds without it). */
+  segment_batch_rows?: { initial: number; smallest: number; largest: number; final: number; max: number } | null;
   durations_seconds: Record<string, number | undefined>;
   error: { code: string; message: string } | null;
 }
@@ -536,6 +577,8 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
   const sim = await startSimulatorProcess({
     cli: CLI,
     latencyMs: p.latencyMs,
+    latencyPerRowMs: p.latencyPerRowMs,
+    serverTimeoutMs: p.serverTimeoutMs,
     rateLimit: p.simRateLimit,
     configPath: join(runDir, 'simulator.json'),
     maxOldSpaceMb: Math.max(4096, Math.min(16_384, Math.floor((totalmem() / 2 ** 20) * 0.6))),
@@ -543,7 +586,7 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
   });
   let result: Record<string, unknown>;
   try {
-    log(`run ${index}: simulator ${sim.baseUrl} (pid ${sim.pid}, latency ${p.latencyMs} ms, rate limit ${p.simRateLimit === undefined ? 'default' : p.simRateLimit || 'off'})`);
+    log(`run ${index}: simulator ${sim.baseUrl} (pid ${sim.pid}, latency ${latencyText(p)}, rate limit ${p.simRateLimit === undefined ? 'default' : p.simRateLimit || 'off'})`);
     const settings: Record<string, unknown> = {
       organization: sim.organization,
       list_api_name: LIST,
@@ -556,6 +599,7 @@ async function oneRun(p: Params, meta: DataMeta, s3: S3Server, key: string, runD
       settings.batch_rows = p.batchRows;
       settings.segment_batch_rows = p.batchRows;
     }
+    if (p.segmentBatchRowsMax !== undefined) settings.segment_batch_rows_max = p.segmentBatchRowsMax;
     if (p.requestsPerMinute !== undefined) settings.requests_per_minute = p.requestsPerMinute;
     const settingsPath = join(runDir, 'settings.json');
     await writeFile(settingsPath, JSON.stringify({ result_settings: settings }, null, 2) + '\n');
@@ -680,6 +724,7 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
   const loadSeconds = (d.list_load ?? 0) + (d.segment_load ?? 0);
   const loadBusy = listBusy.busySeconds + segmentBusy.busySeconds;
   const status429 = log_.filter((e) => e.status === 429);
+  const status408 = log_.filter((e) => e.status === 408);
   const rowsPerSecond = rows / r.wallSeconds;
   const input = {
     matches: report.validation.skipped_rows === meta.skipped.segment_blank + meta.skipped.key_blank &&
@@ -737,6 +782,8 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
         byStatus: countBy(log_, (e) => String(e.status)),
         status429: status429.length,
         status429ByRoute: countBy(status429, (e) => e.route ?? '(unmatched)'),
+        status408: status408.length,
+        status408ByRoute: countBy(status408, (e) => e.route ?? '(unmatched)'),
       },
     },
     busy: {
@@ -757,7 +804,11 @@ function measure(p: Params, meta: DataMeta, report: Report, r: ChildResult, log_
       segmentRowsSent: segmentSent,
       segmentRequests: report.segments.reduce((s, x) => s + x.requests, 0),
       segmentRequestsSimulator: log_.filter((e) => e.route === 'loadSegment' && e.status !== 429).length,
+      /** With adaptive Segment batches the count is lower than this fixed-size figure. */
       segmentRequestsExpected: expectedSegment,
+      segmentBatchRowsMax: p.segmentBatchRowsMax ?? null,
+      /** The report's segment_batch_rows: initial, smallest, largest, final and max sizes. */
+      segmentBatchRows: report.segment_batch_rows ?? null,
     },
     parseCeiling: ceiling,
     ratioToParseCeiling: round(rowsPerSecond / ceiling.rowsPerSecond, 3),
@@ -865,7 +916,7 @@ async function targets(p: Params, m: Any, build: string): Promise<Target[]> {
     value: b.listRequests,
     target: `= ceil(${b.listRowsSent} / ${b.batchRows}) = ${b.listRequestsExpected}`,
     met: b.byteCapBinds ? null : b.listRequests === b.listRequestsExpected && b.listRequestsSimulator === b.listRequestsExpected,
-    note: `${b.listRequestsSimulator} in the simulator log; ${b.listBytesPerRow} bytes/row${b.byteCapBinds ? ': the byte cap binds, not judged' : ''}; Segment loads ${b.segmentRequests} (expected ${b.segmentRequestsExpected})`,
+    note: `${b.listRequestsSimulator} in the simulator log; ${b.listBytesPerRow} bytes/row${b.byteCapBinds ? ': the byte cap binds, not judged' : ''}; Segment loads ${b.segmentRequests} (${b.segmentRequestsExpected} at a fixed ${b.batchRows} rows)`,
   });
   const pacingOn = (p.requestsPerMinute ?? 2_500) <= (p.simRateLimit === undefined ? SIMULATOR_DEFAULT_RATE_LIMIT : p.simRateLimit || Infinity);
   const n429 = m.http.simulator.status429;
@@ -916,9 +967,10 @@ function table(doc: Any): string {
     ['gap ms mean/p95/max List', vals((r) => `${r.busy.list_load.meanGapMs} / ${r.busy.list_load.p95GapMs} / ${r.busy.list_load.maxGapMs}`)],
     ['gap ms mean/p95/max Seg', vals((r) => `${r.busy.segment_load.meanGapMs} / ${r.busy.segment_load.p95GapMs} / ${r.busy.segment_load.maxGapMs}`)],
     ['List requests (expected)', vals((r) => `${r.batching.listRequests} (${r.batching.listRequestsExpected})`)],
-    ['Segment requests (expected)', vals((r) => `${r.batching.segmentRequests} (${r.batching.segmentRequestsExpected})`)],
+    ['Segment requests (fixed-size count)', vals((r) => `${r.batching.segmentRequests} (${r.batching.segmentRequestsExpected})`)],
+    ['Segment batch rows init/min/max/final', vals((r) => batchRowsText(r.batching.segmentBatchRows))],
     ['HTTP requests (simulator)', vals((r) => r.http.simulator.requests)],
-    ['429s / retries', vals((r) => `${r.http.simulator.status429} / ${r.http.exporter.retries}`)],
+    ['429s / 408s / retries', vals((r) => `${r.http.simulator.status429} / ${r.http.simulator.status408} / ${r.http.exporter.retries}`)],
   );
   const w0 = Math.max(...rows.map(([k]) => k.length));
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map(([, v]) => (v[i] ?? '').length)));
@@ -930,6 +982,46 @@ function table(doc: Any): string {
     out.push(`  ${verdict.padEnd(7)}  ${t.name}: ${t.value ?? '-'} (target ${t.target}); ${t.note}`);
   }
   return out.join('\n');
+}
+
+function batchRowsText(b: Any): string {
+  return b ? `${b.initial}/${b.smallest}/${b.largest}/${b.final} (max ${b.max})` : '-';
+}
+
+/**
+ * --realistic: the fixed and the adaptive Segment batches side by side (medians when --runs > 1) and
+ * adaptive / fixed for the figures that batching changes.
+ */
+function comparisonTable(fixed: Any, adaptive: Any): string {
+  const fmt = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : String(round(v, 2))) : String(v));
+  const ratio = (a: unknown, f: unknown) => (typeof a === 'number' && typeof f === 'number' && f > 0 ? String(round(a / f, 3)) : '');
+  const figures: Array<[string, (r: Any) => unknown, boolean]> = [
+    ['Segment requests', (r) => r.batching.segmentRequests, true],
+    ['List requests', (r) => r.batching.listRequests, true],
+    ['segment_load s', (r) => r.stages.segment_load.seconds, true],
+    ['list_load s', (r) => r.stages.list_load.seconds, true],
+    ['wall s', (r) => r.wallSeconds, true],
+    ['peak RSS MB (largest process)', (r) => r.peakRssMb, true],
+    ['Segment batch rows init/min/max/final', (r) => batchRowsText(r.batching.segmentBatchRows), false],
+    ['408s (simulator)', (r) => r.http.simulator.status408, false],
+    ['retries / split batches', (r) => `${r.http.exporter.retries} / ${r.http.exporter.splitBatches}`, false],
+    ['other load (cores)', (r) => r.contention.otherCores, false],
+  ];
+  const rows = figures.map(([name, f, withRatio]) => [name, fmt(f(fixed)), adaptive ? fmt(f(adaptive)) : '-', withRatio && adaptive ? ratio(f(adaptive), f(fixed)) : '']);
+  const head = ['figure', 'fixed', 'adaptive', 'adaptive / fixed'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** Whether the build in `dir` mentions `text` (a setting name) in any of its compiled files. */
+function buildKnows(dir: string, text: string): boolean {
+  try {
+    execFileSync('grep', ['-rqF', '--include=*.js', text, join(dir, 'dist')], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Keeps the newest `keep` invocation directories under .bench/runs/ (their names sort by time). */
@@ -967,23 +1059,43 @@ async function main(): Promise<void> {
     if (srcDirty.length > 0) log(`note: src/ has uncommitted changes (${srcDirty.length} file(s)), so dist/ may not be commit ${commit.short}; --commit REF measures a commit exactly`);
   }
   CLI = snapshot.cli;
+  // The settings are strict: a build from before adaptive Segment batches refuses segment_batch_rows_max.
+  const adaptiveBuild = buildKnows(snapshot.dir, 'segment_batch_rows_max');
+  if (p.segmentBatchRowsMax !== undefined && !adaptiveBuild) throw new Error(`--segment-batch-rows-max: the build under test (${snapshot.hash}) has no segment_batch_rows_max setting`);
+  const modes: Array<{ name: 'fixed' | 'adaptive' | null; params: Params }> = !p.realistic
+    ? [{ name: null, params: p }]
+    : adaptiveBuild
+      ? [
+          { name: 'fixed', params: { ...p, segmentBatchRowsMax: p.batchRows ?? DEFAULT_BATCH_ROWS } },
+          { name: 'adaptive', params: p },
+        ]
+      : [{ name: 'fixed', params: p }];
+  if (p.realistic && !adaptiveBuild) log(`note: the build under test has no segment_batch_rows_max setting, so its Segment batches are fixed: only the fixed case runs`);
   const host = await machine();
-  log(`commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${p.latencyMs} ms, ${p.runs} run(s)`);
+  log(`commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${latencyText(p)}, ${p.runs} run(s)${p.realistic ? ` of ${modes.map((m) => m.name).join(' and ')} Segment batches` : ''}`);
 
   const { meta, generated } = await ensureData(join(BENCH_DIR, 'data'), { rows: p.rows, segments: p.segments, seed: p.seed }, log);
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const s3 = await startS3(join(BENCH_DIR, `s3rver-${process.pid}`));
   const runsDir = join(BENCH_DIR, 'runs', stamp);
   const runs: Record<string, unknown>[] = [];
+  const runsByMode: Record<string, Record<string, unknown>[]> = {};
   try {
     const key = `exports/bench/${meta.rows}r-${meta.segments}s/result_000.csv.gz`;
     await upload(s3, meta, key);
     for (let i = 1; i <= p.runs; i++) {
-      const runDir = join(runsDir, `run-${i}`);
-      const r = await oneRun(p, meta, s3, key, runDir, i);
-      runs.push(r);
-      log(`run ${i}: ${r.rowsPerSecond} rows/s, ${r.wallSeconds} s wall, peak RSS ${r.peakRssMb} MB, ratio to parse ceiling ${r.ratioToParseCeiling}`);
+      // Fixed and adaptive alternate, so a change in the machine's load between runs touches both.
+      for (const mode of modes) {
+        const runDir = join(runsDir, mode.name ? `${mode.name}-run-${i}` : `run-${i}`);
+        if (mode.name) log(`run ${i}: ${mode.name} Segment batches`);
+        const r = await oneRun(mode.params, meta, s3, key, runDir, i);
+        if (mode.name) r.segmentBatches = mode.name;
+        (runsByMode[mode.name ?? 'default'] ??= []).push(r);
+        log(`run ${i}: ${r.rowsPerSecond} rows/s, ${r.wallSeconds} s wall, peak RSS ${r.peakRssMb} MB, ratio to parse ceiling ${r.ratioToParseCeiling}`);
+      }
     }
+    // The document's runs and medians are those of the exporter's default settings (adaptive batches).
+    runs.push(...runsByMode[modes[modes.length - 1]!.name ?? 'default']!);
   } finally {
     await s3.close();
     if (generated && !p.keep) {
@@ -1025,6 +1137,27 @@ async function main(): Promise<void> {
     runs,
     targets: [] as Target[],
   };
+  if (p.realistic) {
+    const fixedRuns = runsByMode.fixed ?? [];
+    const adaptiveRuns = runsByMode.adaptive ?? [];
+    const fixed = medianTree(fixedRuns.map((r) => ({ ...r, profile: undefined, files: undefined }))) as Any;
+    const adaptive = adaptiveRuns.length ? (medianTree(adaptiveRuns.map((r) => ({ ...r, profile: undefined, files: undefined }))) as Any) : null;
+    const ratio = (f: (r: Any) => number | null | undefined) => {
+      const a = adaptive ? f(adaptive) : null;
+      const b = f(fixed);
+      return typeof a === 'number' && typeof b === 'number' && b > 0 ? round(a / b, 3) : null;
+    };
+    doc.comparison = {
+      fixed: { segmentBatchRowsMax: p.batchRows ?? DEFAULT_BATCH_ROWS, median: fixed, runs: fixedRuns },
+      adaptive: adaptive ? { segmentBatchRowsMax: p.segmentBatchRowsMax ?? DEFAULT_SEGMENT_BATCH_ROWS_MAX, median: adaptive, runs: adaptiveRuns } : null,
+      adaptiveOverFixed: {
+        segmentRequests: ratio((r) => r.batching.segmentRequests),
+        segmentLoadSeconds: ratio((r) => r.stages.segment_load.seconds),
+        listLoadSeconds: ratio((r) => r.stages.list_load.seconds),
+        wallSeconds: ratio((r) => r.wallSeconds),
+      },
+    };
+  }
   doc.targets = await targets(p, medianRun, snapshot.hash);
   const text = JSON.stringify(doc, null, 2) + '\n';
   await mkdir(join(BENCH_DIR, 'results'), { recursive: true });
@@ -1033,6 +1166,10 @@ async function main(): Promise<void> {
     // Latest result per shape, and per shape and build (what the RSS growth check compares with).
     const shape = [
       `${p.rows}r-${p.segments}s-${p.latencyMs}ms`,
+      p.latencyPerRowMs > 0 ? `${p.latencyPerRowMs}msrow` : '',
+      p.serverTimeoutMs !== undefined ? `to${p.serverTimeoutMs}` : '',
+      p.segmentBatchRowsMax !== undefined ? `smax${p.segmentBatchRowsMax}` : '',
+      p.realistic ? 'realistic' : '',
       p.batchRows !== undefined ? `b${p.batchRows}` : '',
       p.requestsPerMinute !== undefined ? `rpm${p.requestsPerMinute}` : '',
       p.simRateLimit !== undefined ? `sim${p.simRateLimit}` : '',
@@ -1045,6 +1182,11 @@ async function main(): Promise<void> {
   }
   process.stdout.write(text);
   process.stderr.write('\n' + table(doc) + '\n');
+  if (doc.comparison) {
+    const c = doc.comparison;
+    process.stderr.write(`\nSegment batches, fixed (segment_batch_rows_max = segment_batch_rows) and adaptive, ${p.rows} rows, latency ${latencyText(p)}${p.runs > 1 ? `, medians of ${p.runs} runs` : ''}:\n`);
+    process.stderr.write(comparisonTable(c.fixed.median, c.adaptive?.median ?? null) + '\n');
+  }
   process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);
 }
 
