@@ -33,10 +33,12 @@ test('Segment requests grow while answers are fast, so a large Segment takes few
     assert.equal(members(sim, 'big_segment').length, MEMBERS);
     const report = result.report!;
     assert.equal(report.segments[0]!.members_loaded, MEMBERS);
-    // Each batch is built while the one before it is on the wire, so sizes follow answers one batch late:
-    // 1,000 + 1,000 + 2,000 + 4,000 + 8,000 + 4,000 rows; fixed batches would take 20 requests.
-    assert.equal(segmentLoads(sim).length, 6);
-    assert.equal(report.segments[0]!.requests, 6);
+    // Each batch is built while the one before it is on the wire, so sizes usually follow answers one batch
+    // late (1,000 + 1,000 + 2,000 + 4,000 + 8,000 + 4,000 rows), or at once when an answer comes back before
+    // the next batch is built (1,000 + 2,000 + 4,000 + 8,000 + 5,000); fixed batches would take 20 requests.
+    const requests = segmentLoads(sim).length;
+    assert.ok(requests === 5 || requests === 6, `${requests} Segment requests`);
+    assert.equal(report.segments[0]!.requests, requests);
     assert.deepEqual(report.segment_batch_rows, { initial: 1_000, smallest: 1_000, largest: 8_000, final: 8_000, max: 8_000 });
   } finally {
     await sim.close();
