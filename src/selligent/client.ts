@@ -115,7 +115,7 @@ interface SendOptions {
   json?: unknown;
   body?: Buffer;
   /** Absence (404, or 400 with result_code NotFound) is an answer (the thing is missing), not an error. */
-  allow404?: boolean;
+  absentIsAnswer?: boolean;
   /** Further statuses that are answers the caller handles, not errors. */
   accept?: number[];
   splittable?: boolean;
@@ -175,12 +175,12 @@ export class SelligentClient {
   }
 
   async getOrganization(org: string): Promise<Record<string, unknown> | undefined> {
-    const answer = await this.send('getOrganization', 'GET', orgPath(org), { allow404: true });
+    const answer = await this.send('getOrganization', 'GET', orgPath(org), { absentIsAnswer: true });
     return answer.status >= 400 ? undefined : parseJson(answer.body, 'getOrganization') as Record<string, unknown>;
   }
 
   async getList(org: string, list: string): Promise<ListInfo | undefined> {
-    const answer = await this.send('getList', 'GET', `${orgPath(org)}/lists/${enc(list)}`, { allow404: true });
+    const answer = await this.send('getList', 'GET', `${orgPath(org)}/lists/${enc(list)}`, { absentIsAnswer: true });
     return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getList') as ListInfo);
   }
 
@@ -231,7 +231,7 @@ export class SelligentClient {
   }
 
   async getSegment(org: string, list: string, segment: string): Promise<SegmentInfo | undefined> {
-    const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { allow404: true });
+    const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { absentIsAnswer: true });
     return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getSegment') as SegmentInfo);
   }
 
@@ -311,10 +311,10 @@ export class SelligentClient {
           if (verdict.verdict === 'refused') throw this.failure(route, where, status, undefined, body, attempt, 'not-retryable');
           resultCode = verdict.resultCode;
           retryAs = verdict.asStatus;
-        } else if (status < 400 || (status === 404 && options.allow404)) {
+        } else if (status < 400) {
           return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
         }
-        if ((options.allow404 && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
+        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
       } else {
