@@ -32,6 +32,7 @@ export interface BatchSizeFigures {
 const MIN_ROWS = 1;
 
 export class AdaptiveBatchSize {
+  private readonly initial: number;
   private size: number;
   private smallest: number | null = null;
   private largest: number | null = null;
@@ -40,7 +41,8 @@ export class AdaptiveBatchSize {
 
   constructor(private readonly options: AdaptiveBatchOptions) {
     this.ceiling = options.maxRows;
-    this.size = Math.max(MIN_ROWS, Math.min(options.initialRows, options.maxRows));
+    this.initial = Math.max(MIN_ROWS, Math.min(options.initialRows, options.maxRows));
+    this.size = this.initial;
   }
 
   /** Rows for the next request. */
@@ -68,6 +70,6 @@ export class AdaptiveBatchSize {
   }
 
   figures(): BatchSizeFigures {
-    return { initial: Math.min(this.options.initialRows, this.options.maxRows), smallest: this.smallest, largest: this.largest, final: this.size };
+    return { initial: this.initial, smallest: this.smallest, largest: this.largest, final: this.size };
   }
 }

@@ -294,11 +294,12 @@ async function createMissingSegments(ctx: RunContext, segments: SegmentTarget[])
 }
 
 async function loadSegments(ctx: RunContext, plan: ColumnPlan, segments: SegmentTarget[], segmentSpool: SegmentSpool, rejectedRows: RowNumberSet): Promise<void> {
-  const batchSize = new AdaptiveBatchSize({ initialRows: ctx.settings.segment_batch_rows, maxRows: segmentBatchRowsMax(ctx.settings), targetMs: SEGMENT_ANSWER_TARGET_MS });
+  const maxRows = segmentBatchRowsMax(ctx.settings);
+  const batchSize = new AdaptiveBatchSize({ initialRows: ctx.settings.segment_batch_rows, maxRows, targetMs: SEGMENT_ANSWER_TARGET_MS });
   try {
     await loadEachSegment(ctx, plan, segments, segmentSpool, rejectedRows, batchSize);
   } finally {
-    ctx.report.segment_batch_rows = { ...batchSize.figures(), max: segmentBatchRowsMax(ctx.settings) };
+    ctx.report.segment_batch_rows = { ...batchSize.figures(), max: maxRows };
   }
 }
 
