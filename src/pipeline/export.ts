@@ -16,7 +16,7 @@ import { Progress } from './progress.js';
 import { readAndValidate, type ReadResult } from './read.js';
 import { RejectedRowsFile, RowNumberSet } from './rejected.js';
 import { createSpoolDir } from './spool-dir.js';
-import { SegmentSpool } from './spool.js';
+import { SegmentSpool } from './segment-spool.js';
 
 export type { PipelineOptions };
 

@@ -2,7 +2,8 @@ import { convertValue, type ColumnType } from '../schema/types.js';
 import { BatchBuilder, type Batch } from './batches.js';
 import type { Column, ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
-import { SegmentSpool, deduplicatePartitions, winnerCells, type DeduplicationStrategy, type SegmentSpoolFiles, type SpooledPartitions } from './spool.js';
+import { deduplicatePartitions, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from './deduplicate.js';
+import { SegmentSpool, type SegmentSpoolFiles } from './segment-spool.js';
 
 /**
  * Turning the spooled rows into List request bodies: deduplicate each partition, convert every winner

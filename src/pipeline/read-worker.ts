@@ -1,9 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { joinInferred, keyForm, type InferredType } from '../schema/types.js';
-import { ChunkParser, type InputFormat, type RawRow } from '../source/records.js';
+import { ChunkParser } from '../source/chunk-parser.js';
+import type { InputFormat } from '../source/format-detect.js';
+import type { RawRow } from '../source/raw-rows.js';
 import type { ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
-import { ROWS_PER_PIECE, RowSpool } from './spool.js';
+import { ROWS_PER_PIECE, RowSpool } from './row-spool.js';
 import { toWireError } from './threads.js';
 import { validateRow, type SkipReason } from './validate.js';
 
@@ -44,7 +46,7 @@ const plan = setup.plan;
 // Inferred types are known only at the end; a column inferred as a number holds only values already
 // written in their stored form (see widen), so comparing its text is the same.
 const keyForms = plan.typesFrom === 'schema-file' ? plan.keys.map((key) => keyForm(key.type)) : undefined;
-const spool = new RowSpool(setup.directory, plan.keyPositions, undefined, setup.partitions, `rows-w${setup.id}`, keyForms?.some(Boolean) ? keyForms : undefined);
+const spool = new RowSpool(setup.directory, plan.keyPositions, setup.partitions, `rows-w${setup.id}`, keyForms?.some(Boolean) ? keyForms : undefined);
 const nativeTypes: InferredType[] = [];
 let parser: ChunkParser | undefined;
 let parserObject = -1;

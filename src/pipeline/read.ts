@@ -4,11 +4,12 @@ import { ConfigError, InputError } from '../errors.js';
 import { readSchemaFile } from '../schema/schema-file.js';
 import { joinInferred, type ColumnType } from '../schema/types.js';
 import { resolveInput } from '../source/resolve.js';
-import { InputReader, type InputPiece } from '../source/records.js';
+import { InputReader, type InputPiece } from '../source/input-reader.js';
 import { planColumns, settleInferredTypes, type ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
 import type { ReadWorkerRequest, ReadWorkerResult, ReadWorkerSetup } from './read-worker.js';
-import { MAX_PARTITION_BYTES, partitionCount, type SpooledPartitions } from './spool.js';
+import { MAX_PARTITION_BYTES, type SpooledPartitions } from './deduplicate.js';
+import { partitionCount } from './partitioning.js';
 import { fromWireError, siblingModule, startWorker, Wakeup, watchWorker } from './threads.js';
 import type { SkipReason } from './validate.js';
 

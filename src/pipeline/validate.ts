@@ -1,5 +1,5 @@
 import { convertValue, widen } from '../schema/types.js';
-import type { RawRow } from '../source/records.js';
+import type { RawRow } from '../source/raw-rows.js';
 import type { ColumnPlan } from './columns.js';
 
 export type SkipReason =

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { fileLocation } from '../../src/source/local.js';
-import { InputReader, type RawRow } from '../../src/source/records.js';
+import { InputReader } from '../../src/source/input-reader.js';
+import type { RawRow } from '../../src/source/raw-rows.js';
 import type { InputLocation } from '../../src/source/types.js';
+import { readAllRows } from '../helpers/read-rows.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'records-large-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,9 +38,9 @@ async function readWithDeadline(path: string, deadlineMs: number) {
   const timer = setTimeout(() => {
     for (const stream of opened) stream.destroy(new Error(`gave up after ${deadlineMs} ms`));
   }, deadlineMs);
-  const rows: RawRow[] = [];
+  let rows: RawRow[] = [];
   try {
-    for await (const batch of reader.batches()) rows.push(...batch.rows);
+    ({ rows } = await readAllRows(reader, 16 * 1024 * 1024));
   } finally {
     clearTimeout(timer);
   }

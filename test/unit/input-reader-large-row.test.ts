@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
-import { InputReader, RecordAligner, type OversizedRecord, type RawRow } from '../../src/source/records.js';
+import { InputReader } from '../../src/source/input-reader.js';
+import type { RawRow } from '../../src/source/raw-rows.js';
 import type { InputLocation } from '../../src/source/types.js';
+import { readAllRows } from '../helpers/read-rows.ts';
 
 const MIB = 1024 * 1024;
 
@@ -35,9 +37,7 @@ function generated(name: string, parts: Array<string | { repeat: string; bytes: 
 
 async function rowsOf(location: InputLocation, maxFieldBytes: number, format?: 'csv' | 'tsv' | 'jsonl'): Promise<RawRow[]> {
   const reader = new InputReader(location, await location.list(), { maxDecompressedBytes: 1e10, maxFieldBytes, format });
-  const rows: RawRow[] = [];
-  for await (const batch of reader.batches()) rows.push(...batch.rows);
-  return rows;
+  return (await readAllRows(reader, maxFieldBytes)).rows;
 }
 
 describe('InputReader: rows larger than max_field_bytes', () => {
@@ -81,36 +81,5 @@ describe('InputReader: rows larger than max_field_bytes', () => {
 
   it('a header larger than the limit: INPUT_MALFORMED', async () => {
     await assert.rejects(rowsOf(generated('header.csv', ['id,', { repeat: 'h', bytes: 2 * MIB }, '\n1,a\n']), MIB), { code: 'INPUT_MALFORMED' });
-  });
-});
-
-describe('RecordAligner', () => {
-  /** Feeds `chunks` through an aligner; returns what it passed on (text, or the size of a dropped record). */
-  async function align(quoted: boolean, limit: number, chunks: string[]): Promise<Array<string | number>> {
-    const aligner = new RecordAligner(quoted, limit, () => new Error('too large'));
-    const out: Array<string | number> = [];
-    const done = (async () => {
-      for await (const piece of aligner as AsyncIterable<Buffer | OversizedRecord>) out.push(Buffer.isBuffer(piece) ? piece.toString() : piece.oversized);
-    })();
-    for (const chunk of chunks) aligner.write(Buffer.from(chunk));
-    aligner.end();
-    await done;
-    return out;
-  }
-
-  it('a record that passes the limit only when its last chunk arrives is dropped too', async () => {
-    assert.deepEqual(await align(true, 10, ['a,b\nxxxxxx', 'xxxx\nc,d\n']), ['a,b\n', 11, 'c,d\n']);
-  });
-
-  it('a record at the limit is passed on whole', async () => {
-    assert.deepEqual(await align(true, 10, ['a,b\nxxxxx', 'xxxx\nc,d\n']), ['a,b\n', 'xxxxxxxxx\nc,d\n']);
-  });
-
-  it('a dropped record ends at the first newline outside quotes, even inside a chunk that holds more records', async () => {
-    assert.deepEqual(await align(true, 8, ['1,"a\nb', 'cdefgh\n"\n2,x\n3,', 'y\n']), [15, '2,x\n', '3,y\n']);
-  });
-
-  it('a dropped record at the end of the input without a newline is still reported', async () => {
-    assert.deepEqual(await align(false, 4, ['ok\nxxx', 'xxxx']), ['ok\n', 7]);
   });
 });

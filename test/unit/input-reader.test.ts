@@ -11,8 +11,9 @@ import { InputError } from '../../src/errors.js';
 import { planColumns } from '../../src/pipeline/columns.js';
 import { validateRow } from '../../src/pipeline/validate.js';
 import { fileLocation } from '../../src/source/local.js';
-import { formatFor, InputReader, type RawRow, type ReaderOptions } from '../../src/source/records.js';
+import { InputReader, type ReaderOptions } from '../../src/source/input-reader.js';
 import type { InputLocation, InputObject } from '../../src/source/types.js';
+import { readAllRows } from '../helpers/read-rows.ts';
 import { chunked } from '../helpers/streams.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'records-test-'));
@@ -29,12 +30,7 @@ const OPTIONS: ReaderOptions = { maxDecompressedBytes: 1e9, maxFieldBytes: 16 * 
 
 async function readLocation(location: InputLocation, options: Partial<ReaderOptions> = {}) {
   const reader = new InputReader(location, await location.list(), { ...OPTIONS, ...options });
-  const rows: RawRow[] = [];
-  const firstRows: number[] = [];
-  for await (const batch of reader.batches()) {
-    firstRows.push(batch.firstRow);
-    rows.push(...batch.rows);
-  }
+  const { rows, firstRows } = await readAllRows(reader, options.maxFieldBytes ?? OPTIONS.maxFieldBytes);
   return { reader, rows, firstRows };
 }
 
@@ -69,39 +65,6 @@ function trickle(path: string, size: number, transform: (bytes: Buffer) => Buffe
     async close(): Promise<void> {},
   };
 }
-
-describe('formatFor', () => {
-  for (const [uri, format] of [
-    ['s3://b/part-0.csv', 'csv'],
-    ['s3://b/part-0.csv.gz', 'csv'],
-    ['s3://b/part-0', 'csv'],
-    ['s3://b/part-0.gz', 'csv'],
-    ['file:///x/result.TSV', 'tsv'],
-    ['file:///x/result.tsv.gz', 'tsv'],
-    ['file:///x/result.tab', 'tsv'],
-    ['file:///x/result.jsonl', 'jsonl'],
-    ['file:///x/result.ndjson.gzip', 'jsonl'],
-    ['file:///x/result.json', 'jsonl'],
-    ['file:///x/result.JSONL.GZ', 'jsonl'],
-    ['file:///x/tsv/result.csv', 'csv'],
-  ]) {
-    it(`${uri} -> ${format}`, () => assert.equal(formatFor(uri!), format));
-  }
-
-  it('an explicit format wins, in any case', () => {
-    assert.equal(formatFor('s3://b/x.csv', 'tsv'), 'tsv');
-    assert.equal(formatFor('s3://b/x.tsv', 'CSV'), 'csv');
-    assert.equal(formatFor('s3://b/x', 'JsonL'), 'jsonl');
-  });
-
-  it('an unknown explicit format: INPUT_FORMAT_INVALID', () => {
-    assert.throws(() => formatFor('s3://b/x.csv', 'parquet'), (error: InputError) => {
-      assert.equal(error.code, 'INPUT_FORMAT_INVALID');
-      assert.equal(error.message, '--format: expected one of csv, tsv, jsonl, got "parquet"');
-      return true;
-    });
-  });
-});
 
 describe('InputReader: CSV', () => {
   it('reads quotes, escaped quotes, embedded newlines and CRLF', async () => {
@@ -271,13 +234,13 @@ describe('InputReader: CSV', () => {
     assert.equal((rows[2] as { reason: string }).reason, 'malformed_row', '1,500 × é is 3,000 bytes');
   });
 
-  it('numbers rows across batches of 2,000', async () => {
-    const body = Array.from({ length: 2_500 }, (_, i) => `${i + 1},n${i + 1}`).join('\n');
-    const { rows, firstRows, reader } = await read(file('many.csv', `id,name\n${body}\n`));
-    assert.equal(rows.length, 2_500);
-    assert.deepEqual(firstRows, [1, 2_001]);
+  it('reads every row of an object that spans several pieces', async () => {
+    const body = Array.from({ length: 30_000 }, (_, i) => `${i + 1},n${i + 1}`).join('\n');
+    const { rows, reader } = await read(file('many.csv', `id,name\n${body}\n`));
+    assert.equal(rows.length, 30_000);
+    assert.deepEqual(rows[29_999], ['30000', 'n30000']);
     assert.deepEqual(rows[2_499], ['2500', 'n2500']);
-    assert.equal(reader.objectsRead[0]!.rows, 2_500);
+    assert.equal(reader.objectsRead[0]!.rows, 30_000);
   });
 
   it('stops with INTERRUPTED (exit 5) when the signal is aborted', async () => {

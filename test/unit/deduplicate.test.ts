@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { deduplicatePartitions, hashKey, ROWS_PER_PIECE, RowSpool, SegmentSpool, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from '../../src/pipeline/spool.js';
+import { deduplicatePartitions, MAX_PARTITION_BYTES, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from '../../src/pipeline/deduplicate.js';
+import { ROWS_PER_PIECE, RowSpool } from '../../src/pipeline/row-spool.js';
 
 /** A deduplicated row with its values decoded. */
 interface Winner {
@@ -42,7 +43,7 @@ function expected(rows: InputRow[], keyPositions: number[], strategy: Deduplicat
 
 async function spoolAndDedupe(rows: InputRow[], keyPositions: number[], strategy: DeduplicationStrategy, maxPartitionBytes?: number) {
   const dir = mkdtempSync(join(root, 'rows-'));
-  const spool = new RowSpool(dir, keyPositions, maxPartitionBytes);
+  const spool = new RowSpool(dir, keyPositions);
   for (const { row, segment, cells } of rows) {
     spool.add(row, segment, cells);
     if (row % 1_000 === 0) await spool.drain();
@@ -52,7 +53,8 @@ async function spoolAndDedupe(rows: InputRow[], keyPositions: number[], strategy
   const winners = new Map<string, Winner>();
   let merged = 0;
   let partitions = 0;
-  for await (const partition of deduplicatePartitions(spool.partitions(), strategy)) {
+  const spooled: SpooledPartitions = { directory: dir, groups: spool.files().map((file) => [file]), maxPartitionBytes: maxPartitionBytes ?? MAX_PARTITION_BYTES };
+  for await (const partition of deduplicatePartitions(spooled, strategy)) {
     partitions++;
     merged += partition.merged;
     for (const span of partition.winners) {
@@ -79,39 +81,7 @@ function sampleRows(count: number, distinctKeys: number): InputRow[] {
   });
 }
 
-describe('hashKey', () => {
-  it('is stable and an unsigned 32-bit integer', () => {
-    for (const key of ['', 'x', 'cust-1', '日本', '😀', 'a\u0000b']) {
-      const hash = hashKey(key);
-      assert.ok(Number.isInteger(hash) && hash >= 0 && hash < 2 ** 32, `${key}: ${hash}`);
-      assert.equal(hashKey(key), hash);
-      assert.equal(hashKey(key, 0), hash, 'seed 0 is the default');
-    }
-    assert.notEqual(hashKey('ab'), hashKey('ba'));
-  });
-
-  it('a seed changes the hash', () => {
-    assert.notEqual(hashKey('cust-1', 1), hashKey('cust-1', 0));
-    assert.notEqual(hashKey('cust-1', 2), hashKey('cust-1', 1));
-  });
-
-  it('spreads keys over the 64 partitions', () => {
-    const counts = new Array<number>(64).fill(0);
-    for (let i = 0; i < 64_000; i++) counts[hashKey(`cust-${i}`) % 64]!++;
-    assert.ok(Math.min(...counts) > 500 && Math.max(...counts) < 1_500, JSON.stringify(counts));
-  });
-
-  it('re-partitioning spreads the keys of one partition over all 16 sub-partitions', () => {
-    const keys = Array.from({ length: 100_000 }, (_, i) => `cust-${i}`).filter((key) => hashKey(key) % 64 === 5);
-    const counts = new Array<number>(16).fill(0);
-    for (const key of keys) counts[hashKey(key, 1) % 16]!++;
-    const mean = keys.length / 16;
-    assert.ok(counts.every((count) => count > 0), `empty sub-partitions: ${JSON.stringify(counts)}`);
-    assert.ok(Math.max(...counts) < 2 * mean, `largest sub-partition ${Math.max(...counts)} vs mean ${mean}`);
-  });
-});
-
-describe('RowSpool', () => {
+describe('RowSpool and deduplicatePartitions', () => {
   it('ImportLastMatch keeps the last row of each key, across many rows with duplicates far apart', async () => {
     const rows = sampleRows(6_000, 1_500);
     const { winners, merged, leftover } = await spoolAndDedupe(rows, [0], 'ImportLastMatch');
@@ -219,7 +189,7 @@ describe('RowSpool', () => {
      */
     async function spoolByPieces(rows: InputRow[], writers: number, pieceRows: number, strategy: DeduplicationStrategy, maxPartitionBytes?: number) {
       const dir = mkdtempSync(join(root, 'pieces-'));
-      const spools = Array.from({ length: writers }, (_, w) => new RowSpool(dir, [0], maxPartitionBytes, 64, `rows-w${w}`));
+      const spools = Array.from({ length: writers }, (_, w) => new RowSpool(dir, [0], 64, `rows-w${w}`));
       const rowBases: number[] = [];
       for (let seq = 0; seq * pieceRows < rows.length; seq++) {
         const piece = rows.slice(seq * pieceRows, (seq + 1) * pieceRows);
@@ -282,129 +252,5 @@ describe('RowSpool', () => {
     const { winners, merged } = await spoolAndDedupe([], [0], 'ImportLastMatch');
     assert.equal(winners.size, 0);
     assert.equal(merged, 0);
-  });
-
-  it('keyOf joins composite values so that no two different keys meet', () => {
-    const spool = new RowSpool(mkdtempSync(join(root, 'keyof-')), [0, 1]);
-    assert.notEqual(spool.keyOf(['a,b', 'c']), spool.keyOf(['a', 'b,c']));
-    assert.notEqual(spool.keyOf(['ab', '']), spool.keyOf(['a', 'b']));
-    assert.equal(spool.keyOf(['a', 'b', 'ignored']), spool.keyOf(['a', 'b', 'other']));
-    spool.destroy();
-  });
-});
-
-describe('SegmentSpool', () => {
-  async function read(spool: SegmentSpool, segment: number): Promise<Array<{ row: number; keyJson: string }>> {
-    const members: Array<{ row: number; keyJson: string }> = [];
-    for await (const group of spool.memberGroups(segment)) members.push(...group);
-    return members;
-  }
-
-  it('keeps each Segment\'s members in order, many Segments through a small buffer', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir, 8_192);
-    const segments = 40;
-    const members: Array<Array<{ row: number; keyJson: string }>> = Array.from({ length: segments }, () => []);
-    for (let i = 0; i < 800; i++) {
-      const segment = (i * 13) % segments;
-      const member = { row: i + 1, keyJson: JSON.stringify([`key-${i}`, `e"${i}"\n@x.test\t`]) };
-      members[segment]!.push(member);
-      await spool.add(segment, member.row, member.keyJson);
-    }
-    await spool.flush();
-    for (let segment = 0; segment < segments; segment++) {
-      assert.equal(spool.rows(segment), members[segment]!.length);
-      assert.deepEqual(await read(spool, segment), members[segment], `segment ${segment}`);
-    }
-    assert.ok(readdirSync(dir).length < segments, 'the files do not grow with the number of Segments');
-  });
-
-  it('memory stays flat in the number of Segments: 50,000 Segments share one bounded buffer', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir);
-    const segments = 50_000;
-    const before = process.memoryUsage().arrayBuffers;
-    let peak = 0;
-    for (let round = 0; round < 2; round++) {
-      for (let segment = 0; segment < segments; segment++) {
-        await spool.add(segment, round * segments + segment + 1, JSON.stringify([`key-${round}-${segment}`]));
-        if (segment % 5_000 === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
-      }
-    }
-    await spool.flush();
-    // One buffer of 4 MiB (and one run being written); a buffer per Segment would be hundreds of MB.
-    assert.ok(peak < 32 * 1024 * 1024, `buffers outside the heap grew by ${Math.round(peak / 1024 / 1024)} MiB`);
-    for (const segment of [0, 1, 777, segments - 1]) {
-      assert.deepEqual(await read(spool, segment), [
-        { row: segment + 1, keyJson: JSON.stringify([`key-0-${segment}`]) },
-        { row: segments + segment + 1, keyJson: JSON.stringify([`key-1-${segment}`]) },
-      ]);
-    }
-    assert.ok(readdirSync(dir).length <= 4, `${readdirSync(dir).length} files`);
-  });
-
-  it('Segments read out of order, or one left unfinished, still give every member', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir, 64);
-    for (let i = 0; i < 60; i++) await spool.add(i % 3, i, `["k${i}"]`);
-    await spool.flush();
-    for await (const group of spool.memberGroups(0)) {
-      assert.ok(group.length > 0);
-      break;
-    }
-    assert.equal((await read(spool, 1)).length, 20);
-    assert.deepEqual((await read(spool, 0)).map((member) => member.row), Array.from({ length: 20 }, (_, i) => i * 3));
-    assert.deepEqual((await read(spool, 2)).map((member) => member.row), Array.from({ length: 20 }, (_, i) => i * 3 + 2));
-  });
-
-  it('a member line larger than a buffer chunk is kept whole, in order with its neighbours', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir, 64 * 1024);
-    const members = Array.from({ length: 30 }, (_, i) => ({ row: i + 1, keyJson: JSON.stringify([i % 4 === 0 ? `${'日'.repeat(5_000)}${i}` : `k${i}`]) }));
-    for (const member of members) await spool.add(0, member.row, member.keyJson);
-    await spool.flush();
-    assert.deepEqual(await read(spool, 0), members);
-  });
-
-  it('a Segment with no members has 0 rows and yields nothing (no file needed)', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir);
-    await spool.add(0, 1, '["a"]');
-    await spool.flush();
-    assert.equal(spool.rows(5), 0);
-    assert.deepEqual(await read(spool, 5), []);
-  });
-
-  it('composite keys and unicode round-trip; an unsendable key is kept as empty text', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir, 1);
-    await spool.add(3, 10, JSON.stringify(['日本', 'a\nb\tc']));
-    await spool.add(3, 11, JSON.stringify(['😀', '']));
-    await spool.add(3, 12, '');
-    await spool.add(1, 13, '["x","y"]');
-    await spool.flush();
-    const members = await read(spool, 3);
-    assert.deepEqual(members, [
-      { row: 10, keyJson: JSON.stringify(['日本', 'a\nb\tc']) },
-      { row: 11, keyJson: '["😀",""]' },
-      { row: 12, keyJson: '' },
-    ]);
-    assert.deepEqual(JSON.parse(members[0]!.keyJson), ['日本', 'a\nb\tc']);
-    assert.equal(spool.rows(1), 1);
-  });
-
-  it('members added after a flush are appended, not overwriting', async () => {
-    const dir = mkdtempSync(join(root, 'segments-'));
-    const spool = new SegmentSpool(dir);
-    await spool.add(0, 1, '["a"]');
-    await spool.flush();
-    await spool.add(0, 2, '["b"]');
-    await spool.flush();
-    await spool.flush();
-    assert.deepEqual(await read(spool, 0), [
-      { row: 1, keyJson: '["a"]' },
-      { row: 2, keyJson: '["b"]' },
-    ]);
-    assert.equal(spool.rows(0), 2);
   });
 });
