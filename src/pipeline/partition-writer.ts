@@ -64,16 +64,4 @@ export class PartitionWriter {
       ),
     );
   }
-
-  /** Stops writing and waits until every file is closed, so the directory can be removed. */
-  async destroy(): Promise<void> {
-    await Promise.all(
-      this.files.map(({ stream }) => {
-        if (stream.closed) return undefined;
-        const closed = once(stream, 'close').catch(() => undefined);
-        stream.destroy();
-        return closed;
-      }),
-    );
-  }
 }

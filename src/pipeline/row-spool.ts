@@ -50,10 +50,6 @@ export class RowSpool {
     await this.writer.close();
   }
 
-  async destroy(): Promise<void> {
-    await this.writer.destroy();
-  }
-
   /** The partition files, in partition order. */
   files(): string[] {
     return [...this.writer.paths];
