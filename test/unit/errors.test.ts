@@ -27,10 +27,10 @@ describe('error family', () => {
   for (const [Class, exitCode, name] of cases) {
     it(`${Class.name} exits with ${exitCode}`, () => {
       const cause = new Error('root cause');
-      const error = new Class('SOME_CODE', 'something failed', { stage: 'read', details: { uri: 'x' }, cause });
+      const error = new Class('INPUT_MALFORMED', 'something failed', { stage: 'read', details: { uri: 'x' }, cause });
       assert.equal(error.exitCode, exitCode);
       assert.equal(error.exitCode, ExitCode[name]);
-      assert.equal(error.code, 'SOME_CODE');
+      assert.equal(error.code, 'INPUT_MALFORMED');
       assert.equal(error.message, 'something failed');
       assert.equal(error.stage, 'read');
       assert.deepEqual(error.details, { uri: 'x' });
@@ -58,14 +58,14 @@ describe('error family', () => {
   });
 
   it('without options: no stage, no details, no cause property', () => {
-    const error = new ConfigError('X', 'y');
+    const error = new ConfigError('INTERNAL', 'y');
     assert.equal(error.stage, undefined);
     assert.equal(error.details, undefined);
     assert.equal('cause' in error, false);
   });
 
   it('the stage can be set later (the pipeline fills it in)', () => {
-    const error = new TransientError('X', 'y');
+    const error = new TransientError('INTERNAL', 'y');
     error.stage = 'list-load';
     assert.equal(error.stage, 'list-load');
   });
