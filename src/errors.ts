@@ -175,6 +175,14 @@ export class InternalError extends ExporterError {
   readonly exitCode = ExitCode.internal;
 }
 
+/**
+ * The run's exit code for a failure. A configuration, input or refusal error found after something was
+ * written is a partial failure: Selligent's state changed, whatever the cause.
+ */
+export function failureExitCode(failure: ExporterError, written: boolean): ExitCode {
+  return written && (failure.exitCode === ExitCode.config || failure.exitCode === ExitCode.input) ? ExitCode.partial : failure.exitCode;
+}
+
 export function isExporterError(error: unknown): error is ExporterError {
   return error instanceof ExporterError;
 }

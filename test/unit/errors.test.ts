@@ -6,17 +6,20 @@ import {
   ConfigError,
   ExitCode,
   ExporterError,
+  failureExitCode,
   InputError,
   InternalError,
   InterruptedError,
   isExporterError,
   PartialFailureError,
+  RefusedError,
   TransientError,
 } from '../../src/errors.js';
 
 describe('error family', () => {
   const cases = [
     [ConfigError, 2, 'config'],
+    [RefusedError, 2, 'config'],
     [InputError, 3, 'input'],
     [AuthError, 4, 'auth'],
     [TransientError, 5, 'transient'],
@@ -50,6 +53,26 @@ describe('error family', () => {
     assert.equal(bySignal.code, 'INTERRUPTED');
     assert.match(bySignal.message, /^stopped by SIGTERM after the work in flight; running the same export again is safe$/);
     assert.match(new InterruptedError(new Error('x')).message, /^stopped by a signal /);
+  });
+
+  it('a refusal by the service is not a configuration error (ConfigError means nothing was written)', () => {
+    const refused = new RefusedError('LOAD_REFUSED', 'refused');
+    assert.ok(!(refused instanceof ConfigError));
+    assert.equal(refused.exitCode, ExitCode.config, 'exit 2 before writes; the run turns it into 6 after writes');
+  });
+
+  it('after writes, configuration, input and refusal errors end the run with exit 6; the others keep theirs', () => {
+    const errors = [
+      new ConfigError('LIST_NOT_FOUND', 'x'),
+      new RefusedError('SELLIGENT_REQUEST_REFUSED', 'x'),
+      new InputError('INPUT_MALFORMED', 'x'),
+      new AuthError('SELLIGENT_UNAUTHORIZED', 'x'),
+      new TransientError('SELLIGENT_UNAVAILABLE', 'x'),
+      new InternalError('INTERNAL', 'x'),
+      new PartialFailureError('STOPPED_ON_ERROR', 'x'),
+    ];
+    assert.deepEqual(errors.map((error) => failureExitCode(error, false)), [2, 2, 3, 4, 5, 1, 6]);
+    assert.deepEqual(errors.map((error) => failureExitCode(error, true)), [6, 6, 6, 4, 5, 1, 6]);
   });
 
   it('the exit codes are distinct and ok is 0', () => {
