@@ -1,5 +1,5 @@
 import { RefusedError } from '../errors.js';
-import { BatchTooLargeError } from '../selligent/client.js';
+import { BatchTooLargeError } from '../selligent/http-error.js';
 import type { RequestOutcome } from './adaptive-batch.js';
 import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.js';
 import { rowJson, splitBatch, type Batch } from './batches.js';

@@ -12,8 +12,6 @@ import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
 import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary } from './types.js';
 
-export { BatchTooLargeError };
-
 export type RouteName =
   | 'getOrganization'
   | 'getList'
