@@ -3,11 +3,11 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type Method } from 'got';
 import type { Credentials } from '../config/credentials.js';
-import { ConfigError, InterruptedError, TransientError } from '../errors.js';
+import { ConfigError, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HttpReport } from '../report/types.js';
 import { API_ROOT, classifyAnswer, failedRequestError, isAbsent, mayHaveApplied, redirectError, serviceText } from './answer.js';
-import { BatchTooLargeError, type HttpExchange } from './http-error.js';
+import { BatchTooLargeError, SelligentUnavailableError, type HttpExchange } from './http-error.js';
 import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
 import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary } from './types.js';
@@ -74,6 +74,8 @@ interface Answer {
   uncertain: boolean;
   /** How long the service took to answer the attempt that counted (waits and retries before it left out). */
   attemptMs: number;
+  /** The request that got this answer, for an error about its body. */
+  request: { route: RouteName; method: Method; path: string; attempts: number };
 }
 
 /**
@@ -116,12 +118,12 @@ export class SelligentClient {
 
   async getOrganization(org: string): Promise<Record<string, unknown> | undefined> {
     const answer = await this.send('getOrganization', 'GET', orgPath(org), { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : parseJson(answer.body, 'getOrganization') as Record<string, unknown>;
+    return answer.status >= 400 ? undefined : parseJson(answer) as Record<string, unknown>;
   }
 
   async getList(org: string, list: string): Promise<ListInfo | undefined> {
     const answer = await this.send('getList', 'GET', `${orgPath(org)}/lists/${enc(list)}`, { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getList') as ListInfo);
+    return answer.status >= 400 ? undefined : (parseJson(answer) as ListInfo);
   }
 
   async createList(org: string, list: { api_name: string; name: string; type: string; description?: string }): Promise<void> {
@@ -131,7 +133,7 @@ export class SelligentClient {
   async getFields(org: string, list: string): Promise<FieldDefinition[]> {
     const answer = await this.send('getFields', 'GET', `${orgPath(org)}/lists/${enc(list)}/fields`);
     if (answer.status === 204 || answer.body.trim() === '') return [];
-    const parsed = parseJson(answer.body, 'getFields') as { fields?: FieldDefinition[] };
+    const parsed = parseJson(answer) as { fields?: FieldDefinition[] };
     return parsed.fields ?? [];
   }
 
@@ -158,7 +160,7 @@ export class SelligentClient {
     for (let skip = 0; ; ) {
       const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`, { query: { skip: String(skip), take: String(SEGMENT_PAGE_SIZE) } });
       if (answer.status === 204 || answer.body.trim() === '') break;
-      const page = parseJson(answer.body, 'listSegments') as { segments?: SegmentSummary[] | null; segment_count?: number };
+      const page = parseJson(answer) as { segments?: SegmentSummary[] | null; segment_count?: number };
       const segments = page.segments ?? [];
       const before = found.size;
       for (const segment of segments) if (!found.has(segment.api_name.toLowerCase())) found.set(segment.api_name.toLowerCase(), segment);
@@ -172,7 +174,7 @@ export class SelligentClient {
 
   async getSegment(org: string, list: string, segment: string): Promise<SegmentInfo | undefined> {
     const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getSegment') as SegmentInfo);
+    return answer.status >= 400 ? undefined : (parseJson(answer) as SegmentInfo);
   }
 
   async createStaticSegment(org: string, list: string, segment: { api_name: string; name: string; description?: string }): Promise<void> {
@@ -185,18 +187,18 @@ export class SelligentClient {
 
   async countRecords(org: string, list: string): Promise<number> {
     const answer = await this.send('countRecords', 'GET', `${orgPath(org)}/lists/${enc(list)}/records`);
-    return Number((parseJson(answer.body, 'countRecords') as { count?: number }).count ?? 0);
+    return Number((parseJson(answer) as { count?: number }).count ?? 0);
   }
 
   async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
-    return { result: parseJson(answer.body, 'loadList') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
+    return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
   async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
     const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
-    return { result: parseJson(answer.body, 'loadSegment') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
+    return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
   private async send(route: RouteName, method: Method, path: string, options: SendOptions = {}): Promise<Answer> {
@@ -247,14 +249,14 @@ export class SelligentClient {
         if (status >= 300 && status < 400) throw redirectError(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
         if (options.envelope && (status < 300 || (status === 400 && options.envelope === 'load'))) {
           const verdict = classifyAnswer(status, body, options.envelope === 'load');
-          if (verdict.verdict === 'applied') return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
+          if (verdict.verdict === 'applied') return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
           if (verdict.verdict === 'refused') throw failedRequestError({ route, method, path, status, errorCode, body, attempts: attempt, reason: 'not-retryable' });
           resultCode = verdict.resultCode;
           retryAs = verdict.asStatus;
         } else if (status < 400) {
-          return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
+          return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
         }
-        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
+        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) {
           throw new BatchTooLargeError(`${where}: the service refused the request body as too large (413)`, { http: exchange(route, method, path, status, errorCode, body, attempt) });
@@ -381,11 +383,13 @@ function loadQuery(query: LoadQuery): Record<string, string> {
   return params;
 }
 
-function parseJson(body: string, route: string): unknown {
+function parseJson(answer: Answer): unknown {
   try {
-    return JSON.parse(body);
+    return JSON.parse(answer.body);
   } catch {
-    throw new TransientError('SELLIGENT_BAD_RESPONSE', `${route}: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`, {});
+    const { route, method, path, attempts } = answer.request;
+    const http = exchange(route, method, path, answer.status, undefined, answer.body, attempts);
+    throw new SelligentUnavailableError('SELLIGENT_BAD_RESPONSE', `${route}: the service answered with a body that is not JSON: ${JSON.stringify(answer.body.slice(0, 200))}`, { http });
   }
 }
 
