@@ -2,7 +2,7 @@
 // First: SIGTERM/SIGINT are caught from here on, while the rest loads (see signals.ts).
 import { interruption } from './signals.js';
 import { parseArgs } from 'node:util';
-import { ConfigError, ExitCode, asExporterError } from './errors.js';
+import { ExitCode, asExporterError } from './errors.js';
 import { TOOL_NAME, VERSION } from './version.js';
 
 const MAIN_HELP = `${TOOL_NAME} ${VERSION}
@@ -120,6 +120,6 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const failure = asExporterError(error);
     process.stderr.write(`${TOOL_NAME}: ${failure.exitCode === ExitCode.internal ? `internal error (a bug, please report it): ${failure.stack ?? failure.message}` : failure.message}\n`);
-    process.exit(failure instanceof ConfigError ? ExitCode.config : failure.exitCode);
+    process.exit(failure.exitCode);
   },
 );

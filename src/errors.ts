@@ -15,6 +15,85 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Every error code the exporter reports, in one place: the report's `error.code`, the summary line and the
+ * troubleshooting table use these strings, so they never change meaning. docs/troubleshooting.md lists each
+ * one (a unit test keeps the two in step).
+ */
+export const ERROR_CODES = [
+  'ACCOUNTING_MISMATCH',
+  'BASE_URL_INVALID',
+  'BASE_URL_REDIRECTS',
+  'BATCH_TOO_LARGE',
+  'CREDENTIALS_INVALID',
+  'CREDENTIALS_MISSING',
+  'FIELDS_MISSING',
+  'FIELD_NAME_INVALID',
+  'INPUT_COLUMNS_MISSING',
+  'INPUT_CORRUPT',
+  'INPUT_EMPTY',
+  'INPUT_EMPTY_PREFIX',
+  'INPUT_ENCODING',
+  'INPUT_FORMAT_INVALID',
+  'INPUT_HEADER_INVALID',
+  'INPUT_HEADER_MISMATCH',
+  'INPUT_MALFORMED',
+  'INPUT_MISSING',
+  'INPUT_NOT_FOUND',
+  'INPUT_TOO_LARGE',
+  'INPUT_URI_INVALID',
+  'INTERNAL',
+  'INTERRUPTED',
+  'INVALID_ROW',
+  'KEY_INDEX_MISSING',
+  'LIST_NOT_FOUND',
+  'LOAD_REFUSED',
+  'ORGANIZATION_NOT_FOUND',
+  'READ_THREADS_INVALID',
+  'REJECTED_PATH_UNUSABLE',
+  'REJECTIONS_OVER_TOLERANCE',
+  'REPORT_PATH_UNUSABLE',
+  'S3_FORCE_PATH_STYLE_INVALID',
+  'SCHEMA_INVALID',
+  'SCHEMA_MISMATCH',
+  'SCHEMA_UNREADABLE',
+  'SECRET_TOO_SHORT',
+  'SEGMENT_NOT_FOUND',
+  'SEGMENT_NOT_STATIC',
+  'SELLIGENT_BAD_RESPONSE',
+  'SELLIGENT_BODY_TOO_LARGE',
+  'SELLIGENT_LIST_BUSY',
+  'SELLIGENT_NOT_FOUND',
+  'SELLIGENT_RATE_LIMITED',
+  'SELLIGENT_REQUEST_REFUSED',
+  'SELLIGENT_TIMEOUT',
+  'SELLIGENT_UNAUTHORIZED',
+  'SELLIGENT_UNAVAILABLE',
+  'SELLIGENT_UNREACHABLE',
+  'SETTINGS_INVALID',
+  'SETTINGS_MISSING',
+  'SETTINGS_UNREADABLE',
+  'STOPPED_ON_ERROR',
+  'STORAGE_ACCESS_DENIED',
+  'STORAGE_CLOSED',
+  'STORAGE_ENDPOINT_INVALID',
+  'STORAGE_OBJECT_CHANGED',
+  'STORAGE_READ_INTERRUPTED',
+  'STORAGE_REQUEST_FAILED',
+  'STORAGE_UNAVAILABLE',
+  'STORAGE_UNREACHABLE',
+  'STORAGE_WRONG_REGION',
+  'TEMP_DIR_UNUSABLE',
+  'WORKER_EXITED',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && KNOWN_CODES.has(value);
+}
+
 export type Stage =
   | 'settings'
   | 'read'
@@ -34,11 +113,11 @@ export interface ErrorOptions {
 
 export abstract class ExporterError extends Error {
   abstract readonly exitCode: ExitCode;
-  readonly code: string;
+  readonly code: ErrorCode;
   stage: Stage | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.stage = options.stage;
@@ -47,7 +126,10 @@ export abstract class ExporterError extends Error {
   }
 }
 
-/** Bad flags, settings or environment, or a List/field/Segment that is missing or unusable. Nothing was written. */
+/**
+ * Bad flags, settings or environment, or a List/field/Segment that is missing or unusable, found before
+ * anything was written. A refusal by Selligent is a `RefusedError`, wherever it happens.
+ */
 export class ConfigError extends ExporterError {
   readonly exitCode = ExitCode.config;
 }
@@ -55,6 +137,15 @@ export class ConfigError extends ExporterError {
 /** Unreadable or malformed input, invalid rows with `skip_invalid_records: false`. Nothing was written. */
 export class InputError extends ExporterError {
   readonly exitCode = ExitCode.input;
+}
+
+/**
+ * Selligent refused a request for a reason retrying does not fix (a 400 or 404, a List or Segment gone, a
+ * load answered with a failure code). Exit 2 like a configuration error; once something was written, the
+ * run's outcome turns it (like any configuration or input error) into a partial failure, exit 6.
+ */
+export class RefusedError extends ExporterError {
+  readonly exitCode = ExitCode.config;
 }
 
 /** Selligent 401/403, or object storage access denied. */
@@ -82,6 +173,14 @@ export class PartialFailureError extends ExporterError {
 /** A bug: an invariant broke. The CLI prints the stack. */
 export class InternalError extends ExporterError {
   readonly exitCode = ExitCode.internal;
+}
+
+/**
+ * The run's exit code for a failure. A configuration, input or refusal error found after something was
+ * written is a partial failure: Selligent's state changed, whatever the cause.
+ */
+export function failureExitCode(failure: ExporterError, written: boolean): ExitCode {
+  return written && (failure.exitCode === ExitCode.config || failure.exitCode === ExitCode.input) ? ExitCode.partial : failure.exitCode;
 }
 
 export function isExporterError(error: unknown): error is ExporterError {

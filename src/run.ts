@@ -2,7 +2,7 @@ import { dirname, join, basename } from 'node:path';
 import { loadSettings } from './config/load.js';
 import { credentialsFromEnv } from './config/credentials.js';
 import type { Settings } from './config/settings.js';
-import { ConfigError, ExitCode, InterruptedError, asExporterError, type ExporterError } from './errors.js';
+import { ConfigError, ExitCode, InterruptedError, asExporterError, failureExitCode, type ErrorCode, type ExporterError } from './errors.js';
 import { createLogger, printLine, type Logger } from './log.js';
 import { exportToSelligent, type PipelineOptions } from './pipeline/export.js';
 import { emptyReport, hasWritten } from './report/build.js';
@@ -138,7 +138,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
 function settle(report: RunReport, failure: ExporterError | undefined, settings: Settings | undefined, logger: Logger): number {
   if (failure) {
     // A configuration or input problem found after writes is still a partial failure: the state changed.
-    const exitCode = hasWritten(report) && (failure.exitCode === ExitCode.config || failure.exitCode === ExitCode.input) ? ExitCode.partial : failure.exitCode;
+    const exitCode = failureExitCode(failure, hasWritten(report));
     report.status = 'failed';
     report.exit_code = exitCode;
     report.error = { code: failure.code, message: failure.message, stage: failure.stage ?? report.stage, exit_code: exitCode };
@@ -160,7 +160,7 @@ function settle(report: RunReport, failure: ExporterError | undefined, settings:
   if (rejected > 0 && settings && exceedsTolerance(rejected, report.accounting?.input_rows ?? 0, settings)) {
     report.exit_code = ExitCode.partial;
     report.error = {
-      code: 'REJECTIONS_OVER_TOLERANCE',
+      code: 'REJECTIONS_OVER_TOLERANCE' satisfies ErrorCode,
       message: `Selligent rejected ${rejected} row(s), more than the tolerance (max_rejected_rows ${settings.max_rejected_rows ?? 'unset'}, max_rejected_ratio ${settings.max_rejected_ratio ?? 'unset'}); see ${report.rejected_rows.file ?? 'the rejected-rows file'}`,
       stage: 'report',
       exit_code: ExitCode.partial,

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { ConfigError, InternalError, PartialFailureError, type Stage } from '../errors.js';
+import { InternalError, PartialFailureError, RefusedError, type Stage } from '../errors.js';
 import { segmentBatchRowsMax } from '../config/settings.js';
 import { accountingReport } from '../report/build.js';
 import type { ListReport, RunReport, SegmentReport } from '../report/types.js';
@@ -165,7 +165,7 @@ async function createOnce(ctx: RunContext, what: string, create: () => Promise<v
   try {
     await create();
   } catch (error) {
-    const attempts = error instanceof ConfigError ? Number(error.details?.attempts ?? 1) : 1;
+    const attempts = error instanceof RefusedError ? Number(error.details?.attempts ?? 1) : 1;
     if (attempts < 2 || !(await exists().catch(() => false))) throw error;
     ctx.logger.info({ what, attempts }, `${what}: a retried create was refused as existing; an earlier attempt created it`);
   }

@@ -1,5 +1,5 @@
-import { ConfigError } from '../errors.js';
-import { BatchTooLargeError } from '../selligent/client.js';
+import { RefusedError } from '../errors.js';
+import { BatchTooLargeError } from '../selligent/http-error.js';
 import type { RequestOutcome } from './adaptive-batch.js';
 import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.js';
 import { rowJson, splitBatch, type Batch } from './batches.js';
@@ -166,7 +166,7 @@ export interface AnswerContext {
 export function accountAnswer(result: LoadResult, size: number, context: AnswerContext): BatchAccount {
   const code = result.result_code;
   if (code !== 'Succeeded' && code !== 'PartiallySucceeded' && code !== 'Failed') {
-    throw new ConfigError('LOAD_REFUSED', `Selligent refused a ${context.kind} load: ${envelopeText(result)}`, { details: { resultCode: code ?? null } });
+    throw new RefusedError('LOAD_REFUSED', `Selligent refused a ${context.kind} load: ${envelopeText(result)}`, { details: { resultCode: code ?? null } });
   }
   const invalid = distinctInvalid(result.invalid_records, size);
   const counters = {

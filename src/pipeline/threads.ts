@@ -1,5 +1,19 @@
 import { Worker, parentPort, workerData, type Transferable } from 'node:worker_threads';
-import { AuthError, ConfigError, ExporterError, InputError, InternalError, PartialFailureError, TransientError, type Stage } from '../errors.js';
+import {
+  AuthError,
+  ConfigError,
+  ExporterError,
+  InputError,
+  InternalError,
+  InterruptedError,
+  isErrorCode,
+  PartialFailureError,
+  RefusedError,
+  TransientError,
+  type ErrorCode,
+  type Stage,
+} from '../errors.js';
+import { BatchTooLargeError, isSelligentHttpError, SelligentAuthError, SelligentRefusedError, SelligentUnavailableError, type HttpExchange } from '../selligent/http-error.js';
 
 /**
  * CPU-heavy stages run an async generator on a worker thread and hand its values to the main thread,
@@ -18,18 +32,40 @@ interface WireError {
   code?: string;
   stage?: Stage;
   details?: Record<string, unknown>;
+  /** A Selligent request's exchange, for the errors that carry one. */
+  http?: HttpExchange;
+  mayHaveApplied?: boolean;
   stack?: string;
 }
 
-const EXPORTER_ERRORS: Record<string, new (code: string, message: string, options: { stage?: Stage; details?: Record<string, unknown> }) => ExporterError> = {
-  ConfigError,
-  InputError,
-  AuthError,
-  TransientError,
-  PartialFailureError,
-  InternalError,
+type Rebuild = (code: ErrorCode, wire: WireError) => ExporterError;
+
+const options = (wire: WireError) => ({ stage: wire.stage, details: wire.details });
+/** Only an error that carried its exchange is rebuilt as a Selligent HTTP error. */
+const withHttp = (wire: WireError, build: (http: HttpExchange) => ExporterError): ExporterError | undefined => (wire.http ? build(wire.http) : undefined);
+
+/** Every class of the error family, by name: an error crosses the thread boundary as the class it left as. */
+const EXPORTER_ERRORS: Partial<Record<string, Rebuild>> = {
+  ConfigError: (code, wire) => new ConfigError(code, wire.message, options(wire)),
+  RefusedError: (code, wire) => new RefusedError(code, wire.message, options(wire)),
+  InputError: (code, wire) => new InputError(code, wire.message, options(wire)),
+  AuthError: (code, wire) => new AuthError(code, wire.message, options(wire)),
+  TransientError: (code, wire) => new TransientError(code, wire.message, options(wire)),
+  InterruptedError: (_code, wire) => Object.assign(new InterruptedError(undefined), { message: wire.message, stage: wire.stage }),
+  PartialFailureError: (code, wire) => new PartialFailureError(code, wire.message, options(wire)),
+  InternalError: (code, wire) => new InternalError(code, wire.message, options(wire)),
+  SelligentAuthError: (code, wire) =>
+    withHttp(wire, (http) => new SelligentAuthError(code, wire.message, { ...options(wire), http })) ?? new AuthError(code, wire.message, options(wire)),
+  SelligentUnavailableError: (code, wire) =>
+    withHttp(wire, (http) => new SelligentUnavailableError(code, wire.message, { ...options(wire), http })) ?? new TransientError(code, wire.message, options(wire)),
+  SelligentRefusedError: (code, wire) =>
+    withHttp(wire, (http) => new SelligentRefusedError(code, wire.message, { ...options(wire), http })) ?? new RefusedError(code, wire.message, options(wire)),
+  BatchTooLargeError: (code, wire) =>
+    withHttp(wire, (http) => new BatchTooLargeError(wire.message, { ...options(wire), http, mayHaveApplied: wire.mayHaveApplied ?? false })) ??
+    new TransientError(code, wire.message, options(wire)),
 };
 
+/** What of an error can cross to another thread: structured-cloneable facts, never the `cause`. */
 export function toWireError(error: unknown): WireError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const coded = error as Error & { code?: unknown };
@@ -38,15 +74,17 @@ export function toWireError(error: unknown): WireError {
     message: error.message,
     ...(typeof coded.code === 'string' ? { code: coded.code } : {}),
     ...(error instanceof ExporterError ? { stage: error.stage, details: error.details } : {}),
+    ...(isSelligentHttpError(error) ? { http: error.http } : {}),
+    ...(error instanceof BatchTooLargeError ? { mayHaveApplied: error.mayHaveApplied } : {}),
     ...(error.stack ? { stack: error.stack } : {}),
   };
 }
 
 /** The error a worker reported, as the same class on this side (an ENOSPC stays an ENOSPC). */
 export function fromWireError(wire: WireError): Error {
-  const Class = EXPORTER_ERRORS[wire.name];
-  const error: Error & { code?: string } = Class && wire.code ? new Class(wire.code, wire.message, { stage: wire.stage, details: wire.details }) : new Error(wire.message);
-  if (!Class && wire.code) error.code = wire.code;
+  const rebuild = EXPORTER_ERRORS[wire.name];
+  const error: Error & { code?: string } = rebuild && isErrorCode(wire.code) ? rebuild(wire.code, wire) : new Error(wire.message);
+  if (!(error instanceof ExporterError) && wire.code) error.code = wire.code;
   if (wire.stack) error.stack = wire.stack;
   return error;
 }

@@ -3,12 +3,14 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type Method } from 'got';
 import type { Credentials } from '../config/credentials.js';
-import { AuthError, ConfigError, ExporterError, InterruptedError, TransientError } from '../errors.js';
+import { ConfigError, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HttpReport } from '../report/types.js';
+import { API_ROOT, classifyAnswer, failedRequestError, isAbsent, mayHaveApplied, redirectError, serviceText } from './answer.js';
+import { BatchTooLargeError, SelligentUnavailableError, type HttpExchange } from './http-error.js';
 import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
-import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary, Envelope } from './types.js';
+import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary } from './types.js';
 
 export type RouteName =
   | 'getOrganization'
@@ -41,66 +43,6 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-/** A load the server will not take in one piece (413, or repeated time-outs): the caller splits it. */
-export class BatchTooLargeError extends TransientError {
-  /** `mayHaveApplied`: the refusals were time-outs, so the service may have applied some attempt. */
-  constructor(
-    route: string,
-    why: string,
-    readonly mayHaveApplied = false,
-  ) {
-    super('BATCH_TOO_LARGE', `${route}: ${why}`, {});
-  }
-}
-
-const RESULT_CODES = new Set(['Succeeded', 'PartiallySucceeded', 'Failed', 'ValidationFailed', 'NotFound', 'ServiceUnavailable', 'InternalServerError']);
-
-/** What an answer's envelope means for the request: see `classifyAnswer`. */
-export type AnswerVerdict =
-  | { verdict: 'applied' }
-  | { verdict: 'transient'; resultCode: string | null; asStatus: number }
-  | { verdict: 'refused' };
-
-/**
- * Reads the envelope of a mutating call's answer. The status alone says little: the service may answer
- * 200 with a failure code, or 400 with a load answer that lists the invalid rows. Only `Succeeded` and
- * `PartiallySucceeded` mean the request was applied; a load answered `Failed` with row detail (invalid
- * rows or a failure count) is a row-level answer for the caller to account, in a 200 or a 400 alike;
- * `ServiceUnavailable` and `InternalServerError` are retried like the 503 and 500 they stand for; an
- * answer without a known `result_code` is unreadable, so retried (it may hide anything, even a success);
- * every other code is a refusal of the whole request, whatever the status.
- */
-export function classifyAnswer(status: number, body: string, load: boolean): AnswerVerdict {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  const envelope = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as LoadResult) : undefined;
-  const code = typeof envelope?.result_code === 'string' && RESULT_CODES.has(envelope.result_code) ? envelope.result_code : undefined;
-  const rowLevelFailure = load && code === 'Failed' && hasRowDetail(envelope!);
-  if (status >= 400) return rowLevelFailure ? { verdict: 'applied' } : { verdict: 'refused' };
-  if (code === undefined) return { verdict: 'transient', resultCode: null, asStatus: 502 };
-  if (code === 'Succeeded' || code === 'PartiallySucceeded' || rowLevelFailure) return { verdict: 'applied' };
-  if (code === 'ServiceUnavailable') return { verdict: 'transient', resultCode: code, asStatus: 503 };
-  if (code === 'InternalServerError') return { verdict: 'transient', resultCode: code, asStatus: 500 };
-  return { verdict: 'refused' };
-}
-
-function hasRowDetail(result: LoadResult): boolean {
-  const failed = result.number_of_failed_records;
-  return (Array.isArray(result.invalid_records) && result.invalid_records.length > 0) || (typeof failed === 'number' && failed > 0);
-}
-
-/** Answers after which the service may have applied the request although it did not say so. */
-function mayHaveApplied(status: number | undefined, resultCode: string | null | undefined): boolean {
-  if (status === undefined) return true;
-  if (resultCode !== undefined) return resultCode !== 'ServiceUnavailable';
-  return status === 408 || status === 500 || status === 502 || status === 504;
-}
-
-
 /** Routes that take the List's one bulk lock: a 429 on them that is not the quota means the List is busy. */
 const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment']);
 
@@ -132,9 +74,9 @@ interface Answer {
   uncertain: boolean;
   /** How long the service took to answer the attempt that counted (waits and retries before it left out). */
   attemptMs: number;
+  /** The request that got this answer, for an error about its body. */
+  request: { route: RouteName; method: Method; path: string; attempts: number };
 }
-
-const API_ROOT = '/Portal/Api';
 
 /**
  * The exporter's Selligent V1 client: one method per endpoint it uses, every request paced against the
@@ -176,12 +118,12 @@ export class SelligentClient {
 
   async getOrganization(org: string): Promise<Record<string, unknown> | undefined> {
     const answer = await this.send('getOrganization', 'GET', orgPath(org), { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : parseJson(answer.body, 'getOrganization') as Record<string, unknown>;
+    return answer.status >= 400 ? undefined : parseJson(answer) as Record<string, unknown>;
   }
 
   async getList(org: string, list: string): Promise<ListInfo | undefined> {
     const answer = await this.send('getList', 'GET', `${orgPath(org)}/lists/${enc(list)}`, { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getList') as ListInfo);
+    return answer.status >= 400 ? undefined : (parseJson(answer) as ListInfo);
   }
 
   async createList(org: string, list: { api_name: string; name: string; type: string; description?: string }): Promise<void> {
@@ -191,7 +133,7 @@ export class SelligentClient {
   async getFields(org: string, list: string): Promise<FieldDefinition[]> {
     const answer = await this.send('getFields', 'GET', `${orgPath(org)}/lists/${enc(list)}/fields`);
     if (answer.status === 204 || answer.body.trim() === '') return [];
-    const parsed = parseJson(answer.body, 'getFields') as { fields?: FieldDefinition[] };
+    const parsed = parseJson(answer) as { fields?: FieldDefinition[] };
     return parsed.fields ?? [];
   }
 
@@ -218,7 +160,7 @@ export class SelligentClient {
     for (let skip = 0; ; ) {
       const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`, { query: { skip: String(skip), take: String(SEGMENT_PAGE_SIZE) } });
       if (answer.status === 204 || answer.body.trim() === '') break;
-      const page = parseJson(answer.body, 'listSegments') as { segments?: SegmentSummary[] | null; segment_count?: number };
+      const page = parseJson(answer) as { segments?: SegmentSummary[] | null; segment_count?: number };
       const segments = page.segments ?? [];
       const before = found.size;
       for (const segment of segments) if (!found.has(segment.api_name.toLowerCase())) found.set(segment.api_name.toLowerCase(), segment);
@@ -232,7 +174,7 @@ export class SelligentClient {
 
   async getSegment(org: string, list: string, segment: string): Promise<SegmentInfo | undefined> {
     const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : (parseJson(answer.body, 'getSegment') as SegmentInfo);
+    return answer.status >= 400 ? undefined : (parseJson(answer) as SegmentInfo);
   }
 
   async createStaticSegment(org: string, list: string, segment: { api_name: string; name: string; description?: string }): Promise<void> {
@@ -245,18 +187,18 @@ export class SelligentClient {
 
   async countRecords(org: string, list: string): Promise<number> {
     const answer = await this.send('countRecords', 'GET', `${orgPath(org)}/lists/${enc(list)}/records`);
-    return Number((parseJson(answer.body, 'countRecords') as { count?: number }).count ?? 0);
+    return Number((parseJson(answer) as { count?: number }).count ?? 0);
   }
 
   async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
-    return { result: parseJson(answer.body, 'loadList') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
+    return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
   async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
     const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
-    return { result: parseJson(answer.body, 'loadSegment') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
+    return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
   private async send(route: RouteName, method: Method, path: string, options: SendOptions = {}): Promise<Answer> {
@@ -304,25 +246,27 @@ export class SelligentClient {
         timeouts = status === 408 || status === 504 ? timeouts + 1 : 0;
         http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
         if (headers) this.pacer.observe(headers);
-        if (status >= 300 && status < 400) throw redirected(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
+        if (status >= 300 && status < 400) throw redirectError(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
         if (options.envelope && (status < 300 || (status === 400 && options.envelope === 'load'))) {
           const verdict = classifyAnswer(status, body, options.envelope === 'load');
-          if (verdict.verdict === 'applied') return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
-          if (verdict.verdict === 'refused') throw this.failure(route, where, status, undefined, body, attempt, 'not-retryable');
+          if (verdict.verdict === 'applied') return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
+          if (verdict.verdict === 'refused') throw failedRequestError({ route, method, path, status, errorCode, body, attempts: attempt, reason: 'not-retryable' });
           resultCode = verdict.resultCode;
           retryAs = verdict.asStatus;
         } else if (status < 400) {
-          return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
+          return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
         }
-        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted };
+        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
         if (status === 429) http.rate_limited++;
-        if (status === 413 && options.splittable) throw new BatchTooLargeError(where, 'the service refused the request body as too large (413)');
+        if (status === 413 && options.splittable) {
+          throw new BatchTooLargeError(`${where}: the service refused the request body as too large (413)`, { http: exchange(route, method, path, status, errorCode, body, attempt) });
+        }
       } else {
         http.by_status[errorCode ?? 'error'] = (http.by_status[errorCode ?? 'error'] ?? 0) + 1;
       }
       uncertain ||= mayHaveApplied(status, resultCode);
       if (options.splittable && (options.rows ?? 2) > 1 && timeouts >= this.options.splitAfterTimeouts) {
-        throw new BatchTooLargeError(where, `timed out ${timeouts} times in a row`, true);
+        throw new BatchTooLargeError(`${where}: timed out ${timeouts} times in a row`, { http: exchange(route, method, path, status, errorCode, body, attempt), mayHaveApplied: true });
       }
 
       const busy = status === 429 && classify429(headers, body, BULK_ROUTES.has(route)) === 'list-busy';
@@ -343,15 +287,8 @@ export class SelligentClient {
         (this.options.random ?? Math.random)(),
       );
       if (!decision.retry) {
-        if (busy && decision.reason === 'list-busy-budget-exhausted') {
-          throw new TransientError(
-            'SELLIGENT_LIST_BUSY',
-            `${where} answered 429 ${busyAttempts} time(s) over ${round((performance.now() - busySince) / 1000)} s: another process holds this List's bulk lock (Selligent allows one bulk operation per List at a time); run again when it is done, or raise list_busy_retry_seconds${serviceText(body)}`,
-            { details: { route, status, attempts: attempt, busyAttempts } },
-          );
-        }
-        if (resultCode !== undefined) throw this.unusableAnswer(route, where, status!, resultCode, body, attempt);
-        throw this.failure(route, where, status, errorCode, body, attempt, decision.reason);
+        const listBusy = busy && decision.reason === 'list-busy-budget-exhausted' ? { attempts: busyAttempts, seconds: round((performance.now() - busySince) / 1000) } : undefined;
+        throw failedRequestError({ route, method, path, status, errorCode, resultCode, body, attempts: attempt, reason: decision.reason, ...(listBusy ? { listBusy } : {}) });
       }
       http.retries++;
       if (busy) {
@@ -395,68 +332,6 @@ export class SelligentClient {
   private throwIfAborted(): void {
     if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
   }
-
-  /** A success status whose body is a transient failure code or no Selligent answer at all, after the retries. */
-  private unusableAnswer(route: RouteName, where: string, status: number, resultCode: string | null, body: string, attempts: number): ExporterError {
-    const tried = attempts > 1 ? ` after ${attempts} attempts` : '';
-    const details = { route, status, resultCode, attempts };
-    if (resultCode !== null) return new TransientError('SELLIGENT_UNAVAILABLE', `${where} answered ${status} with result_code ${resultCode}${tried}${serviceText(body)}`, { details });
-    return new TransientError(
-      'SELLIGENT_BAD_RESPONSE',
-      `${where} answered ${status} with a body that is not a Selligent answer (no valid result_code)${tried}: ${JSON.stringify(body.slice(0, 200))}`,
-      { details },
-    );
-  }
-
-  private failure(route: RouteName, where: string, status: number | undefined, errorCode: string | undefined, body: string, attempts: number, reason: string): ExporterError {
-    const detail = serviceText(body);
-    const tried = attempts > 1 ? ` after ${attempts} attempts` : '';
-    const details = { route, status: status ?? null, errorCode: errorCode ?? null, attempts };
-    if (status === undefined) {
-      const what = errorCode === 'ETIMEDOUT' ? 'timed out' : `failed (${errorCode ?? 'network error'})`;
-      return new TransientError(errorCode === 'ETIMEDOUT' ? 'SELLIGENT_TIMEOUT' : 'SELLIGENT_UNREACHABLE', `${where} ${what}${tried}${reason === 'budget-exhausted' ? ' (retry time budget spent)' : ''}`, { details });
-    }
-    if (status === 401 || status === 403) {
-      return new AuthError(
-        'SELLIGENT_UNAUTHORIZED',
-        `${where} answered ${status}: Selligent refused the credentials (wrong SELLIGENT_API_KEY/SELLIGENT_API_SECRET, or the service account may not call this endpoint or organization)${detail}`,
-        { details },
-      );
-    }
-    if (status === 429) return new TransientError('SELLIGENT_RATE_LIMITED', `${where} answered 429 (rate limit)${tried}; lower requests_per_minute if other jobs share this API key${detail}`, { details });
-    if (status >= 500 || status === 408) return new TransientError('SELLIGENT_UNAVAILABLE', `${where} answered ${status}${tried}${detail}`, { details });
-    if (status === 413) return new ConfigError('SELLIGENT_BODY_TOO_LARGE', `${where} answered 413: the request body is too large${detail}`, { details });
-    if (/key index|business ?key|unique index/i.test(body)) {
-      return new ConfigError(
-        'KEY_INDEX_MISSING',
-        `${where} answered ${status}: the List has no unique key index over the key fields${detail}. Fix: define it once with PUT .../lists/{list}/businesskey {"fields": [...key_fields]} (or in the Selligent UI), then run again`,
-        { details },
-      );
-    }
-    if (status === 404) return new ConfigError('SELLIGENT_NOT_FOUND', `${where} answered 404: not found${detail}`, { details });
-    return new ConfigError('SELLIGENT_REQUEST_REFUSED', `${where} answered ${status}${detail}`, { details });
-  }
-}
-
-/**
- * Redirects are not followed, so the X-ApiKey header never goes to another host; a base URL that
- * redirects (http to https, an old tenant domain) is a configuration to fix, named with its target. The
- * target is shown without user info, query or fragment, which could carry secrets.
- */
-function redirected(where: string, status: number, location: string | string[] | undefined, requested: string, apiPath: string, baseUrl: string): ConfigError {
-  const raw = Array.isArray(location) ? location[0] : location;
-  let target: URL | undefined;
-  try {
-    target = raw ? new URL(raw, requested) : undefined;
-  } catch {
-    target = undefined;
-  }
-  const shown = target ? `${target.origin}${target.pathname}` : undefined;
-  const base = target && target.pathname.toLowerCase().endsWith(apiPath.toLowerCase()) ? `${target.origin}${target.pathname.slice(0, target.pathname.length - apiPath.length)}` : undefined;
-  const message = shown
-    ? `${where} answered ${status}: SELLIGENT_BASE_URL ${baseUrl} redirects to ${shown}; set SELLIGENT_BASE_URL to ${base ? base : "the tenant's API address"} (redirects are not followed, so the credentials never go to another address)`
-    : `${where} answered ${status} (a redirect without a usable Location): SELLIGENT_BASE_URL ${baseUrl} is not the tenant's API address`;
-  return new ConfigError('BASE_URL_REDIRECTS', message, { details: { status, location: shown ?? null } });
 }
 
 /** Node refuses such a header value; got would report it as a network error on every attempt. */
@@ -481,6 +356,11 @@ function checkHeaderCredentials(credentials: Credentials): void {
   }
 }
 
+/** The request as it ended, for an error that carries it. */
+function exchange(route: RouteName, method: string, path: string, status: number | undefined, errorCode: string | undefined, body: string, attempts: number): HttpExchange {
+  return { route, method, path, status: status ?? null, errorCode: errorCode ?? null, attempts, body: serviceText(body) };
+}
+
 function orgPath(org: string): string {
   return `/organizations/${enc(org)}`;
 }
@@ -503,40 +383,16 @@ function loadQuery(query: LoadQuery): Record<string, string> {
   return params;
 }
 
-function parseJson(body: string, route: string): unknown {
+function parseJson(answer: Answer): unknown {
   try {
-    return JSON.parse(body);
+    return JSON.parse(answer.body);
   } catch {
-    throw new TransientError('SELLIGENT_BAD_RESPONSE', `${route}: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`, {});
+    const { route, method, path, attempts } = answer.request;
+    const http = exchange(route, method, path, answer.status, undefined, answer.body, attempts);
+    throw new SelligentUnavailableError('SELLIGENT_BAD_RESPONSE', `${route}: the service answered with a body that is not JSON: ${JSON.stringify(answer.body.slice(0, 200))}`, { http });
   }
-}
-
-/** The service's own error text from an envelope, trimmed; never the request. */
-function serviceText(body: string): string {
-  if (!body) return '';
-  let text: string;
-  try {
-    const envelope = JSON.parse(body) as Envelope;
-    const parts = [envelope.result_code, envelope.message, ...(envelope.errors ?? []).map((e) => [e.error_code, e.description].filter(Boolean).join(' '))];
-    text = parts.filter(Boolean).join(': ');
-  } catch {
-    text = body;
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  return text ? ` (${text.length > 300 ? `${text.slice(0, 297)}...` : text})` : '';
 }
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
-}
-
-/** V3: the service says an object is missing with 404, or with 400 and `result_code: "NotFound"`. */
-function isAbsent(status: number, body: string): boolean {
-  if (status === 404) return true;
-  if (status !== 400) return false;
-  try {
-    return (JSON.parse(body) as Envelope | null)?.result_code === 'NotFound';
-  } catch {
-    return false;
-  }
 }

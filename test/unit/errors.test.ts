@@ -6,17 +6,20 @@ import {
   ConfigError,
   ExitCode,
   ExporterError,
+  failureExitCode,
   InputError,
   InternalError,
   InterruptedError,
   isExporterError,
   PartialFailureError,
+  RefusedError,
   TransientError,
 } from '../../src/errors.js';
 
 describe('error family', () => {
   const cases = [
     [ConfigError, 2, 'config'],
+    [RefusedError, 2, 'config'],
     [InputError, 3, 'input'],
     [AuthError, 4, 'auth'],
     [TransientError, 5, 'transient'],
@@ -27,10 +30,10 @@ describe('error family', () => {
   for (const [Class, exitCode, name] of cases) {
     it(`${Class.name} exits with ${exitCode}`, () => {
       const cause = new Error('root cause');
-      const error = new Class('SOME_CODE', 'something failed', { stage: 'read', details: { uri: 'x' }, cause });
+      const error = new Class('INPUT_MALFORMED', 'something failed', { stage: 'read', details: { uri: 'x' }, cause });
       assert.equal(error.exitCode, exitCode);
       assert.equal(error.exitCode, ExitCode[name]);
-      assert.equal(error.code, 'SOME_CODE');
+      assert.equal(error.code, 'INPUT_MALFORMED');
       assert.equal(error.message, 'something failed');
       assert.equal(error.stage, 'read');
       assert.deepEqual(error.details, { uri: 'x' });
@@ -52,20 +55,40 @@ describe('error family', () => {
     assert.match(new InterruptedError(new Error('x')).message, /^stopped by a signal /);
   });
 
+  it('a refusal by the service is not a configuration error (ConfigError means nothing was written)', () => {
+    const refused = new RefusedError('LOAD_REFUSED', 'refused');
+    assert.ok(!(refused instanceof ConfigError));
+    assert.equal(refused.exitCode, ExitCode.config, 'exit 2 before writes; the run turns it into 6 after writes');
+  });
+
+  it('after writes, configuration, input and refusal errors end the run with exit 6; the others keep theirs', () => {
+    const errors = [
+      new ConfigError('LIST_NOT_FOUND', 'x'),
+      new RefusedError('SELLIGENT_REQUEST_REFUSED', 'x'),
+      new InputError('INPUT_MALFORMED', 'x'),
+      new AuthError('SELLIGENT_UNAUTHORIZED', 'x'),
+      new TransientError('SELLIGENT_UNAVAILABLE', 'x'),
+      new InternalError('INTERNAL', 'x'),
+      new PartialFailureError('STOPPED_ON_ERROR', 'x'),
+    ];
+    assert.deepEqual(errors.map((error) => failureExitCode(error, false)), [2, 2, 3, 4, 5, 1, 6]);
+    assert.deepEqual(errors.map((error) => failureExitCode(error, true)), [6, 6, 6, 4, 5, 1, 6]);
+  });
+
   it('the exit codes are distinct and ok is 0', () => {
     assert.equal(ExitCode.ok, 0);
     assert.equal(new Set(Object.values(ExitCode)).size, Object.values(ExitCode).length);
   });
 
   it('without options: no stage, no details, no cause property', () => {
-    const error = new ConfigError('X', 'y');
+    const error = new ConfigError('INTERNAL', 'y');
     assert.equal(error.stage, undefined);
     assert.equal(error.details, undefined);
     assert.equal('cause' in error, false);
   });
 
   it('the stage can be set later (the pipeline fills it in)', () => {
-    const error = new TransientError('X', 'y');
+    const error = new TransientError('INTERNAL', 'y');
     error.stage = 'list-load';
     assert.equal(error.stage, 'list-load');
   });

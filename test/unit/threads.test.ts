@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, InputError } from '../../src/errors.js';
+import {
+  AuthError,
+  ConfigError,
+  ExporterError,
+  InputError,
+  InternalError,
+  InterruptedError,
+  PartialFailureError,
+  RefusedError,
+  TransientError,
+} from '../../src/errors.js';
+import { BatchTooLargeError, SelligentAuthError, SelligentRefusedError, SelligentUnavailableError, type HttpExchange } from '../../src/selligent/http-error.js';
 import { readWorkerCount } from '../../src/pipeline/read.js';
 import { fromWireError, toWireError } from '../../src/pipeline/threads.js';
 
@@ -48,5 +59,45 @@ describe('errors crossing from a worker thread', () => {
 
   it('a thrown non-error becomes an error with its text', () => {
     assert.equal(fromWireError(toWireError('boom')).message, 'boom');
+  });
+
+  const http: HttpExchange = { route: 'loadList', method: 'POST', path: '/organizations/o/lists/l/data/load', status: 400, errorCode: null, attempts: 2, body: 'Failed: bad' };
+  const options = { stage: 'list-load' as const, details: { why: 'x' } };
+  const family: Array<[ExporterError, Array<abstract new (...args: never[]) => ExporterError>]> = [
+    [new ConfigError('LIST_NOT_FOUND', 'no list', options), [ConfigError]],
+    [new RefusedError('LOAD_REFUSED', 'refused', options), [RefusedError]],
+    [new InputError('INPUT_MALFORMED', 'bad csv', options), [InputError]],
+    [new AuthError('STORAGE_ACCESS_DENIED', 'denied', options), [AuthError]],
+    [new TransientError('STORAGE_UNAVAILABLE', 'later', options), [TransientError]],
+    [Object.assign(new InterruptedError('SIGTERM'), { stage: 'read' as const }), [InterruptedError, TransientError]],
+    [new PartialFailureError('STOPPED_ON_ERROR', 'stopped', options), [PartialFailureError]],
+    [new InternalError('WORKER_EXITED', 'gone', options), [InternalError]],
+    [new SelligentAuthError('SELLIGENT_UNAUTHORIZED', 'no', { ...options, http: { ...http, status: 401 } }), [SelligentAuthError, AuthError]],
+    [new SelligentUnavailableError('SELLIGENT_UNAVAILABLE', 'down', { ...options, http: { ...http, status: 503 } }), [SelligentUnavailableError, TransientError]],
+    [new SelligentRefusedError('SELLIGENT_REQUEST_REFUSED', 'refused', { ...options, http }), [SelligentRefusedError, RefusedError]],
+    [new BatchTooLargeError('too large', { ...options, http: { ...http, status: 413 }, mayHaveApplied: true }), [BatchTooLargeError, SelligentUnavailableError]],
+  ];
+
+  for (const [original, classes] of family) {
+    it(`${original.name} comes back as itself: class, code, stage, details, exit code and what it carries`, () => {
+      const back = fromWireError(structuredClone(toWireError(original)));
+      for (const Class of classes) assert.ok(back instanceof Class, `${back.name} is a ${Class.name}`);
+      assert.ok(back instanceof ExporterError);
+      assert.equal(back.name, original.name);
+      assert.equal(back.message, original.message);
+      assert.equal(back.code, original.code);
+      assert.equal(back.stage, original.stage);
+      assert.deepEqual(back.details, original.details);
+      assert.equal(back.exitCode, original.exitCode);
+      assert.equal(back.stack, original.stack);
+      if ('http' in original) assert.deepEqual((back as { http?: unknown }).http, original.http);
+      if (original instanceof BatchTooLargeError) assert.equal((back as BatchTooLargeError).mayHaveApplied, true);
+    });
+  }
+
+  it('an error named like a family member but without a known code stays a plain error', () => {
+    const back = fromWireError({ name: 'ConfigError', message: 'm', code: 'NOT_A_CODE' }) as Error & { code?: string };
+    assert.ok(!(back instanceof ExporterError));
+    assert.equal(back.code, 'NOT_A_CODE');
   });
 });
