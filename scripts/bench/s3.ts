@@ -1,45 +1,14 @@
 /** s3rver in the benchmark's own process, and the upload of the generated query result to it. */
 import { createReadStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { startLocalS3, type LocalS3 } from '../../src/demo/local-s3.js';
 import { BUCKET, log } from './common.js';
 import type { DataMeta } from './data.js';
 
+/** The demo's local S3 server: s3rver on a free port with the benchmark's bucket. */
+export type S3Server = LocalS3;
 
-export interface S3Server {
-  endpoint: string;
-  env: Record<string, string>;
-  close(): Promise<void>;
-}
-
-interface S3rverInstance {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-  httpServer?: { closeAllConnections(): void };
-}
-type S3rverConstructor = new (o: { address: string; port: number; directory: string; silent: boolean; configureBuckets: { name: string }[] }) => S3rverInstance;
-
-export async function startS3(directory: string): Promise<S3Server> {
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
-  await mkdir(directory, { recursive: true });
-  const instance = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: BUCKET }] });
-  const { port } = await instance.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  return {
-    endpoint,
-    env: {
-      AWS_ENDPOINT_URL_S3: endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    },
-    close: async () => {
-      instance.httpServer?.closeAllConnections();
-      await instance.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
+export function startS3(directory: string): Promise<S3Server> {
+  return startLocalS3(directory, BUCKET);
 }
 
 /**
