@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { runCommand, type RunOutcome } from '../run.js';
 import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from '../simulator/index.js';
 import { startLocalS3, type LocalS3 } from './local-s3.js';
-import { DEMO_CSV, DEMO_KEY_FIELD, DEMO_LIST, DEMO_SEED, DEMO_SETTINGS, FIRST_NAME_LENGTH } from './sample.js';
+import { DEMO_CSV, DEMO_KEY_FIELD, DEMO_LIST, DEMO_ORGANIZATION, DEMO_SEED, DEMO_SETTINGS, FIRST_NAME_LENGTH } from './sample.js';
 import { inputText, reportSummary, rowsFileText, stateText, type SimulatorState } from './show.js';
 
 const USAGE = `Usage: npm run demo [-- --s3]
@@ -45,7 +45,7 @@ async function demo(argv: string[]): Promise<number> {
   let s3: LocalS3 | undefined;
   try {
     section('Selligent (local simulator)');
-    print(`${simulator.baseUrl}, organization my_org, credentials ${DEV_API_KEY} / ${DEV_API_SECRET}`);
+    print(`${simulator.baseUrl}, organization ${DEMO_ORGANIZATION}, credentials ${DEV_API_KEY} / ${DEV_API_SECRET}`);
     print(`List ${DEMO_LIST} exists with one customer (C101, in Segment vip_customers); its FIRST_NAME field holds ${FIRST_NAME_LENGTH} characters.`);
 
     let input = join(dir, 'result_000.csv');
