@@ -12,20 +12,12 @@ export function startS3(directory: string): Promise<S3Server> {
 }
 
 /**
- * Streams the file up with one PutObject. Checksums are `WHEN_REQUIRED`: with the SDK's default the body
- * goes out `aws-chunked` with a trailing checksum, which s3rver would store framing and all. The stored
+ * Streams the file up with one PutObject (checksums `WHEN_REQUIRED`, see local-s3.ts). The stored
  * object's ETag must equal the file's MD5.
  */
 export async function upload(s3: S3Server, meta: DataMeta, key: string): Promise<void> {
-  const { S3Client, PutObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const { PutObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = await s3.client();
   try {
     const started = performance.now();
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(meta.file), ContentLength: meta.gzipBytes, ContentType: 'text/csv' }));

@@ -4,12 +4,15 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 export interface LocalS3 {
   endpoint: string;
   bucket: string;
   /** What the exporter needs to read from it (s3rver accepts any keys). */
   env: Record<string, string>;
+  /** A client of it; the caller destroys it. */
+  client(): Promise<S3Client>;
   put(key: string, body: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -37,6 +40,13 @@ export async function startLocalS3(directory: string, bucket: string): Promise<L
   const { port } = await instance.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const client = async (): Promise<S3Client> => {
+    // The exporter's S3 reader does the same: the SDK's notice about Node 20 says nothing about the run.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    // WHEN_REQUIRED: the SDK's default aws-chunked upload would be stored by s3rver framing and all.
+    return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  };
   return {
     endpoint,
     bucket,
@@ -47,16 +57,14 @@ export async function startLocalS3(directory: string, bucket: string): Promise<L
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     },
+    client,
     async put(key, body) {
-      // The exporter's S3 reader does the same: the SDK's notice about Node 20 says nothing about the run.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
-      // WHEN_REQUIRED: the SDK's default aws-chunked upload would be stored by s3rver framing and all.
-      const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+      const s3 = await client();
       try {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv' }));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv' }));
       } finally {
-        client.destroy();
+        s3.destroy();
       }
     },
     async close() {
