@@ -218,11 +218,11 @@ export function formatProfile(s: ProfileSummary, top = 15): string {
   return lines.join('\n');
 }
 
-// Standalone: node --import tsx scripts/bench-profile.ts FILE.cpuprofile [TOP]
+// Standalone: node --import tsx scripts/bench/profile.ts FILE.cpuprofile [TOP]
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: bench-profile.ts FILE.cpuprofile [TOP]\n');
+    process.stderr.write('usage: profile.ts FILE.cpuprofile [TOP]\n');
     process.exit(2);
   }
   const top = Number(process.argv[3] ?? 20);

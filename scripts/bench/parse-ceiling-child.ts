@@ -1,10 +1,10 @@
 /**
- * Parse ceiling, run as a child process by scripts/bench.ts: the gzip CSV read from local disk,
+ * Parse ceiling, run as a child process by the benchmark (scripts/bench/parse-ceiling.ts): the gzip CSV read from local disk,
  * gunzipped and parsed by fast-csv `parse({ headers: false })` (the parser the exporter uses), counting
  * rows and nothing else. No exporter can go faster than this with that parser, so its rows per second
  * are the yardstick for the exporter's end-to-end figure.
  *
- *   node --import tsx scripts/bench-parse.ts FILE.csv.gz
+ *   node --import tsx scripts/bench/parse-ceiling-child.ts FILE.csv.gz
  *
  * Prints one JSON line: {"rows", "seconds", "rowsPerSecond", "vmHwmKb"} (rows excludes the header).
  */
@@ -17,7 +17,7 @@ import { parse } from 'fast-csv';
 
 const file = process.argv[2];
 if (!file) {
-  process.stderr.write('usage: bench-parse.ts FILE.csv.gz\n');
+  process.stderr.write('usage: parse-ceiling-child.ts FILE.csv.gz\n');
   process.exit(2);
 }
 

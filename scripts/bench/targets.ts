@@ -1,0 +1,78 @@
+/** The figures judged against the exporter's performance targets (docs/performance.md). */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BENCH_DIR, ROOT, SIMULATOR_DEFAULT_RATE_LIMIT, round, type Any } from './common.js';
+import type { Params } from './options.js';
+import type { Target } from './types.js';
+
+export async function targets(p: Params, m: Any, build: string): Promise<Target[]> {
+  const out: Target[] = [];
+  // The OS's figure is per process; when the CLI runs the export in a child, the sampled sum over its
+  // processes is larger, and the larger of the two is judged.
+  const rss = Math.max(m.peakRssMb ?? 0, m.peakRssAllProcessesMb ?? 0);
+  const rssWhich = rss === m.peakRssMb ? 'OS peak of the largest process' : `sampled sum of ${m.exporterProcesses} processes (OS peak of the largest: ${m.peakRssMb} MB)`;
+  out.push({ name: 'peak RSS', value: rss, target: '<= 300 MB', met: rss <= 300, note: `${round(rss / 300, 3)}x the limit; ${rssWhich}` });
+  // RSS growth: compared with the 1M-row figure saved by an earlier invocation, when this one is larger.
+  if (p.rows > 1_000_000) {
+    // The same build first, then the latest 1M-row result of any build.
+    const candidates = [
+      `1000000r-${p.segments}s-${p.latencyMs}ms-${build}.json`,
+      `1000000r-${p.segments}s-0ms-${build}.json`,
+      `1000000r-${p.segments}s-${p.latencyMs}ms.json`,
+      `1000000r-${p.segments}s-0ms.json`,
+    ];
+    let base: Any;
+    let baseFile = '';
+    for (const c of candidates) {
+      const f = join(BENCH_DIR, 'results', c);
+      if (existsSync(f)) {
+        base = JSON.parse(await readFile(f, 'utf8'));
+        baseFile = f;
+        break;
+      }
+    }
+    if (base?.median?.peakRssMb) {
+      const baseRss = Math.max(base.median.peakRssMb ?? 0, base.median.peakRssAllProcessesMb ?? 0);
+      const ratio = rss / baseRss;
+      const same = base.commit?.build === build ? 'same build' : `another build: ${base.commit?.build}`;
+      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${rss} MB vs ${baseRss} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, ${same})` });
+    } else {
+      out.push({ name: 'peak RSS vs 1M rows', value: null, target: '<= 1.3x', met: null, note: 'no 1M-row result in .bench/results/: run npm run bench -- --rows 1000000 first' });
+    }
+  }
+  const busy = m.busy?.load_stages?.busyRatio ?? null;
+  out.push({
+    name: 'API busy ratio, load stages',
+    value: busy,
+    target: '>= 0.95 at 50 ms latency',
+    met: p.latencyMs > 0 && busy !== null ? busy >= 0.95 : null,
+    note: p.latencyMs > 0 ? `List ${m.busy.list_load.busyRatio}, Segments ${m.busy.segment_load.busyRatio}` : 'judged only with --latency-ms > 0',
+  });
+  const ratio = m.ratioToParseCeiling;
+  out.push({
+    name: 'end to end / parse ceiling',
+    value: ratio,
+    target: '>= 0.5 at 0 ms latency',
+    met: p.latencyMs === 0 ? ratio >= 0.5 : null,
+    note: `${m.rowsPerSecond} rows/s vs ${m.parseCeiling.rowsPerSecond} rows/s; by CPU seconds ${m.cpuRatioToParseCeiling}${p.latencyMs === 0 ? '' : ' (judged only at 0 ms latency)'}`,
+  });
+  const b = m.batching;
+  out.push({
+    name: 'List load requests',
+    value: b.listRequests,
+    target: `= ceil(${b.listRowsSent} / ${b.batchRows}) = ${b.listRequestsExpected}`,
+    met: b.byteCapBinds ? null : b.listRequests === b.listRequestsExpected && b.listRequestsSimulator === b.listRequestsExpected,
+    note: `${b.listRequestsSimulator} in the simulator log; ${b.listBytesPerRow} bytes/row${b.byteCapBinds ? ': the byte cap binds, not judged' : ''}; Segment loads ${b.segmentRequests} (${b.segmentRequestsExpected} at a fixed ${b.batchRows} rows)`,
+  });
+  const pacingOn = (p.requestsPerMinute ?? 2_500) <= (p.simRateLimit === undefined ? SIMULATOR_DEFAULT_RATE_LIMIT : p.simRateLimit || Infinity);
+  const n429 = m.http.simulator.status429;
+  out.push({
+    name: '429 responses',
+    value: n429,
+    target: '0 with pacing at the simulator rate limit',
+    met: pacingOn ? n429 === 0 && m.http.exporter.rateLimited === 0 : null,
+    note: `exporter saw ${m.http.exporter.rateLimited}, retries ${m.http.exporter.retries}, pacing waits ${m.http.exporter.pacingWaitSeconds} s`,
+  });
+  return out;
+}

@@ -1,0 +1,112 @@
+/**
+ * `npm run demo [-- --s3]`: the exporter end to end with nothing but this code. A local Selligent
+ * simulator (a List with one customer), the shipped sample exported into it, then what a person looks
+ * at afterwards: the log, the report, the simulator's state and the rejected-rows file. With `--s3` the
+ * sample is read from a local S3 server (s3rver) the demo starts and stops.
+ */
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { runCommand, type RunOutcome } from '../run.js';
+import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from '../simulator/index.js';
+import { startLocalS3, type LocalS3 } from './local-s3.js';
+import { DEMO_CSV, DEMO_KEY_FIELD, DEMO_LIST, DEMO_ORGANIZATION, DEMO_SEED, DEMO_SETTINGS, FIRST_NAME_LENGTH } from './sample.js';
+import { inputText, reportSummary, rowsFileText, stateText, type SimulatorState } from './show.js';
+
+const USAGE = `Usage: npm run demo [-- --s3]
+
+  --s3     read the sample from a local S3 server (s3rver, started and stopped by the demo)
+  --help   show this help
+
+LOG_LEVEL and LOG_FORMAT set the exporter's log (default here: info, pretty).
+`;
+
+const S3_BUCKET = 'demo-results';
+const S3_KEY = 'exports/demo/result_000.csv';
+
+function print(text = ''): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function section(title: string): void {
+  print(`\n== ${title} ${'='.repeat(Math.max(0, 96 - title.length))}`);
+}
+
+async function demo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { s3: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'selligent-export-demo-'));
+  const simulator = await startSimulator({ port: 0, seed: DEMO_SEED, enableControlRoutes: true });
+  let s3: LocalS3 | undefined;
+  try {
+    section('Selligent (local simulator)');
+    print(`${simulator.baseUrl}, organization ${DEMO_ORGANIZATION}, credentials ${DEV_API_KEY} / ${DEV_API_SECRET}`);
+    print(`List ${DEMO_LIST} exists with one customer (C101, in Segment vip_customers); its FIRST_NAME field holds ${FIRST_NAME_LENGTH} characters.`);
+
+    let input = join(dir, 'result_000.csv');
+    await writeFile(input, DEMO_CSV);
+    if (values.s3) {
+      s3 = await startLocalS3(join(dir, 's3rver'), S3_BUCKET);
+      await s3.put(S3_KEY, DEMO_CSV);
+      input = `s3://${S3_BUCKET}/${S3_KEY}`;
+      print(`Local S3 (s3rver) at ${s3.endpoint}: the sample uploaded to ${input}`);
+    }
+
+    section(`Input: ${input}`);
+    print(inputText(DEMO_CSV));
+    section('Settings (result_settings)');
+    print(stringify(DEMO_SETTINGS).trimEnd().replace(/^/gm, '  '));
+
+    section('Log');
+    const outcome = await runCommand({
+      input,
+      dryRun: false,
+      reportPath: join(dir, 'report.json'),
+      printSummary: false,
+      env: {
+        ...process.env,
+        ...s3?.env,
+        RESULT_SETTINGS: JSON.stringify(DEMO_SETTINGS),
+        SELLIGENT_BASE_URL: simulator.baseUrl,
+        SELLIGENT_API_KEY: DEV_API_KEY,
+        SELLIGENT_API_SECRET: DEV_API_SECRET,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+      },
+    });
+
+    section('Report');
+    print(reportText(outcome));
+    section('Simulator state after the run (GET /__simulator/state)');
+    const state = (await (await fetch(`${simulator.baseUrl}/__simulator/state`)).json()) as SimulatorState;
+    print(stateText(state, DEMO_LIST, DEMO_KEY_FIELD));
+    section('Rejected-rows file');
+    const rowsFile = outcome.report.rejected_rows.file;
+    print(rowsFileText(rowsFile, rowsFile ? await readFile(rowsFile, 'utf8').catch(() => null) : null));
+    print(`\nThe report, the rejected-rows file and the input stay in ${dir}`);
+    return outcome.exitCode;
+  } finally {
+    await s3?.close();
+    await simulator.close();
+  }
+}
+
+/** The report as a person reads it. */
+function reportText(outcome: RunOutcome): string {
+  return reportSummary(outcome.report, outcome.reportPath);
+}
+
+demo(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
