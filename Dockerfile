@@ -53,6 +53,8 @@ WORKDIR /opt/selligent-export
 COPY --from=deps /build/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /build/dist ./dist
+# The run report's JSON Schema, read by `selligent-export report` (from dist/, one directory up).
+COPY docs/report.schema.json ./docs/
 
 # Release builds pass these: --build-arg VERSION=<package.json version> --build-arg SOURCE=<repository URL>
 ARG VERSION=dev

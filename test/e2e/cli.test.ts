@@ -28,6 +28,47 @@ test('--help, run --help and --version are readable and exit 0', () => {
   assert.match(unknown.stderr, /bogus/);
 });
 
+test('run --help tells the truth about defaults, marks what is required, lists the required settings and shows an example', () => {
+  const runHelp = spawnSync(process.execPath, [CLI, 'run', '--help'], { encoding: 'utf8' });
+  assert.equal(runHelp.status, 0);
+  const text = runHelp.stdout;
+  assert.match(text, /Default: env\s+SELLIGENT_EXPORT_TMPDIR, else the OS temp directory/);
+  assert.doesNotMatch(text, /Default: env TMPDIR/);
+  assert.match(text, /Default: env SCHEMA_PATH/);
+  assert.match(text, /Default: env REJECTED_PATH/);
+  assert.match(text, /^Required/m);
+  assert.match(text, /Required settings: organization, list_api_name, segment_column, key_fields/);
+  assert.match(text, /^Example/m);
+  assert.match(text, /selligent-export run --settings settings\.yml --input \S+/);
+  // help run is the same text.
+  const helpRun = spawnSync(process.execPath, [CLI, 'help', 'run'], { encoding: 'utf8' });
+  assert.equal(helpRun.status, 0);
+  assert.equal(helpRun.stdout, text);
+  const helpReport = spawnSync(process.execPath, [CLI, 'help', 'report'], { encoding: 'utf8' });
+  assert.equal(helpReport.status, 0);
+  assert.match(helpReport.stdout, /^Usage: selligent-export report FILE \[--json\]/);
+  const helpSimulate = spawnSync(process.execPath, [CLI, 'help', 'simulate'], { encoding: 'utf8' });
+  assert.equal(helpSimulate.status, 0);
+  assert.match(helpSimulate.stdout, /^Usage: selligent-export simulate/);
+});
+
+test('a mistyped flag or command gets the one it most likely meant; exit 2', () => {
+  for (const [args, expected] of [
+    [['run', '--setting', 'x.yml'], /unknown option --setting \(did you mean --settings\?\)/],
+    [['run', '--inptu=data.csv'], /unknown option --inptu \(did you mean --input\?\)/],
+    [['run', '--dryrun'], /unknown option --dryrun \(did you mean --dry-run\?\)/],
+    [['rnu'], /unknown command "rnu" \(did you mean run\?\)/],
+    [['help', 'reprot'], /no command "reprot" \(did you mean report\?\)/],
+  ] as const) {
+    const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.equal(result.status, 2, args.join(' '));
+    assert.match(result.stderr, expected);
+  }
+  const far = spawnSync(process.execPath, [CLI, 'run', '--colour'], { encoding: 'utf8' });
+  assert.equal(far.status, 2);
+  assert.match(far.stderr, /unknown option --colour\n/);
+});
+
 test('settings from RESULT_SETTINGS (JSON), result_settings (YAML) and a result_settings: document', async () => {
   const sim = await simulator({ seed: seededList(), credentials: [{ key: SECRET_KEY, secret: SECRET }] });
   try {

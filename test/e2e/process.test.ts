@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { CLI, assertBalanced, runCli, tempDir, writeInput } from '../helpers/cli.ts';
+import { CLI, assertBalanced, readReport, runCli, tempDir, writeInput } from '../helpers/cli.ts';
 import { BASE_SETTINGS, members, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
 import { DEV_API_SECRET } from '../../src/simulator/index.ts';
 import type { RunReport } from '../../src/report/types.ts';
@@ -92,7 +92,7 @@ function start(options: { settings: Record<string, unknown>; input: string; env:
     child.on('exit', (code, signal) => {
       // Lets the pipes drain before the output is read.
       setTimeout(() => {
-        const report = existsSync(reportPath) ? (JSON.parse(readFileSync(reportPath, 'utf8')) as RunReport) : undefined;
+        const report = existsSync(reportPath) ? readReport(reportPath) : undefined;
         resolve({ code, signal, stdout, stderr, report });
       }, 50);
     }),
@@ -236,7 +236,7 @@ describe('the process', () => {
       // At most the request that was on the wire when the parent died.
       assert.ok(after - atKill <= 1, `${after - atKill} List loads after the parent died`);
       assert.ok(after < 100, `${after} List loads`);
-      const report = JSON.parse(readFileSync(run.reportPath, 'utf8')) as RunReport;
+      const report = readReport(run.reportPath);
       assert.equal(report.exit_code, 5);
       assert.equal(report.error!.code, 'INTERRUPTED');
       assert.match(report.error!.message, /parent process/);

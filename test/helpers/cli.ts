@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { RunReport } from '../../src/report/types.ts';
+import { validateReport } from '../../src/report/schema-check.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -56,11 +57,19 @@ export async function runCli(run: CliRun): Promise<CliResult> {
   const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs ?? 120_000);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
   clearTimeout(timer);
-  const report = existsSync(reportPath) ? (JSON.parse(readFileSync(reportPath, 'utf8')) as RunReport) : undefined;
+  const report = existsSync(reportPath) ? readReport(reportPath) : undefined;
   const rejectedPath = report?.rejected_rows.file ?? join(dir, 'report.rejected.jsonl');
   const rejectedText = existsSync(rejectedPath) ? readFileSync(rejectedPath, 'utf8') : '';
   const rejected = rejectedText.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
   return { code, signal, stdout, stderr, report, reportPath, rejected, rejectedText, dir };
+}
+
+/** A run report from disk, checked against docs/report.schema.json: every report a test reads conforms. */
+export function readReport(path: string): RunReport {
+  const json: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  const problems = validateReport(json);
+  if (problems.length > 0) throw new Error(`${path} does not match docs/report.schema.json:\n${problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n')}`);
+  return json as RunReport;
 }
 
 export function writeInput(dir: string, name: string, text: string | Buffer): string {

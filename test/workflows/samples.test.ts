@@ -286,3 +286,50 @@ describe('sample data', () => {
     }
   });
 });
+
+describe('retries and run options in workflows/', () => {
+  const workflowDigs = digFiles.filter((file) => rel(file).startsWith('workflows/'));
+  const exporterTasks = workflowDigs.flatMap((file) =>
+    findResultSettings(parseYamlFile(file) as Json)
+      .filter(isExporterSettings)
+      .map((found) => ({ file, found })),
+  );
+
+  it('every exporter task retries through scripts/selligent_export.sh (exit 5 only), never digdag _retry (every failure)', () => {
+    assert.ok(exporterTasks.length >= 5);
+    for (const { file, found } of exporterTasks) {
+      const name = `${rel(file)}: ${found.path.slice(0, -1).join('.')}`;
+      assert.match(String(found.task['sh>']), /^(exec )?sh scripts\/selligent_export\.sh /, `${name} must run the retry wrapper`);
+      assert.equal(found.task._retry, undefined, `${name}: _retry retries every exit code; the wrapper retries exit 5 only`);
+    }
+    for (const file of workflowDigs) assert.doesNotMatch(readFileSync(file, 'utf8').replace(/^\s*#.*$/gm, ''), /^\s*_retry:/m, `${rel(file)} uses _retry`);
+  });
+
+  it('selligent_export_local.dig hard-codes neither a user nor the host network', () => {
+    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_local.dig')) as { _export: { docker: Record<string, Json> } };
+    assert.equal(dig._export.docker.run_options, undefined, 'run_options belong to the machine that runs digdag: explained in a comment, not set');
+    const text = readFileSync(join(ROOT, 'workflows', 'selligent_export_local.dig'), 'utf8');
+    assert.match(text, /#.*--user UID:GID/);
+    assert.match(text, /#.*--network host/);
+  });
+
+  it('every py> task names a function of a script in the project', () => {
+    let found = 0;
+    for (const file of workflowDigs) {
+      for (const [, module, fn] of readFileSync(file, 'utf8').replace(/^\s*#.*$/gm, '').matchAll(/py>:\s*([\w.]+)\.(\w+)/g)) {
+        found++;
+        const script = join(dirname(file), `${module!.split('.').join('/')}.py`);
+        assert.ok(existsSync(script), `${rel(file)}: py> ${module}.${fn}: no ${rel(script)}`);
+        assert.match(readFileSync(script, 'utf8'), new RegExp(`^def ${fn}\\(`, 'm'), `${rel(script)} has no function ${fn}`);
+      }
+    }
+    assert.ok(found >= 2);
+  });
+
+  it('only the export task runs in the exporter image in selligent_export_results.dig (py> and curl run on digdag\'s machine)', () => {
+    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_results.dig')) as Record<string, Record<string, Json>>;
+    assert.equal((dig._export as Record<string, Json>).docker, undefined);
+    assert.ok(isMap(dig['+load_into_selligent']!.docker));
+    for (const [name, task] of Object.entries(dig)) if (name.startsWith('+') && name !== '+load_into_selligent') assert.equal(task.docker, undefined, name);
+  });
+});
