@@ -1,10 +1,10 @@
 import type { Credentials } from '../config/credentials.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
-import type { RunReport } from '../report/types.js';
 import type { SelligentClient } from '../selligent/client.js';
 import type { Progress } from './progress.js';
 import type { RejectedRowsFile } from './rejected.js';
+import type { PipelineResults } from './results.js';
 
 export interface PipelineOptions {
   settings: Settings;
@@ -25,7 +25,8 @@ export interface RunContext {
   options: PipelineOptions;
   settings: Settings;
   logger: Logger;
-  report: RunReport;
+  /** Each stage fills its own part (see PipelineResults). */
+  results: PipelineResults;
   rejected: RejectedRowsFile;
   progress: Progress;
   client: SelligentClient;

@@ -53,7 +53,7 @@ export async function checkOrganization(ctx: RunContext): Promise<void> {
       throw listError;
     }
     const message = `GET .../organizations/${settings.organization} answered 401 but the List GET was allowed: the service account lacks only the right to read the organization, which the export does not need; the run goes on`;
-    ctx.report.warnings.push({ code: 'ORGANIZATION_GET_REFUSED', message });
+    ctx.results.warnings.push({ code: 'ORGANIZATION_GET_REFUSED', message });
     ctx.logger.warn({ organization: settings.organization }, message);
     return;
   }
@@ -125,7 +125,7 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     const { value, values, validRows } = group;
     if (values.length > 1) {
       const message = `routing values ${values.join(', ')} name one Segment (Selligent matches api names case-insensitively): its ${validRows} row(s) are loaded into it once`;
-      ctx.report.warnings.push({ code: 'SEGMENT_VALUES_MERGED', message });
+      ctx.results.warnings.push({ code: 'SEGMENT_VALUES_MERGED', message });
       logger.warn({ values }, message);
     }
     const found = existingSegments.get(value.toLowerCase());
@@ -144,7 +144,7 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
   }
   if (otherType.length > 0 && notStatic.length === 0) {
     const message = `Segment${otherType.length > 1 ? 's' : ''} ${otherType.slice(0, 20).join(', ')}${otherType.length > 20 ? ` and ${otherType.length - 20} more` : ''} of List ${listName} ${otherType.length > 1 ? 'report a type' : 'reports a type'} other than Static; the loads go on and Selligent decides (a refusal fails that Segment's load)`;
-    ctx.report.warnings.push({ code: 'SEGMENT_TYPE_NOT_STATIC', message });
+    ctx.results.warnings.push({ code: 'SEGMENT_TYPE_NOT_STATIC', message });
     logger.warn({ segments: otherType }, message);
   }
   if (notStatic.length > 0) {

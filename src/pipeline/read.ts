@@ -62,11 +62,11 @@ export function readWorkerHeapMb(maxFieldBytes: number): number {
  * numbered, reported and counted exactly as if one thread had read them.
  */
 export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
-  const { options, settings, report, logger } = ctx;
+  const { options, settings, logger } = ctx;
   const workers = readWorkerCount(options.env);
   const schema: Map<string, ColumnType> | undefined = options.schemaPath ? await readSchemaFile(options.schemaPath) : undefined;
   const location = await resolveInput(options.input, options.env, logger);
-  report.input.location = location.uri;
+  ctx.results.input.location = location.uri;
   try {
     const objects = await location.list();
     // Sizes are known before reading; gzip text is typically four to six times its compressed size.
@@ -165,14 +165,15 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
 }
 
 function fillInputReport(ctx: RunContext, reader: InputReader, plan: ColumnPlan, inputRows: number, skipped: number, byReason: Partial<Record<SkipReason, number>>): void {
-  const { report, logger } = ctx;
-  report.input.format = reader.format ?? null;
-  report.input.objects = reader.objectsRead.map((object) => ({ uri: object.uri, bytes: object.bytes }));
-  report.input.bytes = reader.objectsRead.reduce((sum, object) => sum + object.bytes, 0);
-  report.input.compression = [...new Set(reader.objectsRead.map((object) => object.compression))].join(',') || null;
-  report.input.rows = inputRows;
-  report.input.types_from = plan.typesFrom;
-  report.input.columns = reader.columns!.map((name, index) => {
+  const { results, logger } = ctx;
+  const input = results.input;
+  input.format = reader.format ?? null;
+  input.objects = reader.objectsRead.map((object) => ({ uri: object.uri, bytes: object.bytes }));
+  input.bytes = reader.objectsRead.reduce((sum, object) => sum + object.bytes, 0);
+  input.compression = [...new Set(reader.objectsRead.map((object) => object.compression))].join(',') || null;
+  input.rows = inputRows;
+  input.types_from = plan.typesFrom;
+  input.columns = reader.columns!.map((name, index) => {
     const column = plan.fields.find((c) => c.index === index);
     return {
       column: name,
@@ -182,7 +183,7 @@ function fillInputReport(ctx: RunContext, reader: InputReader, plan: ColumnPlan,
       ...(column ? { longest: plan.longest?.[plan.fields.indexOf(column)] ?? 0 } : {}),
     };
   });
-  report.validation = { valid_rows: inputRows - skipped, skipped_rows: skipped, by_reason: byReason };
+  results.validation = { valid_rows: inputRows - skipped, skipped_rows: skipped, by_reason: byReason };
   if (inputRows === 0) logger.warn({}, 'the input has a header but no rows: nothing to load');
   if (skipped > 0) logger.warn({ skipped, byReason }, `${skipped} invalid row(s) skipped; see the rejected-rows file`);
 }

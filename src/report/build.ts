@@ -1,44 +1,61 @@
+import type { PipelineResults, SettingsResult } from '../pipeline/results.js';
+import { emptyClientStats } from '../selligent/stats.js';
 import { TOOL_NAME, VERSION } from '../version.js';
-import type { AccountingReport, RunReport } from './types.js';
+import type { Outcome } from './settle.js';
+import { REPORT_VERSION, type ListReport, type RunReport, type SegmentReport } from './types.js';
 
-export function emptyReport(dryRun: boolean): RunReport {
+export interface ReportInputs {
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  totalSeconds: number;
+  settings: SettingsResult;
+  pipeline: PipelineResults;
+  outcome: Outcome;
+}
+
+/** The run report, from what the stages found and did and how the run ended. */
+export function buildReport(inputs: ReportInputs): RunReport {
+  const { settings, pipeline, outcome } = inputs;
+  const http = pipeline.http ?? emptyClientStats();
   return {
+    report_version: REPORT_VERSION,
     tool: { name: TOOL_NAME, version: VERSION },
-    status: 'failed',
-    exit_code: 1,
-    dry_run: dryRun,
-    started_at: new Date().toISOString(),
-    finished_at: null,
-    settings_source: null,
-    settings: null,
-    selligent: { base_url: null, organization: null, list: null },
-    stage: null,
-    input: { location: null, format: null, compression: null, objects: [], bytes: 0, rows: 0, columns: [], types_from: null },
-    validation: { valid_rows: 0, skipped_rows: 0, by_reason: {} },
-    deduplication: { strategy: '', unique_keys: 0, merged_duplicates: 0, segment_memberships: 0 },
-    list: null,
-    segments: [],
+    status: outcome.status,
+    exit_code: outcome.exitCode,
+    dry_run: inputs.dryRun,
+    started_at: inputs.startedAt,
+    finished_at: inputs.finishedAt,
+    settings_source: settings.source,
+    settings: settings.settings,
+    selligent: { base_url: settings.baseUrl, organization: settings.settings?.organization ?? null, list: settings.settings?.list_api_name ?? null },
+    stage: outcome.stage,
+    input: pipeline.input,
+    validation: pipeline.validation,
+    deduplication: pipeline.deduplication,
+    list: pipeline.list,
+    segments: pipeline.segments,
     http: {
-      requests: 0,
-      by_route: {},
-      by_status: {},
-      retries: 0,
-      rate_limited: 0,
-      rate_limit_waits: 0,
-      rate_limit_wait_seconds: 0,
-      pacing_wait_seconds: 0,
-      split_batches: 0,
-      list_busy_waits: 0,
-      list_busy_wait_seconds: 0,
+      requests: http.requests,
+      by_route: http.by_route,
+      by_status: http.by_status,
+      retries: http.retries,
+      rate_limited: http.rate_limited,
+      rate_limit_waits: http.rate_limit_waits,
+      rate_limit_wait_seconds: http.rate_limit_wait_seconds,
+      pacing_wait_seconds: http.pacing_wait_seconds,
+      split_batches: pipeline.splitBatches,
+      list_busy_waits: http.list_busy_waits,
+      list_busy_wait_seconds: http.list_busy_wait_seconds,
     },
-    accounting: null,
-    rejected_rows: { file: null, count: 0 },
-    failed_without_detail: [],
-    segment_batch_rows: null,
-    durations_seconds: {},
-    plan: null,
-    warnings: [],
-    error: null,
+    accounting: pipeline.accounting,
+    rejected_rows: { file: pipeline.rejectedRows.file, count: pipeline.rejectedRows.count },
+    failed_without_detail: pipeline.failedWithoutDetail,
+    segment_batch_rows: pipeline.segmentBatchRows,
+    durations_seconds: { ...pipeline.durations, total: inputs.totalSeconds },
+    plan: pipeline.plan,
+    warnings: [...settings.warnings, ...pipeline.warnings],
+    error: outcome.error,
   };
 }
 
@@ -46,36 +63,7 @@ export function emptyReport(dryRun: boolean): RunReport {
  * True once anything may have changed in Selligent. A load request counts once it was answered as
  * taken (`rows_sent`): a refused first batch changed nothing.
  */
-export function hasWritten(report: RunReport): boolean {
-  const list = report.list;
+export function hasWritten(list: ListReport | null, segments: SegmentReport[]): boolean {
   if (list && (list.created || list.fields_created.length > 0 || list.business_key_set || list.rows_sent > 0)) return true;
-  return report.segments.some((segment) => segment.created || segment.cleared || segment.rows_sent > 0);
-}
-
-export interface AccountingCounts {
-  inputRows: number;
-  skipped: number;
-  mergedDuplicates: number;
-  rejected: number;
-  notApplied: Record<string, number>;
-  loaded: number;
-}
-
-/**
- * The accounting promise: every input row is skipped, merged away as a duplicate, rejected, not applied
- * or loaded, exactly once. `balanced` is checked by the caller; a false value is a bug.
- */
-export function accountingReport(counts: AccountingCounts): AccountingReport {
-  const notApplied = Object.values(counts.notApplied).reduce((sum, n) => sum + n, 0);
-  const total = counts.skipped + counts.mergedDuplicates + counts.rejected + notApplied + counts.loaded;
-  return {
-    input_rows: counts.inputRows,
-    skipped: counts.skipped,
-    merged_duplicates: counts.mergedDuplicates,
-    rejected: counts.rejected,
-    not_applied: notApplied,
-    not_applied_by_reason: Object.fromEntries(Object.entries(counts.notApplied).filter(([, n]) => n > 0)),
-    loaded: counts.loaded,
-    balanced: total === counts.inputRows,
-  };
+  return segments.some((segment) => segment.created || segment.cleared || segment.rows_sent > 0);
 }

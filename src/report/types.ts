@@ -155,7 +155,11 @@ export interface SegmentBatchRowsReport {
   max: number;
 }
 
+/** Raised when a field changes meaning or goes away; new fields are added without raising it. */
+export const REPORT_VERSION = 1;
+
 export interface RunReport {
+  report_version: typeof REPORT_VERSION;
   tool: { name: string; version: string };
   status: RunStatus;
   exit_code: number;

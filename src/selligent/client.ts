@@ -5,9 +5,9 @@ import got, { RequestError, type Got, type Method } from 'got';
 import type { Credentials } from '../config/credentials.js';
 import { ConfigError, InterruptedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { HttpReport } from '../report/types.js';
 import { API_ROOT, classifyAnswer, failedRequestError, isAbsent, mayHaveApplied, redirectError, serviceText } from './answer.js';
 import { BatchTooLargeError, SelligentUnavailableError, type HttpExchange } from './http-error.js';
+import { emptyClientStats, type ClientStats } from './stats.js';
 import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
 import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary } from './types.js';
@@ -39,7 +39,6 @@ export interface ClientOptions {
   logger: Logger;
   /** Aborts between requests (never in the middle of one). */
   signal?: AbortSignal;
-  http: HttpReport;
   random?: () => number;
 }
 
@@ -80,15 +79,16 @@ interface Answer {
 
 /**
  * The exporter's Selligent V1 client: one method per endpoint it uses, every request paced against the
- * per-key budget, retried by `retryDecision`, bounded by time-outs, and counted in the report's HTTP
- * figures. Errors leave here as the exporter's typed errors, trimmed to method, route, status and the
- * service's own error text.
+ * per-key budget, retried by `retryDecision`, bounded by time-outs, and counted in `stats`. Errors leave
+ * here as the exporter's typed errors, trimmed to method, route, status and the service's own error text.
  */
 export class SelligentClient {
   private readonly pacer: RequestPacer;
   private readonly agent: { http: HttpAgent; https: HttpsAgent };
   /** got with every option that is the same for all requests set once: less work per request. */
   private readonly got: Got;
+  /** Requests, answers, retries and waits so far: the run report's HTTP figures. */
+  readonly stats: ClientStats = emptyClientStats();
 
   constructor(
     private readonly credentials: Credentials,
@@ -202,7 +202,8 @@ export class SelligentClient {
   }
 
   private async send(route: RouteName, method: Method, path: string, options: SendOptions = {}): Promise<Answer> {
-    const { retry, logger, http } = this.options;
+    const { retry, logger } = this.options;
+    const http = this.stats;
     const started = performance.now();
     const url = `${this.credentials.baseUrl}${API_ROOT}${path}`;
     const where = `${method} ${API_ROOT}${path}`;
@@ -316,7 +317,7 @@ export class SelligentClient {
   private async pace(): Promise<void> {
     const delay = this.pacer.delayMs();
     if (delay <= 0) return;
-    this.options.http.pacing_wait_seconds = round(this.options.http.pacing_wait_seconds + delay / 1000);
+    this.stats.pacing_wait_seconds = round(this.stats.pacing_wait_seconds + delay / 1000);
     if (delay > 1000) this.options.logger.info({ waitSeconds: round(delay / 1000), budgetPerMinute: this.pacer.budget }, 'pacing requests to stay within the per-key request budget');
     await this.wait(delay);
   }

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AuthError, ConfigError, ExitCode, RefusedError, TransientError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
-import { emptyReport } from '../../src/report/build.ts';
 import { SelligentClient } from '../../src/selligent/client.ts';
 import { SelligentAuthError, SelligentRefusedError, SelligentUnavailableError } from '../../src/selligent/http-error.ts';
 import { DEV_API_KEY, DEV_API_SECRET, type FaultStatus } from '../../src/simulator/index.ts';
@@ -19,7 +18,7 @@ describe('Selligent client errors', () => {
     sim = await simulator();
     client = new SelligentClient(
       { baseUrl: sim.baseUrl, apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET },
-      { retry: { maxAttempts: 2, budgetMs: 10_000, baseDelayMs: 1, maxDelayMs: 1 }, connectTimeoutMs: 5_000, requestTimeoutMs: 5_000, requestsPerMinute: 10_000, splitAfterTimeouts: 2, logger: createLogger({ level: 'silent' }), http: emptyReport(false).http },
+      { retry: { maxAttempts: 2, budgetMs: 10_000, baseDelayMs: 1, maxDelayMs: 1 }, connectTimeoutMs: 5_000, requestTimeoutMs: 5_000, requestsPerMinute: 10_000, splitAfterTimeouts: 2, logger: createLogger({ level: 'silent' }) },
     );
   });
   after(async () => {

@@ -11,7 +11,6 @@ import { BASE_SETTINGS, LIST, ORG, members, records, seededList, selligentEnv, s
 import { DEV_API_KEY, DEV_API_SECRET, type FaultStatus, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { SelligentClient } from '../../src/selligent/client.ts';
 import { createLogger } from '../../src/log.ts';
-import { emptyReport } from '../../src/report/build.ts';
 
 const HEADER = 'selligent_segment,customer_identifier,email,first_name';
 
@@ -100,7 +99,7 @@ describe('V3: absence is 404, or 400 with result_code NotFound', { concurrency: 
     withSim({ variants: { notFoundStatus: 400 }, seedList: { segments: [{ api_name: 'seg_a' }] } }, async (sim) => {
       const client = new SelligentClient(
         { baseUrl: sim.baseUrl, apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET },
-        { retry: { maxAttempts: 1, budgetMs: 1_000, baseDelayMs: 1, maxDelayMs: 1 }, connectTimeoutMs: 5_000, requestTimeoutMs: 5_000, requestsPerMinute: 10_000, splitAfterTimeouts: 2, logger: createLogger({ level: 'silent' }), http: emptyReport(false).http },
+        { retry: { maxAttempts: 1, budgetMs: 1_000, baseDelayMs: 1, maxDelayMs: 1 }, connectTimeoutMs: 5_000, requestTimeoutMs: 5_000, requestsPerMinute: 10_000, splitAfterTimeouts: 2, logger: createLogger({ level: 'silent' }) },
       );
       try {
         assert.equal(await client.getOrganization('ghost_org'), undefined);

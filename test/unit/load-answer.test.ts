@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accountAnswer, sendBatch, emptyTally, type AnswerContext, type BatchAccount, type LoadTarget, type Rejection } from '../../src/pipeline/load.ts';
+import { accountAnswer, sendBatch, emptyTally, type AnswerContext, type BatchAccount, type LoadTarget, type Rejection } from '../../src/pipeline/send-batches.ts';
 import { BatchBuilder, type Batch } from '../../src/pipeline/batches.ts';
 import { classifyAnswer } from '../../src/selligent/answer.ts';
 import type { LoadResult } from '../../src/selligent/types.ts';

@@ -2,10 +2,26 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SETTING_NAMES, parseSettings } from '../../src/config/settings.ts';
-import { emptyReport } from '../../src/report/build.ts';
+import { emptyPipelineResults, emptySettingsResult } from '../../src/pipeline/results.ts';
+import { buildReport } from '../../src/report/build.ts';
+import type { RunReport } from '../../src/report/types.ts';
 import { renderReport } from '../../src/report/render.ts';
 import { countRowsFile } from '../../src/report/rows-file-counts.ts';
 import { REPORT_SCHEMA_URL, validateReport } from '../../src/report/schema-check.ts';
+
+/** A report as a run that has not got past its settings builds it. */
+function emptyReport(dryRun: boolean): RunReport {
+  const now = new Date().toISOString();
+  return buildReport({
+    dryRun,
+    startedAt: now,
+    finishedAt: now,
+    totalSeconds: 0,
+    settings: emptySettingsResult(),
+    pipeline: emptyPipelineResults(),
+    outcome: { status: 'failed', exitCode: 1, stage: null, error: null, log: null },
+  });
+}
 
 const schema = JSON.parse(readFileSync(REPORT_SCHEMA_URL, 'utf8')) as { $defs: Record<string, { properties: Record<string, unknown>; required: string[] }> };
 

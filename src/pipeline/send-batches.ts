@@ -3,6 +3,8 @@ import { BatchTooLargeError } from '../selligent/http-error.js';
 import type { RequestOutcome } from './adaptive-batch.js';
 import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.js';
 import { rowJson, splitBatch, type Batch } from './batches.js';
+import type { ColumnPlan } from './columns.js';
+import type { PipelineResults } from './results.js';
 
 /** Counters of one load target (the List, or one Segment) across its requests. */
 export interface LoadTally {
@@ -243,4 +245,35 @@ export async function sendAll(batches: AsyncGenerator<Batch>, target: LoadTarget
   } finally {
     await batches.return(undefined);
   }
+}
+
+/**
+ * `sendAll`, with the batches it had to split and the batches that failed without detail recorded in
+ * the run's results, and the target's figures brought up to date, also when it fails (a refused first
+ * batch is still a request made).
+ */
+export async function sendAllRecorded(
+  results: Pick<PipelineResults, 'splitBatches' | 'failedWithoutDetail'>,
+  target: { stage: 'list-load' | 'segment-load'; target: string; sync: () => void },
+  ...args: Parameters<typeof sendAll>
+): ReturnType<typeof sendAll> {
+  const tally = args[2];
+  const before = tally.splits;
+  const undetailedBefore = tally.undetailed.length;
+  try {
+    return await sendAll(...args);
+  } finally {
+    results.splitBatches += tally.splits - before;
+    for (const batch of tally.undetailed.slice(undetailedBefore)) results.failedWithoutDetail.push({ stage: target.stage, target: target.target, ...batch });
+    target.sync();
+  }
+}
+
+/** A rejection as a line of the rejected-rows file: the row's key, and its values unless only the key was sent. */
+export function rejectedEntry(plan: ColumnPlan, stage: 'list-load' | 'segment-load', rejection: Rejection, keyOnly = false) {
+  const sent = JSON.parse(rejection.json) as unknown[];
+  const columns = keyOnly ? plan.keys : plan.fields;
+  const values = Object.fromEntries(columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]));
+  const key = Object.fromEntries(plan.keys.map((column) => [column.field, values[column.field] ?? '']));
+  return { row: rejection.row, stage, key, field: rejection.field, code: rejection.code, message: rejection.message, values: keyOnly ? null : values };
 }

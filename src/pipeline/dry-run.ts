@@ -1,0 +1,46 @@
+import type { DryRunPlan } from '../report/types.js';
+import type { RunContext } from './context.js';
+import { listBatches } from './list-load.js';
+import type { PreflightResult } from './preflight.js';
+import type { ReadResult } from './read.js';
+import type { ListCounts } from './results.js';
+import { add } from './send-batches.js';
+import type { SegmentSpool } from './segment-spool.js';
+
+/**
+ * The dry run, after preflight: deduplicates and batches the List rows as a real run would, then counts
+ * the requests the run would make. Nothing is sent; every row counts as not applied (`dry_run`).
+ */
+export async function planDryRun(ctx: RunContext, read: ReadResult, checked: PreflightResult, segmentSpool: SegmentSpool, counts: ListCounts): Promise<DryRunPlan> {
+  const { settings } = ctx;
+  let listRequests = 0;
+  let listRows = 0;
+  for await (const batch of listBatches(ctx, read, checked.segments, segmentSpool, counts)) {
+    listRequests++;
+    listRows += batch.rows.length;
+  }
+  add(counts.tally.notApplied, 'dry_run', listRows);
+  counts.complete = true;
+  const segments = checked.segments.map((segment, i) => {
+    const rows = segmentSpool.rows(i);
+    return {
+      api_name: segment.apiName,
+      rows,
+      create: !segment.exists,
+      clear: settings.segment_data_import_option === 'replace' && segment.exists,
+      requests: Math.ceil(rows / settings.segment_batch_rows),
+    };
+  });
+  const setup = !checked.listExists || checked.resumeSetup;
+  const setupRequests = !setup ? 0 : (checked.listExists ? 1 : 2) + (checked.fieldsToCreate.length > 0 ? 1 : 0);
+  const segmentRequests = segments.reduce((sum, s) => sum + s.requests + (s.create ? 1 : 0) + (s.clear ? 1 : 0), 0);
+  return {
+    list_to_create: !checked.listExists,
+    fields_to_create: checked.fieldsToCreate.map((field) => ({ name: field.name, data_type: field.data_type, ...(field.length ? { length: field.length } : {}) })),
+    business_key_to_set: setup ? read.plan.keys.map((key) => key.field) : null,
+    list_rows: listRows,
+    list_requests: listRequests,
+    segments,
+    requests: setupRequests + listRequests + segmentRequests,
+  };
+}
