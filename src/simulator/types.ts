@@ -115,7 +115,10 @@ export interface SimulatorOptions {
   maxBodyBytes?: number;
   statePath?: string;
   seed?: SeedState;
+  /** Every /__simulator/ control route (state, request log, faults, settings, seed, reset). */
   enableControlRoutes?: boolean;
+  /** Only the read-only control routes (GET state, requests, watermarks, faults, variants, config). */
+  inspectRoutes?: boolean;
   latencyMs?: number;
   latencyJitterMs?: number;
   /** Modelled server work per row of a load (or member-removal) body, added to latencyMs. */
