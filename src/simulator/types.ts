@@ -192,14 +192,6 @@ export interface RequestLogEntry {
 /** `{list: {segment: {min, current}}}`: member counts since the last watermark reset. */
 export type Watermarks = Record<string, Record<string, { min: number; current: number }>>;
 
-export interface FieldView {
-  name: string;
-  data_type: string;
-  length?: number;
-  allow_null: boolean;
-  description: string | null;
-}
-
 export interface SimulatorHandle {
   /** e.g. http://127.0.0.1:PORT (clients append /Portal/Api/...). */
   readonly baseUrl: string;
