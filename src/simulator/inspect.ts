@@ -6,6 +6,10 @@
 import type { Store } from './state.js';
 import type { Watermarks } from './types.js';
 
+export function lists(store: Store, org: string): string[] {
+  return [...(store.org(org)?.lists.values() ?? [])].map((l) => l.apiName);
+}
+
 export function listRecords(store: Store, org: string, list: string): Array<Record<string, unknown>> {
   const l = store.list(org, list);
   return l ? [...l.records.values()].map((v) => l.recordObject(v)) : [];

@@ -160,6 +160,10 @@ export class SimulatorServer implements ControlTarget, FlowHost {
     return this.store.list(org, list) !== undefined;
   }
 
+  lists(org: string): string[] {
+    return view.lists(this.store, org);
+  }
+
   businessKey(org: string, list: string): string[] | undefined {
     return view.businessKey(this.store, org, list);
   }

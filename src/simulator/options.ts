@@ -118,8 +118,8 @@ function messages(error: z.ZodError, known: readonly string[]): string[] {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       if (path === 'variants') return issue.keys.map((k) => `unknown variant ${k}; known: ${VARIANT_NAMES.join(', ')}`).join('; ');
-      const where = path ? `${path}: ` : '';
-      return issue.keys.map((k) => `${where}unknown option ${k}${path ? '' : `; known: ${known.join(', ')}`}`).join('; ');
+      const names = `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+      return path ? `${path}: ${names}` : `${names}; known: ${known.join(', ')}`;
     }
     return path ? `${path} ${issue.message}` : issue.message;
   });

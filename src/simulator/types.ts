@@ -203,6 +203,8 @@ export interface SimulatorHandle {
   segmentMembers(org: string, list: string, segment: string): Array<Record<string, unknown>>;
   segments(org: string, list: string): Array<{ api_name: string; type: string }>;
   hasList(org: string, list: string): boolean;
+  /** The api_names of an organization's Lists. */
+  lists(org: string): string[];
   businessKey(org: string, list: string): string[] | undefined;
   seed(state: SeedState): void;
   reset(): void;
