@@ -40,6 +40,9 @@ Options:
 
 The first line printed is "Selligent simulator listening on http://HOST:PORT". What has arrived (Lists,
 records, Segment members): curl -s http://HOST:PORT/__simulator/state
+
+Exit codes: 0 stopped by Ctrl+C, SIGTERM or SIGHUP; 2 a bad option or configuration, or the port in use;
+1 the state file could not be read or saved.
 `;
 
 class UsageError extends Error {}
