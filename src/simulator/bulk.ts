@@ -69,7 +69,7 @@ interface Checked {
  */
 function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: number): Checked {
   const ncols = plan.columns.length;
-  const fields: Field[] = plan.columns.map((p) => list.fields[p]);
+  const fields: Field[] = plan.columns.map((p) => list.fieldAt(p));
   const isKeyColumn = new Array<boolean>(ncols).fill(false);
   for (const c of plan.keyColumns) isKeyColumn[c] = true;
   const coerce = fields.map((f) => f.dataType === 'Long' || f.dataType === 'Numeric' || f.dataType === 'Float' || f.dataType === 'Boolean');
@@ -94,21 +94,21 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
       continue;
     }
     let ok = true;
-    for (let c = 0; c < ncols; c++) {
+    for (const [c, field] of fields.entries()) {
       let v = row[c];
       if (coerce[c] && v !== null && typeof v !== 'boolean') {
-        v = coerceValue(fields[c].dataType, v, acceptStrings);
+        v = coerceValue(field.dataType, v, acceptStrings);
         row[c] = v;
       }
-      const problem = checkValue(fields[c], v);
+      const problem = checkValue(field, v);
       if (problem) {
-        invalid.push({ record_index: i, field_name: fields[c].name, message: problem.message, validation_code: problem.code });
+        invalid.push({ record_index: i, field_name: field.name, message: problem.message, validation_code: problem.code });
         ok = false;
       } else if (isKeyColumn[c] && (v === null || v === '')) {
         invalid.push({
           record_index: i,
-          field_name: fields[c].name,
-          message: `Key field ${fields[c].name} has no value`,
+          field_name: field.name,
+          message: `Key field ${field.name} has no value`,
           validation_code: 'Unknown',
         });
         ok = false;
@@ -145,10 +145,9 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
   return { winners, keys, failed, duplicates, invalid };
 }
 
-function emptyResponse(): LoadResponse {
+/** The counters of a LoadDataResponseModel, all zero (also the counters of a refused load). */
+export function zeroCounters(): Omit<LoadResponse, 'result_code' | 'errors'> {
   return {
-    result_code: 'Succeeded',
-    errors: null,
     number_of_inserted_records: 0,
     number_of_updated_records: 0,
     number_of_failed_records: 0,
@@ -157,6 +156,10 @@ function emptyResponse(): LoadResponse {
     number_of_deleted_records: 0,
     invalid_records: [],
   };
+}
+
+function emptyResponse(): LoadResponse {
+  return { result_code: 'Succeeded', errors: null, ...zeroCounters() };
 }
 
 function finish(resp: LoadResponse, checked: Checked, total: number, stopped: boolean): LoadResponse {
@@ -203,8 +206,7 @@ function applyToList(
   // Rows can be stored as they are when their columns are exactly the list's fields in order.
   const asIs = idPos === undefined && columns.length === list.fields.length && columns.every((p, c) => p === c);
   const { winners, keys } = checked;
-  for (let w = 0; w < winners.length; w++) {
-    const i = winners[w];
+  for (const i of winners) {
     const row = rows[start + i] as unknown[];
     const existing = index.get(keys[i]);
     if (existing !== undefined) {
@@ -226,7 +228,7 @@ function applyToList(
       if (asIs) values = row;
       else {
         values = new Array<unknown>(list.fields.length).fill(null);
-        for (let c = 0; c < columns.length; c++) if (columns[c] !== idPos) values[columns[c]] = row[c];
+        for (const [c, p] of columns.entries()) if (p !== idPos) values[p] = row[c];
       }
       const id = list.insert(values);
       onRecord?.(id);
@@ -465,5 +467,5 @@ export function search(list: ListState, segment: Segment | undefined, req: Searc
     return (a[0] - b[0]) * (by === undefined ? dir : 1);
   });
   const data = hits.slice(req.skip, req.skip + req.take).map(([, values]) => req.positions.map((p) => list.value(values, p)));
-  return { fields: req.positions.map((p) => list.fields[p].name), data, result_code: 'Succeeded', errors: null };
+  return { fields: req.positions.map((p) => list.fieldAt(p).name), data, result_code: 'Succeeded', errors: null };
 }

@@ -10,6 +10,7 @@ import {
   loadList,
   loadSegment,
   makePlan,
+  zeroCounters,
   search,
   SEARCH_OPERATORS,
   UNARY_OPERATORS,
@@ -22,7 +23,7 @@ import { notFound, ok, ReplyError, validationFailed, type Reply } from './http-u
 import type { ParsedQuery } from './router.js';
 import { canonicalListType, Field, keyOf, Segment, type ListState, type Organization, type Store } from './state.js';
 import type { SegmentSemantics } from './types.js';
-import { canonicalDataType, checkValue, coerceValue, isApiName, isFieldName, MAX_TEXT_LENGTH } from './validation.js';
+import { canonicalDataType, checkValue, coerceValue, isApiName, MAX_TEXT_LENGTH } from './validation.js';
 
 export interface HandlerSettings {
   segmentSemantics: SegmentSemantics;
@@ -64,6 +65,22 @@ export function requireStatic(seg: Segment): void {
   if (seg.type !== 'Static') {
     throw new ReplyError(validationFailed(`Segment ${seg.apiName} is a ${seg.type} segment; only static segments can be changed`));
   }
+}
+
+/** List positions of the named fields, and the names that are no field of the List. */
+function positionsOf(list: ListState, names: readonly string[]): { positions: number[]; unknown: string[] } {
+  const positions: number[] = [];
+  const unknown: string[] = [];
+  for (const name of names) {
+    const p = list.position(name);
+    if (p === undefined) unknown.push(name);
+    else positions.push(p);
+  }
+  return { positions, unknown };
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'string');
 }
 
 function asObject(body: unknown): Record<string, unknown> {
@@ -132,7 +149,7 @@ export function createFields(list: ListState, body: unknown): Reply {
     }
     const f = raw as Record<string, unknown>;
     const label = typeof f.name === 'string' ? f.name : `fields[${i}]`;
-    if (!isFieldName(f.name)) {
+    if (!isApiName(f.name)) {
       problems.push(`${label}: name is required and may contain letters, digits and underscores only`);
       return;
     }
@@ -229,16 +246,14 @@ export const MAX_BUSINESS_KEY_FIELDS = 3;
 
 export function setBusinessKey(list: ListState, body: unknown, maxFields = Infinity): Reply {
   const o = asObject(body);
-  if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
-    throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
-  }
-  const names = o.fields as string[];
+  const names = o.fields;
+  if (!isStringArray(names) || names.length === 0) throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
   if (names.length > maxFields) {
     throw new ReplyError(validationFailed(`A business key has 1 to ${maxFields} fields; ${names.length} were given`));
   }
-  const unknown = names.filter((n) => !list.field(n));
-  if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
-  const positions = [...new Set(names.map((n) => list.position(n) as number))].sort((a, b) => a - b);
+  const named = positionsOf(list, names);
+  if (named.unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${named.unknown.join(', ')}`));
+  const positions = [...new Set(named.positions)].sort((a, b) => a - b);
   // A unique index cannot be created over duplicate values.
   const seen = new Set<unknown>();
   for (const values of list.records.values()) {
@@ -249,7 +264,7 @@ export function setBusinessKey(list: ListState, body: unknown, maxFields = Infin
     }
     seen.add(k);
   }
-  list.businessKey = positions.map((p) => list.fields[p].name);
+  list.businessKey = positions.map((p) => list.fieldAt(p).name);
   return ok(`Business key set on ${list.businessKey.join(', ')}`);
 }
 
@@ -273,18 +288,6 @@ export function loadValidationFailed(message: string, descriptions: string[] = [
   const reply = validationFailed(message, descriptions);
   Object.assign(reply.json as object, zeroCounters());
   return reply;
-}
-
-function zeroCounters() {
-  return {
-    number_of_inserted_records: 0,
-    number_of_updated_records: 0,
-    number_of_failed_records: 0,
-    number_of_duplicate_records: 0,
-    number_of_records_not_found: 0,
-    number_of_deleted_records: 0,
-    invalid_records: [],
-  };
 }
 
 /** Makes a 404 (or other envelope) load-shaped. */
@@ -333,36 +336,36 @@ function resolveColumns(list: ListState, query: ParsedQuery, rows: unknown[], se
     names = splitNames(fieldsParam);
   } else {
     const header = rows[0];
-    if (!Array.isArray(header) || header.length === 0 || header.some((h) => typeof h !== 'string')) {
+    if (!isStringArray(header) || header.length === 0) {
       throw new ReplyError(loadValidationFailed('Without the fields parameter the first row must be the header: an array of field names'));
     }
-    names = (header as string[]).map((s) => s.trim());
+    names = header.map((s) => s.trim());
     start = 1;
   }
   if (names.some((n) => n === '')) throw new ReplyError(loadValidationFailed('fields holds an empty field name'));
-  const unknown = names.filter((n) => list.position(n) === undefined);
+  const { positions: columns, unknown } = positionsOf(list, names);
   if (unknown.length) {
     throw new ReplyError(loadValidationFailed(`Unknown field(s) in fields: ${unknown.join(', ')}`, unknown.map((n) => `Field ${n} does not exist in list ${list.apiName}`)));
   }
-  const columns = names.map((n) => list.position(n) as number);
   if (new Set(columns).size !== columns.length) throw new ReplyError(loadValidationFailed('fields names a field more than once'));
 
-  const keyNames = splitNames(query.byLower.get('keyfields') as string);
+  // parseLoadOptions has refused a load without keyFields.
+  const keyNames = splitNames(query.byLower.get('keyfields') ?? '');
   if (keyNames.some((n) => n === '')) throw new ReplyError(loadValidationFailed('keyFields holds an empty field name'));
-  const unknownKeys = keyNames.filter((n) => list.position(n) === undefined);
-  if (unknownKeys.length) {
-    throw new ReplyError(loadValidationFailed(`Unknown field(s) in keyFields: ${unknownKeys.join(', ')}`, unknownKeys.map((n) => `Key field ${n} does not exist in list ${list.apiName}`)));
+  const keys = positionsOf(list, keyNames);
+  if (keys.unknown.length) {
+    throw new ReplyError(loadValidationFailed(`Unknown field(s) in keyFields: ${keys.unknown.join(', ')}`, keys.unknown.map((n) => `Key field ${n} does not exist in list ${list.apiName}`)));
   }
-  const keyPositions = [...new Set(keyNames.map((n) => list.position(n) as number))];
-  const missing = keyPositions.filter((p) => !columns.includes(p)).map((p) => list.fields[p].name);
+  const keyPositions = [...new Set(keys.positions)];
+  const missing = keyPositions.filter((p) => !columns.includes(p)).map((p) => list.fieldAt(p).name);
   if (missing.length) throw new ReplyError(loadValidationFailed(`Key field(s) ${missing.join(', ')} are not among the loaded fields`));
 
   if (settings.keyIndexGuard !== 'none') {
     const bk = new Set((list.businessKey ?? []).map((n) => n.toUpperCase()));
-    const keys = new Set(keyPositions.map((p) => list.fields[p].upper));
-    const covered = (settings.keyIndexGuard === 'covers' || bk.size === keys.size) && [...keys].every((k) => bk.has(k));
+    const wantedKeys = new Set(keyPositions.map((p) => list.fieldAt(p).upper));
+    const covered = (settings.keyIndexGuard === 'covers' || bk.size === wantedKeys.size) && [...wantedKeys].every((k) => bk.has(k));
     if (!covered) {
-      const wanted = keyPositions.map((p) => list.fields[p].name).join(', ');
+      const wanted = keyPositions.map((p) => list.fieldAt(p).name).join(', ');
       const current = list.businessKey ? `the current key index covers ${list.businessKey.join(', ')}` : 'the list has no key index';
       throw new ReplyError(
         loadValidationFailed(`No unique key index covers the key fields ${wanted}`, [
@@ -417,12 +420,9 @@ export const MAX_TAKE = 1000;
  */
 export function handleSearch(list: ListState, seg: Segment | undefined, body: unknown): Reply {
   const o = asObject(body);
-  if (!Array.isArray(o.fields) || o.fields.length === 0 || o.fields.some((f) => typeof f !== 'string')) {
-    throw new ReplyError(validationFailed('fields is required: a non-empty array of field names'));
-  }
-  const unknown = (o.fields as string[]).filter((f) => list.position(f) === undefined);
+  if (!isStringArray(o.fields) || o.fields.length === 0) throw new ReplyError(validationFailed('fields is required: a non-empty array of field names'));
+  const { positions, unknown } = positionsOf(list, o.fields);
   if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
-  const positions = (o.fields as string[]).map((f) => list.position(f) as number);
   const filters: SearchFilter[] = [];
   if (o.filters !== undefined && o.filters !== null) {
     if (!Array.isArray(o.filters)) throw new ReplyError(validationFailed('filters must be an array'));
@@ -456,7 +456,7 @@ export function handleSearch(list: ListState, seg: Segment | undefined, body: un
 
 /** A filter's field_value (a string) in the form the field stores, so comparisons follow the field's type. */
 function filterValue(list: ListState, position: number, operator: string, raw: unknown): unknown {
-  const field = list.fields[position];
+  const field = list.fieldAt(position);
   if (typeof raw !== 'string') throw new ReplyError(validationFailed(`The ${operator} filter on ${field.name} needs field_value as a string`));
   if (operator === 'Like') return likePattern(raw);
   switch (field.dataType) {

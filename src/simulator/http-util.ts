@@ -119,7 +119,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
       }
       chunks.push(chunk);
     };
-    const onEnd = () => finish({ kind: 'ok', body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes), bytes });
+    const onEnd = () => finish({ kind: 'ok', body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, bytes), bytes });
     const onClose = () => finish({ kind: 'aborted', bytes });
     req.on('data', onData);
     req.on('end', onEnd);
@@ -131,5 +131,6 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
 export function isJsonContentType(value: string | undefined): boolean {
   if (!value) return false;
   const v = value.trim().toLowerCase();
-  return v.startsWith('application/json') || (v.startsWith('application/') && v.split(';')[0].endsWith('+json'));
+  const mediaType = v.split(';', 1)[0] ?? '';
+  return mediaType.startsWith('application/json') || (mediaType.startsWith('application/') && mediaType.endsWith('+json'));
 }

@@ -7,10 +7,11 @@
  *   await sim.close();
  */
 
-import { SimulatorServer } from './server.js';
+import { SimulatorServer } from './lifecycle.js';
 import type { SimulatorHandle, SimulatorOptions } from './types.js';
 
-export { DEV_API_KEY, DEV_API_SECRET, DEFAULT_ORGANIZATION, DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT } from './server.js';
+export { PortInUseError } from './lifecycle.js';
+export { DEV_API_KEY, DEV_API_SECRET, DEFAULT_ORGANIZATION, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_RATE_LIMIT, SimulatorOptionsError, VARIANT_NAMES } from './options.js';
 export type {
   ConfigurablePatch,
   CredentialOptions,
@@ -30,7 +31,7 @@ export type {
   SimulatorOptions,
   Variants,
 } from './types.js';
-export { DEFAULT_VARIANTS, VARIANT_NAMES } from './variants.js';
+export { DEFAULT_VARIANTS } from './variants.js';
 export { ROUTE_NAMES, DATA_TYPES } from './types.js';
 
 /** Starts a simulator and resolves once it listens. Close it with `handle.close()`. */

@@ -49,7 +49,7 @@ function recordJson(list: ListState, id: number, values: unknown[]): Record<stri
   const out: Record<string, unknown> = {};
   const idPos = list.idPosition;
   if (idPos === undefined) out.ID = id;
-  for (let p = 0; p < list.fields.length; p++) out[list.fields[p].name] = list.value(values, p);
+  list.fields.forEach((f, p) => (out[f.name] = list.value(values, p)));
   return out;
 }
 

@@ -39,15 +39,11 @@ export function parseQuery(search: string): ParsedQuery {
 }
 
 function decode(parts: string[]): string[] | null {
-  const out: string[] = new Array(parts.length);
-  for (let i = 0; i < parts.length; i++) {
-    try {
-      out[i] = decodeURIComponent(parts[i]);
-    } catch {
-      return null;
-    }
+  try {
+    return parts.map((p) => decodeURIComponent(p));
+  } catch {
+    return null;
   }
-  return out;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';

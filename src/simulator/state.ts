@@ -65,15 +65,12 @@ export type IndexEntry = number | number[];
 
 /** The key of a record (or row) for the given value positions; null when any key value is null. */
 export function keyOf(values: ReadonlyArray<unknown>, positions: ReadonlyArray<number>): unknown {
-  if (positions.length === 1) {
-    const v = values[positions[0]];
-    if (v === null || v === undefined) return null;
-    return typeof v === 'object' ? 'j' + JSON.stringify(v) : v;
-  }
   let key = '';
-  for (let i = 0; i < positions.length; i++) {
-    const v = values[positions[i]];
+  for (const p of positions) {
+    const v = values[p];
     if (v === null || v === undefined) return null;
+    // One key field: the value itself is the key.
+    if (positions.length === 1) return typeof v === 'object' ? 'j' + JSON.stringify(v) : v;
     const s = typeof v === 'string' ? 's' + v : typeof v === 'object' ? 'j' + JSON.stringify(v) : (typeof v).charAt(0) + String(v);
     key += s.length + ':' + s;
   }
@@ -102,8 +99,9 @@ export class KeyIndex {
     }
     const i = cur.indexOf(id);
     if (i >= 0) cur.splice(i, 1);
-    if (cur.length === 1) this.map.set(key, cur[0]);
-    else if (cur.length === 0) this.map.delete(key);
+    const [first] = cur;
+    if (first === undefined) this.map.delete(key);
+    else if (cur.length === 1) this.map.set(key, first);
   }
 }
 
@@ -131,6 +129,13 @@ export class ListState {
   addField(field: Field): void {
     this.fieldIndex.set(field.upper, this.fields.length);
     this.fields.push(field);
+  }
+
+  /** The field at a position taken from this List (position(), a key index): always there. */
+  fieldAt(position: number): Field {
+    const f = this.fields[position];
+    if (!f) throw new Error(`list ${this.apiName} has no field at position ${position}`);
+    return f;
   }
 
   field(name: string): Field | undefined {
@@ -174,8 +179,7 @@ export class ListState {
       values[idPos] = recordId;
     }
     this.records.set(recordId, values);
-    const indexes = this.indexList;
-    for (let i = 0; i < indexes.length; i++) indexes[i].add(keyOf(values, indexes[i].positions), recordId);
+    for (const idx of this.indexList) idx.add(keyOf(values, idx.positions), recordId);
     return recordId;
   }
 
@@ -184,29 +188,25 @@ export class ListState {
     const values = this.records.get(id);
     if (!values) return;
     const idPos = this.idPosition;
-    let touched: KeyIndex[] | undefined;
-    let oldKeys: unknown[] | undefined;
+    // The indexes whose key changes, with the old key.
+    let touched: Array<[KeyIndex, unknown]> | undefined;
     for (const idx of this.indexList) {
       for (const p of idx.positions) {
         const t = targets.indexOf(p);
         if (t >= 0 && p !== idPos && values[p] !== row[t]) {
-          (touched ??= []).push(idx);
-          (oldKeys ??= []).push(keyOf(values, idx.positions));
+          (touched ??= []).push([idx, keyOf(values, idx.positions)]);
           break;
         }
       }
     }
-    for (let i = 0; i < targets.length; i++) {
-      const p = targets[i];
+    for (const [i, p] of targets.entries()) {
       if (p === idPos) continue;
       while (values.length < p) values.push(null);
       values[p] = row[i];
     }
-    if (touched && oldKeys) {
-      for (let i = 0; i < touched.length; i++) {
-        touched[i].remove(oldKeys[i], id);
-        touched[i].add(keyOf(values, touched[i].positions), id);
-      }
+    for (const [idx, oldKey] of touched ?? []) {
+      idx.remove(oldKey, id);
+      idx.add(keyOf(values, idx.positions), id);
     }
   }
 
@@ -216,19 +216,10 @@ export class ListState {
   }
 
   /** A record as an object keyed by upper-case field names. */
-  recordObject(values: ReadonlyArray<unknown>, positions?: ReadonlyArray<number>): Record<string, unknown> {
+  recordObject(values: ReadonlyArray<unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    if (positions) {
-      for (const p of positions) out[this.fields[p].upper] = this.value(values, p);
-    } else {
-      for (let p = 0; p < this.fields.length; p++) out[this.fields[p].upper] = this.value(values, p);
-    }
+    this.fields.forEach((f, p) => (out[f.upper] = this.value(values, p)));
     return out;
-  }
-
-  clearIndexes(): void {
-    this.indexes.clear();
-    this.indexList = [];
   }
 }
 
@@ -358,9 +349,4 @@ function seedSegment(list: ListState, s: SeedSegment): void {
     if (!found) throw new SeedError(`segment ${s.api_name}: no record matches member ${JSON.stringify(m)}`);
   }
   seg.markWater();
-}
-
-/** The state as a SeedState (the state-file format): records carry their ID, members are record IDs. */
-export function* snapshotLists(store: Store): Generator<{ org: Organization; list: ListState }> {
-  for (const org of store.organizations.values()) for (const list of org.lists.values()) yield { org, list };
 }

@@ -115,7 +115,10 @@ export interface SimulatorOptions {
   maxBodyBytes?: number;
   statePath?: string;
   seed?: SeedState;
+  /** Every /__simulator/ control route (state, request log, faults, settings, seed, reset). */
   enableControlRoutes?: boolean;
+  /** Only the read-only control routes (GET state, requests, watermarks, faults, variants, config). */
+  inspectRoutes?: boolean;
   latencyMs?: number;
   latencyJitterMs?: number;
   /** Modelled server work per row of a load (or member-removal) body, added to latencyMs. */
@@ -189,14 +192,6 @@ export interface RequestLogEntry {
 /** `{list: {segment: {min, current}}}`: member counts since the last watermark reset. */
 export type Watermarks = Record<string, Record<string, { min: number; current: number }>>;
 
-export interface FieldView {
-  name: string;
-  data_type: string;
-  length?: number;
-  allow_null: boolean;
-  description: string | null;
-}
-
 export interface SimulatorHandle {
   /** e.g. http://127.0.0.1:PORT (clients append /Portal/Api/...). */
   readonly baseUrl: string;
@@ -208,6 +203,8 @@ export interface SimulatorHandle {
   segmentMembers(org: string, list: string, segment: string): Array<Record<string, unknown>>;
   segments(org: string, list: string): Array<{ api_name: string; type: string }>;
   hasList(org: string, list: string): boolean;
+  /** The api_names of an organization's Lists. */
+  lists(org: string): string[];
   businessKey(org: string, list: string): string[] | undefined;
   seed(state: SeedState): void;
   reset(): void;

@@ -8,15 +8,10 @@ import { DATA_TYPES, type DataType } from './types.js';
 export const MAX_TEXT_LENGTH = 4000;
 
 const API_NAME = /^[A-Za-z0-9_]+$/;
-/** Field names follow the same rule as api names. */
-const FIELD_NAME = API_NAME;
 
+/** An api_name of a List or Segment, or a field name (the same rule). */
 export function isApiName(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 100 && API_NAME.test(value);
-}
-
-export function isFieldName(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 100 && FIELD_NAME.test(value);
 }
 
 const DATA_TYPE_BY_LOWER = new Map<string, DataType>(DATA_TYPES.map((t) => [t.toLowerCase(), t]));
@@ -42,7 +37,7 @@ function digits(s: string, at: number, n: number): number {
 
 function validCalendar(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
-  if (d > DAYS_IN_MONTH[m - 1]) return false;
+  if (d > (DAYS_IN_MONTH[m - 1] ?? 0)) return false;
   if (m === 2 && d === 29) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
   return true;
 }

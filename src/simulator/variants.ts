@@ -1,6 +1,7 @@
 /**
  * Switches for the variants of the live service (contract section 6, V1-V12). Each switch defaults to the
- * first variant the contract names, so a simulator started without `variants` behaves as before.
+ * first variant the contract names, so a simulator started without `variants` behaves as before. The
+ * switches are checked by the options schema (options.ts).
  */
 
 export interface Variants {
@@ -47,43 +48,3 @@ export const DEFAULT_VARIANTS: Readonly<Variants> = Object.freeze({
   stringValues: 'refuse',
   organizationGet: 'allowed',
 });
-
-const CHOICES: { [K in keyof Variants]: readonly unknown[] | 'positiveIntOrNull' } = {
-  loadFailureStatus: [400, 200],
-  loadTransientInBody: [false, true],
-  failedRowDetail: ['listed', 'count-only'],
-  notFoundStatus: [404, 400],
-  segmentsPageSize: 'positiveIntOrNull',
-  businessKey: ['ok', 404, 405, 'max3'],
-  keyIndexGuard: ['none', 'exact', 'covers'],
-  listBusy429: ['envelope', 'no-headers', 'quota-text'],
-  quotaWindow: ['token-bucket', 'fixed'],
-  serverTimeoutMs: 'positiveIntOrNull',
-  staticSegmentType: ['Static', 'External', 'Unknown'],
-  stringValues: ['refuse', 'accept'],
-  organizationGet: ['allowed', 401],
-};
-
-export const VARIANT_NAMES = Object.keys(CHOICES) as Array<keyof Variants>;
-
-function shown(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : String(v);
-}
-
-/** Checks a partial variants object (from options, the config file or a control route); throws naming the key. */
-export function checkVariants(patch: unknown): Partial<Variants> {
-  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) throw new Error('variants must be an object');
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(patch)) {
-    const choice = (CHOICES as Record<string, readonly unknown[] | 'positiveIntOrNull'>)[k];
-    if (choice === undefined) throw new Error(`unknown variant ${k}; known: ${VARIANT_NAMES.join(', ')}`);
-    if (v === undefined) continue;
-    if (choice === 'positiveIntOrNull') {
-      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) throw new Error(`variants.${k} must be null or a positive integer`);
-    } else if (!choice.includes(v)) {
-      throw new Error(`variants.${k} must be one of ${choice.map(shown).join(', ')}`);
-    }
-    out[k] = v;
-  }
-  return out as Partial<Variants>;
-}

@@ -4,7 +4,7 @@ import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from '../../src/simulator
 
 /**
  * Logs (does not assert) the round-trip time of 5,000-row x 6-column list loads against an in-process
- * simulator. Client and server share one event loop here; `node --import tsx src/simulator/bench.ts`
+ * simulator. Client and server share one event loop here; `node --import tsx scripts/bench-simulator.ts`
  * measures with the server in its own process.
  */
 test('5,000-row list load latency (logged)', async (t) => {

@@ -373,7 +373,7 @@ describe('variant switches in the simulator configuration file', () => {
     process.stdout.write = ((s: string) => ((text += s), true)) as typeof process.stdout.write;
     try {
       await writeFile(join(dir, 'bad.yml'), 'variants:\n  notFoundStatus: 401\n');
-      assert.equal(await simulateCommand(['--config', join(dir, 'bad.yml'), '--port', '0']), 1);
+      assert.equal(await simulateCommand(['--config', join(dir, 'bad.yml'), '--port', '0']), 2);
       assert.match(text, /variants\.notFoundStatus must be one of 404, 400/);
       await writeFile(join(dir, 'ok.json'), JSON.stringify({ variants: { notFoundStatus: 400, segmentsPageSize: 100 }, latencyPerRowMs: 0.2, enableControlRoutes: true }));
       const running = simulateCommand(['--config', join(dir, 'ok.json'), '--port', '0']);

@@ -3,7 +3,7 @@
  * exporter sees) and reports heap use per stored record. The simulator runs in a child process (its own
  * event loop and heap, as in real use); this process is the client.
  *
- *   node --import tsx src/simulator/bench.ts [--rows 5000] [--batches 40] [--json]
+ *   node --import tsx scripts/bench-simulator.ts [--rows 5000] [--batches 40] [--json]
  */
 
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { DEV_API_KEY, DEV_API_SECRET, startSimulator, type SimulatorOptions } from './index.js';
+import { DEV_API_KEY, DEV_API_SECRET, startSimulator, type SimulatorOptions } from '../src/simulator/index.js';
 
 export interface BenchResult {
   rows: number;
@@ -44,7 +44,7 @@ function makeBatch(start: number, rows: number): unknown[][] {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
 const BENCH_OPTIONS: SimulatorOptions = {
@@ -139,7 +139,7 @@ export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> 
       bodyBytes,
       medianMs: round(percentile(times, 0.5)),
       p95Ms: round(percentile(times, 0.95)),
-      minMs: round(times[0]),
+      minMs: round(times[0] ?? Number.NaN),
       serverMedianMs: round(percentile(serverTimes, 0.5)),
       serverCpuMsPerLoad: round(report.cpuMs / batches),
       records,
