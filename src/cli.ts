@@ -34,6 +34,8 @@ Options:
   --rejected FILE   where to write rejected rows (JSON Lines). Default: beside the report.
   --temp-dir DIR    where to spool rows while deduplicating. Default: env TMPDIR or the OS default.
   --dry-run         read, validate and preflight, then report what would be written; write nothing.
+  --force           for this run only, go on although the Segment guard (max_segment_removal_ratio,
+                    min_segment_members) would stop it; the report says the guard was overridden.
   -h, --help        this help.
 
 Environment:
@@ -88,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     rejectedPath: values.rejected,
     tempDir: values['temp-dir'],
     dryRun: values['dry-run'] ?? false,
+    force: values.force ?? false,
     env: process.env,
     signal: interruption,
   });
@@ -108,6 +111,7 @@ function parseRunArgs(args: string[]) {
       rejected: { type: 'string' },
       'temp-dir': { type: 'string' },
       'dry-run': { type: 'boolean' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -20,6 +20,8 @@ export interface RunCommandOptions {
   rejectedPath?: string;
   tempDir?: string;
   dryRun: boolean;
+  /** Overrides the Segment guard for this run: the setting `force`, set from the command line. */
+  force?: boolean;
   env: NodeJS.ProcessEnv;
   cwd?: string;
   logger?: Logger;
@@ -77,7 +79,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
     }
     throwIfInterrupted(controller.signal);
     const loaded = await loadSettings(options.settingsPath, env);
-    settings = loaded.settings;
+    settings = options.force ? { ...loaded.settings, force: true } : loaded.settings;
     report.settings_source = loaded.from;
     report.settings = settings;
     report.selligent.organization = settings.organization;
