@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { HttpReport } from '../report/types.js';
 import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
+import { parseJsonExact } from '../simulator/json-exact.js';
 import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary, Envelope } from './types.js';
 
 export type RouteName =
@@ -25,7 +26,8 @@ export type RouteName =
   | 'countRecords'
   | 'searchList'
   | 'searchSegment'
-  | 'setBusinessKey';
+  | 'setBusinessKey'
+  | 'removeSegmentMembers';
 
 export interface ClientOptions {
   retry: RetryPolicy;
@@ -102,7 +104,7 @@ function mayHaveApplied(status: number | undefined, resultCode: string | null | 
 
 
 /** Routes that take the List's one bulk lock: a 429 on them that is not the quota means the List is busy. */
-const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment']);
+const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment', 'removeSegmentMembers']);
 
 /** Page size of the Segment listing: the service's documented default page, so a short page means the end. */
 export const SEGMENT_PAGE_SIZE = 100;
@@ -436,6 +438,53 @@ export class SelligentClient {
     if (status === 404) return new ConfigError('SELLIGENT_NOT_FOUND', `${where} answered 404: not found${detail}`, { details });
     return new ConfigError('SELLIGENT_REQUEST_REFUSED', `${where} answered ${status}${detail}`, { details });
   }
+
+  /**
+   * One page of a static Segment's members: the key fields only, in a stable order. The service does not
+   * publish its default or largest page, so `take` is always sent. Long values keep their exact digits.
+   */
+  async searchSegmentMembers(org: string, list: string, segment: string, keyFields: string[], page: SearchPage): Promise<SearchAnswer> {
+    const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/search`;
+    const json = { fields: keyFields, skip: page.skip, take: page.take, order_by: page.orderBy ?? keyFields[0], order_by_direction: 'ASC' };
+    const answer = await this.send('searchSegment', 'POST', path, { json, envelope: 'write' });
+    return searchAnswer(answer.body, keyFields);
+  }
+
+  /**
+   * Every member of a static Segment, a page at a time: pages of `take` rows (1,000 by default), `skip`
+   * moved on by the rows received, until a page comes back shorter than `take`.
+   */
+  async *segmentMemberPages(org: string, list: string, segment: string, keyFields: string[], options: { take?: number; orderBy?: string } = {}): AsyncGenerator<SearchValue[][]> {
+    const take = options.take ?? MEMBER_PAGE_SIZE;
+    for (let skip = 0; ; ) {
+      const page = await this.searchSegmentMembers(org, list, segment, keyFields, { skip, take, orderBy: options.orderBy });
+      if (page.rows.length > 0) yield page.rows;
+      if (page.rows.length < take) return;
+      skip += page.rows.length;
+    }
+  }
+
+  /**
+   * How many members a static Segment has. The API has no count for a Segment, so this reads the pages of
+   * one key field: a request per 1,000 members.
+   */
+  async countSegmentMembers(org: string, list: string, segment: string, keyFields: string[], orderBy?: string): Promise<number> {
+    let count = 0;
+    for await (const rows of this.segmentMemberPages(org, list, segment, keyFields.slice(0, 1), { orderBy })) count += rows.length;
+    return count;
+  }
+
+  /**
+   * Removes the members named by key rows from a static Segment (`DELETE .../segments/{segment}/data`); the
+   * List records stay. A bulk operation like a load: it waits for the List's bulk lock, is retried, split
+   * and checked like one (a 200 answering Failed is no success), and answers the load model.
+   */
+  async removeSegmentMembers(org: string, list: string, segment: string, query: RemoveQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
+    const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data`;
+    const params = { keyFields: query.keyFields.join(','), fields: query.fields.join(','), mode: query.mode };
+    const answer = await this.send('removeSegmentMembers', 'DELETE', path, { query: params, body, splittable: true, rows, envelope: 'load' });
+    return { result: parseJson(answer.body, 'removeSegmentMembers') as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
+  }
 }
 
 /**
@@ -539,4 +588,51 @@ function isAbsent(status: number, body: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The search's page size: the largest page the project relies on (section 7 of the API contract). */
+export const MEMBER_PAGE_SIZE = 1_000;
+
+/** A value in a search answer; a Long past 2^53 comes as a bigint, with its exact digits. */
+export type SearchValue = string | number | bigint | boolean | null;
+
+export interface SearchPage {
+  skip: number;
+  take: number;
+  /** A field whose order is stable between pages (unique, like the record id ID); default the first key field. */
+  orderBy?: string;
+}
+
+export interface SearchAnswer {
+  fields: string[];
+  /** Rows in the order of the fields asked for, whatever order the answer named them in. */
+  rows: SearchValue[][];
+}
+
+export interface RemoveQuery {
+  keyFields: string[];
+  fields: string[];
+  mode: string;
+}
+
+/** A search answer's rows, reordered to `asked` when the service named its fields in another order. */
+function searchAnswer(body: string, asked: string[]): SearchAnswer {
+  if (body.trim() === '') return { fields: asked, rows: [] };
+  let parsed: { fields?: unknown; data?: unknown };
+  try {
+    parsed = parseJsonExact(body) as { fields?: unknown; data?: unknown };
+  } catch {
+    throw new TransientError('SELLIGENT_BAD_RESPONSE', `searchSegment: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`, {});
+  }
+  const data = parsed?.data ?? [];
+  if (!Array.isArray(data)) throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: the answer has no data array', {});
+  const named = Array.isArray(parsed.fields) ? parsed.fields.map((field) => String(field).toUpperCase()) : asked.map((field) => field.toUpperCase());
+  const order = asked.map((field) => named.indexOf(field.toUpperCase()));
+  const missing = asked.filter((_, i) => order[i] === -1);
+  if (missing.length > 0) throw new TransientError('SELLIGENT_BAD_RESPONSE', `searchSegment: the answer lacks the field(s) ${missing.join(', ')}`, {});
+  const rows = (data as unknown[]).map((row) => {
+    if (!Array.isArray(row)) throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: a data row is not an array', {});
+    return order.map((at) => row[at] as SearchValue);
+  });
+  return { fields: asked, rows };
 }
