@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LIST, ORG, members, records, seededList, simulator, type SimulatorHandle } from '../helpers/sim.ts';
-import { DEV_API_KEY, DEV_API_SECRET, type FaultStatus, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { DEV_API_KEY, DEV_API_SECRET, type FaultStatus, type SeedState, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { SelligentClient, type SearchValue } from '../../src/selligent/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { emptyReport } from '../../src/report/build.ts';
@@ -15,9 +15,11 @@ function id(i: number): string {
 }
 
 /** A List of `count` records, all of them members of seg_a. */
-function seed(count: number): SimulatorOptions['seed'] {
+function seed(count: number): SeedState {
   const all = Array.from({ length: count }, (_, i) => ({ ID: i + 1, CUSTOMER_IDENTIFIER: id(i) }));
-  return seededList({ records: all, segments: [{ api_name: 'seg_a', members: all.map((record) => record.ID) }, { api_name: 'seg_empty' }] });
+  const state: SeedState = seededList({ records: all });
+  state.lists![0]!.segments = [{ api_name: 'seg_a', members: all.map((record) => record.ID) }, { api_name: 'seg_empty' }];
+  return state;
 }
 
 async function withClient(options: SimulatorOptions, work: (client: SelligentClient, sim: SimulatorHandle, http: HttpReport) => Promise<void>): Promise<void> {
