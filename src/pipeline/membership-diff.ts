@@ -1,7 +1,8 @@
 /**
  * The comparison of one key partition of a Segment: its members now against its members to be. Keys
  * are canonical (see membership-spool.ts), so two spellings of one record are one key. The new members
- * are held, the current ones streamed past them; memory is one partition's worth.
+ * are held, the current ones streamed past them; memory is one partition's worth. Synchronous: a
+ * partition is small enough to be read at once, and a promise per member would cost more than the rest.
  */
 
 export type MembershipChange<T> =
@@ -17,14 +18,14 @@ export type MembershipChange<T> =
  * not met as `add`. A key seen twice on one side counts once: the first new member of a key is the one
  * added, and a current member read twice (a page boundary that moved) is reported once.
  */
-export async function* diffPartition<T>(incoming: Iterable<T> | AsyncIterable<T>, current: Iterable<T> | AsyncIterable<T>, keyOf: (item: T) => string): AsyncGenerator<MembershipChange<T>> {
+export function* diffPartition<T>(incoming: Iterable<T>, current: Iterable<T>, keyOf: (item: T) => string): Generator<MembershipChange<T>> {
   const waiting = new Map<string, T>();
-  for await (const item of incoming) {
+  for (const item of incoming) {
     const key = keyOf(item);
     if (!waiting.has(key)) waiting.set(key, item);
   }
   const met = new Set<string>();
-  for await (const item of current) {
+  for (const item of current) {
     const key = keyOf(item);
     if (met.has(key)) continue;
     met.add(key);

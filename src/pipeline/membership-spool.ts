@@ -1,9 +1,9 @@
-import { appendFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyForm, type ColumnType } from '../schema/types.js';
 import type { SearchValue } from '../selligent/client.js';
 import { parseJsonExact, stringifyExact } from '../simulator/json-exact.js';
-import { readLineGroups, readLines } from './lines.js';
+import { readLineGroups } from './lines.js';
 import { diffPartition } from './membership-diff.js';
 import { hashKey, partitionCount, type SegmentMember } from './spool.js';
 
@@ -22,7 +22,7 @@ import { hashKey, partitionCount, type SegmentMember } from './spool.js';
 /** Key values joined as the whole-input deduplication joins them. */
 const KEY_SEPARATOR = '\u0000';
 /** Characters buffered across all partitions before they are written out. */
-const BUFFERED_CHARS = 1024 * 1024;
+const BUFFERED_CHARS = 4 * 1024 * 1024;
 /** A member line is some 40 bytes on disk: how the partition count is chosen from a member count. */
 const BYTES_PER_MEMBER = 40;
 
@@ -118,17 +118,17 @@ export class MembershipSpool {
     for (let p = 0; p < this.partitions; p++) {
       const incoming = this.partitionPath('incoming', p);
       const current = this.partitionPath('current', p);
-      for await (const { change, item } of diffPartition(partitionLines(incoming), partitionLines(current), (line) => line.key)) {
+      for (const { change, item } of diffPartition(await partitionLines(incoming), await partitionLines(current), (line) => line.key)) {
         if (change === 'stay') counts.kept++;
         else if (change === 'remove') {
           counts.removed++;
-          await removals.add(item.payload);
+          removals.add(item.payload);
         } else {
           counts.added++;
-          await adds.add(item.payload);
+          adds.add(item.payload);
         }
       }
-      await Promise.all([rm(incoming, { force: true }), rm(current, { force: true })]);
+      await Promise.all([rm(incoming, { force: true }), rm(current, { force: true }), adds.drain(), removals.drain()]);
     }
     await adds.flush();
     await removals.flush();
@@ -205,15 +205,28 @@ interface PartitionLine {
   payload: string;
 }
 
-/** A partition file's lines; a partition no member fell into has no file. */
-async function* partitionLines(path: string): AsyncGenerator<PartitionLine> {
+/**
+ * A partition file's lines, read at once: a partition holds some 4 MiB (see partitionCount), and its
+ * new members are held in memory for the comparison anyway. A partition no member fell into has no file.
+ */
+async function partitionLines(path: string): Promise<Generator<PartitionLine>> {
+  let text: string;
   try {
-    for await (const line of readLines(path)) {
-      const tab = line.indexOf('\t');
-      yield { key: line.slice(0, tab), payload: line.slice(tab + 1) };
-    }
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    text = '';
+  }
+  return linesOf(text);
+}
+
+function* linesOf(text: string): Generator<PartitionLine> {
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const tab = text.indexOf('\t', start);
+    yield { key: text.slice(start, tab), payload: text.slice(tab + 1, end) };
+    start = end + 1;
   }
 }
 
@@ -228,9 +241,12 @@ class LineFile {
     await appendFile(this.path, '', { flag: 'w' });
   }
 
-  async add(line: string): Promise<void> {
+  add(line: string): void {
     this.lines.push(`${line}\n`);
     this.chars += line.length + 1;
+  }
+
+  async drain(): Promise<void> {
     if (this.chars >= BUFFERED_CHARS) await this.flush();
   }
 

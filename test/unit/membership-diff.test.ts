@@ -4,35 +4,28 @@ import { diffPartition, type MembershipChange } from '../../src/pipeline/members
 
 const same = (key: string) => key;
 
-async function changes<T>(incoming: Iterable<T> | AsyncIterable<T>, current: Iterable<T> | AsyncIterable<T>, keyOf: (item: T) => string): Promise<Record<string, T[]>> {
+function changes<T>(incoming: Iterable<T>, current: Iterable<T>, keyOf: (item: T) => string): Record<string, T[]> {
   const out: Record<string, T[]> = { add: [], stay: [], remove: [] };
-  for await (const change of diffPartition(incoming, current, keyOf)) out[change.change]!.push(change.item);
+  for (const change of diffPartition(incoming, current, keyOf)) out[change.change]!.push(change.item);
   return out;
-}
-
-async function* slowly<T>(items: T[]): AsyncGenerator<T> {
-  for (const item of items) {
-    await Promise.resolve();
-    yield item;
-  }
 }
 
 describe('diffPartition', () => {
   it('splits members that join, stay and leave', async () => {
-    const result = await changes(['b', 'c', 'd', 'e'], ['a', 'b', 'c', 'z'], same);
+    const result = changes(['b', 'c', 'd', 'e'], ['a', 'b', 'c', 'z'], same);
     assert.deepEqual(result, { add: ['d', 'e'], stay: ['b', 'c'], remove: ['a', 'z'] });
   });
 
   it('a Segment with no members now: every new member is added', async () => {
-    assert.deepEqual(await changes(['a', 'b'], [], same), { add: ['a', 'b'], stay: [], remove: [] });
+    assert.deepEqual(changes(['a', 'b'], [], same), { add: ['a', 'b'], stay: [], remove: [] });
   });
 
   it('no new members: every current member is removed', async () => {
-    assert.deepEqual(await changes([], ['a', 'b'], same), { add: [], stay: [], remove: ['a', 'b'] });
+    assert.deepEqual(changes([], ['a', 'b'], same), { add: [], stay: [], remove: ['a', 'b'] });
   });
 
   it('the same membership: everyone stays, nothing is sent', async () => {
-    assert.deepEqual(await changes(['a', 'b', 'c'], ['c', 'a', 'b'], same), { add: [], stay: ['c', 'a', 'b'], remove: [] });
+    assert.deepEqual(changes(['a', 'b', 'c'], ['c', 'a', 'b'], same), { add: [], stay: ['c', 'a', 'b'], remove: [] });
   });
 
   it('a key twice among the new members is added once (the first); twice among the current ones, counted once', async () => {
@@ -48,36 +41,36 @@ describe('diffPartition', () => {
       { key: 'k9', wire: 'c9' },
       { key: 'k9', wire: 'c9 again' },
     ];
-    const result = await changes(incoming, current, (item) => item.key);
+    const result = changes(incoming, current, (item) => item.key);
     assert.deepEqual(result.add, [{ key: 'k1', wire: 'first' }]);
     assert.deepEqual(result.stay, [{ key: 'k2', wire: 'c2' }]);
     assert.deepEqual(result.remove, [{ key: 'k9', wire: 'c9' }]);
   });
 
   it('compares the keys it is given, nothing else: the payload of a staying member is the current one', async () => {
-    const result = await changes([{ key: '7', wire: '[7]' }], slowly([{ key: '7', wire: '["7"]' }]), (item) => item.key);
+    const result = changes([{ key: '7', wire: '[7]' }], [{ key: '7', wire: '["7"]' }], (item) => item.key);
     assert.deepEqual(result.stay, [{ key: '7', wire: '["7"]' }]);
   });
 
   it('streams the current side: a removal is yielded before the current members have all been read', async () => {
     let read = 0;
-    async function* current(): AsyncGenerator<string> {
+    function* current(): Generator<string> {
       for (const key of ['gone', 'b', 'c']) {
         read++;
         yield key;
       }
     }
     const iterator = diffPartition(['b', 'c'], current(), same);
-    const first = (await iterator.next()).value as MembershipChange<string>;
+    const first = iterator.next().value as MembershipChange<string>;
     assert.deepEqual(first, { change: 'remove', item: 'gone' });
     assert.equal(read, 1);
-    await iterator.return(undefined);
+    iterator.return(undefined);
   });
 
   it('counts balance over a larger case', async () => {
     const current = Array.from({ length: 5_000 }, (_, i) => `m${i}`);
     const incoming = Array.from({ length: 5_000 }, (_, i) => `m${i + 250}`);
-    const result = await changes(incoming, current, same);
+    const result = changes(incoming, current, same);
     assert.equal(result.remove!.length, 250);
     assert.equal(result.add!.length, 250);
     assert.equal(result.stay!.length, 4_750);
