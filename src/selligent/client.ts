@@ -465,16 +465,6 @@ export class SelligentClient {
   }
 
   /**
-   * How many members a static Segment has. The API has no count for a Segment, so this reads the pages of
-   * one key field: a request per 1,000 members.
-   */
-  async countSegmentMembers(org: string, list: string, segment: string, keyFields: string[], orderBy?: string): Promise<number> {
-    let count = 0;
-    for await (const rows of this.segmentMemberPages(org, list, segment, keyFields.slice(0, 1), { orderBy })) count += rows.length;
-    return count;
-  }
-
-  /**
    * Removes the members named by key rows from a static Segment (`DELETE .../segments/{segment}/data`); the
    * List records stay. A bulk operation like a load: it waits for the List's bulk lock, is retried, split
    * and checked like one (a 200 answering Failed is no success), and answers the load model.

@@ -73,13 +73,11 @@ describe('Segment members: search', { concurrency: 2 }, () => {
       assert.equal(sim.requestLog().filter((entry) => entry.route === 'searchSegment').length, 3);
     }));
 
-  test('a smaller take pages further; an empty Segment yields nothing; the count reads the pages', () =>
+  test('a smaller take pages further; an empty Segment yields nothing', () =>
     withClient({ seed: seed(25) }, async (client) => {
       const pages = await allPages(client.segmentMemberPages(ORG, LIST, 'seg_a', KEY, { take: 10 }));
       assert.deepEqual(pages.map((page) => page.length), [10, 10, 5]);
       assert.deepEqual(await allPages(client.segmentMemberPages(ORG, LIST, 'seg_empty', KEY)), []);
-      assert.equal(await client.countSegmentMembers(ORG, LIST, 'seg_a', KEY), 25);
-      assert.equal(await client.countSegmentMembers(ORG, LIST, 'seg_empty', KEY), 0);
     }));
 
   test('one page: the fields asked for, in that order; a Long key past 2^53 keeps its exact digits', () =>
