@@ -128,10 +128,9 @@ export class MembershipSpool {
           adds.add(item.payload);
         }
       }
-      await Promise.all([rm(incoming, { force: true }), rm(current, { force: true }), adds.drain(), removals.drain()]);
+      // Written out at the end of each partition: the lines are slices of its text, which they would keep alive.
+      await Promise.all([rm(incoming, { force: true }), rm(current, { force: true }), adds.flush(), removals.flush()]);
     }
-    await adds.flush();
-    await removals.flush();
     counts.before = counts.kept + counts.removed;
     counts.after = counts.kept + counts.added;
     counts.repeated = this.incomingLines - counts.after;
@@ -230,10 +229,9 @@ function* linesOf(text: string): Generator<PartitionLine> {
   }
 }
 
-/** Lines appended to one file in chunks. */
+/** Lines appended to one file, written out once per partition. */
 class LineFile {
   private lines: string[] = [];
-  private chars = 0;
 
   constructor(private readonly path: string) {}
 
@@ -243,18 +241,12 @@ class LineFile {
 
   add(line: string): void {
     this.lines.push(`${line}\n`);
-    this.chars += line.length + 1;
-  }
-
-  async drain(): Promise<void> {
-    if (this.chars >= BUFFERED_CHARS) await this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.lines.length === 0) return;
     const text = this.lines.join('');
     this.lines = [];
-    this.chars = 0;
     await appendFile(this.path, text);
   }
 }
