@@ -52,6 +52,8 @@ Options:
   --temp-dir DIR    an existing directory to spool rows in while deduplicating. Default: env
                     SELLIGENT_EXPORT_TMPDIR, else the OS temp directory (env TMPDIR, else /tmp).
   --dry-run         read, validate and preflight, then report what would be written; write nothing.
+  --force           for this run only, go on although the Segment guard (max_segment_removal_ratio,
+                    min_segment_members) would stop it; the report says the guard was overridden.
   -h, --help        this help.
 
 Environment:
@@ -75,6 +77,7 @@ const RUN_OPTIONS = {
   rejected: { type: 'string' },
   'temp-dir': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -126,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     rejectedPath: values.rejected,
     tempDir: values['temp-dir'],
     dryRun: values['dry-run'] ?? false,
+    force: values.force ?? false,
     env: process.env,
     signal: interruption,
   });

@@ -22,6 +22,8 @@ export interface RunCommandOptions {
   rejectedPath?: string;
   tempDir?: string;
   dryRun: boolean;
+  /** Overrides the Segment guard for this run: the setting `force`, set from the command line. */
+  force?: boolean;
   env: NodeJS.ProcessEnv;
   cwd?: string;
   logger?: Logger;
@@ -133,7 +135,7 @@ async function settingsStage(
 ): Promise<PipelineOptions> {
   const env = options.env;
   const loaded = await loadSettings(options.settingsPath, env);
-  const settings = loaded.settings;
+  const settings = options.force ? { ...loaded.settings, force: true } : loaded.settings;
   result.source = loaded.from;
   result.settings = settings;
   const input = options.input ?? env.INPUT_URI;

@@ -14,8 +14,12 @@ export const SEGMENT_IMPORT_OPTIONS = ['append', 'replace'] as const;
 export const DEDUPLICATION = ['ImportLastMatch', 'ImportFirstMatch'] as const;
 export const ERROR_HANDLING = ['ContinueOnError', 'StopOnError'] as const;
 export const MODES = ['Sync', 'Stream'] as const;
+export const SEGMENT_REPLACE_STRATEGIES = ['clear_then_load', 'load_then_remove'] as const;
 
 const MIB = 1024 * 1024;
+
+const REMOVAL_RATIO_RULE = "must be from 0 to 1 (the largest share of a Segment's current members one run may remove)";
+const MIN_MEMBERS_RULE = 'must be a whole number of at least 0 (the fewest members a Segment may be left with)';
 
 /** Selligent's business key (the List's unique key index) takes 1 to 3 fields. */
 export const MAX_BUSINESS_KEY_FIELDS = 3;
@@ -87,6 +91,24 @@ const settingsObject = z.strictObject({
     max_rejected_ratio: numeric(z.number().min(0).max(1).nullable()).default(null),
     max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
     max_field_bytes: int(1, 64 * MIB).default(MIB),
+    segment_replace_strategy: z.enum(SEGMENT_REPLACE_STRATEGIES).default('clear_then_load'),
+    max_segment_removal_ratio: numeric(
+      z
+        .number()
+        .min(0, REMOVAL_RATIO_RULE)
+        .max(1, REMOVAL_RATIO_RULE)
+        .nullable(),
+    ).default(null),
+    min_segment_members: numeric(
+      z
+        .number()
+        .min(0, MIN_MEMBERS_RULE)
+        .max(Number.MAX_SAFE_INTEGER)
+        // A refinement rather than .int(): its message reaches the user, where .int() says only "expected int".
+        .refine(Number.isInteger, MIN_MEMBERS_RULE)
+        .nullable(),
+    ).default(null),
+    force: flag.default(false),
 });
 
 export const SETTING_NAMES = Object.keys(settingsObject.shape);

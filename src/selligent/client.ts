@@ -3,13 +3,14 @@ import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type Method } from 'got';
 import type { Credentials } from '../config/credentials.js';
-import { ConfigError, InterruptedError } from '../errors.js';
+import { ConfigError, InterruptedError, TransientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { API_ROOT, classifyAnswer, failedRequestError, isAbsent, mayHaveApplied, redirectError, serviceText } from './answer.js';
 import { BatchTooLargeError, SelligentUnavailableError, type HttpExchange } from './http-error.js';
 import { emptyClientStats, type ClientStats } from './stats.js';
 import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
+import { parseJsonExact } from '../json-exact.js';
 import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary } from './types.js';
 
 export type RouteName =
@@ -27,7 +28,8 @@ export type RouteName =
   | 'countRecords'
   | 'searchList'
   | 'searchSegment'
-  | 'setBusinessKey';
+  | 'setBusinessKey'
+  | 'removeSegmentMembers';
 
 export interface ClientOptions {
   retry: RetryPolicy;
@@ -43,7 +45,7 @@ export interface ClientOptions {
 }
 
 /** Routes that take the List's one bulk lock: a 429 on them that is not the quota means the List is busy. */
-const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment']);
+const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment', 'removeSegmentMembers']);
 
 /** Page size of the Segment listing: the service's documented default page, so a short page means the end. */
 export const SEGMENT_PAGE_SIZE = 100;
@@ -333,6 +335,43 @@ export class SelligentClient {
   private throwIfAborted(): void {
     if (this.options.signal?.aborted) throw new InterruptedError(this.options.signal.reason);
   }
+
+  /**
+   * One page of a static Segment's members: the key fields only, in a stable order. The service does not
+   * publish its default or largest page, so `take` is always sent. Long values keep their exact digits.
+   */
+  async searchSegmentMembers(org: string, list: string, segment: string, keyFields: string[], page: SearchPage): Promise<SearchAnswer> {
+    const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/search`;
+    const json = { fields: keyFields, skip: page.skip, take: page.take, order_by: page.orderBy ?? keyFields[0], order_by_direction: 'ASC' };
+    const answer = await this.send('searchSegment', 'POST', path, { json, envelope: 'write' });
+    return searchAnswer(answer.body, keyFields);
+  }
+
+  /**
+   * Every member of a static Segment, a page at a time: pages of `take` rows (1,000 by default), `skip`
+   * moved on by the rows received, until a page comes back shorter than `take`.
+   */
+  async *segmentMemberPages(org: string, list: string, segment: string, keyFields: string[], options: { take?: number; orderBy?: string } = {}): AsyncGenerator<SearchValue[][]> {
+    const take = options.take ?? MEMBER_PAGE_SIZE;
+    for (let skip = 0; ; ) {
+      const page = await this.searchSegmentMembers(org, list, segment, keyFields, { skip, take, orderBy: options.orderBy });
+      if (page.rows.length > 0) yield page.rows;
+      if (page.rows.length < take) return;
+      skip += page.rows.length;
+    }
+  }
+
+  /**
+   * Removes the members named by key rows from a static Segment (`DELETE .../segments/{segment}/data`); the
+   * List records stay. A bulk operation like a load: it waits for the List's bulk lock, is retried, split
+   * and checked like one (a 200 answering Failed is no success), and answers the load model.
+   */
+  async removeSegmentMembers(org: string, list: string, segment: string, query: RemoveQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
+    const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data`;
+    const params = { keyFields: query.keyFields.join(','), fields: query.fields.join(','), mode: query.mode };
+    const answer = await this.send('removeSegmentMembers', 'DELETE', path, { query: params, body, splittable: true, rows, envelope: 'load' });
+    return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
+  }
 }
 
 /** Node refuses such a header value; got would report it as a network error on every attempt. */
@@ -396,4 +435,51 @@ function parseJson(answer: Answer): unknown {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** The search's page size: the largest page the project relies on (section 7 of the API contract). */
+export const MEMBER_PAGE_SIZE = 1_000;
+
+/** A value in a search answer; a Long past 2^53 comes as a bigint, with its exact digits. */
+export type SearchValue = string | number | bigint | boolean | null;
+
+export interface SearchPage {
+  skip: number;
+  take: number;
+  /** A field whose order is stable between pages (unique, like the record id ID); default the first key field. */
+  orderBy?: string;
+}
+
+export interface SearchAnswer {
+  fields: string[];
+  /** Rows in the order of the fields asked for, whatever order the answer named them in. */
+  rows: SearchValue[][];
+}
+
+export interface RemoveQuery {
+  keyFields: string[];
+  fields: string[];
+  mode: string;
+}
+
+/** A search answer's rows, reordered to `asked` when the service named its fields in another order. */
+function searchAnswer(body: string, asked: string[]): SearchAnswer {
+  if (body.trim() === '') return { fields: asked, rows: [] };
+  let parsed: { fields?: unknown; data?: unknown };
+  try {
+    parsed = parseJsonExact(body) as { fields?: unknown; data?: unknown };
+  } catch {
+    throw new TransientError('SELLIGENT_BAD_RESPONSE', `searchSegment: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`, {});
+  }
+  const data = parsed?.data ?? [];
+  if (!Array.isArray(data)) throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: the answer has no data array', {});
+  const named = Array.isArray(parsed.fields) ? parsed.fields.map((field) => String(field).toUpperCase()) : asked.map((field) => field.toUpperCase());
+  const order = asked.map((field) => named.indexOf(field.toUpperCase()));
+  const missing = asked.filter((_, i) => order[i] === -1);
+  if (missing.length > 0) throw new TransientError('SELLIGENT_BAD_RESPONSE', `searchSegment: the answer lacks the field(s) ${missing.join(', ')}`, {});
+  const rows = (data as unknown[]).map((row) => {
+    if (!Array.isArray(row)) throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: a data row is not an array', {});
+    return order.map((at) => row[at] as SearchValue);
+  });
+  return { fields: asked, rows };
 }

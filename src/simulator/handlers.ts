@@ -18,7 +18,7 @@ import {
   type ImportOption,
   type SearchFilter,
 } from './bulk.js';
-import { parseJsonExact } from './json-exact.js';
+import { parseJsonExact } from '../json-exact.js';
 import { notFound, ok, ReplyError, validationFailed, type Reply } from './http-util.js';
 import type { ParsedQuery } from './router.js';
 import { canonicalListType, Field, keyOf, Segment, type ListState, type Organization, type Store } from './state.js';

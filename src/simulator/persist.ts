@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, stat } from 'node:fs/promises';
 import { once } from 'node:events';
-import { parseJsonExact, stringifyExact } from './json-exact.js';
+import { parseJsonExact, stringifyExact } from '../json-exact.js';
 import type { ListState, Organization, Store } from './state.js';
 import type { SeedList, SeedState } from './types.js';
 import { fieldJson } from './handlers.js';

@@ -13,7 +13,7 @@ import { describeFault, faultReply, listBusyReply, transientInBody, unauthorized
 import type { FaultController } from './faults.js';
 import * as h from './handlers.js';
 import { failure, isJsonContentType, notFound, ReplyError, readBody, validationFailed, type Reply } from './http-util.js';
-import { stringifyExact } from './json-exact.js';
+import { stringifyExact } from '../json-exact.js';
 import type { RuntimeSettings } from './options.js';
 import { quotaMessage, rateLimitHeaders, type RateLimiter } from './rate-limit.js';
 import { matchPath, parseQuery, type ParsedQuery, type RouteMatch } from './router.js';

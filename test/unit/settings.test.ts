@@ -59,6 +59,10 @@ describe('parseSettings: defaults', () => {
     max_rejected_ratio: null,
     max_decompressed_bytes: 100 * 1024 * 1024 * 1024,
     max_field_bytes: 1024 * 1024,
+    segment_replace_strategy: 'clear_then_load',
+    max_segment_removal_ratio: null,
+    min_segment_members: null,
+    force: false,
   };
 
   for (const [name, value] of Object.entries(defaults)) {
