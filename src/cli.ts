@@ -11,6 +11,7 @@ Loads a Treasure Data query result into a Selligent (Marigold Engage) List, then
 Usage:
   ${TOOL_NAME} run [options]         export a query result (see: ${TOOL_NAME} run --help)
   ${TOOL_NAME} simulate [options]    start the local Selligent API simulator (see: ${TOOL_NAME} simulate --help)
+  ${TOOL_NAME} state show URI        show a changes-only sync state (see: ${TOOL_NAME} state --help)
   ${TOOL_NAME} --help | --version
 
 Exit codes: 0 success (also a partial run within tolerance), 1 internal error, 2 configuration error,
@@ -34,6 +35,7 @@ Options:
   --rejected FILE   where to write rejected rows (JSON Lines). Default: beside the report.
   --temp-dir DIR    where to spool rows while deduplicating. Default: env TMPDIR or the OS default.
   --dry-run         read, validate and preflight, then report what would be written; write nothing.
+  --full-resync     with sync_mode: changes, send every row this run and write a fresh state.
   -h, --help        this help.
 
 Environment:
@@ -58,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'simulate') {
     const { simulateCommand } = await import('./simulator/cli.js');
     return simulateCommand(rest);
+  }
+  if (command === 'state') {
+    const { stateCommand } = await import('./state/command.js');
+    return stateCommand(rest, process.env);
   }
   if (command !== 'run') {
     process.stderr.write(`${TOOL_NAME}: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
@@ -88,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     rejectedPath: values.rejected,
     tempDir: values['temp-dir'],
     dryRun: values['dry-run'] ?? false,
+    fullResync: values['full-resync'] ?? false,
     env: process.env,
     signal: interruption,
   });
@@ -108,6 +115,7 @@ function parseRunArgs(args: string[]) {
       rejected: { type: 'string' },
       'temp-dir': { type: 'string' },
       'dry-run': { type: 'boolean' },
+      'full-resync': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

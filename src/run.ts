@@ -20,6 +20,8 @@ export interface RunCommandOptions {
   rejectedPath?: string;
   tempDir?: string;
   dryRun: boolean;
+  /** `--full-resync`: with sync_mode changes, send every row and write a fresh state. */
+  fullResync?: boolean;
   env: NodeJS.ProcessEnv;
   cwd?: string;
   logger?: Logger;

@@ -59,6 +59,11 @@ describe('parseSettings: defaults', () => {
     max_rejected_ratio: null,
     max_decompressed_bytes: 100 * 1024 * 1024 * 1024,
     max_field_bytes: 1024 * 1024,
+    sync_mode: 'full',
+    state_uri: null,
+    full_resync: false,
+    state_sse: null,
+    state_sse_kms_key_id: null,
   };
 
   for (const [name, value] of Object.entries(defaults)) {
