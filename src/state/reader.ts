@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { StateUnusableError } from './errors.js';
 import { STATE_FORMAT, STATE_FORMAT_VERSION, parseEntryLine, partitionOf, type StateEntry, type StateManifest, type StatePointer } from './format.js';
+import { localStateStore } from './local-store.js';
 import type { StateStore } from './store.js';
 import { isPowerOfTwo } from './writer.js';
 
@@ -76,8 +77,8 @@ function separator(store: StateStore): string {
   return store.location.endsWith('/') ? '' : '/';
 }
 
-/** One partition's entries, after checking the piece's size, checksum and every line. */
-export async function readPartition(store: StateStore, state: LoadedState, partition: number): Promise<StateEntry[]> {
+/** A piece's bytes, after checking they are the size and SHA-256 the manifest records. */
+async function verifiedPiece(store: StateStore, state: LoadedState, partition: number): Promise<{ bytes: Buffer; name: string; file: string }> {
   const { manifest } = state;
   const piece = manifest.pieces[partition];
   if (!piece) throw new RangeError(`partition ${partition} is outside the state's ${manifest.partition_count}`);
@@ -89,6 +90,30 @@ export async function readPartition(store: StateStore, state: LoadedState, parti
   if (createHash('sha256').update(bytes).digest('hex') !== piece.sha256) {
     throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, 'does not match its SHA-256 in the manifest');
   }
+  return { bytes, name, file };
+}
+
+/**
+ * Checks every piece before the run's first write, so a bad state stops the run while nothing is
+ * written. Pieces of a remote store are kept in `directory` (the run's temp directory) and the store
+ * returned reads them from there: the state is downloaded once. A local store is checked in place.
+ */
+export async function stageState(store: StateStore, state: LoadedState, directory: string): Promise<StateStore> {
+  const staged = store.kind === 'local' ? undefined : localStateStore(directory);
+  for (let partition = 0; partition < state.manifest.partition_count; partition++) {
+    const { bytes, name } = await verifiedPiece(store, state, partition);
+    await staged?.put(name, bytes);
+  }
+  if (!staged) return store;
+  // Messages still name the state's own location, not the temp copy.
+  return { ...staged, location: store.location };
+}
+
+/** One partition's entries, after checking the piece's size, checksum and every line. */
+export async function readPartition(store: StateStore, state: LoadedState, partition: number): Promise<StateEntry[]> {
+  const { manifest } = state;
+  const { bytes, file } = await verifiedPiece(store, state, partition);
+  const piece = manifest.pieces[partition]!;
   let text: string;
   try {
     text = (await gunzipAsync(bytes)).toString('utf8');

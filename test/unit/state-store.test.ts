@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { commitState } from '../../src/state/commit.js';
+import { StateConflictError } from '../../src/state/errors.js';
+import { localStateStore } from '../../src/state/local-store.js';
+import { openStateStore } from '../../src/state/open.js';
+import { readState } from '../../src/state/reader.js';
+import { sampleEntries, stateStoreContract, tempDir, write, writeAndCommit } from '../helpers/state-store-contract.js';
+
+describe('local directory state store', () => {
+  stateStoreContract({
+    fresh: async () => localStateStore(join(await tempDir(), 'state')),
+    overwrite: async (store, name, body) => {
+      const path = join(store.location, name);
+      if (body) await writeFile(path, body);
+      else await rm(path);
+    },
+    exactlyOneWinner: async () => true,
+  });
+
+  it('a commit while another holds the lock is refused', async () => {
+    const directory = join(await tempDir(), 'state');
+    const store = localStateStore(directory);
+    await writeAndCommit(store, sampleEntries(5), undefined);
+    const read = (await readState(store))!;
+    const written = await write(store, sampleEntries(5, ',x'), read);
+    await writeFile(join(directory, 'CURRENT.json.lock'), 'another run\n');
+    await assert.rejects(commitState(store, written, read), StateConflictError);
+    assert.equal((await readState(store))!.manifest.generation, 1);
+    await rm(join(directory, 'CURRENT.json.lock'));
+    assert.equal((await commitState(store, written, read)).guarantee, 'lock-and-rename');
+  });
+
+  it('state_uri takes a path, a file:// URI or s3://, nothing else', async () => {
+    const directory = await tempDir();
+    assert.equal(openStateStore(directory).kind, 'local');
+    assert.equal(openStateStore(`file://${directory}`).location, directory);
+    assert.throws(() => openStateStore('https://user:pw@example.com/state'), (error: unknown) => {
+      assert.ok(error instanceof Error && /expected s3:\/\/bucket\/prefix\/ or a local directory/.test(error.message));
+      assert.ok(!error.message.includes('pw'), 'no credentials in the message');
+      return true;
+    });
+  });
+});
