@@ -1,5 +1,4 @@
 import { generationOfDirectory } from './format.js';
-import type { LoadedState } from './reader.js';
 import type { CommitGuarantee, StateStore } from './store.js';
 import type { WrittenState } from './writer.js';
 
@@ -12,11 +11,11 @@ export interface CommitResult {
 
 /**
  * Puts a written generation in force by replacing the pointer, if it still names the generation this
- * run read (`previous`; undefined when there was none). Throws StateConflictError when another run
+ * run read (`previous.token`, from readState or readResyncBase; undefined when there was none). Throws StateConflictError when another run
  * committed first: its state stays in force. Then removes generations older than the one replaced, so
  * the last two remain; a generation another run may still be writing is never older than that.
  */
-export async function commitState(store: StateStore, written: WrittenState, previous: LoadedState | undefined): Promise<CommitResult> {
+export async function commitState(store: StateStore, written: WrittenState, previous: { token: string | undefined } | undefined): Promise<CommitResult> {
   const body = Buffer.from(`${JSON.stringify(written.pointer, null, 2)}\n`);
   const guarantee = await store.replacePointer(body, previous?.token);
   const removed: string[] = [];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { StateUnusableError } from './errors.js';
-import { STATE_FORMAT, STATE_FORMAT_VERSION, parseEntryLine, partitionOf, type StateEntry, type StateManifest, type StatePointer } from './format.js';
+import { STATE_FORMAT, STATE_FORMAT_VERSION, generationOfDirectory, parseEntryLine, partitionOf, type StateEntry, type StateManifest, type StatePointer } from './format.js';
 import { localStateStore } from './local-store.js';
 import type { StateStore } from './store.js';
 import { isPowerOfTwo } from './writer.js';
@@ -40,6 +40,17 @@ export async function readState(store: StateStore): Promise<LoadedState | undefi
   const problem = manifestProblem(manifest, pointer as StatePointer);
   if (problem) throw new StateUnusableError('STATE_UNREADABLE', manifestFile, problem);
   return { manifest, token: pointerRead.token };
+}
+
+/**
+ * What a full resync needs of the state in force, whatever shape it is in: the pointer to replace
+ * (undefined: none yet) and a generation number above every generation directory present.
+ */
+export async function readResyncBase(store: StateStore): Promise<{ token: string | undefined; generation: number }> {
+  const pointer = await store.readPointer();
+  let generation = 0;
+  for (const name of await store.listDirectories()) generation = Math.max(generation, generationOfDirectory(name) ?? 0);
+  return { token: pointer?.token, generation };
 }
 
 function parseJson(body: Buffer, file: string): unknown {

@@ -6,8 +6,9 @@ import { commitState } from '../../src/state/commit.js';
 import { StateConflictError } from '../../src/state/errors.js';
 import { localStateStore } from '../../src/state/local-store.js';
 import { openStateStore } from '../../src/state/open.js';
-import { readState } from '../../src/state/reader.js';
-import { sampleEntries, stateStoreContract, tempDir, write, writeAndCommit } from '../helpers/state-store-contract.js';
+import { readResyncBase, readState } from '../../src/state/reader.js';
+import { StateWriter } from '../../src/state/writer.js';
+import { IDENTITY, sampleEntries, stateStoreContract, tempDir, write, writeAndCommit } from '../helpers/state-store-contract.js';
 
 describe('local directory state store', () => {
   stateStoreContract({
@@ -42,5 +43,23 @@ describe('local directory state store', () => {
       assert.ok(!error.message.includes('pw'), 'no credentials in the message');
       return true;
     });
+  });
+});
+
+describe('full resync over a state that cannot be read', () => {
+  it('replaces a corrupt state with a fresh generation numbered above every directory present', async () => {
+    const directory = join(await tempDir(), 'state');
+    const store = localStateStore(directory);
+    await writeAndCommit(store, sampleEntries(5), undefined);
+    await writeAndCommit(store, sampleEntries(5, ',2'), await readState(store));
+    await writeFile(join(directory, 'CURRENT.json'), 'garbage');
+    await assert.rejects(readState(store));
+    const base = await readResyncBase(store);
+    assert.equal(base.generation, 2);
+    const writer = new StateWriter(await tempDir(), 4);
+    for (const entry of sampleEntries(7, ',3')) await writer.add(entry);
+    const written = await writer.write(store, IDENTITY, base.generation);
+    assert.equal((await commitState(store, written, base)).generation, 3);
+    assert.equal((await readState(store))!.manifest.rows, 7);
   });
 });
