@@ -5,7 +5,8 @@ import { StateUnusableError } from './errors.js';
 import { STATE_FORMAT, STATE_FORMAT_VERSION, generationOfDirectory, parseEntryLine, partitionOf, type StateEntry, type StateManifest, type StatePointer } from './format.js';
 import { localStateStore } from './local-store.js';
 import type { StateStore } from './store.js';
-import { isPowerOfTwo } from './writer.js';
+import { forEachConcurrently } from './concurrently.js';
+import { PIECES_IN_FLIGHT, isPowerOfTwo } from './writer.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -111,10 +112,10 @@ async function verifiedPiece(store: StateStore, state: LoadedState, partition: n
  */
 export async function stageState(store: StateStore, state: LoadedState, directory: string): Promise<StateStore> {
   const staged = store.kind === 'local' ? undefined : localStateStore(directory);
-  for (let partition = 0; partition < state.manifest.partition_count; partition++) {
+  await forEachConcurrently(state.manifest.partition_count, PIECES_IN_FLIGHT, async (partition) => {
     const { bytes, name } = await verifiedPiece(store, state, partition);
     await staged?.put(name, bytes);
-  }
+  });
   if (!staged) return store;
   // Messages still name the state's own location, not the temp copy.
   return { ...staged, location: store.location };

@@ -17,9 +17,13 @@ import {
   type StateManifest,
   type StatePointer,
 } from './format.js';
+import { forEachConcurrently } from './concurrently.js';
 import type { StateStore } from './store.js';
 
 const gzipAsync = promisify(gzip);
+
+/** Pieces compressed and stored at once: a few partitions' bytes in memory, round trips overlapped. */
+export const PIECES_IN_FLIGHT = 4;
 
 /** Lines buffered for all partitions together before they are appended to their files. */
 const BUFFERED_CHARS = 4 * 1024 * 1024;
@@ -82,16 +86,16 @@ export class StateWriter {
     await this.flush();
     const generation = (previousGeneration ?? 0) + 1;
     const directory = generationDirectory(generation, randomBytes(4).toString('hex'));
-    const pieces: PieceInfo[] = [];
+    const pieces = new Array<PieceInfo>(this.partitionCount);
     try {
-      for (let partition = 0; partition < this.partitionCount; partition++) {
+      await forEachConcurrently(this.partitionCount, PIECES_IN_FLIGHT, async (partition) => {
         const raw = this.rows[partition]! > 0 ? await readFile(this.file(partition)) : Buffer.alloc(0);
         const compressed = await gzipAsync(raw);
         const file = pieceName(partition);
         await store.put(`${directory}/${file}`, compressed);
-        pieces.push({ partition, file, bytes: compressed.length, rows: this.rows[partition]!, sha256: createHash('sha256').update(compressed).digest('hex') });
+        pieces[partition] = { partition, file, bytes: compressed.length, rows: this.rows[partition]!, sha256: createHash('sha256').update(compressed).digest('hex') };
         await rm(this.file(partition), { force: true });
-      }
+      });
     } finally {
       await this.discard();
     }
