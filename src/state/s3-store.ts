@@ -8,7 +8,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { isExporterError } from '../errors.js';
+import { ConfigError, isExporterError } from '../errors.js';
 import { mapS3Error } from '../source/s3-errors.js';
 import { resolveS3ClientConfig } from '../source/s3.js';
 import { parseS3Uri } from '../source/s3-uri.js';
@@ -29,7 +29,7 @@ export interface S3StateStoreOptions {
  * path style) as the input. Every write carries the chosen server-side encryption.
  */
 export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): StateStore {
-  const target = parseS3Uri(uri.endsWith('/') ? uri : `${uri}/`);
+  const target = parseStateUri(uri.endsWith('/') ? uri : `${uri}/`);
   const prefix = target.key;
   const bucket = target.bucket;
   const location = `s3://${bucket}/${prefix}`;
@@ -153,6 +153,15 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
       if (!options.client) client.destroy();
     },
   };
+}
+
+function parseStateUri(uri: string): ReturnType<typeof parseS3Uri> {
+  try {
+    return parseS3Uri(uri);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError('STATE_URI_INVALID', error.message.replace(/^input URI/, 'state_uri'), { stage: 'settings' });
+  }
 }
 
 function encryptionParameters(encryption: StateEncryption | undefined): Partial<PutObjectCommandInput> {

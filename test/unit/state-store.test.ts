@@ -6,7 +6,7 @@ import { commitState } from '../../src/state/commit.js';
 import { StateConflictError } from '../../src/state/errors.js';
 import { localStateStore } from '../../src/state/local-store.js';
 import { openStateStore } from '../../src/state/open.js';
-import { readResyncBase, readState } from '../../src/state/reader.js';
+import { readPartition, readResyncBase, readState } from '../../src/state/reader.js';
 import { StateWriter } from '../../src/state/writer.js';
 import { IDENTITY, sampleEntries, stateStoreContract, tempDir, write, writeAndCommit } from '../helpers/state-store-contract.js';
 
@@ -61,5 +61,32 @@ describe('full resync over a state that cannot be read', () => {
     const written = await writer.write(store, IDENTITY, base.generation);
     assert.equal((await commitState(store, written, base)).generation, 3);
     assert.equal((await readState(store))!.manifest.rows, 7);
+  });
+});
+
+describe('state writer', () => {
+  it('takes entries in any order, more than it buffers, and stores each in its partition', async () => {
+    const store = localStateStore(join(await tempDir(), 'state'));
+    // More than the writer buffers in memory (4 Mi characters), so its partition files are appended to.
+    const entries = sampleEntries(80_000);
+    const written = await write(store, entries, undefined, 8);
+    await commitState(store, written, undefined);
+    const state = (await readState(store))!;
+    assert.equal(state.manifest.rows, 80_000);
+    let total = 0;
+    for (let p = 0; p < 8; p++) {
+      const part = await readPartition(store, state, p);
+      assert.equal(part.length, state.manifest.pieces[p]!.rows);
+      total += part.length;
+    }
+    assert.equal(total, 80_000);
+  });
+
+  it('refuses a partition count that is not a power of two', () => {
+    assert.throws(() => new StateWriter('/nonexistent', 48), RangeError);
+  });
+
+  it('an s3:// state_uri that is not valid names state_uri', () => {
+    assert.throws(() => openStateStore('s3://Bad_Bucket/state/'), (error: unknown) => error instanceof Error && /^state_uri "s3:\/\/Bad_Bucket\/state\/" is not a valid s3:\/\/ URI/.test(error.message));
   });
 });
