@@ -19,6 +19,7 @@ Usage:
   ${TOOL_NAME} run [options]         export a query result (see: ${TOOL_NAME} help run)
   ${TOOL_NAME} report FILE [--json]  print a run report for a person to read (see: ${TOOL_NAME} help report)
   ${TOOL_NAME} simulate [options]    start the local Selligent API simulator (see: ${TOOL_NAME} help simulate)
+  ${TOOL_NAME} state show URI        show a changes-only sync state (see: ${TOOL_NAME} help state)
   ${TOOL_NAME} help [COMMAND] | --help | --version
 
 From a clone of the repository, after npm ci and npm run build: npx ${TOOL_NAME} ... (or node dist/cli.js ...).
@@ -54,6 +55,7 @@ Options:
   --dry-run         read, validate and preflight, then report what would be written; write nothing.
   --force           for this run only, go on although the Segment guard (max_segment_removal_ratio,
                     min_segment_members) would stop it; the report says the guard was overridden.
+  --full-resync     with sync_mode: changes, send every row this run and write a fresh state.
   -h, --help        this help.
 
 Environment:
@@ -78,6 +80,7 @@ const RUN_OPTIONS = {
   'temp-dir': { type: 'string' },
   'dry-run': { type: 'boolean' },
   force: { type: 'boolean' },
+  'full-resync': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,6 +102,10 @@ export async function main(argv: string[]): Promise<number> {
     return simulateCommand(rest);
   }
   if (command === 'report') return report(rest);
+  if (command === 'state') {
+    const { stateCommand } = await import('./state/command.js');
+    return stateCommand(rest, process.env);
+  }
   if (command !== 'run') {
     const hint = closest(command, COMMANDS);
     process.stderr.write(`${TOOL_NAME}: unknown command ${JSON.stringify(command)}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${MAIN_HELP}`);
@@ -130,13 +137,14 @@ export async function main(argv: string[]): Promise<number> {
     tempDir: values['temp-dir'],
     dryRun: values['dry-run'] ?? false,
     force: values.force ?? false,
+    fullResync: values['full-resync'] ?? false,
     env: process.env,
     signal: interruption,
   });
   return outcome.exitCode;
 }
 
-const COMMANDS = ['run', 'report', 'simulate', 'help', 'version'];
+const COMMANDS = ['run', 'report', 'simulate', 'state', 'help', 'version'];
 
 function parseRunArgs(args: string[]) {
   return parseArgs({ args, allowPositionals: false, strict: true, options: RUN_OPTIONS });
@@ -165,6 +173,10 @@ async function help(command: string): Promise<number> {
     return ExitCode.ok;
   }
   if (command === 'report') return report(['--help']);
+  if (command === 'state') {
+    const { stateCommand } = await import('./state/command.js');
+    return stateCommand(['--help'], process.env);
+  }
   if (command === 'simulate') {
     const { simulateCommand } = await import('./simulator/cli.js');
     return simulateCommand(['--help']);

@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   dryRun: boolean;
   /** Overrides the Segment guard for this run: the setting `force`, set from the command line. */
   force?: boolean;
+  /** `--full-resync`: with sync_mode changes, send every row and write a fresh state. */
+  fullResync?: boolean;
   env: NodeJS.ProcessEnv;
   cwd?: string;
   logger?: Logger;
@@ -135,7 +137,10 @@ async function settingsStage(
 ): Promise<PipelineOptions> {
   const env = options.env;
   const loaded = await loadSettings(options.settingsPath, env);
-  const settings = options.force ? { ...loaded.settings, force: true } : loaded.settings;
+  let settings = loaded.settings;
+  // Command-line flags that hold for this run only win over the settings file.
+  if (options.force) settings = { ...settings, force: true };
+  if (options.fullResync) settings = { ...settings, full_resync: true };
   result.source = loaded.from;
   result.settings = settings;
   const input = options.input ?? env.INPUT_URI;

@@ -15,6 +15,9 @@ export const DEDUPLICATION = ['ImportLastMatch', 'ImportFirstMatch'] as const;
 export const ERROR_HANDLING = ['ContinueOnError', 'StopOnError'] as const;
 export const MODES = ['Sync', 'Stream'] as const;
 export const SEGMENT_REPLACE_STRATEGIES = ['clear_then_load', 'load_then_remove'] as const;
+export const SYNC_MODES = ['full', 'changes'] as const;
+/** Server-side encryption of state writes: none (the bucket's default), SSE-S3, SSE-KMS. */
+export const STATE_SSE = ['none', 'AES256', 'aws:kms'] as const;
 
 const MIB = 1024 * 1024;
 
@@ -109,6 +112,11 @@ const settingsObject = z.strictObject({
         .nullable(),
     ).default(null),
     force: flag.default(false),
+    sync_mode: z.enum(SYNC_MODES).default('full'),
+    state_uri: z.string().trim().min(1, 'must not be empty; leave it out to use env STATE_URI').nullable().default(null),
+    full_resync: flag.default(false),
+    state_sse: z.enum(STATE_SSE).nullable().default(null),
+    state_sse_kms_key_id: z.string().trim().min(1, 'must not be empty').nullable().default(null),
 });
 
 export const SETTING_NAMES = Object.keys(settingsObject.shape);

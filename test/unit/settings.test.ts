@@ -63,6 +63,11 @@ describe('parseSettings: defaults', () => {
     max_segment_removal_ratio: null,
     min_segment_members: null,
     force: false,
+    sync_mode: 'full',
+    state_uri: null,
+    full_resync: false,
+    state_sse: null,
+    state_sse_kms_key_id: null,
   };
 
   for (const [name, value] of Object.entries(defaults)) {

@@ -1,0 +1,146 @@
+import type { StateEntry } from './format.js';
+
+/**
+ * Comparing the state with a new input, one partition at a time: pure, so the rules are tested apart
+ * from the run. Keys are canonical values (the form the input's deduplication compares them in).
+ */
+
+/** One deduplicated input key: its canonical value, the hash of its row as it would be sent, its Segments. */
+export interface InputEntry {
+  key: string;
+  rowHash: string;
+  segments: readonly string[];
+}
+
+export type RowChange = 'new' | 'changed' | 'unchanged';
+
+export interface EntryDiff {
+  key: string;
+  /** Whether the List row must be sent: new and changed rows are, unchanged ones are not. */
+  row: RowChange;
+  /** The key as recorded, if it was. */
+  previous: StateEntry | undefined;
+  /** Segments the key must be loaded into: its input Segments the state does not record for it. */
+  add: string[];
+  /** Under replace: Segments the exporter put the key in that the input no longer names. */
+  remove: string[];
+}
+
+/** A recorded key the input no longer has; under replace, its memberships to remove. */
+export interface LeftEntry {
+  key: string;
+  previous: StateEntry;
+  remove: string[];
+}
+
+/** What a row change and its memberships are, given the key's record (if any). */
+export function compareEntry(previous: StateEntry | undefined, current: InputEntry, removeLeavers: boolean): EntryDiff {
+  const row: RowChange = !previous ? 'new' : previous.rowHash === current.rowHash ? 'unchanged' : 'changed';
+  const recorded = previous?.segments ?? [];
+  const add = unique(current.segments).filter((segment) => !recorded.includes(segment));
+  const remove = removeLeavers ? recorded.filter((segment) => !current.segments.includes(segment)) : [];
+  return { key: current.key, row, previous, add, remove };
+}
+
+/**
+ * One partition's comparison: built from the state's entries of that partition, fed the input's
+ * entries of the same partition (each key once, in any order), then asked for the keys that left.
+ */
+export class PartitionDiff {
+  private readonly recorded = new Map<string, StateEntry>();
+
+  constructor(
+    stateEntries: Iterable<StateEntry>,
+    /** Under `replace`, memberships the exporter added that the input no longer has are removed. */
+    private readonly removeLeavers: boolean,
+  ) {
+    for (const entry of stateEntries) this.recorded.set(entry.key, entry);
+  }
+
+  compare(current: InputEntry): EntryDiff {
+    const previous = this.recorded.get(current.key);
+    if (previous) this.recorded.delete(current.key);
+    return compareEntry(previous, current, this.removeLeavers);
+  }
+
+  /** The recorded keys no input entry named: call once, after the partition's last input entry. */
+  *left(): Generator<LeftEntry> {
+    for (const previous of this.recorded.values()) {
+      yield { key: previous.key, previous, remove: this.removeLeavers ? [...previous.segments] : [] };
+    }
+    this.recorded.clear();
+  }
+}
+
+/** Counts for the report's `changes` block. */
+export interface ChangeTotals {
+  new: number;
+  changed: number;
+  unchanged: number;
+  left: number;
+  /** Per Segment: memberships to add and to remove. */
+  segments: Record<string, { add: number; remove: number }>;
+}
+
+export function emptyTotals(): ChangeTotals {
+  return { new: 0, changed: 0, unchanged: 0, left: 0, segments: {} };
+}
+
+export function countEntry(totals: ChangeTotals, diff: EntryDiff | LeftEntry): void {
+  if ('row' in diff) totals[diff.row] += 1;
+  else totals.left += 1;
+  if ('add' in diff) for (const segment of diff.add) segmentTotals(totals, segment).add += 1;
+  for (const segment of diff.remove) segmentTotals(totals, segment).remove += 1;
+}
+
+function segmentTotals(totals: ChangeTotals, segment: string): { add: number; remove: number } {
+  let counts = totals.segments[segment];
+  if (!counts) {
+    counts = { add: 0, remove: 0 };
+    totals.segments[segment] = counts;
+  }
+  return counts;
+}
+
+/** A whole partition at once (tests, small inputs): every input entry's diff, then the keys that left. */
+export function diffPartition(stateEntries: Iterable<StateEntry>, input: Iterable<InputEntry>, removeLeavers: boolean): { entries: EntryDiff[]; left: LeftEntry[] } {
+  const diff = new PartitionDiff(stateEntries, removeLeavers);
+  const entries = [...input].map((entry) => diff.compare(entry));
+  return { entries, left: [...diff.left()] };
+}
+
+/** What Selligent applied of one key's writes. */
+export interface Applied {
+  /** The List row was applied (or not sent because unchanged). */
+  row: boolean;
+  /** Segments whose membership load for this key was applied. */
+  added: readonly string[];
+  /** Segments whose membership removal for this key was applied. */
+  removed: readonly string[];
+}
+
+/**
+ * The key's entry in the new state, or undefined when nothing about it is to be recorded. Only what
+ * Selligent applied is recorded: a row not applied keeps its previous hash (or stays unrecorded), so the
+ * next run sends it again; a membership not applied is not recorded, so the next run loads it again; a
+ * removal not applied stays recorded, so the next run removes it again.
+ */
+export function recordedEntry(diff: EntryDiff | LeftEntry, current: InputEntry | undefined, applied: Applied): StateEntry | undefined {
+  const previous = diff.previous;
+  const rowHash = current && applied.row ? current.rowHash : previous?.rowHash;
+  if (rowHash === undefined) return undefined;
+  const segments: string[] = [];
+  for (const segment of previous?.segments ?? []) {
+    const stillNamed = current?.segments.includes(segment) ?? false;
+    const pendingRemoval = diff.remove.includes(segment) && !applied.removed.includes(segment);
+    if (stillNamed || pendingRemoval) segments.push(segment);
+  }
+  if ('add' in diff) for (const segment of diff.add) if (applied.added.includes(segment) && !segments.includes(segment)) segments.push(segment);
+  // A key that left the input with no membership left to remove needs no record: the List keeps it either way.
+  if (!current && segments.length === 0) return undefined;
+  return { key: diff.key, rowHash, segments };
+}
+
+function unique(values: readonly string[]): string[] {
+  return values.length < 2 ? [...values] : [...new Set(values)];
+}

@@ -1,0 +1,120 @@
+import { hash } from 'node:crypto';
+import { hashKey } from '../pipeline/partitioning.js';
+
+/**
+ * The changes-only sync state, as stored: a pointer names the current generation; a generation is a
+ * manifest plus one gzip JSON Lines piece per key-hash partition. docs/state-format.md describes it.
+ */
+
+export const STATE_FORMAT = 'selligent-export-state';
+export const STATE_FORMAT_VERSION = 1;
+/** The object replaced last, naming the generation in force. */
+export const POINTER_NAME = 'CURRENT.json';
+export const MANIFEST_NAME = 'manifest.json';
+
+/** What a changed setting or List layout would make wrong: any difference resets the state. */
+export interface StateIdentity {
+  /** Host of SELLIGENT_BASE_URL (no path, no credentials). */
+  host: string;
+  organization: string;
+  list: string;
+  key_fields: string[];
+  /** How keys were put in canonical form: by their type (`typed`) or compared as written (`as-written`). */
+  key_form: 'typed' | 'as-written';
+  /** The fields sent, in order, with the Selligent type each value was converted to. */
+  fields: Array<{ name: string; type: string }>;
+  segment_column: string;
+  /** append or replace: the memberships a state records mean something else under each. */
+  segment_import_option: string;
+}
+
+export interface PieceInfo {
+  partition: number;
+  /** Relative to the generation directory. */
+  file: string;
+  /** Compressed bytes. */
+  bytes: number;
+  rows: number;
+  /** Hex SHA-256 of the compressed bytes. */
+  sha256: string;
+}
+
+export interface StateManifest {
+  format: typeof STATE_FORMAT;
+  format_version: number;
+  generation: number;
+  /** The generation's directory, relative to the state location. */
+  directory: string;
+  created_at: string;
+  identity: StateIdentity;
+  partition_count: number;
+  pieces: PieceInfo[];
+  rows: number;
+  /** Members the exporter put in each Segment, as recorded. */
+  segments: Record<string, number>;
+  /** Sum of the pieces' compressed bytes. */
+  bytes: number;
+}
+
+export interface StatePointer {
+  format: typeof STATE_FORMAT;
+  generation: number;
+  /** The manifest's path relative to the state location. */
+  manifest: string;
+}
+
+/** One key as recorded: its canonical value, the hash of its row as sent, the Segments the exporter put it in. */
+export interface StateEntry {
+  key: string;
+  rowHash: string;
+  segments: string[];
+}
+
+/** Characters of a row hash: 22 base64url characters carry 132 bits of SHA-256. */
+export const ROW_HASH_LENGTH = 22;
+
+/** The hash recorded for a row: of its JSON array bytes exactly as sent to the List. */
+export function rowHash(rowJson: Uint8Array | string): string {
+  return hash('sha256', rowJson, 'base64url').slice(0, ROW_HASH_LENGTH);
+}
+
+/** The partition of a canonical key: the spool's own key hash, so a spool and a state partitioned alike line up. */
+export function partitionOf(key: string, partitionCount: number): number {
+  return hashKey(key) % partitionCount;
+}
+
+/** A piece line: `[key, rowHash, [segment, ...]]`. */
+export function entryLine(entry: StateEntry): string {
+  return JSON.stringify([entry.key, entry.rowHash, entry.segments]);
+}
+
+/** Parses a piece line; undefined when it is not one. */
+export function parseEntryLine(line: string): StateEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 3) return undefined;
+  const [key, hashText, segments] = value as unknown[];
+  if (typeof key !== 'string' || typeof hashText !== 'string' || hashText.length !== ROW_HASH_LENGTH) return undefined;
+  if (!Array.isArray(segments) || !segments.every((segment): segment is string => typeof segment === 'string')) return undefined;
+  return { key, rowHash: hashText, segments };
+}
+
+export function pieceName(partition: number): string {
+  return `part-${String(partition).padStart(4, '0')}.jsonl.gz`;
+}
+
+/** `gen-000003-1a2b3c4d`: the number orders generations, the suffix keeps two runs' generations apart. */
+export function generationDirectory(generation: number, suffix: string): string {
+  return `gen-${String(generation).padStart(6, '0')}-${suffix}`;
+}
+
+const GENERATION_DIRECTORY = /^gen-(\d{6,})-([0-9a-f]{8})$/;
+
+export function generationOfDirectory(name: string): number | undefined {
+  const match = GENERATION_DIRECTORY.exec(name);
+  return match ? Number(match[1]) : undefined;
+}

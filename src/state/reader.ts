@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { StateUnusableError } from './errors.js';
+import { STATE_FORMAT, STATE_FORMAT_VERSION, generationOfDirectory, parseEntryLine, partitionOf, type StateEntry, type StateManifest, type StatePointer } from './format.js';
+import { localStateStore } from './local-store.js';
+import type { StateStore } from './store.js';
+import { forEachConcurrently } from './concurrently.js';
+import { PIECES_IN_FLIGHT, isPowerOfTwo } from './writer.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** The state in force, its manifest checked; pieces are read (and checked) one partition at a time. */
+export interface LoadedState {
+  manifest: StateManifest;
+  /** What the pointer must still be when the next generation is committed. */
+  token: string;
+}
+
+/** The state in force at `store`, or undefined when none was ever committed there. Throws StateUnusableError. */
+export async function readState(store: StateStore): Promise<LoadedState | undefined> {
+  const pointerRead = await store.readPointer();
+  if (!pointerRead) return undefined;
+  const pointerFile = `${store.location}${separator(store)}CURRENT.json`;
+  const pointer = parseJson(pointerRead.body, pointerFile) as Partial<StatePointer>;
+  if (pointer.format !== STATE_FORMAT || typeof pointer.manifest !== 'string' || typeof pointer.generation !== 'number') {
+    throw new StateUnusableError('STATE_UNREADABLE', pointerFile, 'is not a state pointer');
+  }
+  const manifestFile = `${store.location}${separator(store)}${pointer.manifest}`;
+  const body = await store.get(pointer.manifest);
+  if (!body) throw new StateUnusableError('STATE_PIECE_MISSING', manifestFile, 'is missing');
+  const manifest = parseJson(body, manifestFile) as StateManifest;
+  if (manifest.format !== STATE_FORMAT) throw new StateUnusableError('STATE_UNREADABLE', manifestFile, 'is not a state manifest');
+  if (manifest.format_version !== STATE_FORMAT_VERSION) {
+    throw new StateUnusableError(
+      'STATE_VERSION_UNKNOWN',
+      manifestFile,
+      `has format version ${JSON.stringify(manifest.format_version)}; this exporter reads version ${STATE_FORMAT_VERSION}`,
+    );
+  }
+  const problem = manifestProblem(manifest, pointer as StatePointer);
+  if (problem) throw new StateUnusableError('STATE_UNREADABLE', manifestFile, problem);
+  return { manifest, token: pointerRead.token };
+}
+
+/**
+ * What a full resync needs of the state in force, whatever shape it is in: the pointer to replace
+ * (undefined: none yet) and a generation number above every generation directory present.
+ */
+export async function readResyncBase(store: StateStore): Promise<{ token: string | undefined; generation: number }> {
+  const pointer = await store.readPointer();
+  let generation = 0;
+  for (const name of await store.listDirectories()) generation = Math.max(generation, generationOfDirectory(name) ?? 0);
+  return { token: pointer?.token, generation };
+}
+
+function parseJson(body: Buffer, file: string): unknown {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    return value;
+  } catch {
+    throw new StateUnusableError('STATE_UNREADABLE', file, 'is not valid JSON');
+  }
+}
+
+function manifestProblem(manifest: StateManifest, pointer: StatePointer): string | undefined {
+  if (manifest.generation !== pointer.generation) return `is generation ${String(manifest.generation)}, the pointer says ${pointer.generation}`;
+  if (!isPowerOfTwo(manifest.partition_count)) return 'has no valid partition_count';
+  if (typeof manifest.directory !== 'string' || `${manifest.directory}/manifest.json` !== pointer.manifest) return 'names another directory than the pointer';
+  if (!manifest.identity || typeof manifest.identity !== 'object') return 'has no identity';
+  if (!Array.isArray(manifest.pieces) || manifest.pieces.length !== manifest.partition_count) return 'does not list one piece per partition';
+  for (const [index, piece] of manifest.pieces.entries()) {
+    if (
+      piece?.partition !== index ||
+      typeof piece.file !== 'string' ||
+      !/^[A-Za-z0-9._-]+$/.test(piece.file) ||
+      typeof piece.bytes !== 'number' ||
+      typeof piece.rows !== 'number' ||
+      typeof piece.sha256 !== 'string'
+    ) {
+      return `piece ${index} is not described completely`;
+    }
+  }
+  return undefined;
+}
+
+function separator(store: StateStore): string {
+  return store.location.endsWith('/') ? '' : '/';
+}
+
+/** A piece's bytes, after checking they are the size and SHA-256 the manifest records. */
+async function verifiedPiece(store: StateStore, state: LoadedState, partition: number): Promise<{ bytes: Buffer; name: string; file: string }> {
+  const { manifest } = state;
+  const piece = manifest.pieces[partition];
+  if (!piece) throw new RangeError(`partition ${partition} is outside the state's ${manifest.partition_count}`);
+  const name = `${manifest.directory}/${piece.file}`;
+  const file = `${store.location}${separator(store)}${name}`;
+  const bytes = await store.get(name);
+  if (!bytes) throw new StateUnusableError('STATE_PIECE_MISSING', file, 'is missing');
+  if (bytes.length !== piece.bytes) throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, `is ${bytes.length} bytes, the manifest says ${piece.bytes}`);
+  if (createHash('sha256').update(bytes).digest('hex') !== piece.sha256) {
+    throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, 'does not match its SHA-256 in the manifest');
+  }
+  return { bytes, name, file };
+}
+
+/**
+ * Checks every piece before the run's first write, so a bad state stops the run while nothing is
+ * written. Pieces of a remote store are kept in `directory` (the run's temp directory) and the store
+ * returned reads them from there: the state is downloaded once. A local store is checked in place.
+ */
+export async function stageState(store: StateStore, state: LoadedState, directory: string): Promise<StateStore> {
+  const staged = store.kind === 'local' ? undefined : localStateStore(directory);
+  await forEachConcurrently(state.manifest.partition_count, PIECES_IN_FLIGHT, async (partition) => {
+    const { bytes, name } = await verifiedPiece(store, state, partition);
+    await staged?.put(name, bytes);
+  });
+  if (!staged) return store;
+  // Messages still name the state's own location, not the temp copy.
+  return { ...staged, location: store.location };
+}
+
+/** One partition's entries, after checking the piece's size, checksum and every line. */
+export async function readPartition(store: StateStore, state: LoadedState, partition: number): Promise<StateEntry[]> {
+  const { manifest } = state;
+  const { bytes, file } = await verifiedPiece(store, state, partition);
+  const piece = manifest.pieces[partition]!;
+  let text: string;
+  try {
+    text = (await gunzipAsync(bytes)).toString('utf8');
+  } catch {
+    throw new StateUnusableError('STATE_UNREADABLE', file, 'is not valid gzip');
+  }
+  const entries: StateEntry[] = [];
+  let lineNumber = 0;
+  for (const line of text.split('\n')) {
+    lineNumber++;
+    if (line === '') continue;
+    const entry = parseEntryLine(line);
+    if (!entry) throw new StateUnusableError('STATE_UNREADABLE', file, `line ${lineNumber} is not a state entry`);
+    if (partitionOf(entry.key, manifest.partition_count) !== partition) {
+      throw new StateUnusableError('STATE_UNREADABLE', file, `line ${lineNumber} holds a key of another partition`);
+    }
+    entries.push(entry);
+  }
+  if (entries.length !== piece.rows) throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, `holds ${entries.length} entries, the manifest says ${piece.rows}`);
+  return entries;
+}
+
+/**
+ * The state's entries of one partition of another partitioning (both counts powers of two): the
+ * pieces it spans when the state has more partitions, or the piece that holds it, filtered, when fewer.
+ * So an input spooled with any partition count is compared one partition at a time.
+ */
+export async function readEntriesFor(store: StateStore, state: LoadedState, partition: number, partitionCount: number): Promise<StateEntry[]> {
+  if (!isPowerOfTwo(partitionCount) || partition < 0 || partition >= partitionCount) throw new RangeError(`partition ${partition} of ${partitionCount}`);
+  const stateCount = state.manifest.partition_count;
+  if (stateCount === partitionCount) return readPartition(store, state, partition);
+  if (stateCount > partitionCount) {
+    const entries: StateEntry[] = [];
+    for (let piece = partition; piece < stateCount; piece += partitionCount) {
+      for (const entry of await readPartition(store, state, piece)) entries.push(entry);
+    }
+    return entries;
+  }
+  const entries = await readPartition(store, state, partition % stateCount);
+  return entries.filter((entry) => partitionOf(entry.key, partitionCount) === partition);
+}

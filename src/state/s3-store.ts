@@ -1,0 +1,194 @@
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { ConfigError, isExporterError } from '../errors.js';
+import { mapS3Error } from '../source/s3-errors.js';
+import { resolveS3ClientConfig } from '../source/s3.js';
+import { parseS3Uri } from '../source/s3-uri.js';
+import { StateConflictError } from './errors.js';
+import { POINTER_NAME } from './format.js';
+import type { StateEncryption } from './encryption.js';
+import type { CommitGuarantee, PointerRead, StateStore } from './store.js';
+
+export interface S3StateStoreOptions {
+  env?: NodeJS.ProcessEnv;
+  encryption?: StateEncryption;
+  /** A client to use instead of one built from `env` (the caller keeps ownership). */
+  client?: S3Client;
+}
+
+/**
+ * A state under `s3://bucket/prefix/`, through the same client set-up (region, credentials, endpoint,
+ * path style) as the input. Every write carries the chosen server-side encryption.
+ */
+export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): StateStore {
+  const target = parseStateUri(uri.endsWith('/') ? uri : `${uri}/`);
+  const prefix = target.key;
+  const bucket = target.bucket;
+  const location = `s3://${bucket}/${prefix}`;
+  const resolved = options.client ? undefined : resolveS3ClientConfig(options.env ?? process.env);
+  if (!options.client) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const client = options.client ?? new S3Client(resolved!.config);
+  const endpoint = resolved?.endpointLabel;
+  const encryption = encryptionParameters(options.encryption);
+  let conditional: Promise<boolean> | undefined;
+
+  const fail = (error: unknown, name: string): never => {
+    const mapped = mapS3Error(error, { uri: `${location}${name}`, bucket, endpoint });
+    if (isExporterError(mapped)) mapped.message = mapped.message.replace(/^input /, 'state ');
+    throw mapped;
+  };
+
+  async function getObject(name: string): Promise<{ body: Buffer; etag: string } | undefined> {
+    try {
+      const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name }));
+      const body = Buffer.from(await output.Body!.transformToByteArray());
+      return { body, etag: output.ETag ?? '' };
+    } catch (error) {
+      if (isAbsent(error)) return undefined;
+      return fail(error, name);
+    }
+  }
+
+  async function putObject(name: string, body: Buffer, extra: Partial<PutObjectCommandInput> = {}): Promise<void> {
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: prefix + name, Body: body, ContentLength: body.length, ...encryption, ...extra }),
+    );
+  }
+
+  /**
+   * Whether the server refuses a PUT whose If-None-Match / If-Match does not hold. AWS S3 does; many
+   * S3-compatible servers ignore the headers and write anyway. A scratch object is written and both
+   * conditions that must fail are tried on it.
+   */
+  async function probeConditionalWrites(): Promise<boolean> {
+    const name = `.probe-${randomUUID()}`;
+    const empty = Buffer.alloc(0);
+    try {
+      await putObject(name, empty).catch((error: unknown) => fail(error, name));
+      const refused = async (extra: Partial<PutObjectCommandInput>): Promise<boolean> => {
+        try {
+          await putObject(name, empty, extra);
+          return false;
+        } catch (error) {
+          if (isPreconditionFailure(error)) return true;
+          if (statusOf(error) === 501 || nameOf(error) === 'NotImplemented') return false;
+          return fail(error, name);
+        }
+      };
+      return (await refused({ IfNoneMatch: '*' })) && (await refused({ IfMatch: '"00000000000000000000000000000000"' }));
+    } finally {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + name })).catch(() => undefined);
+    }
+  }
+
+  return {
+    location,
+    kind: 's3',
+    async readPointer(): Promise<PointerRead | undefined> {
+      const found = await getObject(POINTER_NAME);
+      return found && { body: found.body, token: found.etag };
+    },
+    async get(name: string): Promise<Buffer | undefined> {
+      return (await getObject(name))?.body;
+    },
+    async put(name: string, body: Buffer): Promise<void> {
+      await putObject(name, body).catch((error: unknown) => fail(error, name));
+    },
+    async replacePointer(body: Buffer, expected: string | undefined): Promise<CommitGuarantee> {
+      conditional ??= probeConditionalWrites();
+      if (await conditional) {
+        try {
+          await putObject(POINTER_NAME, body, expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected });
+        } catch (error) {
+          if (isPreconditionFailure(error)) throw new StateConflictError(location, 'the pointer changed after this run read it');
+          return fail(error, POINTER_NAME);
+        }
+        return 'conditional-write';
+      }
+      const before = await getObject(POINTER_NAME);
+      if (before?.etag !== expected) {
+        throw new StateConflictError(location, before === undefined ? 'the state was removed' : 'the pointer changed after this run read it');
+      }
+      await putObject(POINTER_NAME, body).catch((error: unknown) => fail(error, POINTER_NAME));
+      const after = await getObject(POINTER_NAME);
+      if (!after || !after.body.equals(body)) throw new StateConflictError(location, 'another run replaced the pointer at the same time');
+      return 'read-compare';
+    },
+    async listDirectories(): Promise<string[]> {
+      const names: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client
+          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', ContinuationToken: token }))
+          .catch((error: unknown) => fail(error, ''));
+        for (const common of page.CommonPrefixes ?? []) {
+          if (common.Prefix) names.push(common.Prefix.slice(prefix.length).replace(/\/$/, ''));
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return names;
+    },
+    async removeDirectory(name: string): Promise<void> {
+      let token: string | undefined;
+      do {
+        const page = await client
+          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${name}/`, ContinuationToken: token }))
+          .catch((error: unknown) => fail(error, `${name}/`));
+        const keys = (page.Contents ?? []).flatMap((item) => (item.Key ? [{ Key: item.Key }] : []));
+        if (keys.length > 0) {
+          await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } })).catch((error: unknown) => fail(error, `${name}/`));
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+    async close(): Promise<void> {
+      if (!options.client) client.destroy();
+    },
+  };
+}
+
+function parseStateUri(uri: string): ReturnType<typeof parseS3Uri> {
+  try {
+    return parseS3Uri(uri);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError('STATE_URI_INVALID', error.message.replace(/^input URI/, 'state_uri'), { stage: 'settings' });
+  }
+}
+
+function encryptionParameters(encryption: StateEncryption | undefined): Partial<PutObjectCommandInput> {
+  if (!encryption) return {};
+  if (encryption.algorithm === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return { ServerSideEncryption: 'aws:kms', ...(encryption.kmsKeyId ? { SSEKMSKeyId: encryption.kmsKeyId } : {}) };
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function nameOf(error: unknown): string | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function isAbsent(error: unknown): boolean {
+  const name = nameOf(error);
+  // A missing bucket is a configuration problem, not a state never written.
+  return name !== 'NoSuchBucket' && (name === 'NoSuchKey' || name === 'NotFound' || statusOf(error) === 404);
+}
+
+/** 412, or 409 when S3 saw a concurrent conditional write to the same key. */
+function isPreconditionFailure(error: unknown): boolean {
+  const name = nameOf(error);
+  const status = statusOf(error);
+  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412 || status === 409;
+}
