@@ -51,7 +51,8 @@ function manySegments(rows: number, segments: number): Case {
     dryRun: true,
     rows: async (write) => {
       await write(HEADER);
-      for (let i = 0; i < rows; i++) await write(`seg_${String(i % segments).padStart(6, '0')},C${i},c${i}@example.com,N${i}`);
+      for (let i = 0; i < rows; i++)
+        await write(`seg_${String(i % segments).padStart(6, '0')},C${i},c${i}@example.com,N${i}`);
     },
   };
 }
@@ -136,7 +137,13 @@ async function runCase(name: string, spec: Case): Promise<Record<string, unknown
   try {
     const input = join(dir, 'input.csv');
     await writeInput(input, spec);
-    const sim = await startSimulator({ port: 0, rateLimit: false, ...(spec.seed ? { seed: spec.seed } : {}), logRequests: false, requestLogSize: 10 });
+    const sim = await startSimulator({
+      port: 0,
+      rateLimit: false,
+      ...(spec.seed ? { seed: spec.seed } : {}),
+      logRequests: false,
+      requestLogSize: 10,
+    });
     try {
       const settings = {
         organization: 'my_org',
@@ -149,10 +156,31 @@ async function runCase(name: string, spec: Case): Promise<Record<string, unknown
         ...spec.settings,
       };
       writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
-      const args = ['-v', process.execPath, CLI, 'run', '--settings', join(dir, 'settings.json'), '--input', input, '--report', join(dir, 'report.json'), '--temp-dir', dir];
+      const args = [
+        '-v',
+        process.execPath,
+        CLI,
+        'run',
+        '--settings',
+        join(dir, 'settings.json'),
+        '--input',
+        input,
+        '--report',
+        join(dir, 'report.json'),
+        '--temp-dir',
+        dir,
+      ];
       if (spec.dryRun) args.push('--dry-run');
       const child = spawn('/usr/bin/time', args, {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, SELLIGENT_BASE_URL: sim.baseUrl, SELLIGENT_API_KEY: DEV_API_KEY, SELLIGENT_API_SECRET: DEV_API_SECRET, LOG_LEVEL: 'warn', ...spec.env },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          SELLIGENT_BASE_URL: sim.baseUrl,
+          SELLIGENT_API_KEY: DEV_API_KEY,
+          SELLIGENT_API_SECRET: DEV_API_SECRET,
+          LOG_LEVEL: 'warn',
+          ...spec.env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -167,7 +195,15 @@ async function runCase(name: string, spec: Case): Promise<Record<string, unknown
       const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN);
       const lastLine = stdout.trim().split('\n').pop() ?? '';
       const crash = /FATAL ERROR|heap out of memory|ERR_WORKER_OUT_OF_MEMORY|WORKER_EXITED/.exec(stderr + stdout)?.[0];
-      return { case: name, exit: code, seconds: (Date.now() - started) / 1000, maxRssMb: Math.round(maxRssKb / 102.4) / 10, treePeakMb: Math.round(treePeakKb / 102.4) / 10, crash: crash ?? null, summary: lastLine.slice(0, 400) };
+      return {
+        case: name,
+        exit: code,
+        seconds: (Date.now() - started) / 1000,
+        maxRssMb: Math.round(maxRssKb / 102.4) / 10,
+        treePeakMb: Math.round(treePeakKb / 102.4) / 10,
+        crash: crash ?? null,
+        summary: lastLine.slice(0, 400),
+      };
     } finally {
       await sim.close();
     }

@@ -94,7 +94,10 @@ async function serveInChild(): Promise<void> {
     const cpu = process.cpuUsage(cpuMark);
     gc?.();
     const report: ChildReport = {
-      serverMs: sim.requestLog().filter((e) => e.route === 'loadList').map((e) => e.durationMs),
+      serverMs: sim
+        .requestLog()
+        .filter((e) => e.route === 'loadList')
+        .map((e) => e.durationMs),
       cpuMs: (cpu.user + cpu.system) / 1000,
       heapBefore,
       heapAfter: process.memoryUsage().heapUsed,
@@ -125,7 +128,8 @@ export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> 
       const r = await fetch(url, { method: 'POST', headers, body });
       const j = (await r.json()) as { number_of_inserted_records: number };
       const ms = performance.now() - t;
-      if (r.status !== 200 || j.number_of_inserted_records !== rows) throw new Error(`unexpected answer ${r.status} ${JSON.stringify(j)}`);
+      if (r.status !== 200 || j.number_of_inserted_records !== rows)
+        throw new Error(`unexpected answer ${r.status} ${JSON.stringify(j)}`);
       if (b >= 0) times.push(ms);
     }
     child.send('report');
@@ -162,14 +166,25 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.arg
   await serveInChild();
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, batches: { type: 'string' }, json: { type: 'boolean' }, serve: { type: 'boolean' } },
+    options: {
+      rows: { type: 'string' },
+      batches: { type: 'string' },
+      json: { type: 'boolean' },
+      serve: { type: 'boolean' },
+    },
   });
   const r = await runBench(Number(values.rows ?? 5000), Number(values.batches ?? 40));
   if (values.json) console.log(JSON.stringify(r));
   else {
-    console.log(`list load of ${r.rows} rows x 6 columns (${(r.bodyBytes / 1024).toFixed(0)} KiB body), ${r.batches} batches:`);
+    console.log(
+      `list load of ${r.rows} rows x 6 columns (${(r.bodyBytes / 1024).toFixed(0)} KiB body), ${r.batches} batches:`,
+    );
     console.log(`  round trip: median ${r.medianMs} ms, p95 ${r.p95Ms} ms, min ${r.minMs} ms`);
-    console.log(`  server side (request log): median ${r.serverMedianMs} ms; server CPU per load ${r.serverCpuMsPerLoad} ms`);
-    console.log(`  heap per stored record: ~${r.heapBytesPerRecord} bytes over ${r.records} records${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
+    console.log(
+      `  server side (request log): median ${r.serverMedianMs} ms; server CPU per load ${r.serverCpuMsPerLoad} ms`,
+    );
+    console.log(
+      `  heap per stored record: ~${r.heapBytesPerRecord} bytes over ${r.records} records${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`,
+    );
   }
 }

@@ -72,7 +72,8 @@ interface Measurement {
 async function main(): Promise<void> {
   const { startTestS3 } = await import('../test/servers/s3rver.js');
   const sizes = (process.env.S3_MEMORY_SIZES_MB ?? '20,200').split(',').map((s) => Number(s.trim()));
-  if (sizes.length !== 2 || sizes.some((s) => !Number.isFinite(s) || s <= 0)) throw new Error('S3_MEMORY_SIZES_MB must be two sizes in MB, e.g. 20,200');
+  if (sizes.length !== 2 || sizes.some((s) => !Number.isFinite(s) || s <= 0))
+    throw new Error('S3_MEMORY_SIZES_MB must be two sizes in MB, e.g. 20,200');
   const useTime = existsSync(TIME);
   const server = await startTestS3();
   const client = server.client();
@@ -139,7 +140,12 @@ async function measure(
   if (probe) return { rows: 0, ms: 0, peakRssKb, vmHwmKb: NaN };
   if (code !== 0) throw new Error(`child failed for ${uri} (exit ${code}): ${err.slice(-2000)}`);
   const seen = JSON.parse(out.trim().split('\n').pop()!) as { rows: number; ms: number; vmHwmKb: number };
-  return { rows: seen.rows, ms: seen.ms, peakRssKb: Number.isFinite(peakRssKb) ? peakRssKb : seen.vmHwmKb, vmHwmKb: seen.vmHwmKb };
+  return {
+    rows: seen.rows,
+    ms: seen.ms,
+    peakRssKb: Number.isFinite(peakRssKb) ? peakRssKb : seen.vmHwmKb,
+    vmHwmKb: seen.vmHwmKb,
+  };
 }
 
 /** Writes CSV rows up to `bytes` of text (gzip-compressed when asked); returns the CSV text size. */

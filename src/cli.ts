@@ -108,7 +108,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command !== 'run') {
     const hint = closest(command, COMMANDS);
-    process.stderr.write(`${TOOL_NAME}: unknown command ${JSON.stringify(command)}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${MAIN_HELP}`);
+    process.stderr.write(
+      `${TOOL_NAME}: unknown command ${JSON.stringify(command)}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${MAIN_HELP}`,
+    );
     return ExitCode.config;
   }
 
@@ -116,7 +118,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseRunArgs(rest));
   } catch (error) {
-    process.stderr.write(`${TOOL_NAME} run: ${argumentProblem(error, Object.keys(RUN_OPTIONS))}\nThe options: ${TOOL_NAME} run --help\n`);
+    process.stderr.write(
+      `${TOOL_NAME} run: ${argumentProblem(error, Object.keys(RUN_OPTIONS))}\nThe options: ${TOOL_NAME} run --help\n`,
+    );
     return ExitCode.config;
   }
   if (values.help) {
@@ -182,7 +186,9 @@ async function help(command: string): Promise<number> {
     return simulateCommand(['--help']);
   }
   const hint = closest(command, COMMANDS);
-  process.stderr.write(`${TOOL_NAME} help: no command ${JSON.stringify(command)}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${MAIN_HELP}`);
+  process.stderr.write(
+    `${TOOL_NAME} help: no command ${JSON.stringify(command)}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${MAIN_HELP}`,
+  );
   return ExitCode.config;
 }
 
@@ -194,7 +200,9 @@ async function report(args: string[]): Promise<number> {
     return result.exitCode;
   } catch (error) {
     if ((error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${TOOL_NAME} report: ${argumentProblem(error, ['json', 'help'])}\nThe options: ${TOOL_NAME} report --help\n`);
+      process.stderr.write(
+        `${TOOL_NAME} report: ${argumentProblem(error, ['json', 'help'])}\nThe options: ${TOOL_NAME} report --help\n`,
+      );
       return ExitCode.config;
     }
     const failure = asExporterError(error);
@@ -210,7 +218,9 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const failure = asExporterError(error);
-    process.stderr.write(`${TOOL_NAME}: ${failure.exitCode === ExitCode.internal ? `internal error (a bug, please report it): ${failure.stack ?? failure.message}` : failure.message}\n`);
+    process.stderr.write(
+      `${TOOL_NAME}: ${failure.exitCode === ExitCode.internal ? `internal error (a bug, please report it): ${failure.stack ?? failure.message}` : failure.message}\n`,
+    );
     process.exit(failure.exitCode);
   },
 );

@@ -110,14 +110,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 export type Stage =
-  | 'settings'
-  | 'read'
-  | 'preflight'
-  | 'list-setup'
-  | 'segment-setup'
-  | 'list-load'
-  | 'segment-load'
-  | 'report';
+  'settings' | 'read' | 'preflight' | 'list-setup' | 'segment-setup' | 'list-load' | 'segment-load' | 'report';
 
 export interface ErrorOptions {
   cause?: unknown;
@@ -176,7 +169,11 @@ export class TransientError extends ExporterError {
 /** SIGTERM/SIGINT: the run stopped at a safe point (after the request in flight). */
 export class InterruptedError extends TransientError {
   constructor(reason: unknown) {
-    super('INTERRUPTED', `stopped by ${typeof reason === 'string' ? reason : 'a signal'} after the work in flight; running the same export again is safe`, {});
+    super(
+      'INTERRUPTED',
+      `stopped by ${typeof reason === 'string' ? reason : 'a signal'} after the work in flight; running the same export again is safe`,
+      {},
+    );
   }
 }
 
@@ -195,7 +192,9 @@ export class InternalError extends ExporterError {
  * written is a partial failure: Selligent's state changed, whatever the cause.
  */
 export function failureExitCode(failure: ExporterError, written: boolean): ExitCode {
-  return written && (failure.exitCode === ExitCode.config || failure.exitCode === ExitCode.input) ? ExitCode.partial : failure.exitCode;
+  return written && (failure.exitCode === ExitCode.config || failure.exitCode === ExitCode.input)
+    ? ExitCode.partial
+    : failure.exitCode;
 }
 
 export function isExporterError(error: unknown): error is ExporterError {

@@ -21,7 +21,11 @@ const SEMI_SPACE_MB = 4;
 /** The cap in MiB, or undefined when this process should run the export itself. */
 export function heapCapToApply(env: NodeJS.ProcessEnv, execArgv: string[]): number | undefined {
   if (env[CAPPED_MARK]) return undefined;
-  if (execArgv.some((arg) => arg.startsWith('--max-old-space-size')) || (env.NODE_OPTIONS ?? '').includes('--max-old-space-size')) return undefined;
+  if (
+    execArgv.some((arg) => arg.startsWith('--max-old-space-size')) ||
+    (env.NODE_OPTIONS ?? '').includes('--max-old-space-size')
+  )
+    return undefined;
   const wanted = Number(env.SELLIGENT_EXPORT_MAX_HEAP_MB ?? DEFAULT_HEAP_MB);
   if (!Number.isFinite(wanted) || wanted <= 0) return undefined;
   // Already small enough (a container with a memory limit): nothing to gain from a second process.
@@ -38,12 +42,17 @@ export function heapCapToApply(env: NodeJS.ProcessEnv, execArgv: string[]): numb
  * is ready; one forwarded earlier would kill it before it could write a report.
  */
 export function runWithHeapCap(capMb: number, script: string, args: string[]): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${capMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`, script, ...args], {
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [CAPPED_MARK]: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, `--max-old-space-size=${capMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`, script, ...args],
+    {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [CAPPED_MARK]: '1' },
+    },
+  );
   let ready = false;
-  const pending: NodeJS.Signals[] = interruption.aborted && typeof interruption.reason === 'string' ? [interruption.reason as NodeJS.Signals] : [];
+  const pending: NodeJS.Signals[] =
+    interruption.aborted && typeof interruption.reason === 'string' ? [interruption.reason as NodeJS.Signals] : [];
   const forward = (signal: NodeJS.Signals) => {
     if (ready) child.kill(signal);
     else pending.push(signal);

@@ -15,7 +15,12 @@ function hasUnsafeInteger(v: unknown): boolean {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
-      if (typeof x === 'number' ? Number.isInteger(x) && !Number.isSafeInteger(x) : x !== null && typeof x === 'object' && hasUnsafeInteger(x)) return true;
+      if (
+        typeof x === 'number'
+          ? Number.isInteger(x) && !Number.isSafeInteger(x)
+          : x !== null && typeof x === 'object' && hasUnsafeInteger(x)
+      )
+        return true;
     }
     return false;
   }
@@ -159,5 +164,8 @@ export function stringifyExact(value: unknown): string {
   } catch (e) {
     if (!(e instanceof TypeError) || !/BigInt/i.test(e.message)) throw e;
   }
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? MARK + v.toString() : v)).replace(MARKED, '$1');
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? MARK + v.toString() : v)).replace(
+    MARKED,
+    '$1',
+  );
 }

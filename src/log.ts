@@ -46,7 +46,13 @@ export function createLogger(options: LoggerOptions = {}, env: NodeJS.ProcessEnv
   const sink = scrubbingSink(target, format !== 'pretty');
   const destination: DestinationStream =
     format === 'pretty'
-      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({ destination: sink, sync: true, colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
+          destination: sink,
+          sync: true,
+          colorize: isTty,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        })
       : sink;
 
   return pino(
@@ -78,7 +84,6 @@ function scrubbingSink(target: NodeJS.WritableStream, json: boolean): Writable &
   return sink as Writable & DestinationStream;
 }
 
-
 /** Descriptors whose reader went away: output to them is dropped from then on. */
 const closed = new Set<number>();
 
@@ -97,7 +102,10 @@ function writeAllSync(fd: number, text: string): void {
       // A non-blocking pipe that is full: spin until the reader drains it rather than drop a line.
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue;
       closed.add(fd);
-      if (fd === 1) noteOnStderr(`stdout is no longer writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the log is dropped from here on; the run goes on and writes its report\n`);
+      if (fd === 1)
+        noteOnStderr(
+          `stdout is no longer writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the log is dropped from here on; the run goes on and writes its report\n`,
+        );
       return;
     }
   }

@@ -56,7 +56,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
   const onSignal = (reason: unknown) => {
     if (controller.signal.aborted) return;
     const text = String(reason);
-    logger.warn({ signal: text }, /^SIG[A-Z]+$/.test(text) ? `received ${text}: stopping after the request in flight` : `stopping after the request in flight: ${text}`);
+    logger.warn(
+      { signal: text },
+      /^SIG[A-Z]+$/.test(text)
+        ? `received ${text}: stopping after the request in flight`
+        : `stopping after the request in flight: ${text}`,
+    );
     controller.abort(reason);
   };
   const outer = options.signal;
@@ -82,9 +87,19 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
       throw error;
     }
     throwIfInterrupted(controller.signal);
-    const pipelineOptions = await settingsStage(options, { reportPath, logger, signal: controller.signal }, settingsResult);
+    const pipelineOptions = await settingsStage(
+      options,
+      { reportPath, logger, signal: controller.signal },
+      settingsResult,
+    );
     logger.info(
-      { organization: pipelineOptions.settings.organization, list: pipelineOptions.settings.list_api_name, input: pipelineOptions.input, dryRun: options.dryRun, settingsFrom: settingsResult.source },
+      {
+        organization: pipelineOptions.settings.organization,
+        list: pipelineOptions.settings.list_api_name,
+        input: pipelineOptions.input,
+        dryRun: options.dryRun,
+        settingsFrom: settingsResult.source,
+      },
       `export starting${options.dryRun ? ' (dry run: nothing will be written)' : ''}`,
     );
     throwIfInterrupted(controller.signal);
@@ -111,7 +126,15 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
     rejectedFile: results.rejectedRows.file,
   });
   if (outcome.log) logger.error(outcome.log.fields, outcome.log.message);
-  let report = buildReport({ dryRun: options.dryRun, startedAt, finishedAt: new Date().toISOString(), totalSeconds, settings: settingsResult, pipeline: results, outcome });
+  let report = buildReport({
+    dryRun: options.dryRun,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    totalSeconds,
+    settings: settingsResult,
+    pipeline: results,
+    outcome,
+  });
 
   if (!reportNotWritten) {
     try {
@@ -145,7 +168,11 @@ async function settingsStage(
   result.settings = settings;
   const input = options.input ?? env.INPUT_URI;
   if (!input) {
-    throw new ConfigError('INPUT_MISSING', 'no input: pass --input URI (a local path, file://, s3://bucket/key or s3://bucket/prefix/) or set INPUT_URI', { stage: 'settings' });
+    throw new ConfigError(
+      'INPUT_MISSING',
+      'no input: pass --input URI (a local path, file://, s3://bucket/key or s3://bucket/prefix/) or set INPUT_URI',
+      { stage: 'settings' },
+    );
   }
   const credentials = credentialsFromEnv(env);
   result.baseUrl = credentials.baseUrl;

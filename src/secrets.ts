@@ -46,7 +46,9 @@ export function registerSecret(value: string | undefined): void {
  * report is still scrubbed).
  */
 export function registerSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): void {
-  const tooShort = SECRET_ENV_VARS.filter((name) => env[name] !== undefined && env[name] !== '' && env[name]!.length < MIN_SECRET_LENGTH);
+  const tooShort = SECRET_ENV_VARS.filter(
+    (name) => env[name] !== undefined && env[name] !== '' && env[name]!.length < MIN_SECRET_LENGTH,
+  );
   for (const name of SECRET_ENV_VARS) registerSecret(env[name]);
   const key = env.SELLIGENT_API_KEY;
   const secret = env.SELLIGENT_API_SECRET;
@@ -71,7 +73,8 @@ function scrubDeep(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(scrubDeep);
   // As JSON.stringify would see it (a Date, a class with toJSON).
-  const plain = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): unknown }).toJSON() : value;
+  const plain =
+    typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): unknown }).toJSON() : value;
   if (plain !== value) return scrubDeep(plain);
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) out[scrubSecrets(key)] = scrubDeep(inner);

@@ -12,7 +12,6 @@ export interface BuildUnderTest {
   dir: string;
 }
 
-
 /**
  * dist/ is shared with whoever runs `npm run build` (tests do too), so the exporter and the simulator run
  * from a copy taken at the start, named by a hash of its content: every run of one invocation measures
@@ -53,10 +52,16 @@ export async function buildCommit(sha: string): Promise<BuildUnderTest> {
     const partial = `${dir}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
-    execFileSync('sh', ['-c', `git archive ${sha} src tsconfig.json package.json | tar -x -C "${partial}"`], { cwd: ROOT });
+    execFileSync('sh', ['-c', `git archive ${sha} src tsconfig.json package.json | tar -x -C "${partial}"`], {
+      cwd: ROOT,
+    });
     await symlink(join(ROOT, 'node_modules'), join(partial, 'node_modules'));
     log(`compiling ${sha.slice(0, 12)} apart in ${partial.replace(ROOT + '/', '')}`);
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(partial, 'tsconfig.json')], { cwd: partial, stdio: ['ignore', process.stderr, process.stderr] });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(partial, 'tsconfig.json')],
+      { cwd: partial, stdio: ['ignore', process.stderr, process.stderr] },
+    );
     await rm(dir, { recursive: true, force: true });
     await rename(partial, dir);
   }

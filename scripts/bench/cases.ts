@@ -52,7 +52,22 @@ export interface BenchCase {
  */
 export function benchCases(p: Params, adaptiveBuild: boolean): BenchCase[] {
   if (!p.realistic) return [{ name: null, params: p, tag: {}, settings: {} }];
-  const fixed: BenchCase = { name: 'fixed', params: { ...p, segmentBatchRowsMax: p.batchRows ?? DEFAULT_BATCH_ROWS }, title: 'fixed Segment batches', tag: { segmentBatches: 'fixed' }, settings: {} };
+  const fixed: BenchCase = {
+    name: 'fixed',
+    params: { ...p, segmentBatchRowsMax: p.batchRows ?? DEFAULT_BATCH_ROWS },
+    title: 'fixed Segment batches',
+    tag: { segmentBatches: 'fixed' },
+    settings: {},
+  };
   if (!adaptiveBuild) return [{ ...fixed, params: p }];
-  return [fixed, { name: 'adaptive', title: 'adaptive Segment batches', params: p, tag: { segmentBatches: 'adaptive' }, settings: {} }];
+  return [
+    fixed,
+    {
+      name: 'adaptive',
+      title: 'adaptive Segment batches',
+      params: p,
+      tag: { segmentBatches: 'adaptive' },
+      settings: {},
+    },
+  ];
 }

@@ -5,7 +5,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ROOT, TIME, log, round } from './common.js';
 
-
 export interface ChildResult {
   code: number;
   wallSeconds: number;
@@ -46,7 +45,12 @@ async function processTree(pid: number): Promise<number[]> {
  * the child's /proc/PID/status VmHWM. Either way VmRSS is sampled every 200 ms for a timeline. `onLine`
  * sees each stdout line as it comes, with the seconds since the start.
  */
-export async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFile: string, onLine?: (line: string, seconds: number) => void): Promise<ChildResult> {
+export async function runNode(
+  nodeArgs: string[],
+  env: NodeJS.ProcessEnv,
+  timeFile: string,
+  onLine?: (line: string, seconds: number) => void,
+): Promise<ChildResult> {
   const useTime = existsSync(TIME);
   const argv = useTime ? [TIME, '-v', '-o', timeFile, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
   const started = performance.now();
@@ -99,7 +103,8 @@ export async function runNode(nodeArgs: string[], env: NodeJS.ProcessEnv, timeFi
     userSeconds = Number(/User time \(seconds\):\s*([\d.]+)/.exec(report)?.[1] ?? NaN);
     systemSeconds = Number(/System time \(seconds\):\s*([\d.]+)/.exec(report)?.[1] ?? NaN);
     const status = /Exit status:\s*(\d+)/.exec(report)?.[1];
-    if (status !== undefined && code !== Number(status)) log(`note: time reports exit status ${status}, process closed with ${code}`);
+    if (status !== undefined && code !== Number(status))
+      log(`note: time reports exit status ${status}, process closed with ${code}`);
   }
   return {
     code,

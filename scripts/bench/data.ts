@@ -36,7 +36,15 @@ const BLANK_KEY_RATE = 0.0025;
 const QUOTED_NAME_RATE = 0.02;
 const NON_ASCII_NAME_RATE = 0.01;
 
-export const HEADER = ['selligent_segment', 'customer_identifier', 'email', 'first_name', 'lifetime_value', 'last_purchase_at', 'is_active'];
+export const HEADER = [
+  'selligent_segment',
+  'customer_identifier',
+  'email',
+  'first_name',
+  'lifetime_value',
+  'last_purchase_at',
+  'is_active',
+];
 
 export interface DataParams {
   rows: number;
@@ -67,12 +75,66 @@ export interface DataMeta extends DataParams {
   generatedSeconds: number;
 }
 
-const THEMES = ['vip', 'loyal', 'new_customers', 're_engagement', 'churn_risk', 'newsletter', 'winback', 'high_value', 'cart_abandoners', 'birthday_month'];
-const FIRST_NAMES = [
-  'Mei', 'Dan', 'Lina', 'Akira', 'Sofia', 'Liam', 'Noah', 'Emma', 'Olivia', 'Ava', 'Lucas', 'Mia', 'Ethan', 'Yuki', 'Hana', 'Ren',
-  'Chloe', 'Leo', 'Zoe', 'Max', 'Nina', 'Omar', 'Priya', 'Ravi', 'Sara', 'Tom', 'Uma', 'Victor', 'Wen', 'Xavier', 'Yara', 'Zach',
+const THEMES = [
+  'vip',
+  'loyal',
+  'new_customers',
+  're_engagement',
+  'churn_risk',
+  'newsletter',
+  'winback',
+  'high_value',
+  'cart_abandoners',
+  'birthday_month',
 ];
-const LAST_NAMES = ['Tanaka', 'Smith', 'Garcia', 'Müller', 'Rossi', 'Dubois', 'Kim', 'Nguyen', 'Silva', 'Jansen', "O'Brien", 'Kowalski'];
+const FIRST_NAMES = [
+  'Mei',
+  'Dan',
+  'Lina',
+  'Akira',
+  'Sofia',
+  'Liam',
+  'Noah',
+  'Emma',
+  'Olivia',
+  'Ava',
+  'Lucas',
+  'Mia',
+  'Ethan',
+  'Yuki',
+  'Hana',
+  'Ren',
+  'Chloe',
+  'Leo',
+  'Zoe',
+  'Max',
+  'Nina',
+  'Omar',
+  'Priya',
+  'Ravi',
+  'Sara',
+  'Tom',
+  'Uma',
+  'Victor',
+  'Wen',
+  'Xavier',
+  'Yara',
+  'Zach',
+];
+const LAST_NAMES = [
+  'Tanaka',
+  'Smith',
+  'Garcia',
+  'Müller',
+  'Rossi',
+  'Dubois',
+  'Kim',
+  'Nguyen',
+  'Silva',
+  'Jansen',
+  "O'Brien",
+  'Kowalski',
+];
 const NON_ASCII = ['太郎', '花子', 'Zoë', 'José', 'Łukasz', 'Søren', 'Ağa', 'Дмитрий'];
 const DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'example.co.jp'];
 const TS_FROM = Date.UTC(2020, 0, 1) / 1000;
@@ -109,13 +171,24 @@ function timestamp(seconds: number): string {
 }
 
 /** Returns the cached file's description, generating the file first when it is missing. */
-export async function ensureData(dir: string, p: DataParams, log: (line: string) => void): Promise<{ meta: DataMeta; generated: boolean }> {
+export async function ensureData(
+  dir: string,
+  p: DataParams,
+  log: (line: string) => void,
+): Promise<{ meta: DataMeta; generated: boolean }> {
   const file = dataPath(dir, p);
   const metaFile = `${file}.json`;
   if (existsSync(file) && existsSync(metaFile)) {
     const meta = JSON.parse(await readFile(metaFile, 'utf8')) as DataMeta;
-    if (meta.version === GENERATOR_VERSION && meta.rows === p.rows && meta.segments === p.segments && meta.seed === p.seed) {
-      log(`input: reusing ${file} (${(meta.gzipBytes / 1e6).toFixed(1)} MB gzip, ${(meta.csvBytes / 1e6).toFixed(1)} MB CSV)`);
+    if (
+      meta.version === GENERATOR_VERSION &&
+      meta.rows === p.rows &&
+      meta.segments === p.segments &&
+      meta.seed === p.seed
+    ) {
+      log(
+        `input: reusing ${file} (${(meta.gzipBytes / 1e6).toFixed(1)} MB gzip, ${(meta.csvBytes / 1e6).toFixed(1)} MB CSV)`,
+      );
       return { meta: { ...meta, file }, generated: false };
     }
   }
@@ -125,7 +198,9 @@ export async function ensureData(dir: string, p: DataParams, log: (line: string)
   const meta = await generate(file, p);
   meta.generatedSeconds = round((performance.now() - started) / 1000, 1);
   await writeFile(metaFile, JSON.stringify(meta, null, 2) + '\n');
-  log(`input: generated in ${meta.generatedSeconds} s (${(meta.gzipBytes / 1e6).toFixed(1)} MB gzip, ${(meta.csvBytes / 1e6).toFixed(1)} MB CSV)`);
+  log(
+    `input: generated in ${meta.generatedSeconds} s (${(meta.gzipBytes / 1e6).toFixed(1)} MB gzip, ${(meta.csvBytes / 1e6).toFixed(1)} MB CSV)`,
+  );
   return { meta, generated: true };
 }
 

@@ -5,7 +5,16 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BENCH_DIR, DEFAULT_BATCH_ROWS, DEFAULT_SEGMENT_BATCH_ROWS_MAX, ROOT, SIMULATOR_DEFAULT_RATE_LIMIT, medianTree, round, type Any } from './common.js';
+import {
+  BENCH_DIR,
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_SEGMENT_BATCH_ROWS_MAX,
+  ROOT,
+  SIMULATOR_DEFAULT_RATE_LIMIT,
+  medianTree,
+  round,
+  type Any,
+} from './common.js';
 import type { DataMeta } from './data.js';
 import type { Params } from './options.js';
 import { targets } from './targets.js';
@@ -81,7 +90,13 @@ function comparison(p: Params, runsByCase: Record<string, RunFigures[]>): Any {
   };
   return {
     fixed: { segmentBatchRowsMax: p.batchRows ?? DEFAULT_BATCH_ROWS, median: fixed, runs: fixedRuns },
-    adaptive: adaptive ? { segmentBatchRowsMax: p.segmentBatchRowsMax ?? DEFAULT_SEGMENT_BATCH_ROWS_MAX, median: adaptive, runs: adaptiveRuns } : null,
+    adaptive: adaptive
+      ? {
+          segmentBatchRowsMax: p.segmentBatchRowsMax ?? DEFAULT_SEGMENT_BATCH_ROWS_MAX,
+          median: adaptive,
+          runs: adaptiveRuns,
+        }
+      : null,
     adaptiveOverFixed: {
       segmentRequests: ratio((r) => r.batching.segmentRequests),
       segmentLoadSeconds: ratio((r) => r.stages.segment_load.seconds),
@@ -118,5 +133,6 @@ export async function saveDocument(p: Params, text: string, build: string): Prom
 /** Keeps the newest `keep` invocation directories under .bench/runs/ (their names sort by time). */
 export async function pruneRuns(dir: string, keep: number): Promise<void> {
   const entries = (await readdir(dir).catch(() => [] as string[])).sort();
-  for (const old of entries.slice(0, Math.max(0, entries.length - keep))) await rm(join(dir, old), { recursive: true, force: true });
+  for (const old of entries.slice(0, Math.max(0, entries.length - keep)))
+    await rm(join(dir, old), { recursive: true, force: true });
 }

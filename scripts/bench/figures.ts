@@ -7,17 +7,37 @@ import type { ParseCeiling } from './parse-ceiling.js';
 import { busyFigures, countBy, type BusyFigures, type RequestLogEntry } from './simulator-process.js';
 import { STAGES, type ExporterReport, type RunFigures } from './types.js';
 
-export function measure(p: Params, meta: DataMeta, report: ExporterReport, r: ChildResult, log_: RequestLogEntry[], ceiling: ParseCeiling, simPeakKb: number): RunFigures {
+export function measure(
+  p: Params,
+  meta: DataMeta,
+  report: ExporterReport,
+  r: ChildResult,
+  log_: RequestLogEntry[],
+  ceiling: ParseCeiling,
+  simPeakKb: number,
+): RunFigures {
   const d = report.durations_seconds;
   const rows = report.input.rows;
   const listSent = report.list?.rows_sent ?? 0;
   const segmentSent = report.segments.reduce((s, x) => s + x.rows_sent, 0);
-  const stageRows: Record<string, number | null> = { read: rows, preflight: null, list_setup: null, list_load: listSent, segment_setup: null, segment_load: segmentSent };
+  const stageRows: Record<string, number | null> = {
+    read: rows,
+    preflight: null,
+    list_setup: null,
+    list_load: listSent,
+    segment_setup: null,
+    segment_load: segmentSent,
+  };
   const stages: Record<string, unknown> = {};
   for (const stage of STAGES) {
     const seconds = d[stage] ?? 0;
     const n = stageRows[stage] ?? null;
-    stages[stage] = { seconds: round(seconds), rows: n, rowsPerSecond: n !== null && seconds > 0 ? Math.round(n / seconds) : null, shareOfWall: round(seconds / r.wallSeconds, 3) };
+    stages[stage] = {
+      seconds: round(seconds),
+      rows: n,
+      rowsPerSecond: n !== null && seconds > 0 ? Math.round(n / seconds) : null,
+      shareOfWall: round(seconds / r.wallSeconds, 3),
+    };
   }
   const batchRows = p.batchRows ?? DEFAULT_BATCH_ROWS;
   const listLoads = log_.filter((e) => e.route === 'loadList');
@@ -34,7 +54,8 @@ export function measure(p: Params, meta: DataMeta, report: ExporterReport, r: Ch
   const status408 = log_.filter((e) => e.status === 408);
   const rowsPerSecond = rows / r.wallSeconds;
   const input = {
-    matches: report.validation.skipped_rows === meta.skipped.segment_blank + meta.skipped.key_blank &&
+    matches:
+      report.validation.skipped_rows === meta.skipped.segment_blank + meta.skipped.key_blank &&
       report.deduplication.unique_keys === meta.distinctKeys &&
       report.deduplication.merged_duplicates === meta.duplicateRows,
     skipped: report.validation.skipped_rows,
@@ -62,7 +83,10 @@ export function measure(p: Params, meta: DataMeta, report: ExporterReport, r: Ch
       userSeconds: round(r.userSeconds, 2),
       systemSeconds: round(r.systemSeconds, 2),
       /** Exporter CPU time over wall time: 1.0 = one core busy throughout. */
-      utilisation: r.userSeconds !== null && r.systemSeconds !== null ? round((r.userSeconds + r.systemSeconds) / r.wallSeconds, 3) : null,
+      utilisation:
+        r.userSeconds !== null && r.systemSeconds !== null
+          ? round((r.userSeconds + r.systemSeconds) / r.wallSeconds, 3)
+          : null,
     },
     peakRssMb: round(r.peakRssKb / 1024, 1),
     peakRssSource: r.rssSource,
@@ -96,7 +120,11 @@ export function measure(p: Params, meta: DataMeta, report: ExporterReport, r: Ch
     busy: {
       list_load: roundBusy(listBusy),
       segment_load: roundBusy(segmentBusy),
-      load_stages: { busySeconds: round(loadBusy), stageSeconds: round(loadSeconds), busyRatio: loadSeconds > 0 ? round(loadBusy / loadSeconds, 4) : null },
+      load_stages: {
+        busySeconds: round(loadBusy),
+        stageSeconds: round(loadSeconds),
+        busyRatio: loadSeconds > 0 ? round(loadBusy / loadSeconds, 4) : null,
+      },
     },
     batching: {
       batchRows,
@@ -120,7 +148,10 @@ export function measure(p: Params, meta: DataMeta, report: ExporterReport, r: Ch
     parseCeiling: ceiling,
     ratioToParseCeiling: round(rowsPerSecond / ceiling.rowsPerSecond, 3),
     /** Parse-ceiling CPU seconds over exporter CPU seconds: the same ratio, insensitive to other load. */
-    cpuRatioToParseCeiling: ceiling.cpuSeconds && r.userSeconds !== null && r.systemSeconds !== null ? round(ceiling.cpuSeconds / (r.userSeconds + r.systemSeconds), 3) : null,
+    cpuRatioToParseCeiling:
+      ceiling.cpuSeconds && r.userSeconds !== null && r.systemSeconds !== null
+        ? round(ceiling.cpuSeconds / (r.userSeconds + r.systemSeconds), 3)
+        : null,
   };
 }
 
@@ -128,7 +159,11 @@ export function measure(p: Params, meta: DataMeta, report: ExporterReport, r: Ch
  * Peak sampled VmRSS (MB, all the exporter's processes together) in each phase: start -> input read and preflight passed (read), -> List loaded
  * (list setup and load, including deduplication), -> exit (Segment loads and the report).
  */
-export function rssByPhase(samples: Array<[number, number]>, marks: Record<string, number>, end: number): Record<string, number | null> {
+export function rssByPhase(
+  samples: Array<[number, number]>,
+  marks: Record<string, number>,
+  end: number,
+): Record<string, number | null> {
   const peak = (from: number, to: number) => {
     const inPhase = samples.filter(([t]) => t >= from && t < to).map(([, kb]) => kb);
     return inPhase.length ? round(Math.max(...inPhase) / 1024, 1) : null;

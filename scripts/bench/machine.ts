@@ -24,7 +24,6 @@ export async function machine(): Promise<Record<string, unknown>> {
   };
 }
 
-
 let clockTicks = 100;
 try {
   clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -63,7 +62,9 @@ export async function waitForQuiet(maxSeconds: number): Promise<number> {
   const deadline = performance.now() + maxSeconds * 1000;
   let load = await otherLoad(3_000);
   while (load > 0.25 && performance.now() < deadline) {
-    log(`machine busy: other processes use ${load.toFixed(2)} core(s); waiting (up to ${Math.round((deadline - performance.now()) / 1000)} s more)`);
+    log(
+      `machine busy: other processes use ${load.toFixed(2)} core(s); waiting (up to ${Math.round((deadline - performance.now()) / 1000)} s more)`,
+    );
     await new Promise((r) => setTimeout(r, 7_000));
     load = await otherLoad(3_000);
   }

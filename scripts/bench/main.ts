@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     log('npm run build');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', process.stderr, process.stderr] });
   }
-  if (!p.commit && !existsSync(DIST_CLI)) throw new Error(`${DIST_CLI} is missing: run npm run build first, or pass --commit HEAD`);
+  if (!p.commit && !existsSync(DIST_CLI))
+    throw new Error(`${DIST_CLI} is missing: run npm run build first, or pass --commit HEAD`);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const started = new Date();
   const ref = p.commit ?? 'HEAD';
@@ -48,23 +49,42 @@ async function main(): Promise<void> {
   let snapshot: BuildUnderTest;
   if (p.commit) {
     snapshot = await buildCommit(sha);
-    log(`exporter under test: commit ${commit.short} (${commit.subject}), compiled apart in ${snapshot.dir.replace(ROOT + '/', '')}`);
+    log(
+      `exporter under test: commit ${commit.short} (${commit.subject}), compiled apart in ${snapshot.dir.replace(ROOT + '/', '')}`,
+    );
   } else {
     srcDirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean);
     distBuilt = statSync(DIST_CLI).mtime;
     snapshot = await snapshotDist();
-    log(`exporter under test: dist/ built ${distBuilt.toISOString()}, snapshot ${snapshot.hash} (${snapshot.dir.replace(ROOT + '/', '')})`);
-    if (srcDirty.length > 0) log(`note: src/ has uncommitted changes (${srcDirty.length} file(s)), so dist/ may not be commit ${commit.short}; --commit REF measures a commit exactly`);
+    log(
+      `exporter under test: dist/ built ${distBuilt.toISOString()}, snapshot ${snapshot.hash} (${snapshot.dir.replace(ROOT + '/', '')})`,
+    );
+    if (srcDirty.length > 0)
+      log(
+        `note: src/ has uncommitted changes (${srcDirty.length} file(s)), so dist/ may not be commit ${commit.short}; --commit REF measures a commit exactly`,
+      );
   }
   // The settings are strict: a build from before adaptive Segment batches refuses segment_batch_rows_max.
   const adaptiveBuild = buildKnows(snapshot.dir, 'segment_batch_rows_max');
-  if (p.segmentBatchRowsMax !== undefined && !adaptiveBuild) throw new Error(`--segment-batch-rows-max: the build under test (${snapshot.hash}) has no segment_batch_rows_max setting`);
+  if (p.segmentBatchRowsMax !== undefined && !adaptiveBuild)
+    throw new Error(
+      `--segment-batch-rows-max: the build under test (${snapshot.hash}) has no segment_batch_rows_max setting`,
+    );
   const cases = benchCases(p, adaptiveBuild);
-  if (p.realistic && !adaptiveBuild) log(`note: the build under test has no segment_batch_rows_max setting, so its Segment batches are fixed: only the fixed case runs`);
+  if (p.realistic && !adaptiveBuild)
+    log(
+      `note: the build under test has no segment_batch_rows_max setting, so its Segment batches are fixed: only the fixed case runs`,
+    );
   const host = await machine();
-  log(`commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${latencyText(p)}, ${p.runs} run(s)${p.realistic ? ` of ${cases.map((c) => c.name).join(' and ')} Segment batches` : ''}`);
+  log(
+    `commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${latencyText(p)}, ${p.runs} run(s)${p.realistic ? ` of ${cases.map((c) => c.name).join(' and ')} Segment batches` : ''}`,
+  );
 
-  const { meta, generated } = await ensureData(join(BENCH_DIR, 'data'), { rows: p.rows, segments: p.segments, seed: p.seed }, log);
+  const { meta, generated } = await ensureData(
+    join(BENCH_DIR, 'data'),
+    { rows: p.rows, segments: p.segments, seed: p.seed },
+    log,
+  );
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const s3 = await startS3(join(BENCH_DIR, `s3rver-${process.pid}`));
   const runsDir = join(BENCH_DIR, 'runs', stamp);
@@ -82,7 +102,9 @@ async function main(): Promise<void> {
         const r = await runCase(benchCase, bench, runDir, i);
         Object.assign(r, benchCase.tag);
         (runsByCase[benchCase.name ?? 'default'] ??= []).push(r);
-        log(`run ${i}: ${r.rowsPerSecond} rows/s, ${r.wallSeconds} s wall, peak RSS ${r.peakRssMb} MB, ratio to parse ceiling ${r.ratioToParseCeiling}`);
+        log(
+          `run ${i}: ${r.rowsPerSecond} rows/s, ${r.wallSeconds} s wall, peak RSS ${r.peakRssMb} MB, ratio to parse ceiling ${r.ratioToParseCeiling}`,
+        );
       }
     }
     // The document's runs and medians are those of the last case: the exporter's default settings (adaptive batches).
@@ -99,7 +121,13 @@ async function main(): Promise<void> {
   const doc = await buildDocument({
     p,
     started,
-    commit: { ...commit, measured: p.commit ? 'the commit, compiled apart' : 'dist/ as built', srcUncommitted: srcDirty, distBuiltAt: distBuilt?.toISOString() ?? null, build: snapshot.hash },
+    commit: {
+      ...commit,
+      measured: p.commit ? 'the commit, compiled apart' : 'dist/ as built',
+      srcUncommitted: srcDirty,
+      distBuiltAt: distBuilt?.toISOString() ?? null,
+      build: snapshot.hash,
+    },
     machine: host,
     meta,
     runs,
@@ -112,7 +140,9 @@ async function main(): Promise<void> {
   process.stderr.write('\n' + table(doc) + '\n');
   if (doc.comparison) {
     const c = doc.comparison;
-    process.stderr.write(`\nSegment batches, fixed (segment_batch_rows_max = segment_batch_rows) and adaptive, ${p.rows} rows, latency ${latencyText(p)}${p.runs > 1 ? `, medians of ${p.runs} runs` : ''}:\n`);
+    process.stderr.write(
+      `\nSegment batches, fixed (segment_batch_rows_max = segment_batch_rows) and adaptive, ${p.rows} rows, latency ${latencyText(p)}${p.runs > 1 ? `, medians of ${p.runs} runs` : ''}:\n`,
+    );
     process.stderr.write(comparisonTable(c.fixed.median, c.adaptive?.median ?? null) + '\n');
   }
   process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);

@@ -1,6 +1,11 @@
 /** The command line of `npm run bench`: its help text and the options it takes. */
 import { parseArgs } from 'node:util';
-import { DEFAULT_BATCH_ROWS, DEFAULT_SEGMENT_BATCH_ROWS_MAX, REALISTIC, SIMULATOR_DEFAULT_RATE_LIMIT } from './common.js';
+import {
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_SEGMENT_BATCH_ROWS_MAX,
+  REALISTIC,
+  SIMULATOR_DEFAULT_RATE_LIMIT,
+} from './common.js';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -88,10 +93,17 @@ export function parseOptions(argv: string[]): Params {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const int = (name: string, value: string | undefined, fallback: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
+  const int = (
+    name: string,
+    value: string | undefined,
+    fallback: number | undefined,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number | undefined => {
     if (value === undefined) return fallback;
     const n = Number(value.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
     return n;
   };
   const realistic = values.realistic ?? false;
@@ -105,7 +117,13 @@ export function parseOptions(argv: string[]): Params {
     segments: int('segments', values.segments, 20, 1, 50)!,
     latencyMs: int('latency-ms', values['latency-ms'], realistic ? REALISTIC.latencyMs : 0, 0, 60_000)!,
     latencyPerRowMs,
-    serverTimeoutMs: int('server-timeout-ms', values['server-timeout-ms'], realistic ? REALISTIC.serverTimeoutMs : undefined, 1, 3_600_000),
+    serverTimeoutMs: int(
+      'server-timeout-ms',
+      values['server-timeout-ms'],
+      realistic ? REALISTIC.serverTimeoutMs : undefined,
+      1,
+      3_600_000,
+    ),
     segmentBatchRowsMax: int('segment-batch-rows-max', values['segment-batch-rows-max'], undefined, 1, 100_000),
     realistic,
     runs: int('runs', values.runs, 1, 1, 50)!,

@@ -15,9 +15,17 @@ export interface ParseCeiling {
 }
 
 export async function parseCeiling(meta: DataMeta, runDir: string): Promise<ParseCeiling> {
-  const r = await runNode(['--import', 'tsx', join(ROOT, 'scripts', 'bench', 'parse-ceiling-child.ts'), meta.file], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, join(runDir, 'parse-time.txt'));
+  const r = await runNode(
+    ['--import', 'tsx', join(ROOT, 'scripts', 'bench', 'parse-ceiling-child.ts'), meta.file],
+    { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    join(runDir, 'parse-time.txt'),
+  );
   if (r.code !== 0) throw new Error(`parse ceiling child failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; rowsPerSecond: number };
+  const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    rows: number;
+    seconds: number;
+    rowsPerSecond: number;
+  };
   if (seen.rows !== meta.rows) throw new Error(`parse ceiling counted ${seen.rows} rows, the file has ${meta.rows}`);
   const cpu = r.userSeconds !== null && r.systemSeconds !== null ? r.userSeconds + r.systemSeconds : null;
   return {

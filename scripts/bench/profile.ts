@@ -76,7 +76,11 @@ function shortUrl(url: string): string {
   return u;
 }
 
-export async function summarizeCpuProfile(file: string, top = 20, windows: Array<{ name: string; from: number; to: number }> = []): Promise<ProfileSummary> {
+export async function summarizeCpuProfile(
+  file: string,
+  top = 20,
+  windows: Array<{ name: string; from: number; to: number }> = [],
+): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -100,7 +104,13 @@ export async function summarizeCpuProfile(file: string, top = 20, windows: Array
   let gc = 0;
   const { samples, timeDeltas } = profile;
   const meanDelta = samples.length > 1 ? (profile.endTime - profile.startTime) / samples.length : 0;
-  interface Acc { total: number; idle: number; gc: number; self: Map<string, number>; files: Map<string, number> }
+  interface Acc {
+    total: number;
+    idle: number;
+    gc: number;
+    self: Map<string, number>;
+    files: Map<string, number>;
+  }
   const acc: Acc[] = windows.map(() => ({ total: 0, idle: 0, gc: 0, self: new Map(), files: new Map() }));
   let clock = 0;
   for (let i = 0; i < samples.length; i++) {
@@ -149,7 +159,14 @@ export async function summarizeCpuProfile(file: string, top = 20, windows: Array
     const [fn, where] = key.split('\t') as [string, string];
     const s = self.get(key) ?? 0;
     const inc = inclusive.get(key) ?? 0;
-    return { function: fn, where, selfMs: ms(s), selfPercent: pct(s), inclusiveMs: ms(inc), inclusivePercent: pct(inc) };
+    return {
+      function: fn,
+      where,
+      selfMs: ms(s),
+      selfPercent: pct(s),
+      inclusiveMs: ms(inc),
+      inclusivePercent: pct(inc),
+    };
   };
   const skipInclusive = new Set(['(root)', '(program)', '(anonymous)']);
   const windowSummaries: WindowSummary[] = windows.map((w, i) => {
@@ -185,7 +202,10 @@ export async function summarizeCpuProfile(file: string, top = 20, windows: Array
     idleMs: ms(idle),
     gcMs: ms(gc),
     busyMs: ms(busy),
-    topSelf: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k]) => cost(k)),
+    topSelf: [...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k]) => cost(k)),
     topInclusive: [...inclusive.entries()]
       .filter(([k]) => !skipInclusive.has(k.split('\t')[0]!) && k.split('\t')[1] !== '')
       .sort((a, b) => b[1] - a[1])
@@ -202,18 +222,32 @@ export async function summarizeCpuProfile(file: string, top = 20, windows: Array
 export function formatProfile(s: ProfileSummary, top = 15): string {
   const lines: string[] = [];
   lines.push(`CPU profile ${s.file}`);
-  lines.push(`  sampled ${(s.totalMs / 1000).toFixed(1)} s, idle ${(s.idleMs / 1000).toFixed(1)} s, busy ${(s.busyMs / 1000).toFixed(1)} s (GC ${(s.gcMs / 1000).toFixed(1)} s); % of busy`);
+  lines.push(
+    `  sampled ${(s.totalMs / 1000).toFixed(1)} s, idle ${(s.idleMs / 1000).toFixed(1)} s, busy ${(s.busyMs / 1000).toFixed(1)} s (GC ${(s.gcMs / 1000).toFixed(1)} s); % of busy`,
+  );
   lines.push('  self time by function:');
-  for (const c of s.topSelf.slice(0, top)) lines.push(`    ${c.selfPercent.toFixed(1).padStart(5)}%  ${(c.selfMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`);
+  for (const c of s.topSelf.slice(0, top))
+    lines.push(
+      `    ${c.selfPercent.toFixed(1).padStart(5)}%  ${(c.selfMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`,
+    );
   lines.push('  inclusive time by function:');
-  for (const c of s.topInclusive.slice(0, top)) lines.push(`    ${c.inclusivePercent.toFixed(1).padStart(5)}%  ${(c.inclusiveMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`);
+  for (const c of s.topInclusive.slice(0, top))
+    lines.push(
+      `    ${c.inclusivePercent.toFixed(1).padStart(5)}%  ${(c.inclusiveMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`,
+    );
   lines.push('  self time by file:');
-  for (const f of s.byFile.slice(0, top)) lines.push(`    ${f.selfPercent.toFixed(1).padStart(5)}%  ${(f.selfMs / 1000).toFixed(2).padStart(7)} s  ${f.file}`);
+  for (const f of s.byFile.slice(0, top))
+    lines.push(
+      `    ${f.selfPercent.toFixed(1).padStart(5)}%  ${(f.selfMs / 1000).toFixed(2).padStart(7)} s  ${f.file}`,
+    );
   for (const w of s.windows ?? []) {
     lines.push(
       `  ${w.name} (${w.fromSeconds}-${w.toSeconds} s): busy ${(w.busyMs / 1000).toFixed(1)} s = ${w.busyShare} of the window, idle ${(w.idleMs / 1000).toFixed(1)} s, GC ${(w.gcMs / 1000).toFixed(1)} s; self time, % of busy:`,
     );
-    for (const c of w.topSelf.slice(0, Math.min(top, 12))) lines.push(`    ${c.selfPercent.toFixed(1).padStart(5)}%  ${(c.selfMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`);
+    for (const c of w.topSelf.slice(0, Math.min(top, 12)))
+      lines.push(
+        `    ${c.selfPercent.toFixed(1).padStart(5)}%  ${(c.selfMs / 1000).toFixed(2).padStart(7)} s  ${c.function}  ${c.where}`,
+      );
   }
   return lines.join('\n');
 }

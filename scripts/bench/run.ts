@@ -17,7 +17,12 @@ import type { BenchEnv, ExporterReport, RunFigures } from './types.js';
  * One run of one case: the parse ceiling, a fresh simulator (prepared by the case), the exporter under
  * `/usr/bin/time -v` against the uploaded input, and its figures.
  */
-export async function runCase(benchCase: BenchCase, bench: BenchEnv, runDir: string, index: number): Promise<RunFigures> {
+export async function runCase(
+  benchCase: BenchCase,
+  bench: BenchEnv,
+  runDir: string,
+  index: number,
+): Promise<RunFigures> {
   const p = benchCase.params;
   const { cli, meta, s3, key } = bench;
   await mkdir(join(runDir, 'tmp'), { recursive: true });
@@ -40,7 +45,9 @@ export async function runCase(benchCase: BenchCase, bench: BenchEnv, runDir: str
   });
   let result: RunFigures;
   try {
-    log(`run ${index}: simulator ${sim.baseUrl} (pid ${sim.pid}, latency ${latencyText(p)}, rate limit ${p.simRateLimit === undefined ? 'default' : p.simRateLimit || 'off'})`);
+    log(
+      `run ${index}: simulator ${sim.baseUrl} (pid ${sim.pid}, latency ${latencyText(p)}, rate limit ${p.simRateLimit === undefined ? 'default' : p.simRateLimit || 'off'})`,
+    );
     await benchCase.prepare?.({ env: bench, sim, runDir });
     const settings: Record<string, unknown> = {
       organization: sim.organization,
@@ -112,7 +119,10 @@ export async function runCase(benchCase: BenchCase, bench: BenchEnv, runDir: str
     const selfCpu = process.cpuUsage(self0);
     await writeFile(join(runDir, 'exporter.log'), `${exporterLog.join('\n')}\n--- stderr ---\n${r.stderr}`);
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as ExporterReport;
-    if (r.code !== 0) throw new Error(`the exporter exited ${r.code} (${report.status}): ${report.error?.code} ${report.error?.message ?? r.stderr.slice(-2000)}`);
+    if (r.code !== 0)
+      throw new Error(
+        `the exporter exited ${r.code} (${report.status}): ${report.error?.code} ${report.error?.message ?? r.stderr.slice(-2000)}`,
+      );
     const requests = await sim.requests();
     await writeFile(join(runDir, 'requests.jsonl'), requests.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const simPeakKb = await sim.peakRssKb();
@@ -131,7 +141,11 @@ export async function runCase(benchCase: BenchCase, bench: BenchEnv, runDir: str
       loadavgBefore: round(loadBefore, 2),
       loadavgAfter: round(loadavg()[0]!, 2),
     };
-    result.files = { report: reportPath, exporterLog: join(runDir, 'exporter.log'), simulatorLog: join(runDir, 'simulator.log') };
+    result.files = {
+      report: reportPath,
+      exporterLog: join(runDir, 'exporter.log'),
+      simulatorLog: join(runDir, 'simulator.log'),
+    };
     if (p.cpuProf) {
       // The largest profile is the process that did the work (the CLI may run the export in a child).
       const names = (await readdir(profDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));

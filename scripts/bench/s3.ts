@@ -20,13 +20,25 @@ export async function upload(s3: S3Server, meta: DataMeta, key: string): Promise
   const client = await s3.client();
   try {
     const started = performance.now();
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(meta.file), ContentLength: meta.gzipBytes, ContentType: 'text/csv' }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: createReadStream(meta.file),
+        ContentLength: meta.gzipBytes,
+        ContentType: 'text/csv',
+      }),
+    );
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
     const etag = (head.ETag ?? '').replace(/"/g, '');
     if (head.ContentLength !== meta.gzipBytes || etag !== meta.md5) {
-      throw new Error(`s3rver stored s3://${BUCKET}/${key} wrongly: ${head.ContentLength} bytes, ETag ${etag}; expected ${meta.gzipBytes} bytes, MD5 ${meta.md5}`);
+      throw new Error(
+        `s3rver stored s3://${BUCKET}/${key} wrongly: ${head.ContentLength} bytes, ETag ${etag}; expected ${meta.gzipBytes} bytes, MD5 ${meta.md5}`,
+      );
     }
-    log(`uploaded s3://${BUCKET}/${key} (${(meta.gzipBytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s; ETag = MD5`);
+    log(
+      `uploaded s3://${BUCKET}/${key} (${(meta.gzipBytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s; ETag = MD5`,
+    );
   } finally {
     client.destroy();
   }

@@ -55,7 +55,18 @@ export async function startSimulatorProcess(o: SimulatorStartOptions): Promise<S
   if (o.latencyPerRowMs) config.latencyPerRowMs = o.latencyPerRowMs;
   if (o.serverTimeoutMs !== undefined) config.variants = { serverTimeoutMs: o.serverTimeoutMs };
   await writeFile(o.configPath, JSON.stringify(config) + '\n');
-  const args = [`--max-old-space-size=${o.maxOldSpaceMb}`, o.cli, 'simulate', '--port', '0', '--control', '--latency-ms', String(o.latencyMs), '--config', o.configPath];
+  const args = [
+    `--max-old-space-size=${o.maxOldSpaceMb}`,
+    o.cli,
+    'simulate',
+    '--port',
+    '0',
+    '--control',
+    '--latency-ms',
+    String(o.latencyMs),
+    '--config',
+    o.configPath,
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -73,7 +84,9 @@ export async function startSimulatorProcess(o: SimulatorStartOptions): Promise<S
       const exported = /^export SELLIGENT_BASE_URL=(\S+) SELLIGENT_API_KEY=(\S+) SELLIGENT_API_SECRET=(\S+)/.exec(line);
       if (exported) resolve({ baseUrl: exported[1] ?? baseUrl!, apiKey: exported[2]!, apiSecret: exported[3]! });
     });
-    child.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before it was ready: ${seen.join(' | ')} ${stderr}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the simulator exited (${code}) before it was ready: ${seen.join(' | ')} ${stderr}`)),
+    );
   });
   const timeout = setTimeout(() => child.kill('SIGTERM'), 30_000);
   let info: { baseUrl: string; apiKey: string; apiSecret: string };
@@ -88,7 +101,8 @@ export async function startSimulatorProcess(o: SimulatorStartOptions): Promise<S
   }
   const logLines: string[] = [];
   lines.on('line', (line) => logLines.push(line));
-  const organization = /^organization:\s+([^,\s]+)/.exec(seen.find((l) => l.startsWith('organization:')) ?? '')?.[1] ?? 'my_org';
+  const organization =
+    /^organization:\s+([^,\s]+)/.exec(seen.find((l) => l.startsWith('organization:')) ?? '')?.[1] ?? 'my_org';
   return {
     ...info,
     organization,
@@ -174,7 +188,18 @@ export function busyFigures(log: RequestLogEntry[], routes: string[], stageSecon
     })
     .sort((a, b) => a.start - b.start);
   if (intervals.length === 0) {
-    return { requests: 0, busySeconds: 0, windowSeconds: 0, busyRatio: null, busyRatioWindow: null, meanGapMs: null, p95GapMs: null, maxGapMs: null, outsideWindowSeconds: null, meanRequestMs: null };
+    return {
+      requests: 0,
+      busySeconds: 0,
+      windowSeconds: 0,
+      busyRatio: null,
+      busyRatioWindow: null,
+      meanGapMs: null,
+      p95GapMs: null,
+      maxGapMs: null,
+      outsideWindowSeconds: null,
+      meanRequestMs: null,
+    };
   }
   const busy = unionMs(intervals);
   const window = Math.max(...intervals.map((i) => i.end)) - intervals[0]!.start;

@@ -7,7 +7,14 @@ export function table(doc: Any): string {
   const m = doc.median;
   const cols = runs.length > 1 ? ['median', ...runs.map((_: unknown, i: number) => `run ${i + 1}`)] : ['value'];
   const vals = (f: (r: Any) => unknown): string[] => {
-    const fmt = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : String(round(v, 3))) : String(v));
+    const fmt = (v: unknown) =>
+      v === null || v === undefined
+        ? '-'
+        : typeof v === 'number'
+          ? Number.isInteger(v)
+            ? v.toLocaleString('en-US')
+            : String(round(v, 3))
+          : String(v);
     return runs.length > 1 ? [fmt(f(m)), ...runs.map((r) => fmt(f(r)))] : [fmt(f(m))];
   };
   const rows: Array<[string, string[]]> = [
@@ -20,27 +27,51 @@ export function table(doc: Any): string {
     ['  same, by CPU seconds', vals((r) => r.cpuRatioToParseCeiling)],
     ['peak RSS MB (exporter)', vals((r) => r.peakRssMb)],
     ['  all processes, sampled', vals((r) => `${r.peakRssAllProcessesMb} (${r.exporterProcesses} proc)`)],
-    ['  same by phase read/List/Seg', vals((r) => `${r.rssByPhase?.read} / ${r.rssByPhase?.list_load} / ${r.rssByPhase?.segment_load}`)],
+    [
+      '  same by phase read/List/Seg',
+      vals((r) => `${r.rssByPhase?.read} / ${r.rssByPhase?.list_load} / ${r.rssByPhase?.segment_load}`),
+    ],
     ['CPU utilisation (cores)', vals((r) => r.cpu.utilisation)],
     ['other load (cores)', vals((r) => r.contention.otherCores)],
   ];
   for (const s of STAGES) {
     rows.push([`${s} s`, vals((r) => r.stages[s].seconds)]);
-    if (s === 'read' || s === 'list_load' || s === 'segment_load') rows.push([`${s} rows/s`, vals((r) => r.stages[s].rowsPerSecond)]);
+    if (s === 'read' || s === 'list_load' || s === 'segment_load')
+      rows.push([`${s} rows/s`, vals((r) => r.stages[s].rowsPerSecond)]);
   }
   rows.push(
     ['busy ratio List load', vals((r) => r.busy.list_load.busyRatio)],
     ['busy ratio Segment load', vals((r) => r.busy.segment_load.busyRatio)],
     ['busy ratio load stages', vals((r) => r.busy.load_stages.busyRatio)],
-    ['busy (window) List / Seg', vals((r) => `${r.busy.list_load.busyRatioWindow} / ${r.busy.segment_load.busyRatioWindow}`)],
-    ['mean request ms List / Seg', vals((r) => `${r.busy.list_load.meanRequestMs} / ${r.busy.segment_load.meanRequestMs}`)],
-    ['gap ms mean/p95/max List', vals((r) => `${r.busy.list_load.meanGapMs} / ${r.busy.list_load.p95GapMs} / ${r.busy.list_load.maxGapMs}`)],
-    ['gap ms mean/p95/max Seg', vals((r) => `${r.busy.segment_load.meanGapMs} / ${r.busy.segment_load.p95GapMs} / ${r.busy.segment_load.maxGapMs}`)],
+    [
+      'busy (window) List / Seg',
+      vals((r) => `${r.busy.list_load.busyRatioWindow} / ${r.busy.segment_load.busyRatioWindow}`),
+    ],
+    [
+      'mean request ms List / Seg',
+      vals((r) => `${r.busy.list_load.meanRequestMs} / ${r.busy.segment_load.meanRequestMs}`),
+    ],
+    [
+      'gap ms mean/p95/max List',
+      vals((r) => `${r.busy.list_load.meanGapMs} / ${r.busy.list_load.p95GapMs} / ${r.busy.list_load.maxGapMs}`),
+    ],
+    [
+      'gap ms mean/p95/max Seg',
+      vals(
+        (r) => `${r.busy.segment_load.meanGapMs} / ${r.busy.segment_load.p95GapMs} / ${r.busy.segment_load.maxGapMs}`,
+      ),
+    ],
     ['List requests (expected)', vals((r) => `${r.batching.listRequests} (${r.batching.listRequestsExpected})`)],
-    ['Segment requests (fixed-size count)', vals((r) => `${r.batching.segmentRequests} (${r.batching.segmentRequestsExpected})`)],
+    [
+      'Segment requests (fixed-size count)',
+      vals((r) => `${r.batching.segmentRequests} (${r.batching.segmentRequestsExpected})`),
+    ],
     ['Segment batch rows init/min/max/final', vals((r) => batchRowsText(r.batching.segmentBatchRows))],
     ['HTTP requests (simulator)', vals((r) => r.http.simulator.requests)],
-    ['429s / 408s / retries', vals((r) => `${r.http.simulator.status429} / ${r.http.simulator.status408} / ${r.http.exporter.retries}`)],
+    [
+      '429s / 408s / retries',
+      vals((r) => `${r.http.simulator.status429} / ${r.http.simulator.status408} / ${r.http.exporter.retries}`),
+    ],
   );
   const w0 = Math.max(...rows.map(([k]) => k.length));
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map(([, v]) => (v[i] ?? '').length)));
@@ -63,8 +94,16 @@ function batchRowsText(b: Any): string {
  * adaptive / fixed for the figures that batching changes.
  */
 export function comparisonTable(fixed: Any, adaptive: Any): string {
-  const fmt = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : String(round(v, 2))) : String(v));
-  const ratio = (a: unknown, f: unknown) => (typeof a === 'number' && typeof f === 'number' && f > 0 ? String(round(a / f, 3)) : '');
+  const fmt = (v: unknown) =>
+    v === null || v === undefined
+      ? '-'
+      : typeof v === 'number'
+        ? Number.isInteger(v)
+          ? v.toLocaleString('en-US')
+          : String(round(v, 2))
+        : String(v);
+  const ratio = (a: unknown, f: unknown) =>
+    typeof a === 'number' && typeof f === 'number' && f > 0 ? String(round(a / f, 3)) : '';
   const figures: Array<[string, (r: Any) => unknown, boolean]> = [
     ['Segment requests', (r) => r.batching.segmentRequests, true],
     ['List requests', (r) => r.batching.listRequests, true],
@@ -77,9 +116,15 @@ export function comparisonTable(fixed: Any, adaptive: Any): string {
     ['retries / split batches', (r) => `${r.http.exporter.retries} / ${r.http.exporter.splitBatches}`, false],
     ['other load (cores)', (r) => r.contention.otherCores, false],
   ];
-  const rows = figures.map(([name, f, withRatio]) => [name, fmt(f(fixed)), adaptive ? fmt(f(adaptive)) : '-', withRatio && adaptive ? ratio(f(adaptive), f(fixed)) : '']);
+  const rows = figures.map(([name, f, withRatio]) => [
+    name,
+    fmt(f(fixed)),
+    adaptive ? fmt(f(adaptive)) : '-',
+    withRatio && adaptive ? ratio(f(adaptive), f(fixed)) : '',
+  ]);
   const head = ['figure', 'fixed', 'adaptive', 'adaptive / fixed'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }

@@ -11,8 +11,17 @@ export async function targets(p: Params, m: Any, build: string): Promise<Target[
   // The OS's figure is per process; when the CLI runs the export in a child, the sampled sum over its
   // processes is larger, and the larger of the two is judged.
   const rss = Math.max(m.peakRssMb ?? 0, m.peakRssAllProcessesMb ?? 0);
-  const rssWhich = rss === m.peakRssMb ? 'OS peak of the largest process' : `sampled sum of ${m.exporterProcesses} processes (OS peak of the largest: ${m.peakRssMb} MB)`;
-  out.push({ name: 'peak RSS', value: rss, target: '<= 300 MB', met: rss <= 300, note: `${round(rss / 300, 3)}x the limit; ${rssWhich}` });
+  const rssWhich =
+    rss === m.peakRssMb
+      ? 'OS peak of the largest process'
+      : `sampled sum of ${m.exporterProcesses} processes (OS peak of the largest: ${m.peakRssMb} MB)`;
+  out.push({
+    name: 'peak RSS',
+    value: rss,
+    target: '<= 300 MB',
+    met: rss <= 300,
+    note: `${round(rss / 300, 3)}x the limit; ${rssWhich}`,
+  });
   // RSS growth: compared with the 1M-row figure saved by an earlier invocation, when this one is larger.
   if (p.rows > 1_000_000) {
     // The same build first, then the latest 1M-row result of any build.
@@ -36,9 +45,21 @@ export async function targets(p: Params, m: Any, build: string): Promise<Target[
       const baseRss = Math.max(base.median.peakRssMb ?? 0, base.median.peakRssAllProcessesMb ?? 0);
       const ratio = rss / baseRss;
       const same = base.commit?.build === build ? 'same build' : `another build: ${base.commit?.build}`;
-      out.push({ name: 'peak RSS vs 1M rows', value: round(ratio, 3), target: '<= 1.3x', met: ratio <= 1.3, note: `${rss} MB vs ${baseRss} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, ${same})` });
+      out.push({
+        name: 'peak RSS vs 1M rows',
+        value: round(ratio, 3),
+        target: '<= 1.3x',
+        met: ratio <= 1.3,
+        note: `${rss} MB vs ${baseRss} MB at 1M rows (${baseFile.replace(ROOT + '/', '')}, ${same})`,
+      });
     } else {
-      out.push({ name: 'peak RSS vs 1M rows', value: null, target: '<= 1.3x', met: null, note: 'no 1M-row result in .bench/results/: run npm run bench -- --rows 1000000 first' });
+      out.push({
+        name: 'peak RSS vs 1M rows',
+        value: null,
+        target: '<= 1.3x',
+        met: null,
+        note: 'no 1M-row result in .bench/results/: run npm run bench -- --rows 1000000 first',
+      });
     }
   }
   const busy = m.busy?.load_stages?.busyRatio ?? null;
@@ -47,7 +68,10 @@ export async function targets(p: Params, m: Any, build: string): Promise<Target[
     value: busy,
     target: '>= 0.95 at 50 ms latency',
     met: p.latencyMs > 0 && busy !== null ? busy >= 0.95 : null,
-    note: p.latencyMs > 0 ? `List ${m.busy.list_load.busyRatio}, Segments ${m.busy.segment_load.busyRatio}` : 'judged only with --latency-ms > 0',
+    note:
+      p.latencyMs > 0
+        ? `List ${m.busy.list_load.busyRatio}, Segments ${m.busy.segment_load.busyRatio}`
+        : 'judged only with --latency-ms > 0',
   });
   const ratio = m.ratioToParseCeiling;
   out.push({
@@ -62,10 +86,14 @@ export async function targets(p: Params, m: Any, build: string): Promise<Target[
     name: 'List load requests',
     value: b.listRequests,
     target: `= ceil(${b.listRowsSent} / ${b.batchRows}) = ${b.listRequestsExpected}`,
-    met: b.byteCapBinds ? null : b.listRequests === b.listRequestsExpected && b.listRequestsSimulator === b.listRequestsExpected,
+    met: b.byteCapBinds
+      ? null
+      : b.listRequests === b.listRequestsExpected && b.listRequestsSimulator === b.listRequestsExpected,
     note: `${b.listRequestsSimulator} in the simulator log; ${b.listBytesPerRow} bytes/row${b.byteCapBinds ? ': the byte cap binds, not judged' : ''}; Segment loads ${b.segmentRequests} (${b.segmentRequestsExpected} at a fixed ${b.batchRows} rows)`,
   });
-  const pacingOn = (p.requestsPerMinute ?? 2_500) <= (p.simRateLimit === undefined ? SIMULATOR_DEFAULT_RATE_LIMIT : p.simRateLimit || Infinity);
+  const pacingOn =
+    (p.requestsPerMinute ?? 2_500) <=
+    (p.simRateLimit === undefined ? SIMULATOR_DEFAULT_RATE_LIMIT : p.simRateLimit || Infinity);
   const n429 = m.http.simulator.status429;
   out.push({
     name: '429 responses',

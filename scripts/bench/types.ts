@@ -9,8 +9,22 @@ export interface ExporterReport {
   input: { rows: number; bytes: number };
   validation: { valid_rows: number; skipped_rows: number; by_reason: Record<string, number> };
   deduplication: { unique_keys: number; merged_duplicates: number; segment_memberships: number };
-  list: { requests: number; rows_sent: number; inserted: number; updated: number; failed: number; created: boolean } | null;
-  segments: Array<{ api_name: string; rows: number; rows_sent: number; members_loaded: number; requests: number; created: boolean }>;
+  list: {
+    requests: number;
+    rows_sent: number;
+    inserted: number;
+    updated: number;
+    failed: number;
+    created: boolean;
+  } | null;
+  segments: Array<{
+    api_name: string;
+    rows: number;
+    rows_sent: number;
+    members_loaded: number;
+    requests: number;
+    created: boolean;
+  }>;
   http: {
     requests: number;
     by_route: Record<string, number>;

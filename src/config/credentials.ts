@@ -11,7 +11,9 @@ export interface Credentials {
 
 /** Selligent credentials come from the environment only, so they never sit in a settings file or a report. */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials {
-  const missing = ['SELLIGENT_BASE_URL', 'SELLIGENT_API_KEY', 'SELLIGENT_API_SECRET'].filter((name) => !env[name]?.trim());
+  const missing = ['SELLIGENT_BASE_URL', 'SELLIGENT_API_KEY', 'SELLIGENT_API_SECRET'].filter(
+    (name) => !env[name]?.trim(),
+  );
   if (missing.length > 0) {
     throw new ConfigError(
       'CREDENTIALS_MISSING',
@@ -37,7 +39,9 @@ export function checkBaseUrl(text: string): string {
   if (url.username || url.password) throw baseUrlError('SELLIGENT_BASE_URL must not carry a user name or password');
   if (url.search || url.hash) throw baseUrlError('SELLIGENT_BASE_URL must not have a query string or fragment');
   if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw baseUrlError(`SELLIGENT_BASE_URL must use https:// (plain http:// is allowed only to a loopback host such as 127.0.0.1 or localhost), got ${url.origin}`);
+    throw baseUrlError(
+      `SELLIGENT_BASE_URL must use https:// (plain http:// is allowed only to a loopback host such as 127.0.0.1 or localhost), got ${url.origin}`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw baseUrlError(`SELLIGENT_BASE_URL must use https://, got ${url.protocol}`);

@@ -22,18 +22,24 @@ export async function loadSettings(settingsPath: string | undefined, env: NodeJS
     let text: string;
     try {
       const buffer = await readFile(settingsPath);
-      if (buffer.length > MAX_SETTINGS_BYTES) throw invalid(`--settings ${settingsPath}: file is larger than 1 MiB; is this the right file?`);
+      if (buffer.length > MAX_SETTINGS_BYTES)
+        throw invalid(`--settings ${settingsPath}: file is larger than 1 MiB; is this the right file?`);
       text = buffer.toString('utf8');
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new ConfigError('SETTINGS_UNREADABLE', `--settings ${settingsPath}: cannot read the file (${code ?? (error as Error).message})`, { stage: 'settings' });
+      throw new ConfigError(
+        'SETTINGS_UNREADABLE',
+        `--settings ${settingsPath}: cannot read the file (${code ?? (error as Error).message})`,
+        { stage: 'settings' },
+      );
     }
     return { settings: settingsFromText(text, settingsPath), from: settingsPath };
   }
   for (const name of ['RESULT_SETTINGS', 'result_settings']) {
     const text = env[name];
-    if (text !== undefined && text.trim() !== '') return { settings: settingsFromText(text, name), from: `env ${name}` };
+    if (text !== undefined && text.trim() !== '')
+      return { settings: settingsFromText(text, name), from: `env ${name}` };
   }
   throw new ConfigError(
     'SETTINGS_MISSING',
@@ -63,7 +69,11 @@ function parseYaml(text: string, source: string): unknown {
     // With prettyErrors the message ends with "at line N, column M:"; the position goes first here.
     const message = firstLine(document.errors[0]!.message);
     const at = /^(.*) at line (\d+), column (\d+):?$/.exec(message);
-    throw invalid(at ? `${source}: not valid YAML or JSON at line ${at[2]}, column ${at[3]}: ${at[1]}` : `${source}: not valid YAML or JSON: ${message}`);
+    throw invalid(
+      at
+        ? `${source}: not valid YAML or JSON at line ${at[2]}, column ${at[3]}: ${at[1]}`
+        : `${source}: not valid YAML or JSON: ${message}`,
+    );
   }
   try {
     return document.toJS(options);

@@ -56,67 +56,64 @@ const keyFields = z
  * a number written as text is read as that number. Anything else stays text and is refused as a number.
  */
 const NUMBER_TEXT = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
-const numeric = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value), schema);
+const numeric = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value), schema);
 
 const int = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
 
 const settingsObject = z.strictObject({
-    organization: z
-      .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .regex(/^[A-Za-z0-9_.-]+$/, 'must be an organization name (letters, digits, "_", "." and "-")')
-      .refine((name) => name !== '.' && name !== '..', 'must be an organization name, not a path'),
-    list_api_name: apiName('the List to load'),
-    create_list_if_not_exists: flag.default(false),
-    list_data_import_option: z.enum(LIST_IMPORT_OPTIONS).default('InsertAndUpdate'),
-    segment_column: z.string().trim().min(1, 'must name the input column holding each row\'s Segment'),
-    create_segment_if_not_exists: flag.default(false),
-    segment_data_import_option: z.enum(SEGMENT_IMPORT_OPTIONS).default('append'),
-    key_fields: keyFields,
-    deduplication: z.enum(DEDUPLICATION).default('ImportLastMatch'),
-    error_handling: z.enum(ERROR_HANDLING).default('ContinueOnError'),
-    mode: z.enum(MODES).default('Sync'),
-    skip_invalid_records: flag.default(true),
+  organization: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be an organization name (letters, digits, "_", "." and "-")')
+    .refine((name) => name !== '.' && name !== '..', 'must be an organization name, not a path'),
+  list_api_name: apiName('the List to load'),
+  create_list_if_not_exists: flag.default(false),
+  list_data_import_option: z.enum(LIST_IMPORT_OPTIONS).default('InsertAndUpdate'),
+  segment_column: z.string().trim().min(1, "must name the input column holding each row's Segment"),
+  create_segment_if_not_exists: flag.default(false),
+  segment_data_import_option: z.enum(SEGMENT_IMPORT_OPTIONS).default('append'),
+  key_fields: keyFields,
+  deduplication: z.enum(DEDUPLICATION).default('ImportLastMatch'),
+  error_handling: z.enum(ERROR_HANDLING).default('ContinueOnError'),
+  mode: z.enum(MODES).default('Sync'),
+  skip_invalid_records: flag.default(true),
 
-    // Project extensions.
-    batch_rows: int(1, 100_000).default(5_000),
-    batch_bytes: int(1024, 32 * MIB).default(10 * MIB),
-    segment_batch_rows: int(1, 100_000).default(5_000),
-    list_busy_retry_seconds: int(1, 86_400).default(600),
-    segment_batch_rows_max: int(1, 1_000_000).nullable().default(null),
-    requests_per_minute: int(1, 100_000).default(2_500),
-    request_timeout_seconds: numeric(z.number().positive().max(3_600)).default(120),
-    connect_timeout_seconds: numeric(z.number().positive().max(600)).default(10),
-    max_attempts: int(1, 50).default(8),
-    retry_budget_seconds: numeric(z.number().positive().max(86_400)).default(900),
-    max_rejected_rows: numeric(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable()).default(null),
-    max_rejected_ratio: numeric(z.number().min(0).max(1).nullable()).default(null),
-    max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
-    max_field_bytes: int(1, 64 * MIB).default(MIB),
-    segment_replace_strategy: z.enum(SEGMENT_REPLACE_STRATEGIES).default('clear_then_load'),
-    max_segment_removal_ratio: numeric(
-      z
-        .number()
-        .min(0, REMOVAL_RATIO_RULE)
-        .max(1, REMOVAL_RATIO_RULE)
-        .nullable(),
-    ).default(null),
-    min_segment_members: numeric(
-      z
-        .number()
-        .min(0, MIN_MEMBERS_RULE)
-        .max(Number.MAX_SAFE_INTEGER)
-        // A refinement rather than .int(): its message reaches the user, where .int() says only "expected int".
-        .refine(Number.isInteger, MIN_MEMBERS_RULE)
-        .nullable(),
-    ).default(null),
-    force: flag.default(false),
-    sync_mode: z.enum(SYNC_MODES).default('full'),
-    state_uri: z.string().trim().min(1, 'must not be empty; leave it out to use env STATE_URI').nullable().default(null),
-    full_resync: flag.default(false),
-    state_sse: z.enum(STATE_SSE).nullable().default(null),
-    state_sse_kms_key_id: z.string().trim().min(1, 'must not be empty').nullable().default(null),
+  // Project extensions.
+  batch_rows: int(1, 100_000).default(5_000),
+  batch_bytes: int(1024, 32 * MIB).default(10 * MIB),
+  segment_batch_rows: int(1, 100_000).default(5_000),
+  list_busy_retry_seconds: int(1, 86_400).default(600),
+  segment_batch_rows_max: int(1, 1_000_000).nullable().default(null),
+  requests_per_minute: int(1, 100_000).default(2_500),
+  request_timeout_seconds: numeric(z.number().positive().max(3_600)).default(120),
+  connect_timeout_seconds: numeric(z.number().positive().max(600)).default(10),
+  max_attempts: int(1, 50).default(8),
+  retry_budget_seconds: numeric(z.number().positive().max(86_400)).default(900),
+  max_rejected_rows: numeric(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable()).default(null),
+  max_rejected_ratio: numeric(z.number().min(0).max(1).nullable()).default(null),
+  max_decompressed_bytes: int(1, Number.MAX_SAFE_INTEGER).default(100 * 1024 * MIB),
+  max_field_bytes: int(1, 64 * MIB).default(MIB),
+  segment_replace_strategy: z.enum(SEGMENT_REPLACE_STRATEGIES).default('clear_then_load'),
+  max_segment_removal_ratio: numeric(
+    z.number().min(0, REMOVAL_RATIO_RULE).max(1, REMOVAL_RATIO_RULE).nullable(),
+  ).default(null),
+  min_segment_members: numeric(
+    z
+      .number()
+      .min(0, MIN_MEMBERS_RULE)
+      .max(Number.MAX_SAFE_INTEGER)
+      // A refinement rather than .int(): its message reaches the user, where .int() says only "expected int".
+      .refine(Number.isInteger, MIN_MEMBERS_RULE)
+      .nullable(),
+  ).default(null),
+  force: flag.default(false),
+  sync_mode: z.enum(SYNC_MODES).default('full'),
+  state_uri: z.string().trim().min(1, 'must not be empty; leave it out to use env STATE_URI').nullable().default(null),
+  full_resync: flag.default(false),
+  state_sse: z.enum(STATE_SSE).nullable().default(null),
+  state_sse_kms_key_id: z.string().trim().min(1, 'must not be empty').nullable().default(null),
 });
 
 export const SETTING_NAMES = Object.keys(settingsObject.shape);
@@ -130,10 +127,15 @@ export const settingsSchema = settingsObject
     message: `must name at most ${MAX_BUSINESS_KEY_FIELDS} fields when create_list_if_not_exists is true: the exporter defines the List's business key (its unique key index) over key_fields, and Selligent's business key takes 1 to ${MAX_BUSINESS_KEY_FIELDS} fields`,
     path: ['key_fields'],
   })
-  .refine((settings) => settings.segment_batch_rows_max === null || settings.segment_batch_rows_max >= settings.segment_batch_rows, {
-    message: 'must be at least segment_batch_rows (the first Segment request\'s size); set both, or leave segment_batch_rows_max out',
-    path: ['segment_batch_rows_max'],
-  });
+  .refine(
+    (settings) =>
+      settings.segment_batch_rows_max === null || settings.segment_batch_rows_max >= settings.segment_batch_rows,
+    {
+      message:
+        "must be at least segment_batch_rows (the first Segment request's size); set both, or leave segment_batch_rows_max out",
+      path: ['segment_batch_rows_max'],
+    },
+  );
 
 /**
  * Segment requests grow up to this many key rows while the service answers fast. Key rows are a few
@@ -161,10 +163,14 @@ export function parseSettings(raw: unknown, source = 'settings'): Settings {
   const result = settingsSchema.safeParse(raw);
   if (result.success) return result.data;
   const messages = result.error.issues.map((issue) => formatIssue(issue, raw as Record<string, unknown>));
-  throw new ConfigError('SETTINGS_INVALID', `${source} ${messages.length === 1 ? 'has a problem' : `has ${messages.length} problems`}:\n  - ${messages.join('\n  - ')}`, {
-    stage: 'settings',
-    details: { problems: messages },
-  });
+  throw new ConfigError(
+    'SETTINGS_INVALID',
+    `${source} ${messages.length === 1 ? 'has a problem' : `has ${messages.length} problems`}:\n  - ${messages.join('\n  - ')}`,
+    {
+      stage: 'settings',
+      details: { problems: messages },
+    },
+  );
 }
 
 type Issue = z.core.$ZodIssue;
@@ -186,7 +192,8 @@ function formatIssue(issue: Issue, raw: Record<string, unknown>): string {
     case 'invalid_value': {
       const allowed = issue.values.map(String);
       const text = `${path}: expected one of ${allowed.join(', ')}, got ${describe(given)}`;
-      const match = typeof given === 'string' ? allowed.find((value) => value.toLowerCase() === given.toLowerCase()) : undefined;
+      const match =
+        typeof given === 'string' ? allowed.find((value) => value.toLowerCase() === given.toLowerCase()) : undefined;
       return match ? `${text} (values are case-sensitive: write ${match})` : text;
     }
     case 'invalid_type':
@@ -194,7 +201,8 @@ function formatIssue(issue: Issue, raw: Record<string, unknown>): string {
       return `${path}: expected ${issue.expected}, got ${describe(given)}`;
     case 'invalid_union':
       if (given === undefined) return `${path}: required setting is missing`;
-      if (top === 'key_fields') return `${path}: expected a comma-separated text of field names or a list of them, got ${describe(given)}`;
+      if (top === 'key_fields')
+        return `${path}: expected a comma-separated text of field names or a list of them, got ${describe(given)}`;
       return `${path}: expected true or false, got ${describe(given)}`;
     case 'too_small':
     case 'too_big':

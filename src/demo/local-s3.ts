@@ -22,7 +22,13 @@ interface S3rverInstance {
   close(): Promise<void>;
   httpServer?: { closeAllConnections(): void };
 }
-type S3rverConstructor = new (o: { address: string; port: number; directory: string; silent: boolean; configureBuckets: Array<{ name: string }> }) => S3rverInstance;
+type S3rverConstructor = new (o: {
+  address: string;
+  port: number;
+  directory: string;
+  silent: boolean;
+  configureBuckets: Array<{ name: string }>;
+}) => S3rverInstance;
 
 function loadS3rver(): S3rverConstructor {
   try {
@@ -36,7 +42,13 @@ function loadS3rver(): S3rverConstructor {
 export async function startLocalS3(directory: string, bucket: string): Promise<LocalS3> {
   const S3rver = loadS3rver();
   await mkdir(directory, { recursive: true });
-  const instance = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket }] });
+  const instance = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: bucket }],
+  });
   const { port } = await instance.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -45,7 +57,14 @@ export async function startLocalS3(directory: string, bucket: string): Promise<L
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const { S3Client } = await import('@aws-sdk/client-s3');
     // WHEN_REQUIRED: the SDK's default aws-chunked upload would be stored by s3rver framing and all.
-    return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    return new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
   };
   return {
     endpoint,

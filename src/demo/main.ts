@@ -12,7 +12,15 @@ import { stringify } from 'yaml';
 import { runCommand, type RunOutcome } from '../run.js';
 import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from '../simulator/index.js';
 import { startLocalS3, type LocalS3 } from './local-s3.js';
-import { DEMO_CSV, DEMO_KEY_FIELD, DEMO_LIST, DEMO_ORGANIZATION, DEMO_SEED, DEMO_SETTINGS, FIRST_NAME_LENGTH } from './sample.js';
+import {
+  DEMO_CSV,
+  DEMO_KEY_FIELD,
+  DEMO_LIST,
+  DEMO_ORGANIZATION,
+  DEMO_SEED,
+  DEMO_SETTINGS,
+  FIRST_NAME_LENGTH,
+} from './sample.js';
 import { inputText, reportSummary, rowsFileText, stateText, type SimulatorState } from './show.js';
 
 const USAGE = `Usage: npm run demo [-- --s3]
@@ -35,7 +43,11 @@ function section(title: string): void {
 }
 
 async function demo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { s3: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { s3: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -46,7 +58,9 @@ async function demo(argv: string[]): Promise<number> {
   try {
     section('Selligent (local simulator)');
     print(`${simulator.baseUrl}, organization ${DEMO_ORGANIZATION}, credentials ${DEV_API_KEY} / ${DEV_API_SECRET}`);
-    print(`List ${DEMO_LIST} exists with one customer (C101, in Segment vip_customers); its FIRST_NAME field holds ${FIRST_NAME_LENGTH} characters.`);
+    print(
+      `List ${DEMO_LIST} exists with one customer (C101, in Segment vip_customers); its FIRST_NAME field holds ${FIRST_NAME_LENGTH} characters.`,
+    );
 
     let input = join(dir, 'result_000.csv');
     await writeFile(input, DEMO_CSV);

@@ -56,7 +56,15 @@ export const DEMO_SEED: SeedState = {
         { name: 'LAST_PURCHASE_AT', data_type: 'DateTime' },
       ],
       business_key: [DEMO_KEY_FIELD],
-      records: [{ [DEMO_KEY_FIELD]: 'C101', EMAIL: 'mei.old@example.com', FIRST_NAME: 'Mei', LIFETIME_VALUE: 1200, LAST_PURCHASE_AT: '2026-01-10T09:00:00Z' }],
+      records: [
+        {
+          [DEMO_KEY_FIELD]: 'C101',
+          EMAIL: 'mei.old@example.com',
+          FIRST_NAME: 'Mei',
+          LIFETIME_VALUE: 1200,
+          LAST_PURCHASE_AT: '2026-01-10T09:00:00Z',
+        },
+      ],
       segments: [{ api_name: 'vip_customers', name: 'VIP customers', members: [{ [DEMO_KEY_FIELD]: 'C101' }] }],
     },
   ],

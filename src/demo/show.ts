@@ -6,7 +6,10 @@ import type { RunReport } from '../report/types.js';
 export function inputText(csv: string): string {
   const [header = '', ...rows] = csv.replace(/\n$/, '').split('\n');
   const width = String(rows.length).length;
-  return [`  ${'header'.padStart(width + 4)}  ${header}`, ...rows.map((row, i) => `  row ${String(i + 1).padStart(width)}  ${row}`)].join('\n');
+  return [
+    `  ${'header'.padStart(width + 4)}  ${header}`,
+    ...rows.map((row, i) => `  row ${String(i + 1).padStart(width)}  ${row}`),
+  ].join('\n');
 }
 
 /** The summary line and the report's accounting of the input rows. */
@@ -24,13 +27,19 @@ export function reportSummary(report: RunReport, reportPath: string): string {
     ['merged duplicates', a.merged_duplicates, a.merged_duplicates ? `  (${report.deduplication.strategy})` : ''],
     ['rejected by Selligent', a.rejected, ''],
     ['not applied', a.not_applied, reasons(a.not_applied_by_reason)],
-    ['loaded into the List', a.loaded, report.list ? `  (${report.list.inserted} inserted, ${report.list.updated} updated)` : ''],
+    [
+      'loaded into the List',
+      a.loaded,
+      report.list ? `  (${report.list.inserted} inserted, ${report.list.updated} updated)` : '',
+    ],
     ['balanced', a.balanced ? 'yes' : 'NO', ''],
   ];
   lines.push('accounting:');
   for (const [name, value, note] of figures) lines.push(`  ${name.padEnd(22)}${String(value).padStart(5)}${note}`);
   for (const segment of report.segments) {
-    lines.push(`  Segment ${segment.api_name}: ${segment.members_loaded} of ${segment.rows} row(s) loaded${segment.created ? ' (created)' : ''}, ${segment.status}`);
+    lines.push(
+      `  Segment ${segment.api_name}: ${segment.members_loaded} of ${segment.rows} row(s) loaded${segment.created ? ' (created)' : ''}, ${segment.status}`,
+    );
   }
   return lines.join('\n');
 }
@@ -53,12 +62,20 @@ export function stateText(state: SimulatorState, list: string, keyField: string)
   const keyOf = new Map(records.map((record) => [record.ID, String(record[keyField])]));
   const lines = [`List ${found.api_name}: ${records.length} record(s)`];
   for (const record of records) {
-    const values = Object.entries(record).filter(([name, value]) => name !== 'ID' && value !== null && value !== undefined);
-    lines.push(`  ID ${String(record.ID).padEnd(3)} ${values.map(([name, value]) => `${name}=${String(value)}`).join(' ')}`);
+    const values = Object.entries(record).filter(
+      ([name, value]) => name !== 'ID' && value !== null && value !== undefined,
+    );
+    lines.push(
+      `  ID ${String(record.ID).padEnd(3)} ${values.map(([name, value]) => `${name}=${String(value)}`).join(' ')}`,
+    );
   }
   for (const segment of found.segments ?? []) {
-    const members = (segment.members ?? []).map((member) => (typeof member === 'number' ? (keyOf.get(member) ?? `ID ${member}`) : JSON.stringify(member)));
-    lines.push(`Segment ${segment.api_name}${segment.type && segment.type !== 'Static' ? ` (${segment.type})` : ''}: ${members.length} member(s)${members.length ? `: ${members.join(', ')}` : ''}`);
+    const members = (segment.members ?? []).map((member) =>
+      typeof member === 'number' ? (keyOf.get(member) ?? `ID ${member}`) : JSON.stringify(member),
+    );
+    lines.push(
+      `Segment ${segment.api_name}${segment.type && segment.type !== 'Static' ? ` (${segment.type})` : ''}: ${members.length} member(s)${members.length ? `: ${members.join(', ')}` : ''}`,
+    );
   }
   return lines.join('\n');
 }

@@ -39,7 +39,8 @@ export function accountRun(rows: ReadRows, counts: Omit<ListCounts, 'rejectedRow
   const tally = counts.tally;
   const valid = rows.inputRows - rows.skipped;
   const notApplied = { ...tally.notApplied };
-  const processed = counts.clientRejected + tally.rejected + tally.loaded + Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
+  const processed =
+    counts.clientRejected + tally.rejected + tally.loaded + Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
   if (!counts.complete) add(notApplied, 'not_sent', valid - counts.merged - processed);
   const accounting = accountingReport({
     inputRows: rows.inputRows,

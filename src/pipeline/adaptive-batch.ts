@@ -17,7 +17,8 @@ export interface AdaptiveBatchOptions {
 }
 
 /** What happened to one request of `rows` rows. */
-export type RequestOutcome = { kind: 'answered'; rows: number; elapsedMs: number } | { kind: 'too-large'; rows: number };
+export type RequestOutcome =
+  { kind: 'answered'; rows: number; elapsedMs: number } | { kind: 'too-large'; rows: number };
 
 export interface BatchSizeFigures {
   /** The first request's size. */

@@ -64,7 +64,10 @@ export class BatchBuilder {
 
   /** Completes the current batch first if a row of `size` bytes would overflow it; ensures capacity. */
   private makeRoom(size: number): Batch | undefined {
-    const full = this.rows.length > 0 && (this.rows.length >= this.maxRows || this.length + size + 1 > this.maxBytes) ? this.take() : undefined;
+    const full =
+      this.rows.length > 0 && (this.rows.length >= this.maxRows || this.length + size + 1 > this.maxBytes)
+        ? this.take()
+        : undefined;
     const needed = this.length + size + 1;
     if (needed > this.buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));

@@ -45,17 +45,26 @@ export interface ColumnPlan {
  * Maps the header to fields: every column but `segment_column` becomes the upper-cased field; key
  * fields and the routing column must be present (exit 3 before anything is written).
  */
-export function planColumns(header: string[], settings: Settings, schema: Map<string, ColumnType> | undefined, typesFrom: ColumnPlan['typesFrom']): ColumnPlan {
+export function planColumns(
+  header: string[],
+  settings: Settings,
+  schema: Map<string, ColumnType> | undefined,
+  typesFrom: ColumnPlan['typesFrom'],
+): ColumnPlan {
   const upper = header.map((name) => name.toUpperCase());
   const segmentIndex = upper.indexOf(settings.segment_column.toUpperCase());
   const missing: string[] = [];
   if (segmentIndex < 0) missing.push(`segment_column ${JSON.stringify(settings.segment_column)}`);
   for (const key of settings.key_fields) if (!upper.includes(key)) missing.push(`key field ${key}`);
   if (missing.length > 0) {
-    throw new InputError('INPUT_COLUMNS_MISSING', `the input has no column for ${missing.join(', ')} (columns: ${header.join(', ')})`, {
-      stage: 'read',
-      details: { missing, columns: header },
-    });
+    throw new InputError(
+      'INPUT_COLUMNS_MISSING',
+      `the input has no column for ${missing.join(', ')} (columns: ${header.join(', ')})`,
+      {
+        stage: 'read',
+        details: { missing, columns: header },
+      },
+    );
   }
   const badNames = header.filter((name, i) => i !== segmentIndex && !isFieldName(name.toUpperCase()));
   if (badNames.length > 0) {
@@ -69,7 +78,10 @@ export function planColumns(header: string[], settings: Settings, schema: Map<st
   if (schema) {
     const unknown = upper.filter((name, i) => i !== segmentIndex && !schema.has(name));
     if (unknown.length > 0) {
-      throw new InputError('SCHEMA_MISMATCH', `--schema gives no type for input column(s) ${unknown.join(', ')}`, { stage: 'read', details: { columns: unknown } });
+      throw new InputError('SCHEMA_MISMATCH', `--schema gives no type for input column(s) ${unknown.join(', ')}`, {
+        stage: 'read',
+        details: { columns: unknown },
+      });
     }
   }
   const fields: Column[] = [];
@@ -96,7 +108,7 @@ export function planColumns(header: string[], settings: Settings, schema: Map<st
 export function settleInferredTypes(plan: ColumnPlan, native?: InferredType[]): void {
   if (!plan.inferred) return;
   plan.fields.forEach((column, i) => {
-    const seen = native ? native[column.index] ?? 'unknown' : plan.inferred![i]!;
+    const seen = native ? (native[column.index] ?? 'unknown') : plan.inferred![i]!;
     column.type = seen === 'unknown' ? 'string' : seen;
     column.sendType = column.type;
   });

@@ -6,7 +6,12 @@ import type { Logger } from '../log.js';
  * time-out, 5xx from a proxy), the retry is refused because the thing now exists. A refusal after a retry
  * is therefore checked: if the List, fields or static Segment now exist, the create succeeded.
  */
-export async function createOnce(logger: Logger, what: string, create: () => Promise<void>, exists: () => Promise<boolean>): Promise<void> {
+export async function createOnce(
+  logger: Logger,
+  what: string,
+  create: () => Promise<void>,
+  exists: () => Promise<boolean>,
+): Promise<void> {
   try {
     await create();
   } catch (error) {

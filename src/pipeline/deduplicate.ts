@@ -61,11 +61,19 @@ export function winnerCells(partition: DedupedPartition, winner: Winner): string
  * Each partition's rows reduced to one winner per key: the first or the last row of that key in input
  * order, with every Segment its rows named. Each file is removed once read.
  */
-export async function* deduplicatePartitions(spooled: SpooledPartitions, strategy: DeduplicationStrategy): AsyncGenerator<DedupedPartition> {
+export async function* deduplicatePartitions(
+  spooled: SpooledPartitions,
+  strategy: DeduplicationStrategy,
+): AsyncGenerator<DedupedPartition> {
   for (const group of spooled.groups) yield* deduplicateGroup(spooled, group, strategy, 1);
 }
 
-async function* deduplicateGroup(spooled: SpooledPartitions, files: string[], strategy: DeduplicationStrategy, depth: number): AsyncGenerator<DedupedPartition> {
+async function* deduplicateGroup(
+  spooled: SpooledPartitions,
+  files: string[],
+  strategy: DeduplicationStrategy,
+  depth: number,
+): AsyncGenerator<DedupedPartition> {
   const [first] = files;
   if (first === undefined) return;
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
@@ -85,12 +93,13 @@ async function* deduplicateGroup(spooled: SpooledPartitions, files: string[], st
   }
   // The whole partition is read at once (it is at most maxPartitionBytes) and scanned as bytes: the
   // winners are spans of it, so no row is decoded or copied unless it has to be.
-  const data = files.length === 1 ? await readFile(first) : Buffer.concat(await Promise.all(files.map((file) => readFile(file))));
+  const data =
+    files.length === 1 ? await readFile(first) : Buffer.concat(await Promise.all(files.map((file) => readFile(file))));
   await Promise.all(files.map((file) => rm(file, { force: true })));
   const byKey = new Map<string, Winner>();
   let merged = 0;
   const lastWins = strategy === 'ImportLastMatch';
-  for (let position = 0; position < data.length; ) {
+  for (let position = 0; position < data.length;) {
     const keyEnd = data.indexOf(TAB, position);
     const rowEnd = data.indexOf(TAB, keyEnd + 1);
     const segmentEnd = data.indexOf(TAB, rowEnd + 1);
@@ -120,7 +129,8 @@ async function* deduplicateGroup(spooled: SpooledPartitions, files: string[], st
     for (const winner of byKey.values()) {
       const piece = Math.floor(winner.row / ROWS_PER_PIECE);
       const base = rowBases[piece];
-      if (base === undefined) throw new Error(`spooled row position ${winner.row} is in piece ${piece}, which has no row number`);
+      if (base === undefined)
+        throw new Error(`spooled row position ${winner.row} is in piece ${piece}, which has no row number`);
       winner.row = base + (winner.row - piece * ROWS_PER_PIECE) + 1;
     }
   }

@@ -11,7 +11,13 @@ import type { SegmentSpool } from './segment-spool.js';
  * The dry run, after preflight: deduplicates and batches the List rows as a real run would, then counts
  * the requests the run would make. Nothing is sent; every row counts as not applied (`dry_run`).
  */
-export async function planDryRun(ctx: RunContext, read: ReadResult, checked: PreflightResult, segmentSpool: SegmentSpool, counts: ListCounts): Promise<DryRunPlan> {
+export async function planDryRun(
+  ctx: RunContext,
+  read: ReadResult,
+  checked: PreflightResult,
+  segmentSpool: SegmentSpool,
+  counts: ListCounts,
+): Promise<DryRunPlan> {
   const { settings } = ctx;
   let listRequests = 0;
   let listRows = 0;
@@ -36,7 +42,11 @@ export async function planDryRun(ctx: RunContext, read: ReadResult, checked: Pre
   const segmentRequests = segments.reduce((sum, s) => sum + s.requests + (s.create ? 1 : 0) + (s.clear ? 1 : 0), 0);
   return {
     list_to_create: !checked.listExists,
-    fields_to_create: checked.fieldsToCreate.map((field) => ({ name: field.name, data_type: field.data_type, ...(field.length ? { length: field.length } : {}) })),
+    fields_to_create: checked.fieldsToCreate.map((field) => ({
+      name: field.name,
+      data_type: field.data_type,
+      ...(field.length ? { length: field.length } : {}),
+    })),
     business_key_to_set: setup ? read.plan.keys.map((key) => key.field) : null,
     list_rows: listRows,
     list_requests: listRequests,

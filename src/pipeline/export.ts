@@ -59,7 +59,8 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
   const ctx: RunContext = { options, settings, logger, results, rejected, progress, client, workDir };
   results.deduplication.strategy = settings.deduplication;
   const counts = results.listCounts;
-  const stage = <T>(name: Parameters<typeof runStage>[2], work: () => Promise<T>) => runStage(results, progress, name, work);
+  const stage = <T>(name: Parameters<typeof runStage>[2], work: () => Promise<T>) =>
+    runStage(results, progress, name, work);
   progress.start();
   try {
     await stage('preflight', () => checkOrganization(ctx));
@@ -67,7 +68,12 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
     results.rows = { inputRows: read.inputRows, skipped: read.skipped, spooledRows: read.spooledRows };
     const checked = await stage('preflight', () => preflight(ctx, read.plan, read.segments));
     logger.info(
-      { rows: read.inputRows, valid: read.inputRows - read.skipped, segments: checked.segments.length, listExists: checked.listExists },
+      {
+        rows: read.inputRows,
+        valid: read.inputRows - read.skipped,
+        segments: checked.segments.length,
+        listExists: checked.listExists,
+      },
       'input read and validated; preflight passed',
     );
     const segmentSpool = new SegmentSpool(workDir);
@@ -75,17 +81,33 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
     if (options.dryRun) {
       // Part of preflight for the report (no stage of its own, so no duration of its own).
       const plan = await planDryRun(ctx, read, checked, segmentSpool, counts);
-      results.segments = checked.segments.map((segment, i) => ({ ...emptySegmentReport(segment, segmentSpool.rows(i)), status: 'planned' as const }));
+      results.segments = checked.segments.map((segment, i) => ({
+        ...emptySegmentReport(segment, segmentSpool.rows(i)),
+        status: 'planned' as const,
+      }));
       results.plan = plan;
       logger.info({ plan: { ...plan, segments: plan.segments.length } }, 'dry run: nothing was written');
       return;
     }
     await stage('list-setup', () => setUpList(ctx, checked, list));
     await stage('list-load', () => loadList(ctx, read, checked.segments, segmentSpool, counts, list));
-    const targets: SegmentLoad[] = checked.segments.map((segment, index) => ({ segment, index, entry: emptySegmentReport(segment, segmentSpool.rows(index)) }));
+    const targets: SegmentLoad[] = checked.segments.map((segment, index) => ({
+      segment,
+      index,
+      entry: emptySegmentReport(segment, segmentSpool.rows(index)),
+    }));
     results.segments = targets.map((target) => target.entry);
     await stage('segment-setup', () => createMissingSegments(ctx, targets));
-    await stage('segment-load', () => loadSegments(ctx, read.plan, targets, segmentSpool, counts.rejectedRows, (sizes) => (results.segmentBatchRows = sizes)));
+    await stage('segment-load', () =>
+      loadSegments(
+        ctx,
+        read.plan,
+        targets,
+        segmentSpool,
+        counts.rejectedRows,
+        (sizes) => (results.segmentBatchRows = sizes),
+      ),
+    );
   } finally {
     progress.stop();
     client.close();
@@ -102,6 +124,10 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
     );
   }
   if (results.accounting && !results.accounting.balanced) {
-    throw new InternalError('ACCOUNTING_MISMATCH', `the run does not account for every input row: ${JSON.stringify(results.accounting)}`, { stage: 'report' });
+    throw new InternalError(
+      'ACCOUNTING_MISMATCH',
+      `the run does not account for every input row: ${JSON.stringify(results.accounting)}`,
+      { stage: 'report' },
+    );
   }
 }

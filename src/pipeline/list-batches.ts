@@ -2,7 +2,12 @@ import { convertValue, type ColumnType } from '../schema/types.js';
 import { BatchBuilder, type Batch } from './batches.js';
 import type { Column, ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
-import { deduplicatePartitions, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from './deduplicate.js';
+import {
+  deduplicatePartitions,
+  winnerCells,
+  type DeduplicationStrategy,
+  type SpooledPartitions,
+} from './deduplicate.js';
 import { SegmentSpool, type SegmentSpoolFiles } from './segment-spool.js';
 
 /**
@@ -46,7 +51,10 @@ const REJECTED_PER_UPDATE = 1_000;
 
 export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<ListBatchUpdate, SegmentMemberCounts> {
   const { plan } = job;
-  const segmentIndex = new Map([...job.segmentValues.map((value, i): [string, number] => [value, i]), ...(job.segmentAliases ?? [])]);
+  const segmentIndex = new Map([
+    ...job.segmentValues.map((value, i): [string, number] => [value, i]),
+    ...(job.segmentAliases ?? []),
+  ]);
   const segmentSpool = new SegmentSpool(job.segmentDirectory);
   const builder = new BatchBuilder(job.batchRows, job.batchBytes);
   const encoder = new RowEncoder(plan);
@@ -152,7 +160,9 @@ export class RowEncoder {
       this.converted[i] = undefined;
       const type = this.types[i]!;
       if (type !== 'string' && cursor > position + 1) {
-        const text = escaped ? (JSON.parse(data.toString('utf8', position, cursor + 1)) as string) : data.toString('utf8', position + 1, cursor);
+        const text = escaped
+          ? (JSON.parse(data.toString('utf8', position, cursor + 1)) as string)
+          : data.toString('utf8', position + 1, cursor);
         const conversion = convertValue(text, type);
         if (conversion.ok) this.converted[i] = conversion.json;
         else {

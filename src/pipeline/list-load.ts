@@ -21,19 +21,31 @@ const LIST_WORKER_HEAP_MB = 160;
  * The deduplication: the List rows as request bodies, one key each. Each Segment's members are recorded
  * in `segmentSpool` on the way, and the deduplication's counts and rejections in `counts`.
  */
-export async function* listBatches(ctx: RunContext, read: ReadResult, segments: SegmentTarget[], segmentSpool: SegmentSpool, counts: ListCounts): AsyncGenerator<Batch> {
+export async function* listBatches(
+  ctx: RunContext,
+  read: ReadResult,
+  segments: SegmentTarget[],
+  segmentSpool: SegmentSpool,
+  counts: ListCounts,
+): AsyncGenerator<Batch> {
   const { settings } = ctx;
   const job: ListBatchJob = {
     spooled: read.spooled,
     strategy: settings.deduplication,
     plan: read.plan,
     segmentValues: segments.map((segment) => segment.value),
-    segmentAliases: segments.flatMap((segment, i) => segment.values.filter((value) => value !== segment.value).map((value): [string, number] => [value, i])),
+    segmentAliases: segments.flatMap((segment, i) =>
+      segment.values.filter((value) => value !== segment.value).map((value): [string, number] => [value, i]),
+    ),
     segmentDirectory: segmentSpool.directory,
     batchRows: settings.batch_rows,
     batchBytes: settings.batch_bytes,
   };
-  const updates = generatorInWorker<ListBatchUpdate, SegmentMemberCounts>(siblingModule(import.meta.url, 'list-worker'), job, { ahead: BATCHES_AHEAD, maxHeapMb: LIST_WORKER_HEAP_MB });
+  const updates = generatorInWorker<ListBatchUpdate, SegmentMemberCounts>(
+    siblingModule(import.meta.url, 'list-worker'),
+    job,
+    { ahead: BATCHES_AHEAD, maxHeapMb: LIST_WORKER_HEAP_MB },
+  );
   try {
     for (;;) {
       const next = await updates.next();
@@ -49,7 +61,11 @@ export async function* listBatches(ctx: RunContext, read: ReadResult, segments: 
         counts.rejectedRows.add(entry.row);
         await ctx.rejected.write(entry);
       }
-      if (update.batch) yield { ...update.batch, body: Buffer.from(update.batch.body.buffer, update.batch.body.byteOffset, update.batch.body.byteLength) };
+      if (update.batch)
+        yield {
+          ...update.batch,
+          body: Buffer.from(update.batch.body.buffer, update.batch.body.byteOffset, update.batch.body.byteLength),
+        };
     }
   } finally {
     await updates.return(undefined as never);
@@ -60,7 +76,14 @@ export async function* listBatches(ctx: RunContext, read: ReadResult, segments: 
  * The List load: every deduplicated row, in batches, one request at a time. `counts` and `list` are kept
  * up to date after every batch; `counts.complete` once every row was sent.
  */
-export async function loadList(ctx: RunContext, read: ReadResult, segments: SegmentTarget[], segmentSpool: SegmentSpool, counts: ListCounts, list: ListReport): Promise<void> {
+export async function loadList(
+  ctx: RunContext,
+  read: ReadResult,
+  segments: SegmentTarget[],
+  segmentSpool: SegmentSpool,
+  counts: ListCounts,
+  list: ListReport,
+): Promise<void> {
   const { client, settings, logger } = ctx;
   const plan = read.plan;
   ctx.progress.enter('list-load', read.inputRows - read.skipped);
@@ -106,7 +129,14 @@ export async function loadList(ctx: RunContext, read: ReadResult, segments: Segm
   }
   counts.complete = true;
   logger.info(
-    { requests: list.requests, sent: list.rows_sent, inserted: list.inserted, updated: list.updated, rejected: list.failed, notApplied: list.not_applied },
+    {
+      requests: list.requests,
+      sent: list.rows_sent,
+      inserted: list.inserted,
+      updated: list.updated,
+      rejected: list.failed,
+      notApplied: list.not_applied,
+    },
     `List ${settings.list_api_name} loaded`,
   );
 }

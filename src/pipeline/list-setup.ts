@@ -13,19 +13,31 @@ export async function setUpList(ctx: RunContext, checked: PreflightResult, list:
   const org = settings.organization;
   const name = settings.list_api_name;
   if (!checked.listExists) {
-    await createOnce(logger, `List ${name}`, () => client.createList(org, { api_name: name, name, type: 'Userlist', description: CREATED_LIST_DESCRIPTION }), async () =>
-      Boolean(await client.getList(org, name)),
+    await createOnce(
+      logger,
+      `List ${name}`,
+      () => client.createList(org, { api_name: name, name, type: 'Userlist', description: CREATED_LIST_DESCRIPTION }),
+      async () => Boolean(await client.getList(org, name)),
     );
     list.created = true;
     logger.info({ list: name }, `created List ${name}`);
   }
   if (checked.fieldsToCreate.length > 0) {
-    await createOnce(logger, `the fields of List ${name}`, () => client.createFields(org, name, checked.fieldsToCreate), async () => {
-      const fields = new Set((await client.getFields(org, name)).map((field) => field.name.toUpperCase()));
-      return checked.fieldsToCreate.every((field) => fields.has(field.name.toUpperCase()));
-    });
+    await createOnce(
+      logger,
+      `the fields of List ${name}`,
+      () => client.createFields(org, name, checked.fieldsToCreate),
+      async () => {
+        const fields = new Set((await client.getFields(org, name)).map((field) => field.name.toUpperCase()));
+        return checked.fieldsToCreate.every((field) => fields.has(field.name.toUpperCase()));
+      },
+    );
     list.fields_created = checked.fieldsToCreate.map((field) => field.name);
-    list.fields_created_types = checked.fieldsToCreate.map((field) => ({ name: field.name, data_type: field.data_type, ...(field.length ? { length: field.length } : {}) }));
+    list.fields_created_types = checked.fieldsToCreate.map((field) => ({
+      name: field.name,
+      data_type: field.data_type,
+      ...(field.length ? { length: field.length } : {}),
+    }));
     logger.info({ list: name, fields: list.fields_created }, `created ${list.fields_created.length} field(s)`);
   }
   // Exactly key_fields, in their order: the load's keyFields must match the index.

@@ -18,7 +18,11 @@ export type MembershipChange<T> =
  * not met as `add`. A key seen twice on one side counts once: the first new member of a key is the one
  * added, and a current member read twice (a page boundary that moved) is reported once.
  */
-export function* diffPartition<T>(incoming: Iterable<T>, current: Iterable<T>, keyOf: (item: T) => string): Generator<MembershipChange<T>> {
+export function* diffPartition<T>(
+  incoming: Iterable<T>,
+  current: Iterable<T>,
+  keyOf: (item: T) => string,
+): Generator<MembershipChange<T>> {
   const waiting = new Map<string, T>();
   for (const item of incoming) {
     const key = keyOf(item);

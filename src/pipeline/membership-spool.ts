@@ -45,7 +45,10 @@ export interface MembershipCounts {
 }
 
 /** The canonical key of a key row: the values' texts, each in its field type's stored form. */
-export function memberKey(values: readonly unknown[], forms: ReadonlyArray<((text: string) => string) | undefined>): string {
+export function memberKey(
+  values: readonly unknown[],
+  forms: ReadonlyArray<((text: string) => string) | undefined>,
+): string {
   let key = '';
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
@@ -79,7 +82,10 @@ export class MembershipSpool {
   ) {
     this.partitions = partitionCount(expectedMembers * BYTES_PER_MEMBER);
     this.forms = keyTypes.map((type) => keyForm(type));
-    this.buffers = { current: Array.from({ length: this.partitions }, () => []), incoming: Array.from({ length: this.partitions }, () => []) };
+    this.buffers = {
+      current: Array.from({ length: this.partitions }, () => []),
+      incoming: Array.from({ length: this.partitions }, () => []),
+    };
   }
 
   /** A page of the Segment's members now, as the search answers them (key fields in key_fields order). */
@@ -111,7 +117,15 @@ export class MembershipSpool {
    */
   async compare(): Promise<MembershipCounts> {
     await this.flush();
-    const counts: MembershipCounts = { before: 0, added: 0, kept: 0, removed: 0, after: 0, repeated: 0, unsendable: this.unsendable };
+    const counts: MembershipCounts = {
+      before: 0,
+      added: 0,
+      kept: 0,
+      removed: 0,
+      after: 0,
+      repeated: 0,
+      unsendable: this.unsendable,
+    };
     const adds = new LineFile(this.addsPath);
     const removals = new LineFile(this.removalsPath);
     await adds.create();
@@ -119,7 +133,11 @@ export class MembershipSpool {
     for (let p = 0; p < this.partitions; p++) {
       const incoming = this.partitionPath('incoming', p);
       const current = this.partitionPath('current', p);
-      for (const { change, item } of diffPartition(await partitionLines(incoming), await partitionLines(current), (line) => line.key)) {
+      for (const { change, item } of diffPartition(
+        await partitionLines(incoming),
+        await partitionLines(current),
+        (line) => line.key,
+      )) {
         if (change === 'stay') counts.kept++;
         else if (change === 'remove') {
           counts.removed++;
@@ -159,7 +177,8 @@ export class MembershipSpool {
   /** Removes every file of this spool. */
   async destroy(): Promise<void> {
     const paths = [this.addsPath, this.removalsPath];
-    for (let p = 0; p < this.partitions; p++) paths.push(this.partitionPath('current', p), this.partitionPath('incoming', p));
+    for (let p = 0; p < this.partitions; p++)
+      paths.push(this.partitionPath('current', p), this.partitionPath('incoming', p));
     await Promise.all(paths.map((path) => rm(path, { force: true })));
   }
 
@@ -221,7 +240,7 @@ async function partitionLines(path: string): Promise<Generator<PartitionLine>> {
 }
 
 function* linesOf(text: string): Generator<PartitionLine> {
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     const tab = text.indexOf('\t', start);

@@ -24,7 +24,10 @@ export class PartitionWriter {
     for (let i = 0; i < count; i++) {
       const path = join(directory, `${prefix}-${i}.jsonl`);
       this.paths.push(path);
-      this.files.push({ stream: createWriteStream(path, { highWaterMark: flushBytes }), chunks: new LineChunks(flushBytes) });
+      this.files.push({
+        stream: createWriteStream(path, { highWaterMark: flushBytes }),
+        chunks: new LineChunks(flushBytes),
+      });
     }
   }
 

@@ -58,9 +58,13 @@ export async function checkOrganization(ctx: RunContext): Promise<void> {
     return;
   }
   if (!organization) {
-    throw new ConfigError('ORGANIZATION_NOT_FOUND', `organization ${JSON.stringify(settings.organization)} was not found at ${ctx.options.credentials.baseUrl} (check the organization setting and SELLIGENT_BASE_URL)`, {
-      stage: 'preflight',
-    });
+    throw new ConfigError(
+      'ORGANIZATION_NOT_FOUND',
+      `organization ${JSON.stringify(settings.organization)} was not found at ${ctx.options.credentials.baseUrl} (check the organization setting and SELLIGENT_BASE_URL)`,
+      {
+        stage: 'preflight',
+      },
+    );
   }
 }
 
@@ -68,7 +72,11 @@ export async function checkOrganization(ctx: RunContext): Promise<void> {
  * Stage 3: reads only. Checks the List and its fields against the input, and every target Segment,
  * so that a configuration problem fails the run before anything is written.
  */
-export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: Map<string, number>): Promise<PreflightResult> {
+export async function preflight(
+  ctx: RunContext,
+  plan: ColumnPlan,
+  segmentRows: Map<string, number>,
+): Promise<PreflightResult> {
   const { settings, client, logger } = ctx;
   const org = settings.organization;
   const listName = settings.list_api_name;
@@ -78,7 +86,11 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
   let resumeSetup = false;
   if (!list) {
     if (!settings.create_list_if_not_exists) {
-      throw new ConfigError('LIST_NOT_FOUND', `List ${listName} was not found in organization ${org}; create it in Selligent or set create_list_if_not_exists: true`, { stage: 'preflight' });
+      throw new ConfigError(
+        'LIST_NOT_FOUND',
+        `List ${listName} was not found in organization ${org}; create it in Selligent or set create_list_if_not_exists: true`,
+        { stage: 'preflight' },
+      );
     }
     fieldsToCreate = plan.fields
       .filter((column) => !DEFAULT_USERLIST_FIELDS.includes(column.field))
@@ -86,12 +98,18 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
   } else {
     const existing = new Map((await client.getFields(org, listName)).map((field) => [field.name.toUpperCase(), field]));
     const missing = plan.fields.filter((column) => !existing.has(column.field)).map((column) => column.field);
-    resumeSetup = settings.create_list_if_not_exists && list.description === CREATED_LIST_DESCRIPTION && (await client.countRecords(org, listName)) === 0;
+    resumeSetup =
+      settings.create_list_if_not_exists &&
+      list.description === CREATED_LIST_DESCRIPTION &&
+      (await client.countRecords(org, listName)) === 0;
     if (resumeSetup) {
       fieldsToCreate = plan.fields
         .filter((column) => !existing.has(column.field) && !DEFAULT_USERLIST_FIELDS.includes(column.field))
         .map((column) => fieldDefinition(column.field, column.type, plan.longest?.[plan.fields.indexOf(column)]));
-      logger.info({ list: listName, fields: fieldsToCreate.map((field) => field.name) }, `List ${listName} was created by an earlier run that did not finish setting it up: finishing its fields and unique key`);
+      logger.info(
+        { list: listName, fields: fieldsToCreate.map((field) => field.name) },
+        `List ${listName} was created by an earlier run that did not finish setting it up: finishing its fields and unique key`,
+      );
     } else if (missing.length > 0) {
       throw new ConfigError(
         'FIELDS_MISSING',
@@ -107,7 +125,10 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
       const sendType = sendTypeFor(field.data_type);
       if (!sendType) continue;
       if (!COMPATIBLE_FIELD_TYPES[column.type].includes(field.data_type)) {
-        logger.warn({ column: column.name, columnType: column.type, field: column.field, fieldType: field.data_type }, `column ${column.name} (${column.type}) loads into field ${column.field} of type ${field.data_type}: values that do not convert are rejected`);
+        logger.warn(
+          { column: column.name, columnType: column.type, field: column.field, fieldType: field.data_type },
+          `column ${column.name} (${column.type}) loads into field ${column.field} of type ${field.data_type}: values that do not convert are rejected`,
+        );
       }
       column.sendType = sendType;
     }
@@ -115,7 +136,8 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
 
   const existingSegments = new Map<string, { api_name: string; segment_type?: string }>();
   if (list) {
-    for (const segment of await client.listSegments(org, listName)) existingSegments.set(segment.api_name.toLowerCase(), segment);
+    for (const segment of await client.listSegments(org, listName))
+      existingSegments.set(segment.api_name.toLowerCase(), segment);
   }
   const segments: SegmentTarget[] = [];
   const missing: string[] = [];
@@ -148,10 +170,14 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
     logger.warn({ segments: otherType }, message);
   }
   if (notStatic.length > 0) {
-    throw new ConfigError('SEGMENT_NOT_STATIC', `Segment${notStatic.length > 1 ? 's' : ''} ${notStatic.join(', ')} of List ${listName} ${notStatic.length > 1 ? 'are' : 'is'} not static; rows can be loaded into static Segments only`, {
-      stage: 'preflight',
-      details: { segments: notStatic },
-    });
+    throw new ConfigError(
+      'SEGMENT_NOT_STATIC',
+      `Segment${notStatic.length > 1 ? 's' : ''} ${notStatic.join(', ')} of List ${listName} ${notStatic.length > 1 ? 'are' : 'is'} not static; rows can be loaded into static Segments only`,
+      {
+        stage: 'preflight',
+        details: { segments: notStatic },
+      },
+    );
   }
   if (missing.length > 0) {
     throw new ConfigError(
@@ -168,7 +194,9 @@ export async function preflight(ctx: RunContext, plan: ColumnPlan, segmentRows: 
  * group is named by its most used spelling (the first in sort order on a tie), which is also the name a
  * missing Segment is created with.
  */
-export function groupRoutingValues(segmentRows: Map<string, number>): Array<{ value: string; values: string[]; validRows: number }> {
+export function groupRoutingValues(
+  segmentRows: Map<string, number>,
+): Array<{ value: string; values: string[]; validRows: number }> {
   const groups = new Map<string, string[]>();
   for (const value of [...segmentRows.keys()].sort()) {
     const key = value.toLowerCase();
@@ -187,7 +215,9 @@ export function groupRoutingValues(segmentRows: Map<string, number>): Array<{ va
 /** The field created for a column; a text column's field is sized from its longest value (characters). */
 export function fieldDefinition(name: string, type: ColumnType, longest = 0): FieldDefinition {
   const dataType = FIELD_TYPE_FOR[type];
-  return dataType === 'Text' ? { name, ...textFieldFor(longest), allow_null: true } : { name, data_type: dataType, allow_null: true };
+  return dataType === 'Text'
+    ? { name, ...textFieldFor(longest), allow_null: true }
+    : { name, data_type: dataType, allow_null: true };
 }
 
 /** How values must be sent to a field of this Selligent type; undefined for a type the exporter does not convert to. */
@@ -213,4 +243,3 @@ function sendTypeFor(dataType: string): ColumnType | undefined {
       return undefined;
   }
 }
-

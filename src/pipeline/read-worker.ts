@@ -26,7 +26,15 @@ export interface ReadWorkerSetup {
 }
 
 export type ReadWorkerRequest =
-  | { type: 'piece'; seq: number; object: number; uri: string; format: InputFormat; bytes?: Uint8Array; rows?: RawRow[] }
+  | {
+      type: 'piece';
+      seq: number;
+      object: number;
+      uri: string;
+      format: InputFormat;
+      bytes?: Uint8Array;
+      rows?: RawRow[];
+    }
   | { type: 'finish' };
 
 /** A row that failed validation; `index` is its place in the piece. The main thread adds the row number. */
@@ -36,8 +44,22 @@ export interface InvalidRow extends Omit<RejectedRow, 'row'> {
 }
 
 export type ReadWorkerResult =
-  | { type: 'piece'; seq: number; object: number; rows: number; invalid: InvalidRow[]; segments: Array<[string, number]> }
-  | { type: 'finished'; files: string[]; spooled: number; inferred: InferredType[] | undefined; nativeTypes: InferredType[]; longest: number[] }
+  | {
+      type: 'piece';
+      seq: number;
+      object: number;
+      rows: number;
+      invalid: InvalidRow[];
+      segments: Array<[string, number]>;
+    }
+  | {
+      type: 'finished';
+      files: string[];
+      spooled: number;
+      inferred: InferredType[] | undefined;
+      nativeTypes: InferredType[];
+      longest: number[];
+    }
   | { type: 'error'; error: ReturnType<typeof toWireError> };
 
 const setup = workerData as ReadWorkerSetup;
@@ -46,7 +68,13 @@ const plan = setup.plan;
 // Inferred types are known only at the end; a column inferred as a number holds only values already
 // written in their stored form (see widen), so comparing its text is the same.
 const keyForms = plan.typesFrom === 'schema-file' ? plan.keys.map((key) => keyForm(key.type)) : undefined;
-const spool = new RowSpool(setup.directory, plan.keyPositions, setup.partitions, `rows-w${setup.id}`, keyForms?.some(Boolean) ? keyForms : undefined);
+const spool = new RowSpool(
+  setup.directory,
+  plan.keyPositions,
+  setup.partitions,
+  `rows-w${setup.id}`,
+  keyForms?.some(Boolean) ? keyForms : undefined,
+);
 const nativeTypes: InferredType[] = [];
 let parser: ChunkParser | undefined;
 let parserObject = -1;
@@ -55,17 +83,26 @@ const port = parentPort!;
 let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (request: ReadWorkerRequest) => {
-  queue = queue.then(() => handle(request)).catch((error: unknown) => {
-    port.postMessage({ type: 'error', error: toWireError(error) } satisfies ReadWorkerResult);
-    queue = new Promise(() => undefined);
-  });
+  queue = queue
+    .then(() => handle(request))
+    .catch((error: unknown) => {
+      port.postMessage({ type: 'error', error: toWireError(error) } satisfies ReadWorkerResult);
+      queue = new Promise(() => undefined);
+    });
 });
 
 async function handle(request: ReadWorkerRequest): Promise<void> {
   if (request.type === 'finish') {
     mergeNativeTypes();
     await spool.finish();
-    port.postMessage({ type: 'finished', files: spool.files(), spooled: spool.rows, inferred: plan.inferred, nativeTypes, longest: plan.longest ?? [] } satisfies ReadWorkerResult);
+    port.postMessage({
+      type: 'finished',
+      files: spool.files(),
+      spooled: spool.rows,
+      inferred: plan.inferred,
+      nativeTypes,
+      longest: plan.longest ?? [],
+    } satisfies ReadWorkerResult);
     return;
   }
   port.postMessage(await readPiece(request));
@@ -103,7 +140,12 @@ async function readPiece(piece: Extract<ReadWorkerRequest, { type: 'piece' }>): 
   else {
     if (parserObject !== piece.object) {
       mergeNativeTypes();
-      parser = new ChunkParser({ format: piece.format, uri: piece.uri, maxFieldBytes: setup.maxFieldBytes, columns: setup.columns });
+      parser = new ChunkParser({
+        format: piece.format,
+        uri: piece.uri,
+        maxFieldBytes: setup.maxFieldBytes,
+        columns: setup.columns,
+      });
       parserObject = piece.object;
     }
     const bytes = piece.bytes!;

@@ -38,7 +38,11 @@ export function readWorkerCount(env: NodeJS.ProcessEnv, cores = availableParalle
   if (wanted === undefined || wanted.trim() === '') return Math.max(1, Math.min(4, cores));
   const count = Number(wanted);
   if (!Number.isInteger(count) || count < 1 || count > 16) {
-    throw new ConfigError('READ_THREADS_INVALID', `SELLIGENT_EXPORT_READ_THREADS: expected a whole number from 1 to 16, got ${JSON.stringify(wanted)}`, { stage: 'settings' });
+    throw new ConfigError(
+      'READ_THREADS_INVALID',
+      `SELLIGENT_EXPORT_READ_THREADS: expected a whole number from 1 to 16, got ${JSON.stringify(wanted)}`,
+      { stage: 'settings' },
+    );
   }
   return count;
 }
@@ -64,14 +68,22 @@ export function readWorkerHeapMb(maxFieldBytes: number): number {
 export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
   const { options, settings, logger } = ctx;
   const workers = readWorkerCount(options.env);
-  const schema: Map<string, ColumnType> | undefined = options.schemaPath ? await readSchemaFile(options.schemaPath) : undefined;
+  const schema: Map<string, ColumnType> | undefined = options.schemaPath
+    ? await readSchemaFile(options.schemaPath)
+    : undefined;
   const location = await resolveInput(options.input, options.env, logger);
   ctx.results.input.location = location.uri;
   try {
     const objects = await location.list();
     // Sizes are known before reading; gzip text is typically four to six times its compressed size.
-    const expectedBytes = objects.reduce((sum, object) => sum + (object.size ?? 0) * (/\.gz(ip)?$/i.test(object.uri) ? 5 : 1), 0);
-    logger.info({ objects: objects.length, bytes: objects.reduce((sum, o) => sum + (o.size ?? 0), 0) }, 'input located');
+    const expectedBytes = objects.reduce(
+      (sum, object) => sum + (object.size ?? 0) * (/\.gz(ip)?$/i.test(object.uri) ? 5 : 1),
+      0,
+    );
+    logger.info(
+      { objects: objects.length, bytes: objects.reduce((sum, o) => sum + (o.size ?? 0), 0) },
+      'input located',
+    );
     const reader = new InputReader(location, objects, {
       format: options.format as never,
       maxDecompressedBytes: settings.max_decompressed_bytes,
@@ -92,7 +104,14 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
     const start = (): ReadPool => {
       const typesFrom = schema ? 'schema-file' : reader.format === 'jsonl' ? 'native' : 'inferred';
       plan = planColumns(reader.columns!, settings, schema, typesFrom);
-      const setup = (id: number): ReadWorkerSetup => ({ id, plan: plan!, columns: reader.columns!, maxFieldBytes: settings.max_field_bytes, directory: ctx.workDir, partitions });
+      const setup = (id: number): ReadWorkerSetup => ({
+        id,
+        plan: plan!,
+        columns: reader.columns!,
+        maxFieldBytes: settings.max_field_bytes,
+        directory: ctx.workDir,
+        partitions,
+      });
       return new ReadPool(workers, setup, readWorkerHeapMb(settings.max_field_bytes));
     };
     const take = async (result: Extract<ReadWorkerResult, { type: 'piece' }>): Promise<void> => {
@@ -101,10 +120,14 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       for (const invalid of result.invalid) {
         const row = inputRows + invalid.index + 1;
         if (!settings.skip_invalid_records) {
-          throw new InputError('INVALID_ROW', `input row ${row}${invalid.field ? `, column ${invalid.field}` : ''}: ${invalid.message} (skip_invalid_records is false, so the export stops before writing anything)`, {
-            stage: 'read',
-            details: { row, column: invalid.field, reason: invalid.reason },
-          });
+          throw new InputError(
+            'INVALID_ROW',
+            `input row ${row}${invalid.field ? `, column ${invalid.field}` : ''}: ${invalid.message} (skip_invalid_records is false, so the export stops before writing anything)`,
+            {
+              stage: 'read',
+              details: { row, column: invalid.field, reason: invalid.reason },
+            },
+          );
         }
         skipped++;
         byReason[invalid.reason] = (byReason[invalid.reason] ?? 0) + 1;
@@ -135,7 +158,8 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       }
       // A header and no rows (a query that selected nothing): checked like any input, then nothing to load.
       if (!pool && reader.columns !== undefined) pool = start();
-      if (!pool || !plan) throw new InputError('INPUT_EMPTY', `input ${location.uri}: no header row`, { stage: 'read' });
+      if (!pool || !plan)
+        throw new InputError('INPUT_EMPTY', `input ${location.uri}: no header row`, { stage: 'read' });
       while (taken < submitted) {
         await take(await pool.next(taken));
         taken++;
@@ -150,7 +174,9 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       const spooledRows = finished.reduce((sum, worker) => sum + worker.spooled, 0);
       for (const worker of finished) {
         worker.inferred?.forEach((type, i) => (plan!.inferred![i] = joinInferred(plan!.inferred![i]!, type)));
-        worker.nativeTypes.forEach((type, i) => (reader.nativeTypes[i] = joinInferred(reader.nativeTypes[i] ?? 'unknown', type)));
+        worker.nativeTypes.forEach(
+          (type, i) => (reader.nativeTypes[i] = joinInferred(reader.nativeTypes[i] ?? 'unknown', type)),
+        );
         worker.longest.forEach((length, i) => (plan!.longest![i] = Math.max(plan!.longest![i] ?? 0, length)));
       }
       settleInferredTypes(plan, plan.typesFrom === 'native' ? reader.nativeTypes : undefined);
@@ -164,7 +190,14 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
   }
 }
 
-function fillInputReport(ctx: RunContext, reader: InputReader, plan: ColumnPlan, inputRows: number, skipped: number, byReason: Partial<Record<SkipReason, number>>): void {
+function fillInputReport(
+  ctx: RunContext,
+  reader: InputReader,
+  plan: ColumnPlan,
+  inputRows: number,
+  skipped: number,
+  byReason: Partial<Record<SkipReason, number>>,
+): void {
   const { results, logger } = ctx;
   const input = results.input;
   input.format = reader.format ?? null;
@@ -202,7 +235,10 @@ class ReadPool {
   constructor(count: number, setup: (id: number) => ReadWorkerSetup, maxHeapMb: number) {
     const entry = siblingModule(import.meta.url, 'read-worker');
     for (let id = 0; id < count; id++) {
-      const slot: { worker: Worker; outstanding: number; finished?: FinishedResult } = { worker: startWorker(entry, setup(id), maxHeapMb), outstanding: 0 };
+      const slot: { worker: Worker; outstanding: number; finished?: FinishedResult } = {
+        worker: startWorker(entry, setup(id), maxHeapMb),
+        outstanding: 0,
+      };
       slot.worker.on('message', (result: ReadWorkerResult) => {
         if (result.type === 'piece') {
           slot.outstanding--;
@@ -228,7 +264,14 @@ class ReadPool {
     const slot = this.workers[seq % this.workers.length]!;
     await this.until(() => slot.outstanding < PIECES_AHEAD);
     slot.outstanding++;
-    const request: ReadWorkerRequest = { type: 'piece', seq, object: piece.object, uri: piece.uri, format: piece.format, rows: piece.rows };
+    const request: ReadWorkerRequest = {
+      type: 'piece',
+      seq,
+      object: piece.object,
+      uri: piece.uri,
+      format: piece.format,
+      rows: piece.rows,
+    };
     if (piece.bytes) {
       // A copy with memory of its own, which can then be moved to the worker instead of copied again.
       const bytes = new Uint8Array(piece.bytes);
@@ -269,4 +312,3 @@ class ReadPool {
     }
   }
 }
-

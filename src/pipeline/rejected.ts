@@ -65,7 +65,9 @@ export class RejectedRowsFile {
       this.stream = createWriteStream(this.path, { flags: 'w' });
     }
     const stream = this.stream;
-    await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   }
 }
 

@@ -7,7 +7,11 @@ import type { LoadAnswer, LoadResult } from '../selligent/types.js';
  * removed; not found = not a member (harmless); failed and invalid rows as for a load.
  */
 export function removalAsLoad(answer: LoadAnswer): LoadAnswer {
-  const result: LoadResult = { ...answer.result, number_of_inserted_records: count(answer.result.number_of_deleted_records), number_of_updated_records: 0 };
+  const result: LoadResult = {
+    ...answer.result,
+    number_of_inserted_records: count(answer.result.number_of_deleted_records),
+    number_of_updated_records: 0,
+  };
   return { ...answer, result };
 }
 

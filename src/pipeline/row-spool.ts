@@ -34,7 +34,10 @@ export class RowSpool {
    */
   add(row: number, segment: string, fieldCells: string[]): void {
     const key = recordKey(fieldCells, this.keyPositions, this.keyForms);
-    this.writer.add(hashKey(key) % this.partitionTotal, `${JSON.stringify(key)}\t${row}\t${segment}\t${JSON.stringify(fieldCells)}`);
+    this.writer.add(
+      hashKey(key) % this.partitionTotal,
+      `${JSON.stringify(key)}\t${row}\t${segment}\t${JSON.stringify(fieldCells)}`,
+    );
     this.rows++;
     this.pending++;
   }

@@ -48,13 +48,19 @@ export function guardDecision({ segment, before, toRemove, after, settings }: Gu
   }
   if (reasons.length === 0) return { verdict: 'ok' };
   const message = `Segment ${segment}: this run ${reasons.join(', and ')}`;
-  return settings.force ? { verdict: 'overridden', message: `${message}; went on because force is set` } : { verdict: 'stop', message };
+  return settings.force
+    ? { verdict: 'overridden', message: `${message}; went on because force is set` }
+    : { verdict: 'stop', message };
 }
 
 /** The run's stop: every Segment the guard stopped, named with its numbers. Exit code 2, nothing written. */
 export function segmentGuardError(stops: string[]): ConfigError {
-  const fix = 'Nothing was written. Check the input; if the change is intended, run once with --force (or set force: true)';
-  return new ConfigError('SEGMENT_GUARD', `${stops.join('\n')}\n${fix}`, { stage: 'preflight', details: { segments: stops.length } });
+  const fix =
+    'Nothing was written. Check the input; if the change is intended, run once with --force (or set force: true)';
+  return new ConfigError('SEGMENT_GUARD', `${stops.join('\n')}\n${fix}`, {
+    stage: 'preflight',
+    details: { segments: stops.length },
+  });
 }
 
 /** Rounded down, so a removal short of everyone never reads as 100%. */

@@ -29,7 +29,11 @@ export async function loadSegments(
   sizes: (figures: SegmentBatchRowsReport) => void,
 ): Promise<void> {
   const maxRows = segmentBatchRowsMax(ctx.settings);
-  const batchSize = new AdaptiveBatchSize({ initialRows: ctx.settings.segment_batch_rows, maxRows, targetMs: SEGMENT_ANSWER_TARGET_MS });
+  const batchSize = new AdaptiveBatchSize({
+    initialRows: ctx.settings.segment_batch_rows,
+    maxRows,
+    targetMs: SEGMENT_ANSWER_TARGET_MS,
+  });
   try {
     for (const target of targets) await loadSegment(ctx, plan, target, segmentSpool, rejectedRows, batchSize);
   } finally {
@@ -65,13 +69,20 @@ async function loadSegment(
       kind: 'segment',
       stopOnError: settings.error_handling === 'StopOnError',
       send: (body, rows) =>
-        client.loadSegment(org, listName, segment.apiName, {
-          keyFields: plan.keys.map((key) => key.field),
-          fields: plan.keys.map((key) => key.field),
-          mode: settings.mode,
-          deduplication: settings.deduplication,
-          errorHandling: settings.error_handling,
-        }, body, rows),
+        client.loadSegment(
+          org,
+          listName,
+          segment.apiName,
+          {
+            keyFields: plan.keys.map((key) => key.field),
+            fields: plan.keys.map((key) => key.field),
+            mode: settings.mode,
+            deduplication: settings.deduplication,
+            errorHandling: settings.error_handling,
+          },
+          body,
+          rows,
+        ),
       reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
       observe: (outcome) => batchSize.observe(outcome),
     },
@@ -82,17 +93,40 @@ async function loadSegment(
     },
   );
   const unapplied = unappliedByFailure(tally.notApplied);
-  entry.status = outcome === 'stopped' ? 'failed' : entry.failed > 0 || entry.not_found > 0 || unapplied > 0 ? 'partial' : 'succeeded';
+  entry.status =
+    outcome === 'stopped'
+      ? 'failed'
+      : entry.failed > 0 || entry.not_found > 0 || unapplied > 0
+        ? 'partial'
+        : 'succeeded';
   logger.info(
-    { segment: segment.apiName, members: entry.members_loaded, notFound: entry.not_found, failed: entry.failed, cleared: entry.cleared, created: entry.created },
+    {
+      segment: segment.apiName,
+      members: entry.members_loaded,
+      notFound: entry.not_found,
+      failed: entry.failed,
+      cleared: entry.cleared,
+      created: entry.created,
+    },
     `Segment ${segment.apiName} loaded`,
   );
   if (outcome === 'stopped') {
-    throw new PartialFailureError('STOPPED_ON_ERROR', `Selligent refused a batch of Segment ${segment.apiName} and error_handling is StopOnError: the export stopped there`, { stage: 'segment-load' });
+    throw new PartialFailureError(
+      'STOPPED_ON_ERROR',
+      `Selligent refused a batch of Segment ${segment.apiName} and error_handling is StopOnError: the export stopped there`,
+      { stage: 'segment-load' },
+    );
   }
 }
 
-async function* segmentBatches(ctx: RunContext, spool: SegmentSpool, index: number, rejectedRows: RowNumberSet, entry: SegmentReport, batchSize: AdaptiveBatchSize): AsyncGenerator<Batch> {
+async function* segmentBatches(
+  ctx: RunContext,
+  spool: SegmentSpool,
+  index: number,
+  rejectedRows: RowNumberSet,
+  entry: SegmentReport,
+  batchSize: AdaptiveBatchSize,
+): AsyncGenerator<Batch> {
   const builder = new BatchBuilder(batchSize.rows, ctx.settings.batch_bytes);
   for await (const members of spool.memberGroups(index)) {
     for (const { row, keyJson } of members) {

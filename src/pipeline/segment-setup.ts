@@ -25,7 +25,12 @@ export async function createMissingSegments(ctx: RunContext, targets: SegmentLoa
     await createOnce(
       logger,
       `Segment ${segment.apiName}`,
-      () => client.createStaticSegment(org, listName, { api_name: segment.apiName, name: segment.apiName, description: 'Created by selligent-export' }),
+      () =>
+        client.createStaticSegment(org, listName, {
+          api_name: segment.apiName,
+          name: segment.apiName,
+          description: 'Created by selligent-export',
+        }),
       // A static Segment may report External or Unknown (the service's variants): anything but Dynamic is ours.
       async () => {
         const found = await client.getSegment(org, listName, segment.apiName);

@@ -73,13 +73,15 @@ export class SegmentSpool {
   add(segment: number, row: number, keyJson: string): Promise<void> | undefined {
     // Digits of two numbers, two tabs, a newline, and at most three UTF-8 bytes per character.
     const room = 35 + keyJson.length * 3;
-    if (this.buffer && this.used + room > this.buffer.length && this.used > 0) return this.flush().then(() => void this.append(segment, row, keyJson, room));
+    if (this.buffer && this.used + room > this.buffer.length && this.used > 0)
+      return this.flush().then(() => void this.append(segment, row, keyJson, room));
     this.append(segment, row, keyJson, room);
     return undefined;
   }
 
   private append(segment: number, row: number, keyJson: string, room: number): void {
-    if (!this.buffer || room > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(Math.max(this.maxBufferedBytes, room));
+    if (!this.buffer || room > this.buffer.length)
+      this.buffer = Buffer.allocUnsafeSlow(Math.max(this.maxBufferedBytes, room));
     if (this.lines === this.lineStarts.length) {
       this.lineStarts = grow(this.lineStarts);
       this.lineSegments = grow(this.lineSegments);
@@ -126,7 +128,8 @@ export class SegmentSpool {
    */
   async *memberGroups(segment: number): AsyncGenerator<SegmentMember[]> {
     if (this.rows(segment) === 0) return;
-    if (!this.cursors || segment < this.lastRead) this.cursors = Array.from({ length: this.runs }, (_, run) => new RunCursor(this.runPath(run)));
+    if (!this.cursors || segment < this.lastRead)
+      this.cursors = Array.from({ length: this.runs }, (_, run) => new RunCursor(this.runPath(run)));
     this.lastRead = segment;
     for (const cursor of this.cursors) {
       for (let group = await cursor.take(segment); group; group = await cursor.take(segment)) yield group;
@@ -173,7 +176,10 @@ class RunCursor {
         if (lineSegment > segment) return members.length > 0 ? members : undefined;
         if (lineSegment === segment) {
           const rowEnd = buffer.indexOf(TAB, tab + 1);
-          members.push({ row: digitsAt(buffer, tab + 1, rowEnd), keyJson: buffer.toString('utf8', rowEnd + 1, newline) });
+          members.push({
+            row: digitsAt(buffer, tab + 1, rowEnd),
+            keyJson: buffer.toString('utf8', rowEnd + 1, newline),
+          });
         }
         this.start = newline + 1;
       }

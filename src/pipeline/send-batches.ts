@@ -37,7 +37,20 @@ export interface UndetailedFailure {
 }
 
 export function emptyTally(): LoadTally {
-  return { requests: 0, rowsSent: 0, inserted: 0, updated: 0, failed: 0, duplicates: 0, notFound: 0, loaded: 0, rejected: 0, notApplied: {}, splits: 0, undetailed: [] };
+  return {
+    requests: 0,
+    rowsSent: 0,
+    inserted: 0,
+    updated: 0,
+    failed: 0,
+    duplicates: 0,
+    notFound: 0,
+    loaded: 0,
+    rejected: 0,
+    notApplied: {},
+    splits: 0,
+    undetailed: [],
+  };
 }
 
 /** `not_applied` reasons that mean Selligent did not (or may not have) applied rows it should have. */
@@ -79,7 +92,12 @@ export type BatchOutcome = 'continue' | 'stopped';
  * is never reported as rejected). `stopped` means StopOnError refused the batch. `uncertain`: an earlier
  * request with these rows may have been applied without an answer (the halves of a timed-out batch).
  */
-export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTally, uncertain = false): Promise<BatchOutcome> {
+export async function sendBatch(
+  target: LoadTarget,
+  batch: Batch,
+  tally: LoadTally,
+  uncertain = false,
+): Promise<BatchOutcome> {
   let answer: LoadAnswer;
   tally.requests++;
   try {
@@ -89,7 +107,13 @@ export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTal
     target.observe?.({ kind: 'too-large', rows: batch.rows.length });
     if (batch.rows.length === 1) {
       tally.rejected++;
-      await target.reject({ row: batch.rows[0]!, json: rowJson(batch, 0), field: null, code: 'BATCH_TOO_LARGE', message: `the row alone is too large for one request: ${error.message}` });
+      await target.reject({
+        row: batch.rows[0]!,
+        json: rowJson(batch, 0),
+        field: null,
+        code: 'BATCH_TOO_LARGE',
+        message: `the row alone is too large for one request: ${error.message}`,
+      });
       return 'continue';
     }
     tally.splits++;
@@ -100,7 +124,11 @@ export async function sendBatch(target: LoadTarget, batch: Batch, tally: LoadTal
   }
   target.observe?.({ kind: 'answered', rows: batch.rows.length, elapsedMs: answer.attemptMs });
   tally.rowsSent += batch.rows.length;
-  const account = accountAnswer(answer.result, batch.rows.length, { kind: target.kind, stopOnError: target.stopOnError, uncertain: uncertain || answer.uncertain });
+  const account = accountAnswer(answer.result, batch.rows.length, {
+    kind: target.kind,
+    stopOnError: target.stopOnError,
+    uncertain: uncertain || answer.uncertain,
+  });
   for (const record of account.invalid) {
     await target.reject({
       row: batch.rows[record.record_index]!,
@@ -168,7 +196,9 @@ export interface AnswerContext {
 export function accountAnswer(result: LoadResult, size: number, context: AnswerContext): BatchAccount {
   const code = result.result_code;
   if (code !== 'Succeeded' && code !== 'PartiallySucceeded' && code !== 'Failed') {
-    throw new RefusedError('LOAD_REFUSED', `Selligent refused a ${context.kind} load: ${envelopeText(result)}`, { details: { resultCode: code ?? null } });
+    throw new RefusedError('LOAD_REFUSED', `Selligent refused a ${context.kind} load: ${envelopeText(result)}`, {
+      details: { resultCode: code ?? null },
+    });
   }
   const invalid = distinctInvalid(result.invalid_records, size);
   const counters = {
@@ -190,7 +220,11 @@ export function accountAnswer(result: LoadResult, size: number, context: AnswerC
   const notFound = Math.min(counters.notFound, remaining - duplicates);
   const rest = remaining - duplicates - notFound;
   const loaded = Math.min(counters.inserted + counters.updated, rest);
-  add(notApplied, context.kind === 'segment' ? 'duplicate' : context.uncertain ? 'outcome_unknown' : 'already_exists', duplicates);
+  add(
+    notApplied,
+    context.kind === 'segment' ? 'duplicate' : context.uncertain ? 'outcome_unknown' : 'already_exists',
+    duplicates,
+  );
   add(notApplied, 'not_found', notFound);
   add(notApplied, 'unknown', rest - loaded);
   return { invalid, ...counters, loaded, notApplied, stopped: false };
@@ -226,7 +260,12 @@ export function add(record: Record<string, number>, key: string, count: number):
  * Sends batches one at a time (bulk calls into one List are never concurrent) while the next batch is
  * being prepared: at most one batch waits, so memory does not grow with the input.
  */
-export async function sendAll(batches: AsyncGenerator<Batch>, target: LoadTarget, tally: LoadTally, onSent?: (batch: Batch) => void): Promise<BatchOutcome> {
+export async function sendAll(
+  batches: AsyncGenerator<Batch>,
+  target: LoadTarget,
+  tally: LoadTally,
+  onSent?: (batch: Batch) => void,
+): Promise<BatchOutcome> {
   let next = batches.next();
   try {
     for (;;) {
@@ -264,16 +303,32 @@ export async function sendAllRecorded(
     return await sendAll(...args);
   } finally {
     results.splitBatches += tally.splits - before;
-    for (const batch of tally.undetailed.slice(undetailedBefore)) results.failedWithoutDetail.push({ stage: target.stage, target: target.target, ...batch });
+    for (const batch of tally.undetailed.slice(undetailedBefore))
+      results.failedWithoutDetail.push({ stage: target.stage, target: target.target, ...batch });
     target.sync();
   }
 }
 
 /** A rejection as a line of the rejected-rows file: the row's key, and its values unless only the key was sent. */
-export function rejectedEntry(plan: ColumnPlan, stage: 'list-load' | 'segment-load', rejection: Rejection, keyOnly = false) {
+export function rejectedEntry(
+  plan: ColumnPlan,
+  stage: 'list-load' | 'segment-load',
+  rejection: Rejection,
+  keyOnly = false,
+) {
   const sent = JSON.parse(rejection.json) as unknown[];
   const columns = keyOnly ? plan.keys : plan.fields;
-  const values = Object.fromEntries(columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]));
+  const values = Object.fromEntries(
+    columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]),
+  );
   const key = Object.fromEntries(plan.keys.map((column) => [column.field, values[column.field] ?? '']));
-  return { row: rejection.row, stage, key, field: rejection.field, code: rejection.code, message: rejection.message, values: keyOnly ? null : values };
+  return {
+    row: rejection.row,
+    stage,
+    key,
+    field: rejection.field,
+    code: rejection.code,
+    message: rejection.message,
+    values: keyOnly ? null : values,
+  };
 }

@@ -89,7 +89,11 @@ async function probeProcess(pid: number): Promise<ProcessProbe> {
 /** This process's identity, or undefined where /proc cannot tell it (not Linux): then nothing is removed. */
 export async function ownIdentity(): Promise<ProcessIdentity | undefined> {
   try {
-    const [stat, boot, pidns] = await Promise.all([readFile('/proc/self/stat', 'utf8'), readFile('/proc/sys/kernel/random/boot_id', 'utf8'), readlink('/proc/self/ns/pid')]);
+    const [stat, boot, pidns] = await Promise.all([
+      readFile('/proc/self/stat', 'utf8'),
+      readFile('/proc/sys/kernel/random/boot_id', 'utf8'),
+      readlink('/proc/self/ns/pid'),
+    ]);
     const start = startTimeFromStat(stat);
     const uid = process.getuid?.();
     if (!start || uid === undefined) return undefined;
@@ -143,9 +147,16 @@ export async function createSpoolDir(tempDir: string | undefined, logger: Logger
   if (self) {
     try {
       const removed = await removeStaleSpoolDirs(parent, self);
-      if (removed.length > 0) logger.info({ removed }, `removed ${removed.length} spool director${removed.length > 1 ? 'ies' : 'y'} left by killed runs`);
+      if (removed.length > 0)
+        logger.info(
+          { removed },
+          `removed ${removed.length} spool director${removed.length > 1 ? 'ies' : 'y'} left by killed runs`,
+        );
     } catch (error) {
-      logger.warn({ tempDir: parent, reason: (error as Error).message }, 'could not look for spool directories left by killed runs');
+      logger.warn(
+        { tempDir: parent, reason: (error as Error).message },
+        'could not look for spool directories left by killed runs',
+      );
     }
   }
   let dir: string;
@@ -170,8 +181,12 @@ export async function createSpoolDir(tempDir: string | undefined, logger: Logger
 
 function tempDirError(dir: string, setting: string, error: unknown): ConfigError {
   const code = (error as NodeJS.ErrnoException).code;
-  return new ConfigError('TEMP_DIR_UNUSABLE', `temp directory ${dir} is not usable (${fsReason(error)}): rows are spooled there; set ${setting} to an existing writable directory`, {
-    stage: 'settings',
-    details: { tempDir: dir, errorCode: code ?? null },
-  });
+  return new ConfigError(
+    'TEMP_DIR_UNUSABLE',
+    `temp directory ${dir} is not usable (${fsReason(error)}): rows are spooled there; set ${setting} to an existing writable directory`,
+    {
+      stage: 'settings',
+      details: { tempDir: dir, errorCode: code ?? null },
+    },
+  );
 }

@@ -22,7 +22,12 @@ const GROUP = 5_000;
  * @param segmentOf  routing value -> target index (every spelling of a target's name).
  * @param targets  per target index, the spool to fill; undefined for a target that needs no plan.
  */
-export async function spoolNewMembers(spooled: SpooledPartitions, plan: ColumnPlan, segmentOf: ReadonlyMap<string, number>, targets: ReadonlyArray<MembershipSpool | undefined>): Promise<void> {
+export async function spoolNewMembers(
+  spooled: SpooledPartitions,
+  plan: ColumnPlan,
+  segmentOf: ReadonlyMap<string, number>,
+  targets: ReadonlyArray<MembershipSpool | undefined>,
+): Promise<void> {
   const groups: SegmentMember[][] = targets.map(() => []);
   const keyTypes = plan.keys.map((key) => key.sendType);
   for (const files of spooled.groups) {
@@ -36,7 +41,10 @@ export async function spoolNewMembers(spooled: SpooledPartitions, plan: ColumnPl
           if (target === undefined || !targets[target]) continue;
           const cells = JSON.parse(line.slice(third + 1)) as string[];
           const group = groups[target]!;
-          group.push({ row: inputRow(spooled, Number(line.slice(first + 1, second))), keyJson: keyRow(cells, plan.keyPositions, keyTypes) });
+          group.push({
+            row: inputRow(spooled, Number(line.slice(first + 1, second))),
+            keyJson: keyRow(cells, plan.keyPositions, keyTypes),
+          });
           if (group.length >= GROUP) {
             groups[target] = [];
             await targets[target]!.addIncoming(group);
@@ -49,7 +57,11 @@ export async function spoolNewMembers(spooled: SpooledPartitions, plan: ColumnPl
 }
 
 /** The key row as the Segment load sends it (see RowEncoder.keyJson), or '' when a key value does not convert. */
-export function keyRow(cells: readonly string[], keyPositions: readonly number[], keyTypes: ReadonlyArray<ColumnPlan['keys'][number]['sendType']>): string {
+export function keyRow(
+  cells: readonly string[],
+  keyPositions: readonly number[],
+  keyTypes: ReadonlyArray<ColumnPlan['keys'][number]['sendType']>,
+): string {
   const values: string[] = [];
   for (let i = 0; i < keyPositions.length; i++) {
     const text = cells[keyPositions[i]!] ?? '';

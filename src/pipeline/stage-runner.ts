@@ -7,7 +7,12 @@ import type { PipelineResults } from './results.js';
  * Runs one stage: records it as the stage in progress, names it on an error that does not name its own,
  * and adds the time it took to the stage's duration (a stage may run more than once, e.g. preflight).
  */
-export async function runStage<T>(results: PipelineResults, progress: Progress, stage: Stage, work: () => Promise<T>): Promise<T> {
+export async function runStage<T>(
+  results: PipelineResults,
+  progress: Progress,
+  stage: Stage,
+  work: () => Promise<T>,
+): Promise<T> {
   results.stage = stage;
   progress.enter(stage);
   const started = performance.now();

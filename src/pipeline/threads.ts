@@ -13,7 +13,14 @@ import {
   type ErrorCode,
   type Stage,
 } from '../errors.js';
-import { BatchTooLargeError, isSelligentHttpError, SelligentAuthError, SelligentRefusedError, SelligentUnavailableError, type HttpExchange } from '../selligent/http-error.js';
+import {
+  BatchTooLargeError,
+  isSelligentHttpError,
+  SelligentAuthError,
+  SelligentRefusedError,
+  SelligentUnavailableError,
+  type HttpExchange,
+} from '../selligent/http-error.js';
 
 /**
  * CPU-heavy stages run an async generator on a worker thread and hand its values to the main thread,
@@ -21,10 +28,7 @@ import { BatchTooLargeError, isSelligentHttpError, SelligentAuthError, Selligent
  * it may produce ahead; each value taken grants one more, so at most that many wait at any time.
  */
 
-type Message<T, R> =
-  | { type: 'value'; value: T }
-  | { type: 'done'; value: R }
-  | { type: 'error'; error: WireError };
+type Message<T, R> = { type: 'value'; value: T } | { type: 'done'; value: R } | { type: 'error'; error: WireError };
 
 interface WireError {
   name: string;
@@ -42,7 +46,8 @@ type Rebuild = (code: ErrorCode, wire: WireError) => ExporterError;
 
 const options = (wire: WireError) => ({ stage: wire.stage, details: wire.details });
 /** Only an error that carried its exchange is rebuilt as a Selligent HTTP error. */
-const withHttp = (wire: WireError, build: (http: HttpExchange) => ExporterError): ExporterError | undefined => (wire.http ? build(wire.http) : undefined);
+const withHttp = (wire: WireError, build: (http: HttpExchange) => ExporterError): ExporterError | undefined =>
+  wire.http ? build(wire.http) : undefined;
 
 /** Every class of the error family, by name: an error crosses the thread boundary as the class it left as. */
 const EXPORTER_ERRORS: Partial<Record<string, Rebuild>> = {
@@ -51,18 +56,25 @@ const EXPORTER_ERRORS: Partial<Record<string, Rebuild>> = {
   InputError: (code, wire) => new InputError(code, wire.message, options(wire)),
   AuthError: (code, wire) => new AuthError(code, wire.message, options(wire)),
   TransientError: (code, wire) => new TransientError(code, wire.message, options(wire)),
-  InterruptedError: (_code, wire) => Object.assign(new InterruptedError(undefined), { message: wire.message, stage: wire.stage }),
+  InterruptedError: (_code, wire) =>
+    Object.assign(new InterruptedError(undefined), { message: wire.message, stage: wire.stage }),
   PartialFailureError: (code, wire) => new PartialFailureError(code, wire.message, options(wire)),
   InternalError: (code, wire) => new InternalError(code, wire.message, options(wire)),
   SelligentAuthError: (code, wire) =>
-    withHttp(wire, (http) => new SelligentAuthError(code, wire.message, { ...options(wire), http })) ?? new AuthError(code, wire.message, options(wire)),
+    withHttp(wire, (http) => new SelligentAuthError(code, wire.message, { ...options(wire), http })) ??
+    new AuthError(code, wire.message, options(wire)),
   SelligentUnavailableError: (code, wire) =>
-    withHttp(wire, (http) => new SelligentUnavailableError(code, wire.message, { ...options(wire), http })) ?? new TransientError(code, wire.message, options(wire)),
-  SelligentRefusedError: (code, wire) =>
-    withHttp(wire, (http) => new SelligentRefusedError(code, wire.message, { ...options(wire), http })) ?? new RefusedError(code, wire.message, options(wire)),
-  BatchTooLargeError: (code, wire) =>
-    withHttp(wire, (http) => new BatchTooLargeError(wire.message, { ...options(wire), http, mayHaveApplied: wire.mayHaveApplied ?? false })) ??
+    withHttp(wire, (http) => new SelligentUnavailableError(code, wire.message, { ...options(wire), http })) ??
     new TransientError(code, wire.message, options(wire)),
+  SelligentRefusedError: (code, wire) =>
+    withHttp(wire, (http) => new SelligentRefusedError(code, wire.message, { ...options(wire), http })) ??
+    new RefusedError(code, wire.message, options(wire)),
+  BatchTooLargeError: (code, wire) =>
+    withHttp(
+      wire,
+      (http) =>
+        new BatchTooLargeError(wire.message, { ...options(wire), http, mayHaveApplied: wire.mayHaveApplied ?? false }),
+    ) ?? new TransientError(code, wire.message, options(wire)),
 };
 
 /** What of an error can cross to another thread: structured-cloneable facts, never the `cause`. */
@@ -83,7 +95,8 @@ export function toWireError(error: unknown): WireError {
 /** The error a worker reported, as the same class on this side (an ENOSPC stays an ENOSPC). */
 export function fromWireError(wire: WireError): Error {
   const rebuild = EXPORTER_ERRORS[wire.name];
-  const error: Error & { code?: string } = rebuild && isErrorCode(wire.code) ? rebuild(wire.code, wire) : new Error(wire.message);
+  const error: Error & { code?: string } =
+    rebuild && isErrorCode(wire.code) ? rebuild(wire.code, wire) : new Error(wire.message);
   if (!(error instanceof ExporterError) && wire.code) error.code = wire.code;
   if (wire.stack) error.stack = wire.stack;
   return error;
@@ -119,10 +132,15 @@ export class Wakeup {
  * Calls `fail` when the worker crashes, or exits while `stillNeeded()`: a worker that dies (out of
  * memory, killed) stops the run with an error instead of leaving it waiting.
  */
-export function watchWorker(worker: Worker, fail: (error: Error) => void, stillNeeded: () => boolean = () => true): void {
+export function watchWorker(
+  worker: Worker,
+  fail: (error: Error) => void,
+  stillNeeded: () => boolean = () => true,
+): void {
   worker.on('error', fail);
   worker.on('exit', (code) => {
-    if (stillNeeded()) fail(new InternalError('WORKER_EXITED', `a worker thread stopped unexpectedly (exit code ${code})`));
+    if (stillNeeded())
+      fail(new InternalError('WORKER_EXITED', `a worker thread stopped unexpectedly (exit code ${code})`));
   });
 }
 
@@ -137,7 +155,11 @@ export interface WorkerGeneratorOptions {
  * Runs the worker module `entry` with `data` and yields what its generator yields; returns its return
  * value. Leaving the loop early (return, throw) stops the worker.
  */
-export async function* generatorInWorker<T, R>(entry: URL, data: unknown, options: WorkerGeneratorOptions): AsyncGenerator<T, R> {
+export async function* generatorInWorker<T, R>(
+  entry: URL,
+  data: unknown,
+  options: WorkerGeneratorOptions,
+): AsyncGenerator<T, R> {
   const worker = startWorker(entry, data, options.maxHeapMb);
   const queue: Array<Message<T, R>> = [];
   const arrived = new Wakeup();
@@ -191,7 +213,10 @@ export function startWorker(entry: URL, data: unknown, maxHeapMb: number): Worke
  * The worker side: runs `produce(workerData)` and posts its values as the main thread grants credit.
  * `transfer` names the buffers of a value that move to the main thread instead of being copied.
  */
-export async function serveGenerator<T, R>(produce: (data: never) => AsyncGenerator<T, R>, transfer: (value: T) => Transferable[]): Promise<void> {
+export async function serveGenerator<T, R>(
+  produce: (data: never) => AsyncGenerator<T, R>,
+  transfer: (value: T) => Transferable[],
+): Promise<void> {
   const port = parentPort!;
   let credit = 0;
   const granted = new Wakeup();

@@ -13,7 +13,8 @@ export type SkipReason =
   | 'nul_byte'
   | 'blank_row';
 
-export type Verdict = { ok: true; cells: string[] } | { ok: false; reason: SkipReason; column: string | null; message: string };
+export type Verdict =
+  { ok: true; cells: string[] } | { ok: false; reason: SkipReason; column: string | null; message: string };
 
 const API_NAME = /^[A-Za-z0-9_]+$/;
 
@@ -26,7 +27,12 @@ export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
   if (!Array.isArray(row)) return { ok: false, reason: row.reason, column: null, message: row.problem };
   if (row.length !== plan.width) {
     if (isBlank(row)) return BLANK;
-    return { ok: false, reason: 'field_count', column: null, message: `has ${row.length} value(s), the header has ${plan.width}` };
+    return {
+      ok: false,
+      reason: 'field_count',
+      column: null,
+      message: `has ${row.length} value(s), the header has ${plan.width}`,
+    };
   }
   const segment = row[plan.segmentIndex]!;
   if (segment.trim() === '') {
@@ -34,13 +40,20 @@ export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
     return { ok: false, reason: 'segment_blank', column: segmentName(plan), message: 'the Segment value is blank' };
   }
   if (!API_NAME.test(segment)) {
-    return { ok: false, reason: 'segment_invalid', column: segmentName(plan), message: `${JSON.stringify(truncate(segment))} is not a Segment api_name (letters, digits and underscores only)` };
+    return {
+      ok: false,
+      reason: 'segment_invalid',
+      column: segmentName(plan),
+      message: `${JSON.stringify(truncate(segment))} is not a Segment api_name (letters, digits and underscores only)`,
+    };
   }
   for (const key of plan.keys) {
-    if (row[key.index]!.trim() === '') return { ok: false, reason: 'key_blank', column: key.name, message: `key field ${key.field} is blank` };
+    if (row[key.index]!.trim() === '')
+      return { ok: false, reason: 'key_blank', column: key.name, message: `key field ${key.field} is blank` };
   }
   for (let i = 0; i < row.length; i++) {
-    if (row[i]!.includes('\0')) return { ok: false, reason: 'nul_byte', column: columnName(plan, i), message: 'a value contains a NUL byte' };
+    if (row[i]!.includes('\0'))
+      return { ok: false, reason: 'nul_byte', column: columnName(plan, i), message: 'a value contains a NUL byte' };
   }
   const inferred = plan.inferred;
   const fields = plan.fields;
@@ -55,14 +68,25 @@ export function validateRow(row: RawRow, plan: ColumnPlan): Verdict {
       inferred[i] = widen(inferred[i]!, text);
     } else if (column.type !== 'string') {
       const conversion = convertValue(text, column.type);
-      if (!conversion.ok) return { ok: false, reason: 'type_mismatch', column: column.name, message: `${column.field} (${column.type}): ${conversion.reason}` };
+      if (!conversion.ok)
+        return {
+          ok: false,
+          reason: 'type_mismatch',
+          column: column.name,
+          message: `${column.field} (${column.type}): ${conversion.reason}`,
+        };
     }
   }
   return { ok: true, cells: row };
 }
 
 /** A record whose every value is empty or spaces (`,,,,`): a row of the input, invalid as a whole. */
-const BLANK: Verdict = { ok: false, reason: 'blank_row', column: null, message: 'the row is blank (every value is empty)' };
+const BLANK: Verdict = {
+  ok: false,
+  reason: 'blank_row',
+  column: null,
+  message: 'the row is blank (every value is empty)',
+};
 
 function isBlank(row: string[]): boolean {
   for (const cell of row) if (cell.trim() !== '') return false;

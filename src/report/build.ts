@@ -28,7 +28,11 @@ export function buildReport(inputs: ReportInputs): RunReport {
     finished_at: inputs.finishedAt,
     settings_source: settings.source,
     settings: settings.settings,
-    selligent: { base_url: settings.baseUrl, organization: settings.settings?.organization ?? null, list: settings.settings?.list_api_name ?? null },
+    selligent: {
+      base_url: settings.baseUrl,
+      organization: settings.settings?.organization ?? null,
+      list: settings.settings?.list_api_name ?? null,
+    },
     stage: outcome.stage,
     input: pipeline.input,
     validation: pipeline.validation,
@@ -64,6 +68,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
  * taken (`rows_sent`): a refused first batch changed nothing.
  */
 export function hasWritten(list: ListReport | null, segments: SegmentReport[]): boolean {
-  if (list && (list.created || list.fields_created.length > 0 || list.business_key_set || list.rows_sent > 0)) return true;
+  if (list && (list.created || list.fields_created.length > 0 || list.business_key_set || list.rows_sent > 0))
+    return true;
   return segments.some((segment) => segment.created || segment.cleared || segment.rows_sent > 0);
 }

@@ -18,11 +18,18 @@ export function renderReport(report: RunReport, rowsFile?: RowsFileCounts): stri
     requests(report),
     warnings(report),
   ];
-  return sections.filter((lines) => lines.length > 0).map((lines) => lines.join('\n')).join('\n\n') + '\n';
+  return (
+    sections
+      .filter((lines) => lines.length > 0)
+      .map((lines) => lines.join('\n'))
+      .join('\n\n') + '\n'
+  );
 }
 
 function overview(report: RunReport): string[] {
-  const lines = [`${report.tool.name} ${report.tool.version} run report${report.dry_run ? ' (dry run: nothing was written)' : ''}`];
+  const lines = [
+    `${report.tool.name} ${report.tool.version} run report${report.dry_run ? ' (dry run: nothing was written)' : ''}`,
+  ];
   const rows: Array<[string, string]> = [
     ['status', `${report.status} (exit ${report.exit_code})`],
     ['started', report.started_at],
@@ -30,15 +37,30 @@ function overview(report: RunReport): string[] {
   ];
   const input = report.input;
   if (input.location) {
-    const how = [input.format, input.compression && input.compression !== 'none' ? input.compression : undefined].filter(Boolean).join(', ');
-    rows.push(['input', `${input.location}${how ? ` (${how})` : ''}: ${count(input.rows, 'row')}, ${count(input.bytes, 'byte')}`]);
+    const how = [input.format, input.compression && input.compression !== 'none' ? input.compression : undefined]
+      .filter(Boolean)
+      .join(', ');
+    rows.push([
+      'input',
+      `${input.location}${how ? ` (${how})` : ''}: ${count(input.rows, 'row')}, ${count(input.bytes, 'byte')}`,
+    ]);
   }
   const target = report.selligent;
   if (target.base_url || target.organization || target.list) {
-    rows.push(['selligent', [target.base_url, target.organization && `organization ${target.organization}`, target.list && `List ${target.list}`].filter(Boolean).join(', ')]);
+    rows.push([
+      'selligent',
+      [
+        target.base_url,
+        target.organization && `organization ${target.organization}`,
+        target.list && `List ${target.list}`,
+      ]
+        .filter(Boolean)
+        .join(', '),
+    ]);
   }
   if (report.settings_source) rows.push(['settings', report.settings_source]);
-  if (report.error) rows.push(['error', `${report.error.code}${report.error.stage ? ` in stage ${report.error.stage}` : ''}`]);
+  if (report.error)
+    rows.push(['error', `${report.error.code}${report.error.stage ? ` in stage ${report.error.stage}` : ''}`]);
   else if (report.stage) rows.push(['stopped in', report.stage]);
   lines.push(...keyValues(rows, 2));
   if (report.error) lines.push(`  ${indentRest(report.error.message, 2)}`);
@@ -47,7 +69,10 @@ function overview(report: RunReport): string[] {
 
 function accounting(report: RunReport): string[] {
   const a = report.accounting;
-  if (!a) return report.input.rows > 0 ? [`Rows: ${count(report.input.rows, 'row')} read; the run ended before they were accounted for.`] : [];
+  if (!a)
+    return report.input.rows > 0
+      ? [`Rows: ${count(report.input.rows, 'row')} read; the run ended before they were accounted for.`]
+      : [];
   const rows: Array<[string, string]> = [
     ['input rows', String(a.input_rows)],
     ['loaded', String(a.loaded)],
@@ -65,16 +90,29 @@ function accounting(report: RunReport): string[] {
 function list(report: RunReport): string[] {
   const l = report.list;
   if (!l) return [];
-  const state = l.created ? 'created by this run' : l.existed === true ? 'existed' : l.existed === false ? 'missing' : 'not checked';
+  const state = l.created
+    ? 'created by this run'
+    : l.existed === true
+      ? 'existed'
+      : l.existed === false
+        ? 'missing'
+        : 'not checked';
   const lines = [`List ${l.api_name} (${state})`];
   if (l.fields_created_types.length > 0) {
-    lines.push(`  fields created: ${l.fields_created_types.map((f) => `${f.name} ${f.data_type}${f.length !== undefined ? `(${f.length})` : ''}`).join(', ')}`);
+    lines.push(
+      `  fields created: ${l.fields_created_types.map((f) => `${f.name} ${f.data_type}${f.length !== undefined ? `(${f.length})` : ''}`).join(', ')}`,
+    );
   } else if (l.fields_created.length > 0) {
     lines.push(`  fields created: ${l.fields_created.join(', ')}`);
   }
   if (l.business_key_set) lines.push('  business key set');
   if (report.dry_run) return lines;
-  const parts = [`${l.rows_sent} rows sent in ${count(l.requests, 'request')}`, `${l.inserted} inserted`, `${l.updated} updated`, `${l.failed} failed`];
+  const parts = [
+    `${l.rows_sent} rows sent in ${count(l.requests, 'request')}`,
+    `${l.inserted} inserted`,
+    `${l.updated} updated`,
+    `${l.failed} failed`,
+  ];
   if (l.duplicates > 0) parts.push(`${l.duplicates} duplicates`);
   if (l.not_found > 0) parts.push(`${l.not_found} not found`);
   if (l.not_applied > 0) parts.push(`${l.not_applied} not applied`);
@@ -98,23 +136,34 @@ function segments(report: RunReport): string[] {
     s.cleared ? 'yes' : 'no',
   ]);
   const lines = [`Segments (${report.segments.length})`, ...table(header, body, [2, 3, 4, 5, 6])];
-  if (report.segments.some((s) => s.skipped_rejected_keys > 0)) lines.push('  failed includes members not loaded because their List row was rejected');
+  if (report.segments.some((s) => s.skipped_rejected_keys > 0))
+    lines.push('  failed includes members not loaded because their List row was rejected');
   return lines;
 }
 
 function reasons(report: RunReport, rowsFile: RowsFileCounts | undefined): string[] {
   const lines: string[] = [];
   const byReason = (title: string, counts: Record<string, number>) => {
-    const entries = Object.entries(counts).filter(([, n]) => n > 0).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
+    const entries = Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
     if (entries.length === 0) return;
     if (lines.length > 0) lines.push('');
-    lines.push(title, ...keyValues(entries.map(([reason, n]) => [reason, String(n)]), 2));
+    lines.push(
+      title,
+      ...keyValues(
+        entries.map(([reason, n]) => [reason, String(n)]),
+        2,
+      ),
+    );
   };
   byReason('Skipped rows by reason', report.validation.by_reason);
   byReason('Not applied by reason', report.accounting?.not_applied_by_reason ?? {});
   for (const failure of report.failed_without_detail) {
     if (lines.length > 0) lines.push('');
-    lines.push(`${failure.stage} ${failure.target}: ${failure.failed} of ${failure.batch_rows} rows failed without detail (input rows ${failure.first_row}-${failure.last_row})`);
+    lines.push(
+      `${failure.stage} ${failure.target}: ${failure.failed} of ${failure.batch_rows} rows failed without detail (input rows ${failure.first_row}-${failure.last_row})`,
+    );
   }
   const file = report.rejected_rows.file;
   if (report.rejected_rows.count > 0 || file) {
@@ -124,7 +173,7 @@ function reasons(report: RunReport, rowsFile: RowsFileCounts | undefined): strin
       const body = rowsFile.byReason.map((entry) => [entry.stage, entry.code, String(entry.rows)]);
       lines.push(...table(['stage', 'reason', 'rows'], body, [2]));
     } else if (report.rejected_rows.count > 0 && !rowsFile) {
-      lines.push('  (the file could not be read here; its lines give each row\'s stage and reason)');
+      lines.push("  (the file could not be read here; its lines give each row's stage and reason)");
     }
   }
   return lines;
@@ -135,11 +184,20 @@ function plan(report: RunReport): string[] {
   if (!p) return [];
   const lines = ['Plan (what a real run would do)'];
   if (p.list_to_create) lines.push('  create the List');
-  if (p.fields_to_create.length > 0) lines.push(`  create fields: ${p.fields_to_create.map((f) => `${f.name} ${f.data_type}${f.length !== undefined ? `(${f.length})` : ''}`).join(', ')}`);
+  if (p.fields_to_create.length > 0)
+    lines.push(
+      `  create fields: ${p.fields_to_create.map((f) => `${f.name} ${f.data_type}${f.length !== undefined ? `(${f.length})` : ''}`).join(', ')}`,
+    );
   if (p.business_key_to_set) lines.push(`  set the business key: ${p.business_key_to_set.join(', ')}`);
   lines.push(`  load ${count(p.list_rows, 'row')} into the List in ${count(p.list_requests, 'request')}`);
   if (p.segments.length > 0) {
-    const body = p.segments.map((s) => [s.api_name, String(s.rows), String(s.requests), s.create ? 'yes' : 'no', s.clear ? 'yes' : 'no']);
+    const body = p.segments.map((s) => [
+      s.api_name,
+      String(s.rows),
+      String(s.requests),
+      s.create ? 'yes' : 'no',
+      s.clear ? 'yes' : 'no',
+    ]);
     lines.push(...table(['Segment', 'rows', 'requests', 'create', 'clear'], body, [1, 2]));
   }
   lines.push(`  ${count(p.requests, 'request')} in all`);
@@ -157,7 +215,9 @@ const STAGES: Array<[keyof StageDurations, string]> = [
 ];
 
 function durations(d: StageDurations): string[] {
-  const rows = STAGES.flatMap(([key, label]): Array<[string, string]> => (d[key] === undefined ? [] : [[label, `${d[key].toFixed(1)} s`]]));
+  const rows = STAGES.flatMap(([key, label]): Array<[string, string]> =>
+    d[key] === undefined ? [] : [[label, `${d[key].toFixed(1)} s`]],
+  );
   return rows.length > 0 ? ['Durations', ...keyValues(rows, 2)] : [];
 }
 
@@ -167,16 +227,27 @@ function requests(report: RunReport): string[] {
   const rows: Array<[string, string]> = [
     ['requests', String(h.requests)],
     ['retries', String(h.retries)],
-    ['rate limited (429)', `${h.rate_limited}${h.rate_limit_waits > 0 ? `, waited ${h.rate_limit_waits} time(s), ${h.rate_limit_wait_seconds.toFixed(1)} s` : ''}`],
+    [
+      'rate limited (429)',
+      `${h.rate_limited}${h.rate_limit_waits > 0 ? `, waited ${h.rate_limit_waits} time(s), ${h.rate_limit_wait_seconds.toFixed(1)} s` : ''}`,
+    ],
   ];
   if (h.pacing_wait_seconds > 0) rows.push(['paced', `${h.pacing_wait_seconds.toFixed(1)} s`]);
-  if (h.list_busy_waits > 0) rows.push(['List busy', `waited ${h.list_busy_waits} time(s), ${h.list_busy_wait_seconds.toFixed(1)} s`]);
+  if (h.list_busy_waits > 0)
+    rows.push(['List busy', `waited ${h.list_busy_waits} time(s), ${h.list_busy_wait_seconds.toFixed(1)} s`]);
   if (h.split_batches > 0) rows.push(['batches split', String(h.split_batches)]);
   const statuses = Object.entries(h.by_status).sort(([x], [y]) => x.localeCompare(y));
   if (statuses.length > 0) rows.push(['by status', statuses.map(([status, n]) => `${status}: ${n}`).join(', ')]);
   const lines = ['Requests', ...keyValues(rows, 2)];
   const routes = Object.entries(h.by_route).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
-  if (routes.length > 0) lines.push('  by route:', ...keyValues(routes.map(([route, n]) => [route, String(n)]), 4));
+  if (routes.length > 0)
+    lines.push(
+      '  by route:',
+      ...keyValues(
+        routes.map(([route, n]) => [route, String(n)]),
+        4,
+      ),
+    );
   if (report.segment_batch_rows && report.segment_batch_rows.largest !== null) {
     const b = report.segment_batch_rows;
     lines.push(`  Segment batch rows: ${b.smallest}-${b.largest} (first ${b.initial}, limit ${b.max})`);
@@ -186,7 +257,10 @@ function requests(report: RunReport): string[] {
 
 function warnings(report: RunReport): string[] {
   if (report.warnings.length === 0) return [];
-  return [`Warnings (${report.warnings.length})`, ...report.warnings.map((w) => `  ${w.code}: ${indentRest(w.message, 4)}`)];
+  return [
+    `Warnings (${report.warnings.length})`,
+    ...report.warnings.map((w) => `  ${w.code}: ${indentRest(w.message, 4)}`),
+  ];
 }
 
 function count(n: number, noun: string): string {

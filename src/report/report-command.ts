@@ -29,11 +29,26 @@ Exit codes: 0 printed; 2 usage error or FILE cannot be read; 3 FILE is not JSON 
 
 /** `report FILE [--json]`: the text to print, or a typed error. */
 export async function reportCommand(args: string[]): Promise<{ exitCode: ExitCode; stdout: string }> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) return { exitCode: ExitCode.ok, stdout: REPORT_HELP };
   const [path, ...extra] = positionals;
-  if (path === undefined) throw new ConfigError('REPORT_FILE_MISSING', `which report? Give its path, e.g. ${TOOL_NAME} report selligent-export-report.json`, {});
-  if (extra.length > 0) throw new ConfigError('REPORT_ARGS_INVALID', `one report at a time; also got ${extra.map((arg) => JSON.stringify(arg)).join(', ')}`, {});
+  if (path === undefined)
+    throw new ConfigError(
+      'REPORT_FILE_MISSING',
+      `which report? Give its path, e.g. ${TOOL_NAME} report selligent-export-report.json`,
+      {},
+    );
+  if (extra.length > 0)
+    throw new ConfigError(
+      'REPORT_ARGS_INVALID',
+      `one report at a time; also got ${extra.map((arg) => JSON.stringify(arg)).join(', ')}`,
+      {},
+    );
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -50,7 +65,11 @@ export async function reportCommand(args: string[]): Promise<{ exitCode: ExitCod
   if (problems.length > 0) {
     const shown = problems.slice(0, 20).map((problem) => `  - ${problem.path || '(top level)'}: ${problem.message}`);
     if (problems.length > shown.length) shown.push(`  - and ${problems.length - shown.length} more`);
-    throw new InputError('REPORT_INVALID', `${path} is not a valid run report (docs/report.schema.json):\n${shown.join('\n')}`, {});
+    throw new InputError(
+      'REPORT_INVALID',
+      `${path} is not a valid run report (docs/report.schema.json):\n${shown.join('\n')}`,
+      {},
+    );
   }
   const report = json as RunReport;
   if (values.json) return { exitCode: ExitCode.ok, stdout: `${JSON.stringify(report, null, 2)}\n` };

@@ -35,7 +35,12 @@ function mergeMissing(problems: ReportProblem[]): ReportProblem[] {
   const merged: ReportProblem[] = [];
   for (const problem of problems) {
     const previous = merged.at(-1);
-    if (previous && previous.path === problem.path && previous.message.startsWith('missing field') && problem.message.startsWith('missing field "')) {
+    if (
+      previous &&
+      previous.path === problem.path &&
+      previous.message.startsWith('missing field') &&
+      problem.message.startsWith('missing field "')
+    ) {
       previous.message = `missing fields ${previous.message.replace(/^missing fields? /, '')}, ${problem.message.replace(/^missing field /, '')}`;
     } else {
       merged.push({ ...problem });
@@ -49,7 +54,9 @@ function mergeMissing(problems: ReportProblem[]): ReportProblem[] {
  * branch errors say what was wrong, the `oneOf` line only repeats it.
  */
 function usefulErrors(errors: ErrorObject[]): ErrorObject[] {
-  const specific = errors.filter((error) => error.keyword !== 'oneOf' && !(error.keyword === 'type' && error.params.type === 'null'));
+  const specific = errors.filter(
+    (error) => error.keyword !== 'oneOf' && !(error.keyword === 'type' && error.params.type === 'null'),
+  );
   return specific.length > 0 ? specific : errors;
 }
 
@@ -61,7 +68,10 @@ function describe(error: ErrorObject): ReportProblem {
     case 'required':
       return { path, message: `missing field ${JSON.stringify(error.params.missingProperty)}` };
     case 'enum':
-      return { path, message: `must be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}` };
+      return {
+        path,
+        message: `must be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`,
+      };
     default:
       return { path, message: error.message ?? error.keyword };
   }

@@ -33,7 +33,10 @@ export function settle(inputs: SettleInputs): Outcome {
     // A configuration or input problem found after writes is still a partial failure: the state changed.
     const exitCode = failureExitCode(failure, inputs.written);
     const stage = failure.stage ?? inputs.stage;
-    const fields = failure.exitCode === ExitCode.internal ? { code: failure.code, stage, stack: failure.stack } : { code: failure.code, stage, exitCode };
+    const fields =
+      failure.exitCode === ExitCode.internal
+        ? { code: failure.code, stage, stack: failure.stack }
+        : { code: failure.code, stage, exitCode };
     return {
       status: 'failed',
       exitCode,
@@ -45,7 +48,8 @@ export function settle(inputs: SettleInputs): Outcome {
   const rejected = rejectedRows(inputs);
   const byReason = inputs.accounting?.not_applied_by_reason ?? {};
   const unsure = (byReason.unknown ?? 0) + (byReason.outcome_unknown ?? 0);
-  const status = rejected > 0 || unsure > 0 || inputs.segments.some((s) => s.status === 'partial') ? 'partial' : 'succeeded';
+  const status =
+    rejected > 0 || unsure > 0 || inputs.segments.some((s) => s.status === 'partial') ? 'partial' : 'succeeded';
   if (rejected > 0 && settings && exceedsTolerance(rejected, inputs.accounting?.input_rows ?? 0, settings)) {
     const error: ErrorReport = {
       code: 'REJECTIONS_OVER_TOLERANCE' satisfies ErrorCode,
@@ -53,7 +57,13 @@ export function settle(inputs: SettleInputs): Outcome {
       stage: 'report',
       exit_code: ExitCode.partial,
     };
-    return { status, exitCode: ExitCode.partial, stage: null, error, log: { fields: { code: error.code, rejected }, message: error.message } };
+    return {
+      status,
+      exitCode: ExitCode.partial,
+      stage: null,
+      error,
+      log: { fields: { code: error.code, rejected }, message: error.message },
+    };
   }
   return { status, exitCode: ExitCode.ok, stage: null, error: null, log: null };
 }
@@ -64,9 +74,14 @@ function rejectedRows(inputs: Pick<SettleInputs, 'accounting' | 'segments' | 'fa
   return (inputs.accounting?.rejected ?? 0) + inputs.segments.reduce((sum, s) => sum + s.failed, 0) + withoutDetail;
 }
 
-export function exceedsTolerance(rejected: number, inputRows: number, settings: Pick<Settings, 'max_rejected_rows' | 'max_rejected_ratio'>): boolean {
+export function exceedsTolerance(
+  rejected: number,
+  inputRows: number,
+  settings: Pick<Settings, 'max_rejected_rows' | 'max_rejected_ratio'>,
+): boolean {
   if (settings.max_rejected_rows !== null && rejected > settings.max_rejected_rows) return true;
-  if (settings.max_rejected_ratio !== null && inputRows > 0 && rejected / inputRows > settings.max_rejected_ratio) return true;
+  if (settings.max_rejected_ratio !== null && inputRows > 0 && rejected / inputRows > settings.max_rejected_ratio)
+    return true;
   return false;
 }
 

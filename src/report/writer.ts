@@ -42,7 +42,8 @@ export async function writeReport(path: string, report: RunReport): Promise<void
 export async function checkReportLocation(path: string): Promise<void> {
   const probe = `${path}.${process.pid}.tmp`;
   try {
-    if ((await stat(path).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+    if ((await stat(path).catch(() => undefined))?.isDirectory())
+      throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
     await mkdir(dirname(path), { recursive: true });
     await writeFile(probe, '', { mode: 0o644 });
     await rm(probe, { force: true });

@@ -12,14 +12,20 @@ export async function readSchemaFile(path: string): Promise<Map<string, ColumnTy
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InputError('SCHEMA_UNREADABLE', `--schema ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { stage: 'read' });
+    throw new InputError(
+      'SCHEMA_UNREADABLE',
+      `--schema ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { stage: 'read' },
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
     if (typeof value === 'string') value = JSON.parse(value);
   } catch (error) {
-    throw new InputError('SCHEMA_INVALID', `--schema ${path}: not JSON (${(error as Error).message})`, { stage: 'read' });
+    throw new InputError('SCHEMA_INVALID', `--schema ${path}: not JSON (${(error as Error).message})`, {
+      stage: 'read',
+    });
   }
   return parseSchema(value, `--schema ${path}`);
 }
@@ -42,10 +48,16 @@ export function parseSchema(value: unknown, source: string): Map<string, ColumnT
   }
   const types = new Map<string, ColumnType>();
   for (const [name, typeName] of pairs) {
-    if (typeof name !== 'string' || name.trim() === '') throw invalid(source, `a column name must be non-empty text, got ${JSON.stringify(name)}`);
-    if (typeof typeName !== 'string') throw invalid(source, `column ${name}: the type must be text, got ${JSON.stringify(typeName)}`);
+    if (typeof name !== 'string' || name.trim() === '')
+      throw invalid(source, `a column name must be non-empty text, got ${JSON.stringify(name)}`);
+    if (typeof typeName !== 'string')
+      throw invalid(source, `column ${name}: the type must be text, got ${JSON.stringify(typeName)}`);
     const type = columnTypeFromName(typeName);
-    if (!type) throw invalid(source, `column ${name}: unknown type ${JSON.stringify(typeName)} (expected a Treasure Data, Presto/Trino or Hive type such as varchar, bigint, double, boolean, timestamp)`);
+    if (!type)
+      throw invalid(
+        source,
+        `column ${name}: unknown type ${JSON.stringify(typeName)} (expected a Treasure Data, Presto/Trino or Hive type such as varchar, bigint, double, boolean, timestamp)`,
+      );
     types.set(name.trim().toUpperCase(), type);
   }
   return types;

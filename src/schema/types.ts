@@ -52,7 +52,11 @@ export const COMPATIBLE_FIELD_TYPES: Record<ColumnType, readonly string[]> = {
  * for a name this exporter does not know.
  */
 export function columnTypeFromName(name: string): ColumnType | undefined {
-  const base = name.trim().toLowerCase().replace(/\s*\(.*$/, '').replace(/\s+with(out)?\s+time\s+zone$/, '');
+  const base = name
+    .trim()
+    .toLowerCase()
+    .replace(/\s*\(.*$/, '')
+    .replace(/\s+with(out)?\s+time\s+zone$/, '');
   if (/^(array|map|row|struct|json|uuid|ipaddress|varbinary|binary)\b/.test(base)) return 'string';
   switch (base) {
     case 'string':
@@ -160,7 +164,13 @@ function fastTimestamp(text: string): string | false | undefined {
   const length = text.length;
   if (length !== 19 && length !== 10) return undefined;
   if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
-  if (length === 19 && (text.charCodeAt(10) !== 32 && text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58)) return undefined;
+  if (
+    length === 19 &&
+    ((text.charCodeAt(10) !== 32 && text.charCodeAt(10) !== 84) ||
+      text.charCodeAt(13) !== 58 ||
+      text.charCodeAt(16) !== 58)
+  )
+    return undefined;
   const digits = length === 19 ? [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] : [0, 1, 2, 3, 5, 6, 8, 9];
   for (const position of digits) {
     const code = text.charCodeAt(position);
@@ -210,18 +220,26 @@ export function convertValue(text: string, type: ColumnType): Conversion {
     }
     case 'boolean': {
       const value = BOOLEAN_TEXT[text.trim().toLowerCase()];
-      return value === undefined ? { ok: false, reason: `${abbreviate(text)} is not true or false` } : { ok: true, json: value ? 'true' : 'false' };
+      return value === undefined
+        ? { ok: false, reason: `${abbreviate(text)} is not true or false` }
+        : { ok: true, json: value ? 'true' : 'false' };
     }
     case 'timestamp': {
       const iso = parseTimestamp(text.trim());
-      if (!iso) return { ok: false, reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)` };
+      if (!iso)
+        return {
+          ok: false,
+          reason: `${abbreviate(text)} is not a timestamp (expected e.g. 2026-05-01 10:15:00 or ISO-8601)`,
+        };
       // Selligent's DateTime is SQL Server's DATETIME: nothing before 1753 or after 9999.
-      if (iso < DATETIME_MIN || !/^\d/.test(iso)) return { ok: false, reason: `${abbreviate(text)} is outside the DateTime range ${DATETIME_MIN}..9999-12-31` };
+      if (iso < DATETIME_MIN || !/^\d/.test(iso))
+        return { ok: false, reason: `${abbreviate(text)} is outside the DateTime range ${DATETIME_MIN}..9999-12-31` };
       return { ok: true, json: `"${iso}"` };
     }
     case 'date': {
       const iso = parseTimestamp(text.trim());
-      if (!iso || !/^\d/.test(iso)) return { ok: false, reason: `${abbreviate(text)} is not a date (expected e.g. 2026-05-01)` };
+      if (!iso || !/^\d/.test(iso))
+        return { ok: false, reason: `${abbreviate(text)} is not a date (expected e.g. 2026-05-01)` };
       // A Date holds the day only: the UTC date of a timestamp.
       return { ok: true, json: `"${iso.slice(0, 10)}"` };
     }
@@ -230,8 +248,13 @@ export function convertValue(text: string, type: ColumnType): Conversion {
       const trimmed = text.trim();
       const value = isDouble(trimmed) ? Number(trimmed) : NaN;
       if (Number.isNaN(value)) return { ok: false, reason: `${abbreviate(text)} is not a whole number` };
-      if (!Number.isInteger(value)) return { ok: false, reason: `${abbreviate(text)} has a fraction; a Numeric field holds whole numbers only` };
-      if (value < INT32_MIN || value > INT32_MAX) return { ok: false, reason: `${abbreviate(text)} is outside the 32-bit range of a Numeric field (${INT32_MIN}..${INT32_MAX})` };
+      if (!Number.isInteger(value))
+        return { ok: false, reason: `${abbreviate(text)} has a fraction; a Numeric field holds whole numbers only` };
+      if (value < INT32_MIN || value > INT32_MAX)
+        return {
+          ok: false,
+          reason: `${abbreviate(text)} is outside the 32-bit range of a Numeric field (${INT32_MIN}..${INT32_MAX})`,
+        };
       return { ok: true, json: String(value === 0 ? 0 : value) };
     }
   }

@@ -1,6 +1,11 @@
 import { ConfigError, type ExporterError } from '../errors.js';
 import { scrubSecrets } from '../secrets.js';
-import { SelligentAuthError, SelligentRefusedError, SelligentUnavailableError, type HttpExchange } from './http-error.js';
+import {
+  SelligentAuthError,
+  SelligentRefusedError,
+  SelligentUnavailableError,
+  type HttpExchange,
+} from './http-error.js';
 import type { Envelope, LoadResult } from './types.js';
 
 /**
@@ -11,7 +16,15 @@ import type { Envelope, LoadResult } from './types.js';
 
 export const API_ROOT = '/Portal/Api';
 
-const RESULT_CODES = new Set(['Succeeded', 'PartiallySucceeded', 'Failed', 'ValidationFailed', 'NotFound', 'ServiceUnavailable', 'InternalServerError']);
+const RESULT_CODES = new Set([
+  'Succeeded',
+  'PartiallySucceeded',
+  'Failed',
+  'ValidationFailed',
+  'NotFound',
+  'ServiceUnavailable',
+  'InternalServerError',
+]);
 
 /** What an answer's envelope means for the request: see `classifyAnswer`. */
 export type AnswerVerdict =
@@ -30,7 +43,10 @@ export type AnswerVerdict =
  */
 export function classifyAnswer(status: number, body: string, load: boolean): AnswerVerdict {
   const envelope = parseEnvelope(body) as LoadResult | undefined;
-  const code = typeof envelope?.result_code === 'string' && RESULT_CODES.has(envelope.result_code) ? envelope.result_code : undefined;
+  const code =
+    typeof envelope?.result_code === 'string' && RESULT_CODES.has(envelope.result_code)
+      ? envelope.result_code
+      : undefined;
   const rowLevelFailure = load && code === 'Failed' && envelope !== undefined && hasRowDetail(envelope);
   if (status >= 400) return rowLevelFailure ? { verdict: 'applied' } : { verdict: 'refused' };
   if (code === undefined) return { verdict: 'transient', resultCode: null, asStatus: 502 };
@@ -52,7 +68,10 @@ function parseEnvelope(body: string): Envelope | undefined {
 
 function hasRowDetail(result: LoadResult): boolean {
   const failed = result.number_of_failed_records;
-  return (Array.isArray(result.invalid_records) && result.invalid_records.length > 0) || (typeof failed === 'number' && failed > 0);
+  return (
+    (Array.isArray(result.invalid_records) && result.invalid_records.length > 0) ||
+    (typeof failed === 'number' && failed > 0)
+  );
 }
 
 /** Answers after which the service may have applied the request although it did not say so. */
@@ -75,7 +94,11 @@ export function serviceText(body: string): string {
   let text: string;
   try {
     const envelope = JSON.parse(body) as Envelope;
-    const parts = [envelope.result_code, envelope.message, ...(envelope.errors ?? []).map((e) => [e.error_code, e.description].filter(Boolean).join(' '))];
+    const parts = [
+      envelope.result_code,
+      envelope.message,
+      ...(envelope.errors ?? []).map((e) => [e.error_code, e.description].filter(Boolean).join(' ')),
+    ];
     text = parts.filter(Boolean).join(': ');
   } catch {
     // Not JSON, or JSON that is not an envelope (null, an errors list that is not one): the body as it came.
@@ -137,11 +160,19 @@ export function failedRequestError(failed: FailedRequest): ExporterError {
   if (status === undefined) {
     const what = errorCode === 'ETIMEDOUT' ? 'timed out' : `failed (${errorCode ?? 'network error'})`;
     const code = errorCode === 'ETIMEDOUT' ? 'SELLIGENT_TIMEOUT' : 'SELLIGENT_UNREACHABLE';
-    return new SelligentUnavailableError(code, `${where} ${what}${tried}${reason === 'budget-exhausted' ? ' (retry time budget spent)' : ''}`, { http });
+    return new SelligentUnavailableError(
+      code,
+      `${where} ${what}${tried}${reason === 'budget-exhausted' ? ' (retry time budget spent)' : ''}`,
+      { http },
+    );
   }
   if (failed.resultCode !== undefined) {
     if (failed.resultCode !== null) {
-      return new SelligentUnavailableError('SELLIGENT_UNAVAILABLE', `${where} answered ${status} with result_code ${failed.resultCode}${tried}${detail}`, { http });
+      return new SelligentUnavailableError(
+        'SELLIGENT_UNAVAILABLE',
+        `${where} answered ${status} with result_code ${failed.resultCode}${tried}${detail}`,
+        { http },
+      );
     }
     return new SelligentUnavailableError(
       'SELLIGENT_BAD_RESPONSE',
@@ -156,9 +187,22 @@ export function failedRequestError(failed: FailedRequest): ExporterError {
       { http },
     );
   }
-  if (status === 429) return new SelligentUnavailableError('SELLIGENT_RATE_LIMITED', `${where} answered 429 (rate limit)${tried}; lower requests_per_minute if other jobs share this API key${detail}`, { http });
-  if (status >= 500 || status === 408) return new SelligentUnavailableError('SELLIGENT_UNAVAILABLE', `${where} answered ${status}${tried}${detail}`, { http });
-  if (status === 413) return new SelligentRefusedError('SELLIGENT_BODY_TOO_LARGE', `${where} answered 413: the request body is too large${detail}`, { http });
+  if (status === 429)
+    return new SelligentUnavailableError(
+      'SELLIGENT_RATE_LIMITED',
+      `${where} answered 429 (rate limit)${tried}; lower requests_per_minute if other jobs share this API key${detail}`,
+      { http },
+    );
+  if (status >= 500 || status === 408)
+    return new SelligentUnavailableError('SELLIGENT_UNAVAILABLE', `${where} answered ${status}${tried}${detail}`, {
+      http,
+    });
+  if (status === 413)
+    return new SelligentRefusedError(
+      'SELLIGENT_BODY_TOO_LARGE',
+      `${where} answered 413: the request body is too large${detail}`,
+      { http },
+    );
   if (/key index|business ?key|unique index/i.test(body)) {
     return new SelligentRefusedError(
       'KEY_INDEX_MISSING',
@@ -166,7 +210,8 @@ export function failedRequestError(failed: FailedRequest): ExporterError {
       { http },
     );
   }
-  if (status === 404) return new SelligentRefusedError('SELLIGENT_NOT_FOUND', `${where} answered 404: not found${detail}`, { http });
+  if (status === 404)
+    return new SelligentRefusedError('SELLIGENT_NOT_FOUND', `${where} answered 404: not found${detail}`, { http });
   return new SelligentRefusedError('SELLIGENT_REQUEST_REFUSED', `${where} answered ${status}${detail}`, { http });
 }
 
@@ -175,7 +220,14 @@ export function failedRequestError(failed: FailedRequest): ExporterError {
  * redirects (http to https, an old tenant domain) is a configuration to fix, named with its target. The
  * target is shown without user info, query or fragment, which could carry secrets.
  */
-export function redirectError(where: string, status: number, location: string | string[] | undefined, requested: string, apiPath: string, baseUrl: string): ConfigError {
+export function redirectError(
+  where: string,
+  status: number,
+  location: string | string[] | undefined,
+  requested: string,
+  apiPath: string,
+  baseUrl: string,
+): ConfigError {
   const raw = Array.isArray(location) ? location[0] : location;
   let target: URL | undefined;
   try {
@@ -184,7 +236,10 @@ export function redirectError(where: string, status: number, location: string | 
     target = undefined;
   }
   const shown = target ? `${target.origin}${target.pathname}` : undefined;
-  const base = target && target.pathname.toLowerCase().endsWith(apiPath.toLowerCase()) ? `${target.origin}${target.pathname.slice(0, target.pathname.length - apiPath.length)}` : undefined;
+  const base =
+    target && target.pathname.toLowerCase().endsWith(apiPath.toLowerCase())
+      ? `${target.origin}${target.pathname.slice(0, target.pathname.length - apiPath.length)}`
+      : undefined;
   const message = shown
     ? `${where} answered ${status}: SELLIGENT_BASE_URL ${baseUrl} redirects to ${shown}; set SELLIGENT_BASE_URL to ${base ? base : "the tenant's API address"} (redirects are not followed, so the credentials never go to another address)`
     : `${where} answered ${status} (a redirect without a usable Location): SELLIGENT_BASE_URL ${baseUrl} is not the tenant's API address`;

@@ -5,13 +5,29 @@ import got, { RequestError, type Got, type Method } from 'got';
 import type { Credentials } from '../config/credentials.js';
 import { ConfigError, InterruptedError, TransientError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { API_ROOT, classifyAnswer, failedRequestError, isAbsent, mayHaveApplied, redirectError, serviceText } from './answer.js';
+import {
+  API_ROOT,
+  classifyAnswer,
+  failedRequestError,
+  isAbsent,
+  mayHaveApplied,
+  redirectError,
+  serviceText,
+} from './answer.js';
 import { BatchTooLargeError, SelligentUnavailableError, type HttpExchange } from './http-error.js';
 import { emptyClientStats, type ClientStats } from './stats.js';
 import { RequestPacer } from './pacer.js';
 import { classify429, retryDecision, type RetryPolicy } from './retry.js';
 import { parseJsonExact } from '../json-exact.js';
-import type { FieldDefinition, LoadAnswer, LoadQuery, LoadResult, ListInfo, SegmentInfo, SegmentSummary } from './types.js';
+import type {
+  FieldDefinition,
+  LoadAnswer,
+  LoadQuery,
+  LoadResult,
+  ListInfo,
+  SegmentInfo,
+  SegmentSummary,
+} from './types.js';
 
 export type RouteName =
   | 'getOrganization'
@@ -45,7 +61,12 @@ export interface ClientOptions {
 }
 
 /** Routes that take the List's one bulk lock: a 429 on them that is not the quota means the List is busy. */
-const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['loadList', 'loadSegment', 'clearSegment', 'removeSegmentMembers']);
+const BULK_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>([
+  'loadList',
+  'loadSegment',
+  'clearSegment',
+  'removeSegmentMembers',
+]);
 
 /** Page size of the Segment listing: the service's documented default page, so a short page means the end. */
 export const SEGMENT_PAGE_SIZE = 100;
@@ -109,7 +130,11 @@ export class SelligentClient {
       followRedirect: false,
       retry: { limit: 0 },
       agent: this.agent,
-      timeout: { connect: options.connectTimeoutMs, socket: options.requestTimeoutMs, request: options.requestTimeoutMs },
+      timeout: {
+        connect: options.connectTimeoutMs,
+        socket: options.requestTimeoutMs,
+        request: options.requestTimeoutMs,
+      },
     });
   }
 
@@ -120,7 +145,7 @@ export class SelligentClient {
 
   async getOrganization(org: string): Promise<Record<string, unknown> | undefined> {
     const answer = await this.send('getOrganization', 'GET', orgPath(org), { absentIsAnswer: true });
-    return answer.status >= 400 ? undefined : parseJson(answer) as Record<string, unknown>;
+    return answer.status >= 400 ? undefined : (parseJson(answer) as Record<string, unknown>);
   }
 
   async getList(org: string, list: string): Promise<ListInfo | undefined> {
@@ -128,7 +153,10 @@ export class SelligentClient {
     return answer.status >= 400 ? undefined : (parseJson(answer) as ListInfo);
   }
 
-  async createList(org: string, list: { api_name: string; name: string; type: string; description?: string }): Promise<void> {
+  async createList(
+    org: string,
+    list: { api_name: string; name: string; type: string; description?: string },
+  ): Promise<void> {
     await this.send('createList', 'POST', `${orgPath(org)}/lists`, { json: list, envelope: 'write' });
   }
 
@@ -140,7 +168,10 @@ export class SelligentClient {
   }
 
   async createFields(org: string, list: string, fields: FieldDefinition[]): Promise<void> {
-    await this.send('createFields', 'POST', `${orgPath(org)}/lists/${enc(list)}/fields`, { json: { fields }, envelope: 'write' });
+    await this.send('createFields', 'POST', `${orgPath(org)}/lists/${enc(list)}/fields`, {
+      json: { fields },
+      envelope: 'write',
+    });
   }
 
   /**
@@ -148,7 +179,11 @@ export class SelligentClient {
    * such endpoint (404, 405, 501: not rolled out there), so the caller can go on with a warning.
    */
   async setBusinessKey(org: string, list: string, fields: string[]): Promise<{ unsupported: number } | undefined> {
-    const answer = await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, { json: { fields }, envelope: 'write', accept: BUSINESS_KEY_UNSUPPORTED });
+    const answer = await this.send('setBusinessKey', 'PUT', `${orgPath(org)}/lists/${enc(list)}/businesskey`, {
+      json: { fields },
+      envelope: 'write',
+      accept: BUSINESS_KEY_UNSUPPORTED,
+    });
     return answer.status >= 400 ? { unsupported: answer.status } : undefined;
   }
 
@@ -159,13 +194,16 @@ export class SelligentClient {
    */
   async listSegments(org: string, list: string): Promise<SegmentSummary[]> {
     const found = new Map<string, SegmentSummary>();
-    for (let skip = 0; ; ) {
-      const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`, { query: { skip: String(skip), take: String(SEGMENT_PAGE_SIZE) } });
+    for (let skip = 0; ;) {
+      const answer = await this.send('listSegments', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments`, {
+        query: { skip: String(skip), take: String(SEGMENT_PAGE_SIZE) },
+      });
       if (answer.status === 204 || answer.body.trim() === '') break;
       const page = parseJson(answer) as { segments?: SegmentSummary[] | null; segment_count?: number };
       const segments = page.segments ?? [];
       const before = found.size;
-      for (const segment of segments) if (!found.has(segment.api_name.toLowerCase())) found.set(segment.api_name.toLowerCase(), segment);
+      for (const segment of segments)
+        if (!found.has(segment.api_name.toLowerCase())) found.set(segment.api_name.toLowerCase(), segment);
       skip += segments.length;
       const total = typeof page.segment_count === 'number' ? page.segment_count : undefined;
       if (segments.length === 0 || found.size === before) break;
@@ -175,16 +213,30 @@ export class SelligentClient {
   }
 
   async getSegment(org: string, list: string, segment: string): Promise<SegmentInfo | undefined> {
-    const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, { absentIsAnswer: true });
+    const answer = await this.send('getSegment', 'GET', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}`, {
+      absentIsAnswer: true,
+    });
     return answer.status >= 400 ? undefined : (parseJson(answer) as SegmentInfo);
   }
 
-  async createStaticSegment(org: string, list: string, segment: { api_name: string; name: string; description?: string }): Promise<void> {
-    await this.send('createStaticSegment', 'POST', `${orgPath(org)}/lists/${enc(list)}/segments/static`, { json: segment, envelope: 'write' });
+  async createStaticSegment(
+    org: string,
+    list: string,
+    segment: { api_name: string; name: string; description?: string },
+  ): Promise<void> {
+    await this.send('createStaticSegment', 'POST', `${orgPath(org)}/lists/${enc(list)}/segments/static`, {
+      json: segment,
+      envelope: 'write',
+    });
   }
 
   async clearSegment(org: string, list: string, segment: string): Promise<void> {
-    await this.send('clearSegment', 'DELETE', `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/clear`, { envelope: 'write' });
+    await this.send(
+      'clearSegment',
+      'DELETE',
+      `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/clear`,
+      { envelope: 'write' },
+    );
   }
 
   async countRecords(org: string, list: string): Promise<number> {
@@ -193,13 +245,32 @@ export class SelligentClient {
   }
 
   async loadList(org: string, list: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
-    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
+    const answer = await this.send('loadList', 'POST', `${orgPath(org)}/lists/${enc(list)}/data/load`, {
+      query: loadQuery(query),
+      body,
+      splittable: true,
+      rows,
+      envelope: 'load',
+    });
     return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
-  async loadSegment(org: string, list: string, segment: string, query: LoadQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
+  async loadSegment(
+    org: string,
+    list: string,
+    segment: string,
+    query: LoadQuery,
+    body: Buffer,
+    rows?: number,
+  ): Promise<LoadAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/load`;
-    const answer = await this.send('loadSegment', 'POST', path, { query: loadQuery(query), body, splittable: true, rows, envelope: 'load' });
+    const answer = await this.send('loadSegment', 'POST', path, {
+      query: loadQuery(query),
+      body,
+      splittable: true,
+      rows,
+      envelope: 'load',
+    });
     return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 
@@ -249,27 +320,63 @@ export class SelligentClient {
         timeouts = status === 408 || status === 504 ? timeouts + 1 : 0;
         http.by_status[String(status)] = (http.by_status[String(status)] ?? 0) + 1;
         if (headers) this.pacer.observe(headers);
-        if (status >= 300 && status < 400) throw redirectError(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
+        if (status >= 300 && status < 400)
+          throw redirectError(where, status, headers?.location, url, `${API_ROOT}${path}`, this.credentials.baseUrl);
         if (options.envelope && (status < 300 || (status === 400 && options.envelope === 'load'))) {
           const verdict = classifyAnswer(status, body, options.envelope === 'load');
-          if (verdict.verdict === 'applied') return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
-          if (verdict.verdict === 'refused') throw failedRequestError({ route, method, path, status, errorCode, body, attempts: attempt, reason: 'not-retryable' });
+          if (verdict.verdict === 'applied')
+            return {
+              status,
+              body,
+              uncertain,
+              attemptMs: performance.now() - attemptStarted,
+              request: { route, method, path, attempts: attempt },
+            };
+          if (verdict.verdict === 'refused')
+            throw failedRequestError({
+              route,
+              method,
+              path,
+              status,
+              errorCode,
+              body,
+              attempts: attempt,
+              reason: 'not-retryable',
+            });
           resultCode = verdict.resultCode;
           retryAs = verdict.asStatus;
         } else if (status < 400) {
-          return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
+          return {
+            status,
+            body,
+            uncertain,
+            attemptMs: performance.now() - attemptStarted,
+            request: { route, method, path, attempts: attempt },
+          };
         }
-        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status)) return { status, body, uncertain, attemptMs: performance.now() - attemptStarted, request: { route, method, path, attempts: attempt } };
+        if ((options.absentIsAnswer && isAbsent(status, body)) || options.accept?.includes(status))
+          return {
+            status,
+            body,
+            uncertain,
+            attemptMs: performance.now() - attemptStarted,
+            request: { route, method, path, attempts: attempt },
+          };
         if (status === 429) http.rate_limited++;
         if (status === 413 && options.splittable) {
-          throw new BatchTooLargeError(`${where}: the service refused the request body as too large (413)`, { http: exchange(route, method, path, status, errorCode, body, attempt) });
+          throw new BatchTooLargeError(`${where}: the service refused the request body as too large (413)`, {
+            http: exchange(route, method, path, status, errorCode, body, attempt),
+          });
         }
       } else {
         http.by_status[errorCode ?? 'error'] = (http.by_status[errorCode ?? 'error'] ?? 0) + 1;
       }
       uncertain ||= mayHaveApplied(status, resultCode);
       if (options.splittable && (options.rows ?? 2) > 1 && timeouts >= this.options.splitAfterTimeouts) {
-        throw new BatchTooLargeError(`${where}: timed out ${timeouts} times in a row`, { http: exchange(route, method, path, status, errorCode, body, attempt), mayHaveApplied: true });
+        throw new BatchTooLargeError(`${where}: timed out ${timeouts} times in a row`, {
+          http: exchange(route, method, path, status, errorCode, body, attempt),
+          mayHaveApplied: true,
+        });
       }
 
       const busy = status === 429 && classify429(headers, body, BULK_ROUTES.has(route)) === 'list-busy';
@@ -290,15 +397,35 @@ export class SelligentClient {
         (this.options.random ?? Math.random)(),
       );
       if (!decision.retry) {
-        const listBusy = busy && decision.reason === 'list-busy-budget-exhausted' ? { attempts: busyAttempts, seconds: round((performance.now() - busySince) / 1000) } : undefined;
-        throw failedRequestError({ route, method, path, status, errorCode, resultCode, body, attempts: attempt, reason: decision.reason, ...(listBusy ? { listBusy } : {}) });
+        const listBusy =
+          busy && decision.reason === 'list-busy-budget-exhausted'
+            ? { attempts: busyAttempts, seconds: round((performance.now() - busySince) / 1000) }
+            : undefined;
+        throw failedRequestError({
+          route,
+          method,
+          path,
+          status,
+          errorCode,
+          resultCode,
+          body,
+          attempts: attempt,
+          reason: decision.reason,
+          ...(listBusy ? { listBusy } : {}),
+        });
       }
       http.retries++;
       if (busy) {
         http.list_busy_waits++;
         http.list_busy_wait_seconds = round(http.list_busy_wait_seconds + decision.delayMs / 1000);
         logger.warn(
-          { route, status, busyAttempt: busyAttempts, waitSeconds: round(decision.delayMs / 1000), busyBudgetSeconds: round((retry.listBusy?.budgetMs ?? 0) / 1000) },
+          {
+            route,
+            status,
+            busyAttempt: busyAttempts,
+            waitSeconds: round(decision.delayMs / 1000),
+            busyBudgetSeconds: round((retry.listBusy?.budgetMs ?? 0) / 1000),
+          },
           `${where} answered 429 with requests left in the quota: another process holds this List's bulk lock; waiting ${round(decision.delayMs / 1000)} s (busy for ${round((performance.now() - busySince) / 1000)} s so far)`,
         );
         await this.wait(decision.delayMs);
@@ -309,7 +436,14 @@ export class SelligentClient {
         http.rate_limit_wait_seconds = round(http.rate_limit_wait_seconds + decision.delayMs / 1000);
       }
       logger.warn(
-        { route, status: status ?? errorCode, resultCode, attempt, maxAttempts: retry.maxAttempts, waitSeconds: round(decision.delayMs / 1000) },
+        {
+          route,
+          status: status ?? errorCode,
+          resultCode,
+          attempt,
+          maxAttempts: retry.maxAttempts,
+          waitSeconds: round(decision.delayMs / 1000),
+        },
         `${where} answered ${status ?? errorCode}${resultCode !== undefined ? ` ${resultCode ?? 'without a valid result_code'}` : ''}: retry ${attempt} of ${retry.maxAttempts - 1} in ${round(decision.delayMs / 1000)} s`,
       );
       await this.wait(decision.delayMs);
@@ -320,7 +454,11 @@ export class SelligentClient {
     const delay = this.pacer.delayMs();
     if (delay <= 0) return;
     this.stats.pacing_wait_seconds = round(this.stats.pacing_wait_seconds + delay / 1000);
-    if (delay > 1000) this.options.logger.info({ waitSeconds: round(delay / 1000), budgetPerMinute: this.pacer.budget }, 'pacing requests to stay within the per-key request budget');
+    if (delay > 1000)
+      this.options.logger.info(
+        { waitSeconds: round(delay / 1000), budgetPerMinute: this.pacer.budget },
+        'pacing requests to stay within the per-key request budget',
+      );
     await this.wait(delay);
   }
 
@@ -340,9 +478,21 @@ export class SelligentClient {
    * One page of a static Segment's members: the key fields only, in a stable order. The service does not
    * publish its default or largest page, so `take` is always sent. Long values keep their exact digits.
    */
-  async searchSegmentMembers(org: string, list: string, segment: string, keyFields: string[], page: SearchPage): Promise<SearchAnswer> {
+  async searchSegmentMembers(
+    org: string,
+    list: string,
+    segment: string,
+    keyFields: string[],
+    page: SearchPage,
+  ): Promise<SearchAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data/search`;
-    const json = { fields: keyFields, skip: page.skip, take: page.take, order_by: page.orderBy ?? keyFields[0], order_by_direction: 'ASC' };
+    const json = {
+      fields: keyFields,
+      skip: page.skip,
+      take: page.take,
+      order_by: page.orderBy ?? keyFields[0],
+      order_by_direction: 'ASC',
+    };
     const answer = await this.send('searchSegment', 'POST', path, { json, envelope: 'write' });
     return searchAnswer(answer.body, keyFields);
   }
@@ -351,10 +501,20 @@ export class SelligentClient {
    * Every member of a static Segment, a page at a time: pages of `take` rows (1,000 by default), `skip`
    * moved on by the rows received, until a page comes back shorter than `take`.
    */
-  async *segmentMemberPages(org: string, list: string, segment: string, keyFields: string[], options: { take?: number; orderBy?: string } = {}): AsyncGenerator<SearchValue[][]> {
+  async *segmentMemberPages(
+    org: string,
+    list: string,
+    segment: string,
+    keyFields: string[],
+    options: { take?: number; orderBy?: string } = {},
+  ): AsyncGenerator<SearchValue[][]> {
     const take = options.take ?? MEMBER_PAGE_SIZE;
-    for (let skip = 0; ; ) {
-      const page = await this.searchSegmentMembers(org, list, segment, keyFields, { skip, take, orderBy: options.orderBy });
+    for (let skip = 0; ;) {
+      const page = await this.searchSegmentMembers(org, list, segment, keyFields, {
+        skip,
+        take,
+        orderBy: options.orderBy,
+      });
       if (page.rows.length > 0) yield page.rows;
       if (page.rows.length < take) return;
       skip += page.rows.length;
@@ -366,10 +526,23 @@ export class SelligentClient {
    * List records stay. A bulk operation like a load: it waits for the List's bulk lock, is retried, split
    * and checked like one (a 200 answering Failed is no success), and answers the load model.
    */
-  async removeSegmentMembers(org: string, list: string, segment: string, query: RemoveQuery, body: Buffer, rows?: number): Promise<LoadAnswer> {
+  async removeSegmentMembers(
+    org: string,
+    list: string,
+    segment: string,
+    query: RemoveQuery,
+    body: Buffer,
+    rows?: number,
+  ): Promise<LoadAnswer> {
     const path = `${orgPath(org)}/lists/${enc(list)}/segments/${enc(segment)}/data`;
     const params = { keyFields: query.keyFields.join(','), fields: query.fields.join(','), mode: query.mode };
-    const answer = await this.send('removeSegmentMembers', 'DELETE', path, { query: params, body, splittable: true, rows, envelope: 'load' });
+    const answer = await this.send('removeSegmentMembers', 'DELETE', path, {
+      query: params,
+      body,
+      splittable: true,
+      rows,
+      envelope: 'load',
+    });
     return { result: parseJson(answer) as LoadResult, uncertain: answer.uncertain, attemptMs: answer.attemptMs };
   }
 }
@@ -386,7 +559,11 @@ function checkHeaderCredentials(credentials: Credentials): void {
       // The character itself is part of a secret: only its kind and position are named.
       const at = [...value].findIndex((char) => /[^\t\x20-\x7e\x80-\xff]/.test(char));
       const char = [...value][at] ?? '';
-      const kind = /[\r\n]/.test(char) ? 'a line break' : char.charCodeAt(0) < 0x20 || char === '\x7f' ? 'a control character' : 'a character outside Latin-1';
+      const kind = /[\r\n]/.test(char)
+        ? 'a line break'
+        : char.charCodeAt(0) < 0x20 || char === '\x7f'
+          ? 'a control character'
+          : 'a character outside Latin-1';
       throw new ConfigError(
         'CREDENTIALS_INVALID',
         `${name} contains ${kind} (character ${at + 1}), which cannot be sent in the X-ApiKey header; copy the value again without it`,
@@ -397,8 +574,24 @@ function checkHeaderCredentials(credentials: Credentials): void {
 }
 
 /** The request as it ended, for an error that carries it. */
-function exchange(route: RouteName, method: string, path: string, status: number | undefined, errorCode: string | undefined, body: string, attempts: number): HttpExchange {
-  return { route, method, path, status: status ?? null, errorCode: errorCode ?? null, attempts, body: serviceText(body) };
+function exchange(
+  route: RouteName,
+  method: string,
+  path: string,
+  status: number | undefined,
+  errorCode: string | undefined,
+  body: string,
+  attempts: number,
+): HttpExchange {
+  return {
+    route,
+    method,
+    path,
+    status: status ?? null,
+    errorCode: errorCode ?? null,
+    attempts,
+    body: serviceText(body),
+  };
 }
 
 function orgPath(org: string): string {
@@ -429,7 +622,11 @@ function parseJson(answer: Answer): unknown {
   } catch {
     const { route, method, path, attempts } = answer.request;
     const http = exchange(route, method, path, answer.status, undefined, answer.body, attempts);
-    throw new SelligentUnavailableError('SELLIGENT_BAD_RESPONSE', `${route}: the service answered with a body that is not JSON: ${JSON.stringify(answer.body.slice(0, 200))}`, { http });
+    throw new SelligentUnavailableError(
+      'SELLIGENT_BAD_RESPONSE',
+      `${route}: the service answered with a body that is not JSON: ${JSON.stringify(answer.body.slice(0, 200))}`,
+      { http },
+    );
   }
 }
 
@@ -469,16 +666,29 @@ function searchAnswer(body: string, asked: string[]): SearchAnswer {
   try {
     parsed = parseJsonExact(body) as { fields?: unknown; data?: unknown };
   } catch {
-    throw new TransientError('SELLIGENT_BAD_RESPONSE', `searchSegment: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`, {});
+    throw new TransientError(
+      'SELLIGENT_BAD_RESPONSE',
+      `searchSegment: the service answered with a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`,
+      {},
+    );
   }
   const data = parsed?.data ?? [];
-  if (!Array.isArray(data)) throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: the answer has no data array', {});
-  const named = Array.isArray(parsed.fields) ? parsed.fields.map((field) => String(field).toUpperCase()) : asked.map((field) => field.toUpperCase());
+  if (!Array.isArray(data))
+    throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: the answer has no data array', {});
+  const named = Array.isArray(parsed.fields)
+    ? parsed.fields.map((field) => String(field).toUpperCase())
+    : asked.map((field) => field.toUpperCase());
   const order = asked.map((field) => named.indexOf(field.toUpperCase()));
   const missing = asked.filter((_, i) => order[i] === -1);
-  if (missing.length > 0) throw new TransientError('SELLIGENT_BAD_RESPONSE', `searchSegment: the answer lacks the field(s) ${missing.join(', ')}`, {});
+  if (missing.length > 0)
+    throw new TransientError(
+      'SELLIGENT_BAD_RESPONSE',
+      `searchSegment: the answer lacks the field(s) ${missing.join(', ')}`,
+      {},
+    );
   const rows = (data as unknown[]).map((row) => {
-    if (!Array.isArray(row)) throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: a data row is not an array', {});
+    if (!Array.isArray(row))
+      throw new TransientError('SELLIGENT_BAD_RESPONSE', 'searchSegment: a data row is not an array', {});
     return order.map((at) => row[at] as SearchValue);
   });
   return { fields: asked, rows };

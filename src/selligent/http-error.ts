@@ -75,5 +75,9 @@ export class BatchTooLargeError extends SelligentUnavailableError {
 export type SelligentHttpError = SelligentAuthError | SelligentUnavailableError | SelligentRefusedError;
 
 export function isSelligentHttpError(error: unknown): error is SelligentHttpError {
-  return error instanceof SelligentAuthError || error instanceof SelligentUnavailableError || error instanceof SelligentRefusedError;
+  return (
+    error instanceof SelligentAuthError ||
+    error instanceof SelligentUnavailableError ||
+    error instanceof SelligentRefusedError
+  );
 }

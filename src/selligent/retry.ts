@@ -45,7 +45,10 @@ export interface AttemptOutcome {
 
 export type RetryDecision =
   | { retry: true; delayMs: number; reason: string }
-  | { retry: false; reason: 'success' | 'not-retryable' | 'attempts-exhausted' | 'budget-exhausted' | 'list-busy-budget-exhausted' };
+  | {
+      retry: false;
+      reason: 'success' | 'not-retryable' | 'attempts-exhausted' | 'budget-exhausted' | 'list-busy-budget-exhausted';
+    };
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const RETRYABLE_ERRORS = new Set([
@@ -71,13 +74,19 @@ export function isRetryable(outcome: Pick<AttemptOutcome, 'status' | 'errorCode'
 /**
  * @param random a number in [0, 1) for jitter; injected so tests are exact.
  */
-export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, random: number = Math.random()): RetryDecision {
+export function retryDecision(
+  outcome: AttemptOutcome,
+  policy: RetryPolicy,
+  random: number = Math.random(),
+): RetryDecision {
   if (outcome.status !== undefined && outcome.status < 400) return { retry: false, reason: 'success' };
   if (!isRetryable(outcome)) return { retry: false, reason: 'not-retryable' };
-  if (outcome.status === 429 && outcome.listBusy && policy.listBusy) return listBusyDecision(outcome, outcome.listBusy, policy.listBusy, random);
+  if (outcome.status === 429 && outcome.listBusy && policy.listBusy)
+    return listBusyDecision(outcome, outcome.listBusy, policy.listBusy, random);
   if (outcome.attempt >= policy.maxAttempts) return { retry: false, reason: 'attempts-exhausted' };
 
-  const serverWait = outcome.status === 429 || outcome.status === 503 ? serverRequestedWaitMs(outcome.headers) : undefined;
+  const serverWait =
+    outcome.status === 429 || outcome.status === 503 ? serverRequestedWaitMs(outcome.headers) : undefined;
   const { delayMs, serverRequested } = nextDelay(serverWait, policy, outcome.attempt, random);
   if (outcome.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'budget-exhausted' };
   return { retry: true, delayMs, reason: serverRequested ? 'server-requested wait' : 'backoff' };
@@ -88,16 +97,30 @@ export function retryDecision(outcome: AttemptOutcome, policy: RetryPolicy, rand
  * needed), else capped exponential backoff with "full jitter" over the upper half, which keeps retries of
  * parallel exporters apart without waiting ~0.
  */
-function nextDelay(serverWaitMs: number | undefined, backoff: { baseDelayMs: number; maxDelayMs: number }, attempt: number, random: number): { delayMs: number; serverRequested: boolean } {
+function nextDelay(
+  serverWaitMs: number | undefined,
+  backoff: { baseDelayMs: number; maxDelayMs: number },
+  attempt: number,
+  random: number,
+): { delayMs: number; serverRequested: boolean } {
   if (serverWaitMs !== undefined) return { delayMs: serverWaitMs + 250, serverRequested: true };
   const exponential = Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** (attempt - 1));
   return { delayMs: Math.round(exponential / 2 + (exponential / 2) * random), serverRequested: false };
 }
 
-function listBusyDecision(outcome: AttemptOutcome, busy: NonNullable<AttemptOutcome['listBusy']>, policy: NonNullable<RetryPolicy['listBusy']>, random: number): RetryDecision {
+function listBusyDecision(
+  outcome: AttemptOutcome,
+  busy: NonNullable<AttemptOutcome['listBusy']>,
+  policy: NonNullable<RetryPolicy['listBusy']>,
+  random: number,
+): RetryDecision {
   const { delayMs, serverRequested } = nextDelay(serverRequestedWaitMs(outcome.headers), policy, busy.attempt, random);
   if (busy.elapsedMs + delayMs > policy.budgetMs) return { retry: false, reason: 'list-busy-budget-exhausted' };
-  return { retry: true, delayMs, reason: serverRequested ? 'server-requested wait (List busy)' : 'backoff (List busy)' };
+  return {
+    retry: true,
+    delayMs,
+    reason: serverRequested ? 'server-requested wait (List busy)' : 'backoff (List busy)',
+  };
 }
 
 /** The plain-text body of the per-key quota 429 ("API calls quota exceeded! The maximum allowed is 2500 per minute"). */
@@ -109,7 +132,11 @@ const QUOTA_TEXT = /quota exceeded/i;
  * by another request or process: only time helps, possibly minutes. On other routes it is taken as the
  * quota (retried as before).
  */
-export function classify429(headers: AttemptOutcome['headers'], body: string, bulkRoute: boolean): 'quota' | 'list-busy' {
+export function classify429(
+  headers: AttemptOutcome['headers'],
+  body: string,
+  bulkRoute: boolean,
+): 'quota' | 'list-busy' {
   if (QUOTA_TEXT.test(body.slice(0, 500))) return 'quota';
   const remaining = first(headers?.['x-ratelimit-remaining'])?.split(',')[0]?.trim();
   if (remaining !== undefined && Number(remaining) === 0) return 'quota';
@@ -121,7 +148,10 @@ export function classify429(headers: AttemptOutcome['headers'], body: string, bu
  * unless `X-RateLimit-Remaining` says requests are left: then the 429 is not the per-key quota (e.g. the
  * one-bulk-operation-per-List 429) and waiting for the window to turn would be pointless.
  */
-export function serverRequestedWaitMs(headers: AttemptOutcome['headers'], now: number = Date.now()): number | undefined {
+export function serverRequestedWaitMs(
+  headers: AttemptOutcome['headers'],
+  now: number = Date.now(),
+): number | undefined {
   if (!headers) return undefined;
   const retryAfter = first(headers['retry-after']);
   if (retryAfter !== undefined) {

@@ -72,7 +72,9 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
   const fields: Field[] = plan.columns.map((p) => list.fieldAt(p));
   const isKeyColumn = new Array<boolean>(ncols).fill(false);
   for (const c of plan.keyColumns) isKeyColumn[c] = true;
-  const coerce = fields.map((f) => f.dataType === 'Long' || f.dataType === 'Numeric' || f.dataType === 'Float' || f.dataType === 'Boolean');
+  const coerce = fields.map(
+    (f) => f.dataType === 'Long' || f.dataType === 'Numeric' || f.dataType === 'Float' || f.dataType === 'Boolean',
+  );
   const acceptStrings = plan.acceptStrings === true;
   const invalid: InvalidRecord[] = [];
   let failed = 0;
@@ -102,7 +104,12 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
       }
       const problem = checkValue(field, v);
       if (problem) {
-        invalid.push({ record_index: i, field_name: field.name, message: problem.message, validation_code: problem.code });
+        invalid.push({
+          record_index: i,
+          field_name: field.name,
+          message: problem.message,
+          validation_code: problem.code,
+        });
         ok = false;
       } else if (isKeyColumn[c] && (v === null || v === '')) {
         invalid.push({
@@ -268,7 +275,9 @@ export function loadSegment(
   resp.number_of_duplicate_records = checked.duplicates;
   if (plan.stopOnError && checked.failed > 0) return finish(resp, checked, total, true);
   if (semantics === 'upsert') {
-    applyToList(list, { ...plan, importOption: 'InsertAndUpdate' }, rows, start, checked, resp, (id) => segment.members.add(id));
+    applyToList(list, { ...plan, importOption: 'InsertAndUpdate' }, rows, start, checked, resp, (id) =>
+      segment.members.add(id),
+    );
     return finish(resp, checked, total, false);
   }
   const index = list.index(plan.keyPositions).map;
@@ -304,7 +313,13 @@ export interface DeleteMembersResponse {
  * that are members lose their membership (deleted), any other key counts as not found. Rows are taken in
  * order, so a key repeated in one request is found once. List records stay.
  */
-export function deleteMembers(list: ListState, segment: Segment, plan: LoadPlan, rows: unknown[], start: number): DeleteMembersResponse {
+export function deleteMembers(
+  list: ListState,
+  segment: Segment,
+  plan: LoadPlan,
+  rows: unknown[],
+  start: number,
+): DeleteMembersResponse {
   const checked = checkRows(list, { ...plan, deduplication: 'ImportFirstMatch' }, rows, start);
   const total = rows.length - start;
   const counters = finish(emptyResponse(), checked, total, plan.stopOnError && checked.failed > 0);
@@ -398,12 +413,17 @@ function matches(list: ListState, values: unknown[], filters: SearchFilter[]): b
         }
         const c = compare(v, f.value);
         const ok =
-          f.operator === 'EqualTo' ? c === 0
-          : f.operator === 'NotEqualTo' ? c !== 0
-          : f.operator === 'GreaterThan' ? c > 0
-          : f.operator === 'GreaterThanOrEqualTo' ? c >= 0
-          : f.operator === 'LessThan' ? c < 0
-          : c <= 0;
+          f.operator === 'EqualTo'
+            ? c === 0
+            : f.operator === 'NotEqualTo'
+              ? c !== 0
+              : f.operator === 'GreaterThan'
+                ? c > 0
+                : f.operator === 'GreaterThanOrEqualTo'
+                  ? c >= 0
+                  : f.operator === 'LessThan'
+                    ? c < 0
+                    : c <= 0;
         if (!ok) return false;
       }
     }
@@ -466,6 +486,8 @@ export function search(list: ListState, segment: Segment | undefined, req: Searc
     }
     return (a[0] - b[0]) * (by === undefined ? dir : 1);
   });
-  const data = hits.slice(req.skip, req.skip + req.take).map(([, values]) => req.positions.map((p) => list.value(values, p)));
+  const data = hits
+    .slice(req.skip, req.skip + req.take)
+    .map(([, values]) => req.positions.map((p) => list.value(values, p)));
   return { fields: req.positions.map((p) => list.fieldAt(p).name), data, result_code: 'Succeeded', errors: null };
 }

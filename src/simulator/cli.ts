@@ -61,7 +61,8 @@ async function readConfig(file: string): Promise<SimulatorOptions> {
       throw new UsageError(`${file}: not valid JSON (${(e as Error).message}); use a .yml or .yaml name for YAML`);
     }
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${file}: the configuration must be an object`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`${file}: the configuration must be an object`);
   let options: SimulatorOptions;
   try {
     options = parseSimulatorOptions(value);
@@ -110,9 +111,11 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     }
     if (values.host !== undefined) options.host = values.host;
     if (values.organization?.length) options.organizations = values.organization;
-    if ((values.key === undefined) !== (values.secret === undefined)) throw new UsageError('--key and --secret go together');
+    if ((values.key === undefined) !== (values.secret === undefined))
+      throw new UsageError('--key and --secret go together');
     if (values.key !== undefined && values.secret !== undefined) {
-      if (values.key === '' || values.key.includes(':')) throw new UsageError('--key must be non-empty and must not contain ":"');
+      if (values.key === '' || values.key.includes(':'))
+        throw new UsageError('--key must be non-empty and must not contain ":"');
       options.credentials = [{ key: values.key, secret: values.secret }];
     }
     if (values.state !== undefined) options.statePath = resolve(values.state);
@@ -145,7 +148,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   ];
   const lists = orgs.flatMap((org) => sim.lists(org).map((list) => (orgs.length > 1 ? `${org}/${list}` : list)));
   if (lists.length) lines.push(`lists:         ${lists.join(', ')}`);
-  if (options.enableControlRoutes) lines.push(`control routes: ${sim.baseUrl}/__simulator/ (state, requests, faults, config, reset)`);
+  if (options.enableControlRoutes)
+    lines.push(`control routes: ${sim.baseUrl}/__simulator/ (state, requests, faults, config, reset)`);
   if (options.enableControlRoutes || options.inspectRoutes) {
     lines.push(`what arrived:  curl -s ${sim.baseUrl}/__simulator/state`);
     lines.push(`requests:      curl -s ${sim.baseUrl}/__simulator/requests`);
@@ -154,7 +158,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   lines.push('Press Ctrl+C to stop.');
   process.stdout.write(lines.join('\n') + '\n');
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-    process.stderr.write(`warning: bound to ${host}; the simulator accepts its well-known credentials, and shows its state, to anyone who can reach it\n`);
+    process.stderr.write(
+      `warning: bound to ${host}; the simulator accepts its well-known credentials, and shows its state, to anyone who can reach it\n`,
+    );
   }
 
   return new Promise<number>((resolveExit) => {
@@ -165,7 +171,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       for (const s of STOP_SIGNALS) process.off(s, stop);
       sim.close().then(
         () => {
-          process.stderr.write(`Simulator stopped (${signal})${options.statePath ? `; state saved to ${options.statePath}` : ''}\n`);
+          process.stderr.write(
+            `Simulator stopped (${signal})${options.statePath ? `; state saved to ${options.statePath}` : ''}\n`,
+          );
           resolveExit(0);
         },
         (e: unknown) => {

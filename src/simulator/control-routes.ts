@@ -34,14 +34,23 @@ const READ_ONLY = new Set(['GET state', 'GET requests', 'GET faults', 'GET confi
 export async function controlReply(sim: ControlTarget, req: ControlRequest, readOnly: boolean): Promise<Reply> {
   const route = `${req.method} ${req.path}`;
   if (readOnly && !READ_ONLY.has(route)) {
-    return { status: 404, json: { error: `${req.method} /__simulator/${req.path} needs the control routes (simulate --control)` } };
+    return {
+      status: 404,
+      json: { error: `${req.method} /__simulator/${req.path} needs the control routes (simulate --control)` },
+    };
   }
   try {
     const reply = await answer(sim, route, req);
     if (reply) return reply;
   } catch (e) {
     if (e instanceof ReplyError) return e.reply;
-    if (e instanceof FaultValidationError || e instanceof SeedError || e instanceof SimulatorOptionsError || e instanceof Error) return bad(e.message);
+    if (
+      e instanceof FaultValidationError ||
+      e instanceof SeedError ||
+      e instanceof SimulatorOptionsError ||
+      e instanceof Error
+    )
+      return bad(e.message);
     throw e;
   }
   return { status: 404, json: { error: `unknown control route ${req.method} /__simulator/${req.path}` } };

@@ -73,7 +73,8 @@ export function unauthorized(): Reply {
 export function transientInBody(fault: FaultRule, reply: Reply): Reply {
   if (fault.body !== undefined || (fault.status !== 500 && fault.status !== 503)) return reply;
   const code = fault.status === 503 ? 'ServiceUnavailable' : 'InternalServerError';
-  const message = fault.status === 503 ? 'The service is temporarily unavailable. Please retry later.' : 'An error has occurred.';
+  const message =
+    fault.status === 503 ? 'The service is temporarily unavailable. Please retry later.' : 'An error has occurred.';
   const out = asLoadReply(failure(200, code, message));
   if (fault.headers !== undefined) out.headers = { ...fault.headers };
   return out;
@@ -89,7 +90,11 @@ export function describeFault(f: FaultRule): string {
 }
 
 /** The 429 for a second bulk operation on a busy List, in the shape of variant V7. */
-export function listBusyReply(list: ListState, shape: Variants['listBusy429'], rateLimit: RateLimitOptions | false): Reply {
+export function listBusyReply(
+  list: ListState,
+  shape: Variants['listBusy429'],
+  rateLimit: RateLimitOptions | false,
+): Reply {
   switch (shape) {
     case 'quota-text': {
       const { limit, windowSeconds } = quota(rateLimit);
@@ -104,6 +109,9 @@ export function listBusyReply(list: ListState, shape: Variants['listBusy429'], r
 
 function listBusyEnvelope(list: ListState): Reply {
   return failure(429, 'Failed', `Another bulk operation is in progress on list ${list.apiName}; retry later`, [
-    { error_code: 'ERR_BULK_OPERATION_IN_PROGRESS', description: `Only one bulk operation per list at a time (list ${list.apiName})` },
+    {
+      error_code: 'ERR_BULK_OPERATION_IN_PROGRESS',
+      description: `Only one bulk operation per list at a time (list ${list.apiName})`,
+    },
   ]);
 }

@@ -32,29 +32,48 @@ function checkNonNegative(v: unknown, what: string): void {
 
 /** Validates and copies a rule (also used for rules arriving over HTTP). */
 export function normalizeRule(input: unknown): FaultRule {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new FaultValidationError('a fault rule must be an object');
+  if (!input || typeof input !== 'object' || Array.isArray(input))
+    throw new FaultValidationError('a fault rule must be an object');
   const r = input as Record<string, unknown>;
-  const known = new Set(['route', 'status', 'times', 'afterCalls', 'dropConnection', 'delayMs', 'headers', 'body', 'probability', 'statuses']);
+  const known = new Set([
+    'route',
+    'status',
+    'times',
+    'afterCalls',
+    'dropConnection',
+    'delayMs',
+    'headers',
+    'body',
+    'probability',
+    'statuses',
+  ]);
   for (const k of Object.keys(r)) if (!known.has(k)) throw new FaultValidationError(`unknown fault rule property ${k}`);
   if (r.route !== undefined && r.route !== '*' && !(typeof r.route === 'string' && ROUTES.has(r.route))) {
     throw new FaultValidationError(`route must be '*' or one of ${[...ROUTES].join(', ')}`);
   }
   if (r.status !== undefined) checkStatus(r.status, 'status');
   if (r.statuses !== undefined) {
-    if (!Array.isArray(r.statuses) || r.statuses.length === 0) throw new FaultValidationError('statuses must be a non-empty array');
+    if (!Array.isArray(r.statuses) || r.statuses.length === 0)
+      throw new FaultValidationError('statuses must be a non-empty array');
     for (const s of r.statuses) checkStatus(s, 'statuses[]');
   }
   checkNonNegative(r.times, 'times');
   checkNonNegative(r.afterCalls, 'afterCalls');
   checkNonNegative(r.delayMs, 'delayMs');
-  if (r.probability !== undefined && (typeof r.probability !== 'number' || !(r.probability >= 0 && r.probability <= 1))) {
+  if (
+    r.probability !== undefined &&
+    (typeof r.probability !== 'number' || !(r.probability >= 0 && r.probability <= 1))
+  ) {
     throw new FaultValidationError('probability must be between 0 and 1');
   }
-  if (r.dropConnection !== undefined && typeof r.dropConnection !== 'boolean') throw new FaultValidationError('dropConnection must be a boolean');
+  if (r.dropConnection !== undefined && typeof r.dropConnection !== 'boolean')
+    throw new FaultValidationError('dropConnection must be a boolean');
   if (r.body !== undefined && typeof r.body !== 'string') throw new FaultValidationError('body must be a string');
   if (r.headers !== undefined) {
-    if (!r.headers || typeof r.headers !== 'object' || Array.isArray(r.headers)) throw new FaultValidationError('headers must be an object');
-    for (const v of Object.values(r.headers)) if (typeof v !== 'string') throw new FaultValidationError('header values must be strings');
+    if (!r.headers || typeof r.headers !== 'object' || Array.isArray(r.headers))
+      throw new FaultValidationError('headers must be an object');
+    for (const v of Object.values(r.headers))
+      if (typeof v !== 'string') throw new FaultValidationError('header values must be strings');
   }
   if (r.status === undefined && r.statuses === undefined && !r.dropConnection && r.delayMs === undefined) {
     throw new FaultValidationError('a fault rule needs status, statuses, dropConnection or delayMs');

@@ -63,7 +63,9 @@ export function reportedType(seg: Segment, staticType: string): string {
 
 export function requireStatic(seg: Segment): void {
   if (seg.type !== 'Static') {
-    throw new ReplyError(validationFailed(`Segment ${seg.apiName} is a ${seg.type} segment; only static segments can be changed`));
+    throw new ReplyError(
+      validationFailed(`Segment ${seg.apiName} is a ${seg.type} segment; only static segments can be changed`),
+    );
   }
 }
 
@@ -84,7 +86,8 @@ function isStringArray(v: unknown): v is string[] {
 }
 
 function asObject(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ReplyError(validationFailed('The request body must be a JSON object'));
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ReplyError(validationFailed('The request body must be a JSON object'));
   return body as Record<string, unknown>;
 }
 
@@ -112,13 +115,15 @@ export function getList(list: ListState): Reply {
 export function createList(store: Store, org: Organization, body: unknown): Reply {
   const o = asObject(body);
   const problems: string[] = [];
-  if (!isApiName(o.api_name)) problems.push('api_name is required and may contain letters, digits and underscores only');
+  if (!isApiName(o.api_name))
+    problems.push('api_name is required and may contain letters, digits and underscores only');
   if (typeof o.name !== 'string' || o.name.trim() === '') problems.push('name is required');
   const type = canonicalListType(o.type);
   if (!type) problems.push('type is required: Userlist, Datalist or Optionlist');
   let tags: string[] = [];
   if (o.tags !== undefined && o.tags !== null) {
-    if (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string')) problems.push('tags must be an array of strings');
+    if (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string'))
+      problems.push('tags must be an array of strings');
     else tags = o.tags as string[];
   }
   if (problems.length) throw new ReplyError(validationFailed('The list is not valid', problems));
@@ -138,7 +143,8 @@ export function getFields(list: ListState): Reply {
 
 export function createFields(list: ListState, body: unknown): Reply {
   const o = asObject(body);
-  if (!Array.isArray(o.fields) || o.fields.length === 0) throw new ReplyError(validationFailed('fields must be a non-empty array'));
+  if (!Array.isArray(o.fields) || o.fields.length === 0)
+    throw new ReplyError(validationFailed('fields must be a non-empty array'));
   const problems: string[] = [];
   const created: Field[] = [];
   const seen = new Set<string>();
@@ -161,7 +167,9 @@ export function createFields(list: ListState, body: unknown): Reply {
     seen.add(upper);
     const dataType = canonicalDataType(f.data_type);
     if (!dataType) {
-      problems.push(`${f.name}: data_type must be one of Boolean, Numeric, Long, Float, Date, DateTime, Text, LongText, Json`);
+      problems.push(
+        `${f.name}: data_type must be one of Boolean, Numeric, Long, Float, Date, DateTime, Text, LongText, Json`,
+      );
       return;
     }
     let length: number | null = null;
@@ -180,7 +188,15 @@ export function createFields(list: ListState, body: unknown): Reply {
       problems.push(`${f.name}: description must be a string`);
       return;
     }
-    created.push(new Field(f.name, dataType, length, (f.allow_null as boolean | undefined) ?? true, (f.description as string | undefined) ?? null));
+    created.push(
+      new Field(
+        f.name,
+        dataType,
+        length,
+        (f.allow_null as boolean | undefined) ?? true,
+        (f.description as string | undefined) ?? null,
+      ),
+    );
   });
   if (problems.length) throw new ReplyError(validationFailed('The fields are not valid; none were created', problems));
   for (const f of created) list.addField(f);
@@ -215,18 +231,26 @@ function queryInt(query: ParsedQuery, name: string, dflt: number, min: number): 
 }
 
 export function getSegment(seg: Segment, staticType: string): Reply {
-  return { status: 200, json: { type: reportedType(seg, staticType), api_name: seg.apiName, name: seg.name, description: seg.description } };
+  return {
+    status: 200,
+    json: { type: reportedType(seg, staticType), api_name: seg.apiName, name: seg.name, description: seg.description },
+  };
 }
 
 export function createStaticSegment(list: ListState, body: unknown): Reply {
   const o = asObject(body);
   const problems: string[] = [];
-  if (!isApiName(o.api_name)) problems.push('api_name is required and may contain letters, digits and underscores only');
+  if (!isApiName(o.api_name))
+    problems.push('api_name is required and may contain letters, digits and underscores only');
   if (typeof o.name !== 'string' || o.name.trim() === '') problems.push('name is required');
   if (problems.length) throw new ReplyError(validationFailed('The segment is not valid', problems));
   const apiName = o.api_name as string;
-  if (list.segment(apiName)) throw new ReplyError(validationFailed(`A segment with api_name ${apiName} already exists in list ${list.apiName}`));
-  list.segments.set(apiName.toLowerCase(), new Segment(apiName, o.name as string, 'Static', optionalString(o, 'description')));
+  if (list.segment(apiName))
+    throw new ReplyError(validationFailed(`A segment with api_name ${apiName} already exists in list ${list.apiName}`));
+  list.segments.set(
+    apiName.toLowerCase(),
+    new Segment(apiName, o.name as string, 'Static', optionalString(o, 'description')),
+  );
   return ok(`Segment ${apiName} created`);
 }
 
@@ -247,7 +271,8 @@ export const MAX_BUSINESS_KEY_FIELDS = 3;
 export function setBusinessKey(list: ListState, body: unknown, maxFields = Infinity): Reply {
   const o = asObject(body);
   const names = o.fields;
-  if (!isStringArray(names) || names.length === 0) throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
+  if (!isStringArray(names) || names.length === 0)
+    throw new ReplyError(validationFailed('fields must be a non-empty array of field names'));
   if (names.length > maxFields) {
     throw new ReplyError(validationFailed(`A business key has 1 to ${maxFields} fields; ${names.length} were given`));
   }
@@ -260,7 +285,11 @@ export function setBusinessKey(list: ListState, body: unknown, maxFields = Infin
     const k = keyOf(values, positions);
     if (k === null) continue;
     if (seen.has(k)) {
-      throw new ReplyError(validationFailed(`The list holds duplicate values for ${names.join(', ')}; the unique key index cannot be created`));
+      throw new ReplyError(
+        validationFailed(
+          `The list holds duplicate values for ${names.join(', ')}; the unique key index cannot be created`,
+        ),
+      );
     }
     seen.add(k);
   }
@@ -292,7 +321,8 @@ export function loadValidationFailed(message: string, descriptions: string[] = [
 
 /** Makes a 404 (or other envelope) load-shaped. */
 export function asLoadReply(reply: Reply): Reply {
-  if (reply.json && typeof reply.json === 'object' && !Array.isArray(reply.json)) Object.assign(reply.json as object, zeroCounters());
+  if (reply.json && typeof reply.json === 'object' && !Array.isArray(reply.json))
+    Object.assign(reply.json as object, zeroCounters());
   return reply;
 }
 
@@ -305,14 +335,30 @@ interface LoadOptions {
 /** Checks the query parameters that do not depend on the body. */
 export function parseLoadOptions(query: ParsedQuery, isSegment: boolean): LoadOptions {
   enumParam(query, 'mode', ['Sync', 'Stream'] as const, 'Sync');
-  const deduplication = enumParam(query, 'deduplication', ['ImportLastMatch', 'ImportFirstMatch'] as const, 'ImportLastMatch');
+  const deduplication = enumParam(
+    query,
+    'deduplication',
+    ['ImportLastMatch', 'ImportFirstMatch'] as const,
+    'ImportLastMatch',
+  );
   // data_import_option is not a segment-load parameter; it is ignored there.
   const importOption = isSegment
     ? 'InsertAndUpdate'
-    : enumParam(query, 'data_import_option', ['InsertAndUpdate', 'OnlyInsert', 'OnlyUpdate'] as const, 'InsertAndUpdate');
-  const errorHandling = enumParam(query, 'errorHandling', ['ContinueOnError', 'StopOnError'] as const, 'ContinueOnError');
+    : enumParam(
+        query,
+        'data_import_option',
+        ['InsertAndUpdate', 'OnlyInsert', 'OnlyUpdate'] as const,
+        'InsertAndUpdate',
+      );
+  const errorHandling = enumParam(
+    query,
+    'errorHandling',
+    ['ContinueOnError', 'StopOnError'] as const,
+    'ContinueOnError',
+  );
   const keyFields = query.byLower.get('keyfields');
-  if (keyFields === undefined || keyFields.trim() === '') throw new ReplyError(loadValidationFailed('keyFields is required'));
+  if (keyFields === undefined || keyFields.trim() === '')
+    throw new ReplyError(loadValidationFailed('keyFields is required'));
   return { deduplication, importOption, stopOnError: errorHandling === 'StopOnError' };
 }
 
@@ -337,7 +383,9 @@ function resolveColumns(list: ListState, query: ParsedQuery, rows: unknown[], se
   } else {
     const header = rows[0];
     if (!isStringArray(header) || header.length === 0) {
-      throw new ReplyError(loadValidationFailed('Without the fields parameter the first row must be the header: an array of field names'));
+      throw new ReplyError(
+        loadValidationFailed('Without the fields parameter the first row must be the header: an array of field names'),
+      );
     }
     names = header.map((s) => s.trim());
     start = 1;
@@ -345,28 +393,43 @@ function resolveColumns(list: ListState, query: ParsedQuery, rows: unknown[], se
   if (names.some((n) => n === '')) throw new ReplyError(loadValidationFailed('fields holds an empty field name'));
   const { positions: columns, unknown } = positionsOf(list, names);
   if (unknown.length) {
-    throw new ReplyError(loadValidationFailed(`Unknown field(s) in fields: ${unknown.join(', ')}`, unknown.map((n) => `Field ${n} does not exist in list ${list.apiName}`)));
+    throw new ReplyError(
+      loadValidationFailed(
+        `Unknown field(s) in fields: ${unknown.join(', ')}`,
+        unknown.map((n) => `Field ${n} does not exist in list ${list.apiName}`),
+      ),
+    );
   }
-  if (new Set(columns).size !== columns.length) throw new ReplyError(loadValidationFailed('fields names a field more than once'));
+  if (new Set(columns).size !== columns.length)
+    throw new ReplyError(loadValidationFailed('fields names a field more than once'));
 
   // parseLoadOptions has refused a load without keyFields.
   const keyNames = splitNames(query.byLower.get('keyfields') ?? '');
   if (keyNames.some((n) => n === '')) throw new ReplyError(loadValidationFailed('keyFields holds an empty field name'));
   const keys = positionsOf(list, keyNames);
   if (keys.unknown.length) {
-    throw new ReplyError(loadValidationFailed(`Unknown field(s) in keyFields: ${keys.unknown.join(', ')}`, keys.unknown.map((n) => `Key field ${n} does not exist in list ${list.apiName}`)));
+    throw new ReplyError(
+      loadValidationFailed(
+        `Unknown field(s) in keyFields: ${keys.unknown.join(', ')}`,
+        keys.unknown.map((n) => `Key field ${n} does not exist in list ${list.apiName}`),
+      ),
+    );
   }
   const keyPositions = [...new Set(keys.positions)];
   const missing = keyPositions.filter((p) => !columns.includes(p)).map((p) => list.fieldAt(p).name);
-  if (missing.length) throw new ReplyError(loadValidationFailed(`Key field(s) ${missing.join(', ')} are not among the loaded fields`));
+  if (missing.length)
+    throw new ReplyError(loadValidationFailed(`Key field(s) ${missing.join(', ')} are not among the loaded fields`));
 
   if (settings.keyIndexGuard !== 'none') {
     const bk = new Set((list.businessKey ?? []).map((n) => n.toUpperCase()));
     const wantedKeys = new Set(keyPositions.map((p) => list.fieldAt(p).upper));
-    const covered = (settings.keyIndexGuard === 'covers' || bk.size === wantedKeys.size) && [...wantedKeys].every((k) => bk.has(k));
+    const covered =
+      (settings.keyIndexGuard === 'covers' || bk.size === wantedKeys.size) && [...wantedKeys].every((k) => bk.has(k));
     if (!covered) {
       const wanted = keyPositions.map((p) => list.fieldAt(p).name).join(', ');
-      const current = list.businessKey ? `the current key index covers ${list.businessKey.join(', ')}` : 'the list has no key index';
+      const current = list.businessKey
+        ? `the current key index covers ${list.businessKey.join(', ')}`
+        : 'the list has no key index';
       throw new ReplyError(
         loadValidationFailed(`No unique key index covers the key fields ${wanted}`, [
           `Missing unique key index (business key) on ${wanted} of list ${list.apiName}; ${current}. Create it with PUT /lists/${list.apiName}/businesskey`,
@@ -382,27 +445,57 @@ export function handleLoadList(list: ListState, query: ParsedQuery, body: Buffer
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
   settings.onRows?.(rows.length - start);
-  const result = loadList(list, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start);
+  const result = loadList(
+    list,
+    makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }),
+    rows,
+    start,
+  );
   return { status: 200, json: result };
 }
 
-export function handleLoadSegment(list: ListState, seg: Segment, query: ParsedQuery, body: Buffer, settings: HandlerSettings): Reply {
+export function handleLoadSegment(
+  list: ListState,
+  seg: Segment,
+  query: ParsedQuery,
+  body: Buffer,
+  settings: HandlerSettings,
+): Reply {
   const opts = parseLoadOptions(query, true);
   const rows = parseRows(body);
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, settings);
   settings.onRows?.(rows.length - start);
-  const result = loadSegment(list, seg, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start, settings.segmentSemantics);
+  const result = loadSegment(
+    list,
+    seg,
+    makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }),
+    rows,
+    start,
+    settings.segmentSemantics,
+  );
   return { status: 200, json: result };
 }
 
 /** `DELETE .../segments/{segment}/data`: the segment load's parameters and body; removes memberships only. */
-export function handleDeleteSegmentData(list: ListState, seg: Segment, query: ParsedQuery, body: Buffer, settings: HandlerSettings): Reply {
+export function handleDeleteSegmentData(
+  list: ListState,
+  seg: Segment,
+  query: ParsedQuery,
+  body: Buffer,
+  settings: HandlerSettings,
+): Reply {
   const opts = parseLoadOptions(query, true);
   const rows = parseRows(body);
   // Removing references needs no unique key index.
   const { columns, keyPositions, start } = resolveColumns(list, query, rows, { ...settings, keyIndexGuard: 'none' });
   settings.onRows?.(rows.length - start);
-  const result = deleteMembers(list, seg, makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }), rows, start);
+  const result = deleteMembers(
+    list,
+    seg,
+    makePlan(columns, keyPositions, { ...opts, acceptStrings: settings.acceptStrings }),
+    rows,
+    start,
+  );
   return { status: 200, json: result };
 }
 
@@ -420,7 +513,8 @@ export const MAX_TAKE = 1000;
  */
 export function handleSearch(list: ListState, seg: Segment | undefined, body: unknown): Reply {
   const o = asObject(body);
-  if (!isStringArray(o.fields) || o.fields.length === 0) throw new ReplyError(validationFailed('fields is required: a non-empty array of field names'));
+  if (!isStringArray(o.fields) || o.fields.length === 0)
+    throw new ReplyError(validationFailed('fields is required: a non-empty array of field names'));
   const { positions, unknown } = positionsOf(list, o.fields);
   if (unknown.length) throw new ReplyError(validationFailed(`Unknown field(s): ${unknown.join(', ')}`));
   const filters: SearchFilter[] = [];
@@ -432,10 +526,20 @@ export function handleSearch(list: ListState, seg: Segment | undefined, body: un
       }
       const f = raw as Record<string, unknown>;
       const position = typeof f.field_name === 'string' ? list.position(f.field_name) : undefined;
-      if (position === undefined) throw new ReplyError(validationFailed(`Unknown filter field_name: ${String(f.field_name)}`));
+      if (position === undefined)
+        throw new ReplyError(validationFailed(`Unknown filter field_name: ${String(f.field_name)}`));
       const operator = canonicalOperator(f.operator);
-      if (!operator) throw new ReplyError(validationFailed(`Unsupported filter operator ${String(f.operator)}; supported: ${SEARCH_OPERATORS.join(', ')}`));
-      filters.push({ position, operator, value: UNARY_OPERATORS.has(operator) ? null : filterValue(list, position, operator, f.field_value) });
+      if (!operator)
+        throw new ReplyError(
+          validationFailed(
+            `Unsupported filter operator ${String(f.operator)}; supported: ${SEARCH_OPERATORS.join(', ')}`,
+          ),
+        );
+      filters.push({
+        position,
+        operator,
+        value: UNARY_OPERATORS.has(operator) ? null : filterValue(list, position, operator, f.field_value),
+      });
     }
   }
   const skip = intParam(o.skip, 'skip', 0, 0, Number.MAX_SAFE_INTEGER);
@@ -457,7 +561,8 @@ export function handleSearch(list: ListState, seg: Segment | undefined, body: un
 /** A filter's field_value (a string) in the form the field stores, so comparisons follow the field's type. */
 function filterValue(list: ListState, position: number, operator: string, raw: unknown): unknown {
   const field = list.fieldAt(position);
-  if (typeof raw !== 'string') throw new ReplyError(validationFailed(`The ${operator} filter on ${field.name} needs field_value as a string`));
+  if (typeof raw !== 'string')
+    throw new ReplyError(validationFailed(`The ${operator} filter on ${field.name} needs field_value as a string`));
   if (operator === 'Like') return likePattern(raw);
   switch (field.dataType) {
     case 'Long':
@@ -467,7 +572,9 @@ function filterValue(list: ListState, position: number, operator: string, raw: u
       // field_value is always a string, whatever the value-typing variant.
       const v = coerceValue(field.dataType, raw, true);
       if (v === null || checkValue({ ...field, allowNull: false }, v)) {
-        throw new ReplyError(validationFailed(`field_value ${JSON.stringify(raw)} is not a valid ${field.dataType} for ${field.name}`));
+        throw new ReplyError(
+          validationFailed(`field_value ${JSON.stringify(raw)} is not a valid ${field.dataType} for ${field.name}`),
+        );
       }
       return v;
     }

@@ -119,7 +119,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
       }
       chunks.push(chunk);
     };
-    const onEnd = () => finish({ kind: 'ok', body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, bytes), bytes });
+    const onEnd = () =>
+      finish({ kind: 'ok', body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, bytes), bytes });
     const onClose = () => finish({ kind: 'aborted', bytes });
     req.on('data', onData);
     req.on('end', onEnd);
@@ -132,5 +133,7 @@ export function isJsonContentType(value: string | undefined): boolean {
   if (!value) return false;
   const v = value.trim().toLowerCase();
   const mediaType = v.split(';', 1)[0] ?? '';
-  return mediaType.startsWith('application/json') || (mediaType.startsWith('application/') && mediaType.endsWith('+json'));
+  return (
+    mediaType.startsWith('application/json') || (mediaType.startsWith('application/') && mediaType.endsWith('+json'))
+  );
 }

@@ -11,7 +11,16 @@ import { SimulatorServer } from './lifecycle.js';
 import type { SimulatorHandle, SimulatorOptions } from './types.js';
 
 export { PortInUseError } from './lifecycle.js';
-export { DEV_API_KEY, DEV_API_SECRET, DEFAULT_ORGANIZATION, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_RATE_LIMIT, SimulatorOptionsError, VARIANT_NAMES } from './options.js';
+export {
+  DEV_API_KEY,
+  DEV_API_SECRET,
+  DEFAULT_ORGANIZATION,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_PORT,
+  DEFAULT_RATE_LIMIT,
+  SimulatorOptionsError,
+  VARIANT_NAMES,
+} from './options.js';
 export type {
   ConfigurablePatch,
   CredentialOptions,

@@ -15,17 +15,30 @@ export function listRecords(store: Store, org: string, list: string): Array<Reco
   return l ? [...l.records.values()].map((v) => l.recordObject(v)) : [];
 }
 
-export function listFields(store: Store, org: string, list: string): Array<{ name: string; data_type: string; length?: number }> {
+export function listFields(
+  store: Store,
+  org: string,
+  list: string,
+): Array<{ name: string; data_type: string; length?: number }> {
   const l = store.list(org, list);
   if (!l) return [];
   return l.fields.map((f) => {
-    const out: { name: string; data_type: string; length?: number; allow_null: boolean } = { name: f.name, data_type: f.dataType, allow_null: f.allowNull };
+    const out: { name: string; data_type: string; length?: number; allow_null: boolean } = {
+      name: f.name,
+      data_type: f.dataType,
+      allow_null: f.allowNull,
+    };
     if (f.length !== null) out.length = f.length;
     return out;
   });
 }
 
-export function segmentMembers(store: Store, org: string, list: string, segment: string): Array<Record<string, unknown>> {
+export function segmentMembers(
+  store: Store,
+  org: string,
+  list: string,
+  segment: string,
+): Array<Record<string, unknown>> {
   const l = store.list(org, list);
   const s = l?.segment(segment);
   if (!l || !s) return [];
@@ -51,7 +64,8 @@ export function watermarks(store: Store, org: string): Watermarks {
   const out: Watermarks = {};
   for (const list of store.org(org)?.lists.values() ?? []) {
     const segs: Record<string, { min: number; current: number }> = {};
-    for (const seg of list.segments.values()) segs[seg.apiName] = { min: Math.min(seg.lowWater, seg.members.size), current: seg.members.size };
+    for (const seg of list.segments.values())
+      segs[seg.apiName] = { min: Math.min(seg.lowWater, seg.members.size), current: seg.members.size };
     out[list.apiName] = segs;
   }
   return out;
@@ -59,5 +73,6 @@ export function watermarks(store: Store, org: string): Watermarks {
 
 /** Starts a new watermark period: every Segment's low point becomes its current size. */
 export function resetWatermarks(store: Store): void {
-  for (const o of store.organizations.values()) for (const l of o.lists.values()) for (const s of l.segments.values()) s.markWater();
+  for (const o of store.organizations.values())
+    for (const l of o.lists.values()) for (const s of l.segments.values()) s.markWater();
 }

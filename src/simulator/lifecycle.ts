@@ -26,7 +26,14 @@ import { handleRequest, type FlowHost } from './request-flow.js';
 import { Ring } from './request-log.js';
 import { Store } from './state.js';
 import type { ControlTarget } from './control-routes.js';
-import type { ConfigurablePatch, CredentialOptions, RequestLogEntry, SeedState, SimulatorOptions, Watermarks } from './types.js';
+import type {
+  ConfigurablePatch,
+  CredentialOptions,
+  RequestLogEntry,
+  SeedState,
+  SimulatorOptions,
+  Watermarks,
+} from './types.js';
 import type { Variants } from './variants.js';
 
 /** The port is taken: another process (often another simulator) listens on it. */
@@ -64,7 +71,9 @@ export class SimulatorServer implements ControlTarget, FlowHost {
     this.host = options.host ?? DEFAULT_HOST;
     const [firstOrg, ...otherOrgs] = options.organizations ?? [];
     this.organizations = firstOrg === undefined ? [DEFAULT_ORGANIZATION] : [firstOrg, ...otherOrgs];
-    this.credentials = options.credentials?.length ? options.credentials.map((c) => ({ ...c })) : [{ key: DEV_API_KEY, secret: DEV_API_SECRET }];
+    this.credentials = options.credentials?.length
+      ? options.credentials.map((c) => ({ ...c }))
+      : [{ key: DEV_API_KEY, secret: DEV_API_SECRET }];
     this.settings = runtimeSettings(options);
     this._limiter = this.newLimiter();
     this.statePath = options.statePath;
@@ -93,7 +102,8 @@ export class SimulatorServer implements ControlTarget, FlowHost {
     }
     const port = this.options.port ?? DEFAULT_PORT;
     await new Promise<void>((resolve, reject) => {
-      const failed = (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new PortInUseError(this.host, port) : e);
+      const failed = (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'EADDRINUSE' ? new PortInUseError(this.host, port) : e);
       this.server.once('error', failed);
       this.server.listen(port, this.host, () => {
         this.server.off('error', failed);
@@ -204,7 +214,8 @@ export class SimulatorServer implements ControlTarget, FlowHost {
       this._limiter = this.newLimiter();
     }
     if (patch.segmentSemantics !== undefined) this.settings.segmentSemantics = patch.segmentSemantics;
-    if (patch.requireBusinessKey !== undefined) this.settings.variants.keyIndexGuard = patch.requireBusinessKey ? 'exact' : 'none';
+    if (patch.requireBusinessKey !== undefined)
+      this.settings.variants.keyIndexGuard = patch.requireBusinessKey ? 'exact' : 'none';
     if (patch.maxBodyBytes !== undefined) this.settings.maxBodyBytes = patch.maxBodyBytes;
     if (patch.latencyMs !== undefined) this.settings.latencyMs = patch.latencyMs;
     if (patch.latencyJitterMs !== undefined) this.settings.latencyJitterMs = patch.latencyJitterMs;
@@ -218,14 +229,17 @@ export class SimulatorServer implements ControlTarget, FlowHost {
 
   setVariants(raw: Partial<Variants>): Variants {
     const checked = parseVariants(raw);
-    const windowChanged = checked.quotaWindow !== undefined && checked.quotaWindow !== this.settings.variants.quotaWindow;
+    const windowChanged =
+      checked.quotaWindow !== undefined && checked.quotaWindow !== this.settings.variants.quotaWindow;
     Object.assign(this.settings.variants, checked);
     if (windowChanged) this._limiter = this.newLimiter();
     return this.variants();
   }
 
   private newLimiter(): RateLimiter | undefined {
-    return this.settings.rateLimit ? new RateLimiter(this.settings.rateLimit, this.settings.variants.quotaWindow) : undefined;
+    return this.settings.rateLimit
+      ? new RateLimiter(this.settings.rateLimit, this.settings.variants.quotaWindow)
+      : undefined;
   }
 
   effectiveConfig(): Record<string, unknown> {

@@ -59,7 +59,9 @@ const variantsSchema = z.object(variantsShape, { error: 'must be an object' }).p
 const credentialSchema = z
   .object(
     {
-      key: z.string({ error: 'must be a text' }).regex(/^[^:]+$/, { error: 'must be non-empty and must not contain ":"' }),
+      key: z
+        .string({ error: 'must be a text' })
+        .regex(/^[^:]+$/, { error: 'must be non-empty and must not contain ":"' }),
       secret: z.string({ error: 'must be a text' }),
       organizations: z.array(z.string(), { error: 'must be a list of organization names' }).optional(),
       permissions: z.array(z.string(), { error: 'must be a list of route names' }).optional(),
@@ -85,12 +87,16 @@ const optionsShape = {
   maxBodyBytes: intAtLeast(1),
   statePath: z.string().min(1, { error: 'must be a file name' }),
   // The seed's content is checked by the store, which names the list, segment or field at fault.
-  seed: z.custom<SeedState>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), { error: 'must be an object {organizations, lists}' }),
+  seed: z.custom<SeedState>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), {
+    error: 'must be an object {organizations, lists}',
+  }),
   enableControlRoutes: z.boolean({ error: 'must be true or false' }),
   inspectRoutes: z.boolean({ error: 'must be true or false' }),
   latencyMs: intAtLeast(0),
   latencyJitterMs: intAtLeast(0),
-  latencyPerRowMs: z.number({ error: 'must be a non-negative number' }).min(0, { error: 'must be a non-negative number' }),
+  latencyPerRowMs: z
+    .number({ error: 'must be a non-negative number' })
+    .min(0, { error: 'must be a non-negative number' }),
   logRequests: z.boolean({ error: 'must be true or false' }),
   requestLogSize: intAtLeast(1),
 };
@@ -117,7 +123,8 @@ function messages(error: z.ZodError, known: readonly string[]): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      if (path === 'variants') return issue.keys.map((k) => `unknown variant ${k}; known: ${VARIANT_NAMES.join(', ')}`).join('; ');
+      if (path === 'variants')
+        return issue.keys.map((k) => `unknown variant ${k}; known: ${VARIANT_NAMES.join(', ')}`).join('; ');
       const names = `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
       return path ? `${path}: ${names}` : `${names}; known: ${known.join(', ')}`;
     }
@@ -126,7 +133,8 @@ function messages(error: z.ZodError, known: readonly string[]): string[] {
 }
 
 function parse<T>(schema: z.ZodType<T>, raw: unknown, known: readonly string[], what: string): T {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SimulatorOptionsError([`${what} must be an object`]);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new SimulatorOptionsError([`${what} must be an object`]);
   const result = schema.safeParse(raw);
   if (!result.success) throw new SimulatorOptionsError(messages(result.error, known));
   return result.data;
@@ -140,13 +148,23 @@ export function parseSimulatorOptions(raw: unknown): SimulatorOptions {
 
 /** The settings a running simulator takes (control route `POST /__simulator/config`, `handle.configure`). */
 export function parseConfigurablePatch(raw: unknown): ConfigurablePatch {
-  const patch: ConfigurablePatch = parse(patchSchema, withoutUndefined(raw), Object.keys(patchSchema.shape), 'the settings');
+  const patch: ConfigurablePatch = parse(
+    patchSchema,
+    withoutUndefined(raw),
+    Object.keys(patchSchema.shape),
+    'the settings',
+  );
   return patch;
 }
 
 /** Some variant switches (start-up options, the config file or a control route). */
 export function parseVariants(raw: unknown): Partial<Variants> {
-  const { variants } = parse(z.object({ variants: variantsSchema }).strict(), { variants: raw ?? null }, [], 'variants');
+  const { variants } = parse(
+    z.object({ variants: variantsSchema }).strict(),
+    { variants: raw ?? null },
+    [],
+    'variants',
+  );
   return withoutUndefined(variants) as Partial<Variants>;
 }
 

@@ -21,7 +21,8 @@ export async function loadStateFile(path: string): Promise<SeedState | undefined
   }
   const text = await readFile(path, 'utf8');
   const state = parseJsonExact(text) as SeedState;
-  if (!state || typeof state !== 'object' || Array.isArray(state)) throw new Error(`${path}: a state file must hold a JSON object`);
+  if (!state || typeof state !== 'object' || Array.isArray(state))
+    throw new Error(`${path}: a state file must hold a JSON object`);
   return state;
 }
 

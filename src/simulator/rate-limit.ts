@@ -95,7 +95,9 @@ export class RateLimiter {
   }
 }
 
-export function rateLimitHeaders(d: Pick<RateDecision, 'limit' | 'windowSeconds' | 'remaining' | 'resetSeconds'>): Record<string, string> {
+export function rateLimitHeaders(
+  d: Pick<RateDecision, 'limit' | 'windowSeconds' | 'remaining' | 'resetSeconds'>,
+): Record<string, string> {
   return {
     'X-RateLimit-Limit': `${d.limit}, ${d.limit};w=${d.windowSeconds}`,
     'X-RateLimit-Remaining': String(d.remaining),

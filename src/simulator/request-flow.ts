@@ -12,7 +12,15 @@ import { controlReply, type ControlTarget } from './control-routes.js';
 import { describeFault, faultReply, listBusyReply, transientInBody, unauthorized } from './fault-replies.js';
 import type { FaultController } from './faults.js';
 import * as h from './handlers.js';
-import { failure, isJsonContentType, notFound, ReplyError, readBody, validationFailed, type Reply } from './http-util.js';
+import {
+  failure,
+  isJsonContentType,
+  notFound,
+  ReplyError,
+  readBody,
+  validationFailed,
+  type Reply,
+} from './http-util.js';
 import { stringifyExact } from '../json-exact.js';
 import type { RuntimeSettings } from './options.js';
 import { quotaMessage, rateLimitHeaders, type RateLimiter } from './rate-limit.js';
@@ -83,12 +91,17 @@ async function flow(host: FlowHost, req: IncomingMessage, res: ServerResponse): 
   res.on('close', () => record(host, ctx, res));
 
   const m = matchPath(ctx.method, ctx.path);
-  if (m.kind === 'badEncoding') return send(res, ctx, validationFailed('The request path is not correctly URL-encoded'));
+  if (m.kind === 'badEncoding')
+    return send(res, ctx, validationFailed('The request path is not correctly URL-encoded'));
   if (m.kind === 'control') {
     ctx.route = '__simulator';
     if (host.controlRoutes === 'off') return send(res, ctx, notFound(NO_RESOURCE));
     const body = () => readControlBody(req, ctx, host.settings.maxBodyBytes);
-    const reply = await controlReply(host.control, { method: ctx.method, path: m.parts.join('/'), query: ctx.query, body }, host.controlRoutes === 'read-only');
+    const reply = await controlReply(
+      host.control,
+      { method: ctx.method, path: m.parts.join('/'), query: ctx.query, body },
+      host.controlRoutes === 'read-only',
+    );
     return send(res, ctx, reply);
   }
   if (m.kind === 'unknown') return send(res, ctx, notFound(NO_RESOURCE));
@@ -114,7 +127,12 @@ async function flow(host: FlowHost, req: IncomingMessage, res: ServerResponse): 
   // The status route needs no credentials and no endpoint right.
   if (route === 'status') {
     await host.sleep(settings.latencyMs + (fault?.delayMs ?? 0));
-    return send(res, ctx, { status: 200, json: { result_code: 'Succeeded', message: 'The API is available' } }, fault?.dropConnection);
+    return send(
+      res,
+      ctx,
+      { status: 200, json: { result_code: 'Succeeded', message: 'The API is available' } },
+      fault?.dropConnection,
+    );
   }
 
   const cred = authenticate(host.credentials, req, route, m.org);
@@ -125,7 +143,8 @@ async function flow(host: FlowHost, req: IncomingMessage, res: ServerResponse): 
   if (host.limiter && settings.rateLimit) {
     const d = host.limiter.take(cred.key);
     rlHeaders = rateLimitHeaders(d);
-    if (!d.allowed) return send(res, ctx, { status: 429, text: quotaMessage(d.limit, d.windowSeconds), headers: rlHeaders });
+    if (!d.allowed)
+      return send(res, ctx, { status: 429, text: quotaMessage(d.limit, d.windowSeconds), headers: rlHeaders });
   }
 
   // The latency model: a fixed part (plus jitter) per request and a part per row of a load body. Work past
@@ -173,7 +192,12 @@ async function flow(host: FlowHost, req: IncomingMessage, res: ServerResponse): 
   }
 }
 
-function authenticate(credentials: readonly CredentialOptions[], req: IncomingMessage, route: RouteName, org: string): CredentialOptions | undefined {
+function authenticate(
+  credentials: readonly CredentialOptions[],
+  req: IncomingMessage,
+  route: RouteName,
+  org: string,
+): CredentialOptions | undefined {
   const raw = req.headers['x-apikey'];
   const header = Array.isArray(raw) ? raw[0] : raw;
   if (!header) return undefined;
@@ -203,7 +227,11 @@ async function readRawJsonBody(req: IncomingMessage, ctx: RequestContext, maxBod
   const r = await readBody(req, maxBodyBytes);
   ctx.requestBytes = r.bytes;
   if (r.kind === 'tooLarge') {
-    throw new ReplyError({ status: 413, text: `Request body too large: the limit is ${maxBodyBytes} bytes`, close: true });
+    throw new ReplyError({
+      status: 413,
+      text: `Request body too large: the limit is ${maxBodyBytes} bytes`,
+      close: true,
+    });
   }
   if (r.kind === 'aborted') throw new ReplyError({ status: 400, text: 'The request was aborted', close: true });
   if (!isJsonContentType(req.headers['content-type'])) {
@@ -215,7 +243,8 @@ async function readRawJsonBody(req: IncomingMessage, ctx: RequestContext, maxBod
 async function readControlBody(req: IncomingMessage, ctx: RequestContext, maxBodyBytes: number): Promise<unknown> {
   const r = await readBody(req, maxBodyBytes);
   ctx.requestBytes = r.bytes;
-  if (r.kind !== 'ok') throw new ReplyError({ status: r.kind === 'tooLarge' ? 413 : 400, text: 'bad body', close: true });
+  if (r.kind !== 'ok')
+    throw new ReplyError({ status: r.kind === 'tooLarge' ? 413 : 400, text: 'bad body', close: true });
   if (r.body.length === 0) return undefined;
   try {
     return JSON.parse(r.body.toString('utf8'));
@@ -333,7 +362,8 @@ function send(res: ServerResponse, ctx: RequestContext, reply: Reply, drop = fal
   }
   if (reply.headers) {
     for (const [k, v] of Object.entries(reply.headers)) {
-      for (const existing of Object.keys(headers)) if (existing.toLowerCase() === k.toLowerCase()) delete headers[existing];
+      for (const existing of Object.keys(headers))
+        if (existing.toLowerCase() === k.toLowerCase()) delete headers[existing];
       headers[k] = v;
     }
   }
@@ -359,8 +389,14 @@ function send(res: ServerResponse, ctx: RequestContext, reply: Reply, drop = fal
 
 function internalError(res: ServerResponse, e: unknown): void {
   if (!res.headersSent && !res.destroyed) {
-    const body = JSON.stringify({ result_code: 'InternalServerError', message: `Simulator error: ${e instanceof Error ? e.message : String(e)}` });
-    res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+    const body = JSON.stringify({
+      result_code: 'InternalServerError',
+      message: `Simulator error: ${e instanceof Error ? e.message : String(e)}`,
+    });
+    res.writeHead(500, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+    });
     res.end(body);
   } else {
     res.destroy();

@@ -16,7 +16,8 @@ export interface RouteMatch {
   segment?: string;
 }
 
-export type PathMatch = RouteMatch | { kind: 'control'; parts: string[] } | { kind: 'unknown' } | { kind: 'badEncoding' };
+export type PathMatch =
+  RouteMatch | { kind: 'control'; parts: string[] } | { kind: 'unknown' } | { kind: 'badEncoding' };
 
 export interface ParsedQuery {
   /** Lower-case name -> first value. */
@@ -64,8 +65,10 @@ export function matchPath(method: string, rawPath: string): PathMatch {
   const lower = parts.map((p) => p.toLowerCase());
 
   if (lower[0] === '__simulator') return { kind: 'control', parts: lower.slice(1) };
-  if (lower[0] === 'portal' && lower[1] === 'api' && lower[2] === 'status' && parts.length === 3) return pick(method, { GET: 'status' }, { org: '' });
-  if (lower[0] !== 'portal' || lower[1] !== 'api' || lower[2] !== 'organizations' || parts.length < 4) return { kind: 'unknown' };
+  if (lower[0] === 'portal' && lower[1] === 'api' && lower[2] === 'status' && parts.length === 3)
+    return pick(method, { GET: 'status' }, { org: '' });
+  if (lower[0] !== 'portal' || lower[1] !== 'api' || lower[2] !== 'organizations' || parts.length < 4)
+    return { kind: 'unknown' };
   const org = parts[3];
   if (!org) return { kind: 'unknown' };
   const rest = parts.slice(4);

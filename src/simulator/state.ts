@@ -7,7 +7,15 @@
  * fields and then kept up to date on every write.
  */
 
-import { type DataType, type SeedField, type SeedList, type SeedSegment, type SeedState, SEGMENT_TYPES, type SegmentType } from './types.js';
+import {
+  type DataType,
+  type SeedField,
+  type SeedList,
+  type SeedSegment,
+  type SeedState,
+  SEGMENT_TYPES,
+  type SegmentType,
+} from './types.js';
 import { canonicalDataType, MAX_TEXT_LENGTH } from './validation.js';
 
 export class Field {
@@ -71,7 +79,12 @@ export function keyOf(values: ReadonlyArray<unknown>, positions: ReadonlyArray<n
     if (v === null || v === undefined) return null;
     // One key field: the value itself is the key.
     if (positions.length === 1) return typeof v === 'object' ? 'j' + JSON.stringify(v) : v;
-    const s = typeof v === 'string' ? 's' + v : typeof v === 'object' ? 'j' + JSON.stringify(v) : (typeof v).charAt(0) + String(v);
+    const s =
+      typeof v === 'string'
+        ? 's' + v
+        : typeof v === 'object'
+          ? 'j' + JSON.stringify(v)
+          : (typeof v).charAt(0) + String(v);
     key += s.length + ':' + s;
   }
   return key;
@@ -168,7 +181,6 @@ export class ListState {
     return idx;
   }
 
-
   /** Inserts a record (values in list field order); assigns and returns its id. */
   insert(values: unknown[], id?: number): number {
     const recordId = id ?? this.nextId;
@@ -254,7 +266,14 @@ export class Store {
     return this.org(org)?.list(list);
   }
 
-  createList(org: Organization, apiName: string, name: string, type: string, description: string | null, tags: string[]): ListState {
+  createList(
+    org: Organization,
+    apiName: string,
+    name: string,
+    type: string,
+    description: string | null,
+    tags: string[],
+  ): ListState {
     const list = new ListState(apiName, name, type, description, tags);
     if (type === 'Userlist') for (const f of USERLIST_DEFAULT_FIELDS) list.addField(f);
     org.lists.set(apiName.toLowerCase(), list);
@@ -295,7 +314,8 @@ export class Store {
         if (k.toUpperCase() === 'ID' && typeof v === 'number') id = v;
         values[p] = v;
       }
-      if (id !== undefined && list.records.has(id)) throw new SeedError(`list ${s.api_name}: duplicate record ID ${id}`);
+      if (id !== undefined && list.records.has(id))
+        throw new SeedError(`list ${s.api_name}: duplicate record ID ${id}`);
       list.insert(values, id);
     }
     for (const seg of s.segments ?? []) seedSegment(list, seg);
@@ -323,7 +343,8 @@ function seedField(listName: string, f: SeedField): Field {
 }
 
 function seedSegment(list: ListState, s: SeedSegment): void {
-  if (!s || typeof s.api_name !== 'string' || !s.api_name) throw new SeedError(`list ${list.apiName}: a segment needs an api_name`);
+  if (!s || typeof s.api_name !== 'string' || !s.api_name)
+    throw new SeedError(`list ${list.apiName}: a segment needs an api_name`);
   const type = s.type === undefined ? 'Static' : SEGMENT_TYPE_BY_LOWER.get(String(s.type).toLowerCase());
   if (!type) throw new SeedError(`segment ${s.api_name}: unknown type ${String(s.type)}`);
   const seg = new Segment(s.api_name, s.name ?? s.api_name, type, s.description ?? null);

@@ -123,7 +123,8 @@ function exactInteger(v: bigint): number | bigint {
 export function coerceValue(dataType: DataType, value: unknown, acceptStrings: boolean): unknown {
   switch (dataType) {
     case 'Long':
-      if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
+      if (typeof value === 'number')
+        return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
       if (acceptStrings && typeof value === 'string') {
         if (value.trim() === '') return null;
         return INTEGER_TEXT.test(value) ? exactInteger(BigInt(value.trim().replace(/^\+/, ''))) : value;
@@ -151,8 +152,7 @@ export function coerceValue(dataType: DataType, value: unknown, acceptStrings: b
 }
 
 export type ValueProblem =
-  | { code: 'InvalidType'; message: string }
-  | { code: 'MaxStringLengthExceeded'; message: string };
+  { code: 'InvalidType'; message: string } | { code: 'MaxStringLengthExceeded'; message: string };
 
 export interface FieldForValidation {
   name: string;
@@ -189,11 +189,14 @@ export function checkValue(field: FieldForValidation, value: unknown): ValueProb
     case 'LongText':
       return typeof value === 'string' ? undefined : invalidType(field, value);
     case 'Long':
-      return (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'bigint' && value >= LONG_MIN && value <= LONG_MAX)
+      return (typeof value === 'number' && Number.isSafeInteger(value)) ||
+        (typeof value === 'bigint' && value >= LONG_MIN && value <= LONG_MAX)
         ? undefined
         : invalidType(field, value);
     case 'Numeric':
-      return typeof value === 'number' && Number.isInteger(value) && value >= INT_MIN && value <= INT_MAX ? undefined : invalidType(field, value);
+      return typeof value === 'number' && Number.isInteger(value) && value >= INT_MIN && value <= INT_MAX
+        ? undefined
+        : invalidType(field, value);
     case 'Float':
       return typeof value === 'number' && Number.isFinite(value) ? undefined : invalidType(field, value);
     case 'Boolean':
@@ -201,7 +204,9 @@ export function checkValue(field: FieldForValidation, value: unknown): ValueProb
     case 'Date':
       return typeof value === 'string' && isIsoDate(value) ? undefined : invalidType(field, value);
     case 'DateTime':
-      return typeof value === 'string' && isIsoDateTime(value) && inDateTimeRange(value) ? undefined : invalidType(field, value);
+      return typeof value === 'string' && isIsoDateTime(value) && inDateTimeRange(value)
+        ? undefined
+        : invalidType(field, value);
     case 'Json':
       return undefined;
   }

@@ -69,7 +69,11 @@ export class ChunkParser {
     if (row.length === 0) return BLANK_LINE;
     const maxFieldBytes = this.spec.maxFieldBytes;
     const tooLong = row.findIndex((cell) => cell.length > maxFieldBytes / 4 && Buffer.byteLength(cell) > maxFieldBytes);
-    if (tooLong >= 0) return { problem: `value in column ${this.spec.columns?.[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`, reason: 'malformed_row' };
+    if (tooLong >= 0)
+      return {
+        problem: `value in column ${this.spec.columns?.[tooLong] ?? tooLong + 1} is larger than ${maxFieldBytes} bytes (max_field_bytes)`,
+        reason: 'malformed_row',
+      };
     // The whole row is bounded too (the reader drops longer rows that span its chunks; this catches the rest).
     let chars = row.length;
     for (const cell of row) chars += cell.length;
@@ -89,7 +93,7 @@ export class ChunkParser {
   jsonLines(bytes: Buffer): RawRow[] {
     const rows: RawRow[] = [];
     const maxLineBytes = this.spec.maxFieldBytes;
-    for (let start = 0; start < bytes.length; ) {
+    for (let start = 0; start < bytes.length;) {
       let end = bytes.indexOf(0x0a, start);
       if (end < 0) end = bytes.length;
       if (end - start >= maxLineBytes) {
@@ -117,7 +121,8 @@ export class ChunkParser {
     } catch (error) {
       return { problem: `not valid JSON: ${(error as Error).message}`, reason: 'malformed_row' };
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' };
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      return { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' };
     const record = value as Record<string, unknown>;
     let index = this.index;
     if (!index) {
@@ -127,7 +132,11 @@ export class ChunkParser {
     const cells: string[] = new Array<string>(index.size).fill('');
     for (const [key, cellValue] of Object.entries(record)) {
       const position = index.get(key.toLowerCase());
-      if (position === undefined) return { problem: `field ${JSON.stringify(key)} is not among the columns of the first record`, reason: 'unknown_field' };
+      if (position === undefined)
+        return {
+          problem: `field ${JSON.stringify(key)} is not among the columns of the first record`,
+          reason: 'unknown_field',
+        };
       cells[position] = jsonCell(cellValue);
       this.nativeTypes[position] = widenNative(this.nativeTypes[position] ?? 'unknown', cellValue);
     }
@@ -146,7 +155,11 @@ export function readError(error: unknown, uri: string): Error {
   if (error instanceof InputError || !(error instanceof Error)) return error as Error;
   if ((error as { code?: string }).code === 'ABORT_ERR') return error;
   if (/Parse Error/i.test(error.message)) {
-    return new InputError('INPUT_MALFORMED', `input ${uri}: malformed CSV: ${error.message.slice(0, 300)} (an unbalanced quote is the usual cause)`, { stage: 'read', details: { uri } });
+    return new InputError(
+      'INPUT_MALFORMED',
+      `input ${uri}: malformed CSV: ${error.message.slice(0, 300)} (an unbalanced quote is the usual cause)`,
+      { stage: 'read', details: { uri } },
+    );
   }
   return error;
 }

@@ -22,7 +22,8 @@ export interface DecodedStream {
 export async function decodeInput(raw: Readable, uri: string, maxDecompressedBytes: number): Promise<DecodedStream> {
   const { head, whole } = await peek(raw, 2);
   raw = whole;
-  const compression: Compression = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? 'gzip' : 'none';
+  const compression: Compression =
+    head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? 'gzip' : 'none';
   const guard = new TextGuard(uri, maxDecompressedBytes, compression);
   let stream: Readable;
   if (compression === 'gzip') {
@@ -40,8 +41,14 @@ export async function decodeInput(raw: Readable, uri: string, maxDecompressedByt
 function gzipError(error: Error, uri: string): Error {
   if (error instanceof InputError) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  if (typeof code === 'string' && code.startsWith('Z_') || /unexpected end of file|incorrect header|invalid/i.test(error.message)) {
-    return new InputError('INPUT_CORRUPT', `input ${uri}: the gzip data is damaged or cut short (${error.message})`, { stage: 'read', details: { uri } });
+  if (
+    (typeof code === 'string' && code.startsWith('Z_')) ||
+    /unexpected end of file|incorrect header|invalid/i.test(error.message)
+  ) {
+    return new InputError('INPUT_CORRUPT', `input ${uri}: the gzip data is damaged or cut short (${error.message})`, {
+      stage: 'read',
+      details: { uri },
+    });
   }
   return error;
 }
@@ -151,10 +158,14 @@ class TextGuard extends Transform {
 
   private invalid(data: Buffer): InputError {
     const offset = this.total - this.carry.length - data.length + firstInvalidOffset(data);
-    return new InputError('INPUT_ENCODING', `input ${this.uri}: not valid UTF-8 near byte ${Math.max(0, offset)} (the exporter reads UTF-8 text; re-export the query result as UTF-8)`, {
-      stage: 'read',
-      details: { uri: this.uri, byteOffset: Math.max(0, offset) },
-    });
+    return new InputError(
+      'INPUT_ENCODING',
+      `input ${this.uri}: not valid UTF-8 near byte ${Math.max(0, offset)} (the exporter reads UTF-8 text; re-export the query result as UTF-8)`,
+      {
+        stage: 'read',
+        details: { uri: this.uri, byteOffset: Math.max(0, offset) },
+      },
+    );
   }
 }
 

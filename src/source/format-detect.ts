@@ -8,7 +8,11 @@ export function formatFor(uri: string, explicit?: string): InputFormat {
   if (explicit) {
     const format = explicit.toLowerCase() as InputFormat;
     if (!INPUT_FORMATS.includes(format)) {
-      throw new InputError('INPUT_FORMAT_INVALID', `--format: expected one of ${INPUT_FORMATS.join(', ')}, got ${JSON.stringify(explicit)}`, { stage: 'read' });
+      throw new InputError(
+        'INPUT_FORMAT_INVALID',
+        `--format: expected one of ${INPUT_FORMATS.join(', ')}, got ${JSON.stringify(explicit)}`,
+        { stage: 'read' },
+      );
     }
     return format;
   }

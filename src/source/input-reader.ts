@@ -82,8 +82,13 @@ export class InputReader {
       raw.on('error', (error) => counted.destroy(error));
       const decoded = await decodeInput(counted, object.uri, this.options.maxDecompressedBytes);
       read.compression = decoded.compression;
-      this.options.logger?.info({ object: object.uri, compression: decoded.compression, format }, 'reading input object');
-      const aligner = new RecordAligner(format === 'csv', this.options.maxFieldBytes, (limit) => recordTooLarge(object.uri, limit));
+      this.options.logger?.info(
+        { object: object.uri, compression: decoded.compression, format },
+        'reading input object',
+      );
+      const aligner = new RecordAligner(format === 'csv', this.options.maxFieldBytes, (limit) =>
+        recordTooLarge(object.uri, limit),
+      );
       decoded.stream.on('error', (error) => aligner.destroy(error));
       decoded.stream.pipe(aligner);
       const spec: ChunkFormat = { format, uri: object.uri, maxFieldBytes: this.options.maxFieldBytes };
@@ -129,7 +134,12 @@ export class InputReader {
             pending = [];
             pendingBytes = 0;
             if (!headerRead && format !== 'jsonl') throw recordTooLarge(object.uri, this.options.maxFieldBytes);
-            yield { object: objectIndex, uri: object.uri, format, rows: [oversizedRow(chunk.oversized, this.options.maxFieldBytes)] };
+            yield {
+              object: objectIndex,
+              uri: object.uri,
+              format,
+              rows: [oversizedRow(chunk.oversized, this.options.maxFieldBytes)],
+            };
             continue;
           }
           pending.push(chunk);
@@ -153,9 +163,14 @@ export class InputReader {
         aligner.destroy();
         raw.destroy();
       }
-      parser.nativeTypes.forEach((type, i) => (this.nativeTypes[i] = joinInferred(this.nativeTypes[i] ?? 'unknown', type)));
+      parser.nativeTypes.forEach(
+        (type, i) => (this.nativeTypes[i] = joinInferred(this.nativeTypes[i] ?? 'unknown', type)),
+      );
       if (this.columns === undefined) {
-        throw new InputError('INPUT_EMPTY', `input ${object.uri}: the file is empty (no header row)`, { stage: 'read', details: { uri: object.uri } });
+        throw new InputError('INPUT_EMPTY', `input ${object.uri}: the file is empty (no header row)`, {
+          stage: 'read',
+          details: { uri: object.uri },
+        });
       }
     }
   }
@@ -171,23 +186,34 @@ export class InputReader {
     names.forEach((name, i) => {
       const key = name.toUpperCase();
       const earlier = seen.get(key);
-      if (name !== '' && earlier !== undefined) problems.push(`column ${i + 1} ${JSON.stringify(name)} repeats column ${earlier + 1} (field names are upper-cased, so they must differ by more than case)`);
+      if (name !== '' && earlier !== undefined)
+        problems.push(
+          `column ${i + 1} ${JSON.stringify(name)} repeats column ${earlier + 1} (field names are upper-cased, so they must differ by more than case)`,
+        );
       seen.set(key, i);
     });
     if (problems.length > 0) {
-      throw new InputError('INPUT_HEADER_INVALID', `input ${uri}: bad header row: ${problems.join('; ')}`, { stage: 'read', details: { uri } });
+      throw new InputError('INPUT_HEADER_INVALID', `input ${uri}: bad header row: ${problems.join('; ')}`, {
+        stage: 'read',
+        details: { uri },
+      });
     }
     const columns = this.columns;
     if (columns === undefined) {
       this.columns = names;
       return names;
     }
-    const same = names.length === columns.length && names.every((name, i) => name.toUpperCase() === columns[i]?.toUpperCase());
+    const same =
+      names.length === columns.length && names.every((name, i) => name.toUpperCase() === columns[i]?.toUpperCase());
     if (!same) {
-      throw new InputError('INPUT_HEADER_MISMATCH', `input ${uri}: its header (${names.join(',')}) differs from the first part's (${columns.join(',')}); every part of a query result must have the same columns`, {
-        stage: 'read',
-        details: { uri },
-      });
+      throw new InputError(
+        'INPUT_HEADER_MISMATCH',
+        `input ${uri}: its header (${names.join(',')}) differs from the first part's (${columns.join(',')}); every part of a query result must have the same columns`,
+        {
+          stage: 'read',
+          details: { uri },
+        },
+      );
     }
     return columns;
   }
@@ -200,8 +226,12 @@ function joined(pieces: Buffer[]): Buffer {
 }
 
 function recordTooLarge(uri: string, maxRecordBytes: number): InputError {
-  return new InputError('INPUT_MALFORMED', `input ${uri}: a record runs past ${maxRecordBytes} bytes (max_field_bytes) without ending (an unbalanced quote, or a header larger than max_field_bytes)`, {
-    stage: 'read',
-    details: { uri },
-  });
+  return new InputError(
+    'INPUT_MALFORMED',
+    `input ${uri}: a record runs past ${maxRecordBytes} bytes (max_field_bytes) without ending (an unbalanced quote, or a header larger than max_field_bytes)`,
+    {
+      stage: 'read',
+      details: { uri },
+    },
+  );
 }

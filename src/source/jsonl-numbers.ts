@@ -62,7 +62,8 @@ function isDigit(code: number): boolean {
 /** A parsed JSON value as cell text: a protected integer as its digits, an object or array as its JSON. */
 export function jsonCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value.startsWith(BIG_INTEGER_MARK) ? value.slice(BIG_INTEGER_MARK.length) : value;
+  if (typeof value === 'string')
+    return value.startsWith(BIG_INTEGER_MARK) ? value.slice(BIG_INTEGER_MARK.length) : value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
 }

@@ -15,23 +15,40 @@ export function fileLocation(uri: string): InputLocation {
     kind: 'file',
     async list(): Promise<InputObject[]> {
       const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-        throw new InputError('INPUT_NOT_FOUND', `input ${uri}: ${error.code === 'ENOENT' ? 'no such file or directory' : `cannot read (${error.code ?? error.message})`}`, {
+        throw new InputError(
+          'INPUT_NOT_FOUND',
+          `input ${uri}: ${error.code === 'ENOENT' ? 'no such file or directory' : `cannot read (${error.code ?? error.message})`}`,
+          {
+            stage: 'read',
+            details: { uri },
+          },
+        );
+      });
+      if (info.isFile()) return [{ uri: pathToFileURL(path).href, size: info.size }];
+      if (!info.isDirectory())
+        throw new InputError('INPUT_NOT_FOUND', `input ${uri}: not a regular file or directory`, {
           stage: 'read',
           details: { uri },
         });
-      });
-      if (info.isFile()) return [{ uri: pathToFileURL(path).href, size: info.size }];
-      if (!info.isDirectory()) throw new InputError('INPUT_NOT_FOUND', `input ${uri}: not a regular file or directory`, { stage: 'read', details: { uri } });
       const names = (await readdir(path)).filter((name) => !isMarkerObject(name) && !name.startsWith('.')).sort();
       const objects: InputObject[] = [];
       for (const name of names) {
         const child = join(path, name);
         const childInfo = await stat(child).catch((error: NodeJS.ErrnoException) => {
-          throw new InputError('INPUT_NOT_FOUND', `input ${uri}: cannot read ${name} (${error.code ?? error.message})`, { stage: 'read', details: { uri } });
+          throw new InputError(
+            'INPUT_NOT_FOUND',
+            `input ${uri}: cannot read ${name} (${error.code ?? error.message})`,
+            { stage: 'read', details: { uri } },
+          );
         });
-        if (childInfo.isFile() && childInfo.size > 0) objects.push({ uri: pathToFileURL(child).href, size: childInfo.size });
+        if (childInfo.isFile() && childInfo.size > 0)
+          objects.push({ uri: pathToFileURL(child).href, size: childInfo.size });
       }
-      if (objects.length === 0) throw new InputError('INPUT_EMPTY_PREFIX', `input ${uri}: the directory holds no data files`, { stage: 'read', details: { uri } });
+      if (objects.length === 0)
+        throw new InputError('INPUT_EMPTY_PREFIX', `input ${uri}: the directory holds no data files`, {
+          stage: 'read',
+          details: { uri },
+        });
       return objects;
     },
     async open(object: InputObject): Promise<Readable> {

@@ -16,5 +16,8 @@ export const BLANK_LINE: RowProblem = { problem: 'the row is blank (an empty lin
 
 /** A row whose text is larger than max_field_bytes: it was not kept, only measured. */
 export function oversizedRow(bytes: number, maxFieldBytes: number): RowProblem {
-  return { problem: `the row is ${bytes} bytes, larger than ${maxFieldBytes} bytes (max_field_bytes); its values were not read`, reason: 'malformed_row' };
+  return {
+    problem: `the row is ${bytes} bytes, larger than ${maxFieldBytes} bytes (max_field_bytes); its values were not read`,
+    reason: 'malformed_row',
+  };
 }

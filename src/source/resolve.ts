@@ -12,7 +12,11 @@ export async function resolveInput(uri: string, env: NodeJS.ProcessEnv, logger?:
     return s3Location(trimmed, env, logger ? { logger } : undefined);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) && !/^file:\/\//i.test(trimmed)) {
-    throw new ConfigError('INPUT_URI_INVALID', `input ${trimmed}: unsupported scheme (use a local path, file://, or s3://bucket/key)`, { stage: 'settings' });
+    throw new ConfigError(
+      'INPUT_URI_INVALID',
+      `input ${trimmed}: unsupported scheme (use a local path, file://, or s3://bucket/key)`,
+      { stage: 'settings' },
+    );
   }
   return fileLocation(trimmed);
 }

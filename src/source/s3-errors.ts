@@ -47,7 +47,14 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
   'UND_ERR_SOCKET',
 ]);
-const UNAVAILABLE = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'ThrottlingException', 'Throttling']);
+const UNAVAILABLE = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'ThrottlingException',
+  'Throttling',
+]);
 
 const HINTS: Record<string, string> = {
   InvalidAccessKeyId: 'the access key id is not known to this endpoint',
@@ -123,7 +130,8 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): unknown {
   const { uri, bucket } = context;
   const options = { stage: 'read' as const, details: { uri, bucket }, cause: strippedCause(error) };
   const f = facts(error);
-  const label = f.name && f.name !== 'Error' && f.name !== 'S3ServiceException' ? f.name : (f.code ?? `HTTP ${f.status ?? '?'}`);
+  const label =
+    f.name && f.name !== 'Error' && f.name !== 'S3ServiceException' ? f.name : (f.code ?? `HTTP ${f.status ?? '?'}`);
 
   if ((f.name && NOT_FOUND.has(f.name)) || f.status === 404) {
     const what =
@@ -136,7 +144,11 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): unknown {
   }
   if ((f.name && ACCESS_DENIED.has(f.name)) || f.status === 401 || f.status === 403) {
     const hint = (f.name && HINTS[f.name]) ?? 'check the credentials, their permissions, the region and the endpoint';
-    return new AuthError('STORAGE_ACCESS_DENIED', `object storage denied access to bucket "${bucket}" (${label}): ${hint}`, options);
+    return new AuthError(
+      'STORAGE_ACCESS_DENIED',
+      `object storage denied access to bucket "${bucket}" (${label}): ${hint}`,
+      options,
+    );
   }
   if (f.name === 'CredentialsProviderError') {
     return new AuthError(
@@ -146,7 +158,11 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): unknown {
     );
   }
   if (f.name === 'PreconditionFailed' || f.status === 412) {
-    return new TransientError('STORAGE_OBJECT_CHANGED', `input ${uri}: the object changed while it was being read; run the export again`, options);
+    return new TransientError(
+      'STORAGE_OBJECT_CHANGED',
+      `input ${uri}: the object changed while it was being read; run the export again`,
+      options,
+    );
   }
   if (isNetworkFailure(error)) {
     const where = context.endpoint ? `endpoint ${context.endpoint}` : 'endpoint';
@@ -157,7 +173,11 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): unknown {
     );
   }
   if ((f.name && UNAVAILABLE.has(f.name)) || (f.status !== undefined && f.status >= 500)) {
-    return new TransientError('STORAGE_UNAVAILABLE', `object storage failed reading bucket "${bucket}" (${label}); it was retried`, options);
+    return new TransientError(
+      'STORAGE_UNAVAILABLE',
+      `object storage failed reading bucket "${bucket}" (${label}); it was retried`,
+      options,
+    );
   }
   if (f.name === 'PermanentRedirect' || f.status === 301) {
     return new ConfigError(
@@ -167,7 +187,11 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): unknown {
     );
   }
   if (f.status !== undefined && f.status >= 400) {
-    return new InputError('STORAGE_REQUEST_FAILED', `input ${uri}: object storage refused the request (${label})`, options);
+    return new InputError(
+      'STORAGE_REQUEST_FAILED',
+      `input ${uri}: object storage refused the request (${label})`,
+      options,
+    );
   }
   return error;
 }

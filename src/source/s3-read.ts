@@ -15,7 +15,11 @@ export interface ObjectPart {
 }
 
 /** Fetches the object from byte `start` on, pinned to the version first read. */
-export type FetchFrom = (start: number, pin: { etag?: string; versionId?: string }, signal: AbortSignal) => Promise<ObjectPart>;
+export type FetchFrom = (
+  start: number,
+  pin: { etag?: string; versionId?: string },
+  signal: AbortSignal,
+) => Promise<ObjectPart>;
 
 export interface ReadLogger {
   warn(obj: object, msg: string): void;
@@ -36,7 +40,8 @@ export interface ResumingReadOptions {
   highWaterMark?: number;
 }
 
-const defaultBackoff = (attempt: number): number => Math.min(200 * 2 ** (attempt - 1), 5_000) + Math.floor(Math.random() * 100);
+const defaultBackoff = (attempt: number): number =>
+  Math.min(200 * 2 ** (attempt - 1), 5_000) + Math.floor(Math.random() * 100);
 
 /**
  * The bytes of one S3 object as a single Readable with back-pressure, built from successive GetObject
@@ -62,7 +67,9 @@ export class ResumingObjectReadable extends Readable {
     this.options = options;
     this.etag = options.first.etag;
     this.versionId = options.first.versionId;
-    this.total = options.first.contentRange ? parseContentRange(options.first.contentRange)?.total : options.first.contentLength;
+    this.total = options.first.contentRange
+      ? parseContentRange(options.first.contentRange)?.total
+      : options.first.contentLength;
     this.attach(options.first.body);
   }
 
@@ -101,10 +108,14 @@ export class ResumingObjectReadable extends Readable {
       }
       if (this.total !== undefined && this.delivered + chunk.length > this.total) {
         this.fail(
-          new TransientError('STORAGE_OBJECT_CHANGED', `input ${this.options.uri}: the server sent more bytes than the object's length; run the export again`, {
-            stage: 'read',
-            details: { uri: this.options.uri, bucket: this.options.bucket },
-          }),
+          new TransientError(
+            'STORAGE_OBJECT_CHANGED',
+            `input ${this.options.uri}: the server sent more bytes than the object's length; run the export again`,
+            {
+              stage: 'read',
+              details: { uri: this.options.uri, bucket: this.options.bucket },
+            },
+          ),
         );
         return;
       }
@@ -121,12 +132,21 @@ export class ResumingObjectReadable extends Readable {
       if (this.destroyed) return;
       const complete = this.total === undefined ? !error : this.delivered === this.total;
       if (complete) {
-        if (this.attempts > 0) this.options.logger.info({ uri: this.options.uri, bytes: this.delivered, resumes: this.attempts }, 'object read completed after resuming');
+        if (this.attempts > 0)
+          this.options.logger.info(
+            { uri: this.options.uri, bytes: this.delivered, resumes: this.attempts },
+            'object read completed after resuming',
+          );
         this.push(null);
         return;
       }
       body.destroy();
-      void this.resumeAfter(error ?? Object.assign(new Error('connection closed before the whole object was received'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      void this.resumeAfter(
+        error ??
+          Object.assign(new Error('connection closed before the whole object was received'), {
+            code: 'ERR_STREAM_PREMATURE_CLOSE',
+          }),
+      );
     });
     // Flowing only while downstream wants bytes; `_read` resumes it.
     if (this.readableLength >= this.readableHighWaterMark) body.pause();
@@ -194,10 +214,14 @@ export class ResumingObjectReadable extends Readable {
       if (problem) {
         part.body.destroy();
         this.fail(
-          new TransientError('STORAGE_OBJECT_CHANGED', `input ${uri}: the object changed while it was being read (${problem}); run the export again`, {
-            stage: 'read',
-            details: { uri, bucket },
-          }),
+          new TransientError(
+            'STORAGE_OBJECT_CHANGED',
+            `input ${uri}: the object changed while it was being read (${problem}); run the export again`,
+            {
+              stage: 'read',
+              details: { uri, bucket },
+            },
+          ),
         );
         return;
       }
@@ -213,18 +237,22 @@ export class ResumingObjectReadable extends Readable {
       const range = parseContentRange(part.contentRange);
       if (!range) return `unexpected Content-Range ${JSON.stringify(part.contentRange)}`;
       if (range.start !== this.delivered) return `the server resumed at byte ${range.start}, not ${this.delivered}`;
-      if (this.total !== undefined && range.total !== undefined && range.total !== this.total) return 'its length differs';
+      if (this.total !== undefined && range.total !== undefined && range.total !== this.total)
+        return 'its length differs';
       if (this.total === undefined) this.total = range.total;
       return undefined;
     }
     // A server that ignores Range answers with the whole object: drop what was already delivered.
-    if (this.total !== undefined && part.contentLength !== undefined && part.contentLength !== this.total) return 'its length differs';
+    if (this.total !== undefined && part.contentLength !== undefined && part.contentLength !== this.total)
+      return 'its length differs';
     this.skip = this.delivered;
     return undefined;
   }
 }
 
-export function parseContentRange(value: string): { start: number; end: number; total: number | undefined } | undefined {
+export function parseContentRange(
+  value: string,
+): { start: number; end: number; total: number | undefined } | undefined {
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim());
   if (!match) return undefined;
   return { start: Number(match[1]), end: Number(match[2]), total: match[3] === '*' ? undefined : Number(match[3]) };

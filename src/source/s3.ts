@@ -88,7 +88,8 @@ export function resolveS3ClientConfig(env: NodeJS.ProcessEnv = process.env): Res
     } catch {
       throw endpointInvalid('is not a URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw endpointInvalid('must be an http:// or https:// URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw endpointInvalid('must be an http:// or https:// URL');
     if (url.username || url.password) throw endpointInvalid('must not carry credentials');
     config.endpoint = endpoint;
     endpointLabel = url.origin;
@@ -96,9 +97,13 @@ export function resolveS3ClientConfig(env: NodeJS.ProcessEnv = process.env): Res
   const pathStyle = (env.S3_FORCE_PATH_STYLE ?? '').trim().toLowerCase();
   if (pathStyle === 'true' || pathStyle === '1' || pathStyle === 'yes') config.forcePathStyle = true;
   else if (pathStyle !== '' && pathStyle !== 'false' && pathStyle !== '0' && pathStyle !== 'no') {
-    throw new ConfigError('S3_FORCE_PATH_STYLE_INVALID', `S3_FORCE_PATH_STYLE must be true or false, not ${JSON.stringify(env.S3_FORCE_PATH_STYLE)}`, {
-      stage: 'settings',
-    });
+    throw new ConfigError(
+      'S3_FORCE_PATH_STYLE_INVALID',
+      `S3_FORCE_PATH_STYLE must be true or false, not ${JSON.stringify(env.S3_FORCE_PATH_STYLE)}`,
+      {
+        stage: 'settings',
+      },
+    );
   }
   if (env !== process.env) {
     const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
@@ -112,9 +117,13 @@ export function resolveS3ClientConfig(env: NodeJS.ProcessEnv = process.env): Res
 
 function endpointInvalid(why: string): ConfigError {
   // The value itself is not echoed: a mistyped one could hold a secret.
-  return new ConfigError('STORAGE_ENDPOINT_INVALID', `the object storage endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) ${why}`, {
-    stage: 'settings',
-  });
+  return new ConfigError(
+    'STORAGE_ENDPOINT_INVALID',
+    `the object storage endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) ${why}`,
+    {
+      stage: 'settings',
+    },
+  );
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -150,7 +159,11 @@ function quietSdkVersionWarning(): void {
  * TransientError `STORAGE_UNREACHABLE` / `STORAGE_UNAVAILABLE` / `STORAGE_READ_INTERRUPTED` /
  * `STORAGE_OBJECT_CHANGED`.
  */
-export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, options: S3LocationOptions = {}): InputLocation {
+export function s3Location(
+  uri: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: S3LocationOptions = {},
+): InputLocation {
   const target = parseS3Uri(uri);
   const { config, endpointLabel } = resolveS3ClientConfig(env);
   const logger = options.logger ?? stderrLogger;
@@ -159,7 +172,11 @@ export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, op
   quietSdkVersionWarning();
   let client: S3Client | undefined = new S3Client(config);
   const live = (): S3Client => {
-    if (!client) throw new TransientError('STORAGE_CLOSED', `input ${uri}: the object storage client was closed`, { stage: 'read', details: { uri, bucket: target.bucket } });
+    if (!client)
+      throw new TransientError('STORAGE_CLOSED', `input ${uri}: the object storage client was closed`, {
+        stage: 'read',
+        details: { uri, bucket: target.bucket },
+      });
     return client;
   };
   const fail = (error: unknown, objectUri: string, bucket: string): never => {
@@ -172,7 +189,14 @@ export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, op
     let token: string | undefined;
     do {
       const page = await live()
-        .send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: target.key || undefined, ContinuationToken: token, MaxKeys: pageSize }))
+        .send(
+          new ListObjectsV2Command({
+            Bucket: target.bucket,
+            Prefix: target.key || undefined,
+            ContinuationToken: token,
+            MaxKeys: pageSize,
+          }),
+        )
         .catch((error: unknown) => fail(error, uri, target.bucket));
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue;
@@ -190,13 +214,21 @@ export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, op
     }
     // S3 lists in UTF-8 byte order; sort again in that order so every server agrees.
     found.sort((a, b) => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')));
-    return found.map(({ key, size }) => ({ uri: formatS3Uri(target.bucket, key), ...(size === undefined ? {} : { size }) }));
+    return found.map(({ key, size }) => ({
+      uri: formatS3Uri(target.bucket, key),
+      ...(size === undefined ? {} : { size }),
+    }));
   }
 
   async function listOne(): Promise<InputObject[]> {
     try {
       const head = await live().send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
-      return [{ uri: formatS3Uri(target.bucket, target.key), ...(head.ContentLength === undefined ? {} : { size: head.ContentLength }) }];
+      return [
+        {
+          uri: formatS3Uri(target.bucket, target.key),
+          ...(head.ContentLength === undefined ? {} : { size: head.ContentLength }),
+        },
+      ];
     } catch (error) {
       const mapped = mapS3Error(error, { uri, bucket: target.bucket, endpoint: endpointLabel });
       if (mapped instanceof Error && (mapped as { code?: string }).code === 'INPUT_NOT_FOUND') {
@@ -209,7 +241,9 @@ export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, op
   }
 
   async function explainMissing(): Promise<string | undefined> {
-    const page = await live().send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: `${target.key}/`, MaxKeys: 1 }));
+    const page = await live().send(
+      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: `${target.key}/`, MaxKeys: 1 }),
+    );
     if ((page.KeyCount ?? page.Contents?.length ?? 0) > 0) {
       return `no such object, but objects exist under ${uri}/ (end the URI with "/" to read a prefix)`;
     }
@@ -224,8 +258,16 @@ export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, op
     },
     async open(object: InputObject): Promise<Readable> {
       const { bucket, key, isPrefix } = parseS3Uri(object.uri);
-      if (isPrefix) throw new ConfigError('INPUT_URI_INVALID', `cannot open ${object.uri}: it names a prefix, not an object`, { stage: 'read', details: { uri: object.uri, bucket } });
-      const get = async (start: number, pin: { etag?: string; versionId?: string }, signal?: AbortSignal): Promise<ObjectPart> => {
+      if (isPrefix)
+        throw new ConfigError('INPUT_URI_INVALID', `cannot open ${object.uri}: it names a prefix, not an object`, {
+          stage: 'read',
+          details: { uri: object.uri, bucket },
+        });
+      const get = async (
+        start: number,
+        pin: { etag?: string; versionId?: string },
+        signal?: AbortSignal,
+      ): Promise<ObjectPart> => {
         const output: GetObjectCommandOutput = await live().send(
           new GetObjectCommand({
             Bucket: bucket,
@@ -236,7 +278,11 @@ export function s3Location(uri: string, env: NodeJS.ProcessEnv = process.env, op
           }),
           signal ? { abortSignal: signal } : {},
         );
-        if (!output.Body) throw Object.assign(new Error('GetObject returned no body'), { name: 'InternalError', $metadata: output.$metadata });
+        if (!output.Body)
+          throw Object.assign(new Error('GetObject returned no body'), {
+            name: 'InternalError',
+            $metadata: output.$metadata,
+          });
         return {
           body: output.Body as unknown as Readable,
           contentLength: output.ContentLength,

@@ -38,8 +38,17 @@ export async function stateCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const store = openStateStore(uri, { env });
   try {
     const state = await readState(store);
-    if (!state) throw new ConfigError('STATE_NOT_FOUND', `state ${store.location}: no state here (no CURRENT.json); a changes run writes one`, { stage: 'settings' });
-    process.stdout.write(values.json ? `${JSON.stringify(stateSummaryJson(store.location, state.manifest), null, 2)}\n` : formatStateSummary(store.location, state.manifest));
+    if (!state)
+      throw new ConfigError(
+        'STATE_NOT_FOUND',
+        `state ${store.location}: no state here (no CURRENT.json); a changes run writes one`,
+        { stage: 'settings' },
+      );
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(stateSummaryJson(store.location, state.manifest), null, 2)}\n`
+        : formatStateSummary(store.location, state.manifest),
+    );
     return ExitCode.ok;
   } finally {
     await store.close();
@@ -47,5 +56,10 @@ export async function stateCommand(args: string[], env: NodeJS.ProcessEnv): Prom
 }
 
 function parse(args: string[]) {
-  return parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
 }

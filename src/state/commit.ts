@@ -15,7 +15,11 @@ export interface CommitResult {
  * committed first: its state stays in force. Then removes generations older than the one replaced, so
  * the last two remain; a generation another run may still be writing is never older than that.
  */
-export async function commitState(store: StateStore, written: WrittenState, previous: { token: string | undefined } | undefined): Promise<CommitResult> {
+export async function commitState(
+  store: StateStore,
+  written: WrittenState,
+  previous: { token: string | undefined } | undefined,
+): Promise<CommitResult> {
   const body = Buffer.from(`${JSON.stringify(written.pointer, null, 2)}\n`);
   const guarantee = await store.replacePointer(body, previous?.token);
   const removed: string[] = [];

@@ -2,7 +2,11 @@
  * Runs `task(0..count-1)` with at most `limit` in flight: pieces are many small objects, and on object
  * storage one round trip each, one after the other, would dominate. Stops at the first failure.
  */
-export async function forEachConcurrently(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function forEachConcurrently(
+  count: number,
+  limit: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {

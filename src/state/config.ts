@@ -22,9 +22,18 @@ export function resolveStateConfig(
   if (settings.sync_mode !== 'changes') return { mode: 'full' };
   const uri = settings.state_uri ?? (env.STATE_URI?.trim() || undefined);
   if (!uri) {
-    throw new ConfigError('STATE_URI_MISSING', 'sync_mode: changes needs a state location: set state_uri (or env STATE_URI) to s3://bucket/prefix/ or a local directory', {
-      stage: 'settings',
-    });
+    throw new ConfigError(
+      'STATE_URI_MISSING',
+      'sync_mode: changes needs a state location: set state_uri (or env STATE_URI) to s3://bucket/prefix/ or a local directory',
+      {
+        stage: 'settings',
+      },
+    );
   }
-  return { mode: 'changes', uri, fullResync: settings.full_resync || fullResyncFlag, encryption: resolveStateEncryption(settings, env) };
+  return {
+    mode: 'changes',
+    uri,
+    fullResync: settings.full_resync || fullResyncFlag,
+    encryption: resolveStateEncryption(settings, env),
+  };
 }

@@ -103,7 +103,11 @@ function segmentTotals(totals: ChangeTotals, segment: string): { add: number; re
 }
 
 /** A whole partition at once (tests, small inputs): every input entry's diff, then the keys that left. */
-export function diffPartition(stateEntries: Iterable<StateEntry>, input: Iterable<InputEntry>, removeLeavers: boolean): { entries: EntryDiff[]; left: LeftEntry[] } {
+export function diffPartition(
+  stateEntries: Iterable<StateEntry>,
+  input: Iterable<InputEntry>,
+  removeLeavers: boolean,
+): { entries: EntryDiff[]; left: LeftEntry[] } {
   const diff = new PartitionDiff(stateEntries, removeLeavers);
   const entries = [...input].map((entry) => diff.compare(entry));
   return { entries, left: [...diff.left()] };
@@ -125,7 +129,11 @@ export interface Applied {
  * next run sends it again; a membership not applied is not recorded, so the next run loads it again; a
  * removal not applied stays recorded, so the next run removes it again.
  */
-export function recordedEntry(diff: EntryDiff | LeftEntry, current: InputEntry | undefined, applied: Applied): StateEntry | undefined {
+export function recordedEntry(
+  diff: EntryDiff | LeftEntry,
+  current: InputEntry | undefined,
+  applied: Applied,
+): StateEntry | undefined {
   const previous = diff.previous;
   const rowHash = current && applied.row ? current.rowHash : previous?.rowHash;
   if (rowHash === undefined) return undefined;
@@ -135,7 +143,9 @@ export function recordedEntry(diff: EntryDiff | LeftEntry, current: InputEntry |
     const pendingRemoval = diff.remove.includes(segment) && !applied.removed.includes(segment);
     if (stillNamed || pendingRemoval) segments.push(segment);
   }
-  if ('add' in diff) for (const segment of diff.add) if (applied.added.includes(segment) && !segments.includes(segment)) segments.push(segment);
+  if ('add' in diff)
+    for (const segment of diff.add)
+      if (applied.added.includes(segment) && !segments.includes(segment)) segments.push(segment);
   // A key that left the input with no membership left to remove needs no record: the List keeps it either way.
   if (!current && segments.length === 0) return undefined;
   return { key: diff.key, rowHash, segments };

@@ -19,13 +19,20 @@ export function resolveStateEncryption(
   const source = fromSettings ? 'state_sse' : 'STATE_SSE';
   const keySource = fromSettings ? 'state_sse_kms_key_id' : 'STATE_SSE_KMS_KEY_ID';
   if (algorithm !== undefined && !(STATE_SSE as readonly string[]).includes(algorithm)) {
-    throw new ConfigError('STATE_SSE_INVALID', `${source} must be one of ${STATE_SSE.join(', ')}, got ${JSON.stringify(algorithm)}`, { stage: 'settings' });
+    throw new ConfigError(
+      'STATE_SSE_INVALID',
+      `${source} must be one of ${STATE_SSE.join(', ')}, got ${JSON.stringify(algorithm)}`,
+      { stage: 'settings' },
+    );
   }
   if (keyId !== undefined && algorithm !== undefined && algorithm !== 'aws:kms') {
-    throw new ConfigError('STATE_SSE_INVALID', `${keySource} needs ${source} aws:kms, got ${algorithm}`, { stage: 'settings' });
+    throw new ConfigError('STATE_SSE_INVALID', `${keySource} needs ${source} aws:kms, got ${algorithm}`, {
+      stage: 'settings',
+    });
   }
   if (algorithm === 'none') return undefined;
   if (algorithm === 'AES256') return { algorithm: 'AES256' };
-  if (algorithm === 'aws:kms' || keyId !== undefined) return keyId ? { algorithm: 'aws:kms', kmsKeyId: keyId } : { algorithm: 'aws:kms' };
+  if (algorithm === 'aws:kms' || keyId !== undefined)
+    return keyId ? { algorithm: 'aws:kms', kmsKeyId: keyId } : { algorithm: 'aws:kms' };
   return undefined;
 }

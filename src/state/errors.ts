@@ -7,10 +7,14 @@ import { ConfigError, TransientError, type ErrorCode } from '../errors.js';
  */
 export class StateUnusableError extends ConfigError {
   constructor(code: ErrorCode, file: string, why: string) {
-    super(code, `state ${file}: ${why}; run once with --full-resync (or full_resync: true) to send every row and write a fresh state`, {
-      stage: 'settings',
-      details: { file },
-    });
+    super(
+      code,
+      `state ${file}: ${why}; run once with --full-resync (or full_resync: true) to send every row and write a fresh state`,
+      {
+        stage: 'settings',
+        details: { file },
+      },
+    );
   }
 }
 
@@ -20,9 +24,13 @@ export class StateUnusableError extends ConfigError {
  */
 export class StateConflictError extends TransientError {
   constructor(location: string, detail: string) {
-    super('STATE_CONFLICT', `state ${location}: not committed, another run replaced it first (${detail}); the next run sends what differs from the state in force`, {
-      stage: 'report',
-      details: { location },
-    });
+    super(
+      'STATE_CONFLICT',
+      `state ${location}: not committed, another run replaced it first (${detail}); the next run sends what differs from the state in force`,
+      {
+        stage: 'report',
+        details: { location },
+      },
+    );
   }
 }

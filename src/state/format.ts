@@ -99,7 +99,8 @@ export function parseEntryLine(line: string): StateEntry | undefined {
   if (!Array.isArray(value) || value.length !== 3) return undefined;
   const [key, hashText, segments] = value as unknown[];
   if (typeof key !== 'string' || typeof hashText !== 'string' || hashText.length !== ROW_HASH_LENGTH) return undefined;
-  if (!Array.isArray(segments) || !segments.every((segment): segment is string => typeof segment === 'string')) return undefined;
+  if (!Array.isArray(segments) || !segments.every((segment): segment is string => typeof segment === 'string'))
+    return undefined;
   return { key, rowHash: hashText, segments };
 }
 

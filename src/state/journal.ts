@@ -38,7 +38,15 @@ export class StateJournal {
    * (rejected before sending: its value does not convert); its entry's rowHash is then ignored.
    */
   async input(row: number, current: InputEntry, diff: EntryDiff, sent: boolean): Promise<void> {
-    await this.push(['i', row, sent, { key: current.key, rowHash: current.rowHash, segments: [...current.segments] }, diff.previous ?? null, diff.add, diff.remove]);
+    await this.push([
+      'i',
+      row,
+      sent,
+      { key: current.key, rowHash: current.rowHash, segments: [...current.segments] },
+      diff.previous ?? null,
+      diff.add,
+      diff.remove,
+    ]);
   }
 
   async left(entry: LeftEntry): Promise<void> {
@@ -82,7 +90,13 @@ export class StateJournal {
 function replayInput(line: Extract<JournalLine, ['i', ...unknown[]]>, outcome: AppliedOutcome): StateEntry | undefined {
   const [, row, sent, current, previous, add, remove] = line;
   const unchanged = previous !== null && previous.rowHash === current.rowHash;
-  const diff: EntryDiff = { key: current.key, row: previous === null ? 'new' : unchanged ? 'unchanged' : 'changed', previous: previous ?? undefined, add, remove };
+  const diff: EntryDiff = {
+    key: current.key,
+    row: previous === null ? 'new' : unchanged ? 'unchanged' : 'changed',
+    previous: previous ?? undefined,
+    add,
+    remove,
+  };
   return recordedEntry(diff, current, {
     row: sent ? outcome.rowApplied(row) : unchanged,
     added: add.filter((segment) => outcome.membershipApplied(segment, row)),

@@ -8,7 +8,8 @@ import type { StateIdentity } from './format.js';
  */
 export function keyValuesJson(key: string, types: readonly ColumnType[], form: StateIdentity['key_form']): string {
   const parts = types.length === 1 ? [key] : key.split('\u0000');
-  if (parts.length !== types.length) throw new RangeError(`a recorded key has ${parts.length} values, the key has ${types.length} fields`);
+  if (parts.length !== types.length)
+    throw new RangeError(`a recorded key has ${parts.length} values, the key has ${types.length} fields`);
   return `[${parts.map((text, i) => valueJson(text, types[i]!, form)).join(',')}]`;
 }
 

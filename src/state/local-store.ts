@@ -26,7 +26,10 @@ export function localStateStore(directory: string): StateStore {
 
   function unreadable(name: string, error: unknown): ConfigError {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return new ConfigError('STATE_UNREADABLE', `state ${path(name)}: cannot be read or written (${code})`, { stage: 'settings', details: { file: path(name) } });
+    return new ConfigError('STATE_UNREADABLE', `state ${path(name)}: cannot be read or written (${code})`, {
+      stage: 'settings',
+      details: { file: path(name) },
+    });
   }
 
   async function lock(): Promise<() => Promise<void>> {
@@ -40,7 +43,10 @@ export function localStateStore(directory: string): StateStore {
         return () => rm(lockPath, { force: true });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unreadable(LOCK_NAME, error);
-        const age = await stat(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+        const age = await stat(lockPath).then(
+          (info) => Date.now() - info.mtimeMs,
+          () => 0,
+        );
         if (age < STALE_LOCK_MS) break;
         await rm(lockPath, { force: true });
       }
@@ -73,7 +79,11 @@ export function localStateStore(directory: string): StateStore {
       try {
         const current = await readIfExists(POINTER_NAME);
         const now = current?.toString('utf8');
-        if (now !== expected) throw new StateConflictError(root, now === undefined ? 'the state was removed' : 'the pointer names another generation');
+        if (now !== expected)
+          throw new StateConflictError(
+            root,
+            now === undefined ? 'the state was removed' : 'the pointer names another generation',
+          );
         const temporary = path(`${POINTER_NAME}.${randomUUID().slice(0, 8)}.tmp`);
         await writeFile(temporary, body);
         await rename(temporary, path(POINTER_NAME));

@@ -6,15 +6,23 @@ import { s3StateStore } from './s3-store.js';
 import type { StateStore } from './store.js';
 
 /** The store for `state_uri`: `s3://bucket/prefix/`, `file:///path`, or a local directory path. */
-export function openStateStore(uri: string, options: { env?: NodeJS.ProcessEnv; encryption?: StateEncryption } = {}): StateStore {
+export function openStateStore(
+  uri: string,
+  options: { env?: NodeJS.ProcessEnv; encryption?: StateEncryption } = {},
+): StateStore {
   const trimmed = uri.trim();
-  if (trimmed === '') throw new ConfigError('STATE_URI_INVALID', 'state_uri (env STATE_URI) is empty', { stage: 'settings' });
+  if (trimmed === '')
+    throw new ConfigError('STATE_URI_INVALID', 'state_uri (env STATE_URI) is empty', { stage: 'settings' });
   if (/^s3:\/\//i.test(trimmed)) return s3StateStore(trimmed, options);
   if (/^file:\/\//i.test(trimmed)) return localStateStore(fileURLToPath(trimmed));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
-    throw new ConfigError('STATE_URI_INVALID', `state_uri ${JSON.stringify(trimmed.replace(/\/\/[^/@]*@/, '//'))}: expected s3://bucket/prefix/ or a local directory`, {
-      stage: 'settings',
-    });
+    throw new ConfigError(
+      'STATE_URI_INVALID',
+      `state_uri ${JSON.stringify(trimmed.replace(/\/\/[^/@]*@/, '//'))}: expected s3://bucket/prefix/ or a local directory`,
+      {
+        stage: 'settings',
+      },
+    );
   }
   return localStateStore(trimmed);
 }

@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { StateUnusableError } from './errors.js';
-import { STATE_FORMAT, STATE_FORMAT_VERSION, generationOfDirectory, parseEntryLine, partitionOf, type StateEntry, type StateManifest, type StatePointer } from './format.js';
+import {
+  STATE_FORMAT,
+  STATE_FORMAT_VERSION,
+  generationOfDirectory,
+  parseEntryLine,
+  partitionOf,
+  type StateEntry,
+  type StateManifest,
+  type StatePointer,
+} from './format.js';
 import { localStateStore } from './local-store.js';
 import type { StateStore } from './store.js';
 import { forEachConcurrently } from './concurrently.js';
@@ -23,14 +32,19 @@ export async function readState(store: StateStore): Promise<LoadedState | undefi
   if (!pointerRead) return undefined;
   const pointerFile = `${store.location}${separator(store)}CURRENT.json`;
   const pointer = parseJson(pointerRead.body, pointerFile) as Partial<StatePointer>;
-  if (pointer.format !== STATE_FORMAT || typeof pointer.manifest !== 'string' || typeof pointer.generation !== 'number') {
+  if (
+    pointer.format !== STATE_FORMAT ||
+    typeof pointer.manifest !== 'string' ||
+    typeof pointer.generation !== 'number'
+  ) {
     throw new StateUnusableError('STATE_UNREADABLE', pointerFile, 'is not a state pointer');
   }
   const manifestFile = `${store.location}${separator(store)}${pointer.manifest}`;
   const body = await store.get(pointer.manifest);
   if (!body) throw new StateUnusableError('STATE_PIECE_MISSING', manifestFile, 'is missing');
   const manifest = parseJson(body, manifestFile) as StateManifest;
-  if (manifest.format !== STATE_FORMAT) throw new StateUnusableError('STATE_UNREADABLE', manifestFile, 'is not a state manifest');
+  if (manifest.format !== STATE_FORMAT)
+    throw new StateUnusableError('STATE_UNREADABLE', manifestFile, 'is not a state manifest');
   if (manifest.format_version !== STATE_FORMAT_VERSION) {
     throw new StateUnusableError(
       'STATE_VERSION_UNKNOWN',
@@ -65,11 +79,14 @@ function parseJson(body: Buffer, file: string): unknown {
 }
 
 function manifestProblem(manifest: StateManifest, pointer: StatePointer): string | undefined {
-  if (manifest.generation !== pointer.generation) return `is generation ${String(manifest.generation)}, the pointer says ${pointer.generation}`;
+  if (manifest.generation !== pointer.generation)
+    return `is generation ${String(manifest.generation)}, the pointer says ${pointer.generation}`;
   if (!isPowerOfTwo(manifest.partition_count)) return 'has no valid partition_count';
-  if (typeof manifest.directory !== 'string' || `${manifest.directory}/manifest.json` !== pointer.manifest) return 'names another directory than the pointer';
+  if (typeof manifest.directory !== 'string' || `${manifest.directory}/manifest.json` !== pointer.manifest)
+    return 'names another directory than the pointer';
   if (!manifest.identity || typeof manifest.identity !== 'object') return 'has no identity';
-  if (!Array.isArray(manifest.pieces) || manifest.pieces.length !== manifest.partition_count) return 'does not list one piece per partition';
+  if (!Array.isArray(manifest.pieces) || manifest.pieces.length !== manifest.partition_count)
+    return 'does not list one piece per partition';
   for (const [index, piece] of manifest.pieces.entries()) {
     if (
       piece?.partition !== index ||
@@ -90,7 +107,11 @@ function separator(store: StateStore): string {
 }
 
 /** A piece's bytes, after checking they are the size and SHA-256 the manifest records. */
-async function verifiedPiece(store: StateStore, state: LoadedState, partition: number): Promise<{ bytes: Buffer; name: string; file: string }> {
+async function verifiedPiece(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+): Promise<{ bytes: Buffer; name: string; file: string }> {
   const { manifest } = state;
   const piece = manifest.pieces[partition];
   if (!piece) throw new RangeError(`partition ${partition} is outside the state's ${manifest.partition_count}`);
@@ -98,7 +119,12 @@ async function verifiedPiece(store: StateStore, state: LoadedState, partition: n
   const file = `${store.location}${separator(store)}${name}`;
   const bytes = await store.get(name);
   if (!bytes) throw new StateUnusableError('STATE_PIECE_MISSING', file, 'is missing');
-  if (bytes.length !== piece.bytes) throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, `is ${bytes.length} bytes, the manifest says ${piece.bytes}`);
+  if (bytes.length !== piece.bytes)
+    throw new StateUnusableError(
+      'STATE_CHECKSUM_MISMATCH',
+      file,
+      `is ${bytes.length} bytes, the manifest says ${piece.bytes}`,
+    );
   if (createHash('sha256').update(bytes).digest('hex') !== piece.sha256) {
     throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, 'does not match its SHA-256 in the manifest');
   }
@@ -144,7 +170,12 @@ export async function readPartition(store: StateStore, state: LoadedState, parti
     }
     entries.push(entry);
   }
-  if (entries.length !== piece.rows) throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, `holds ${entries.length} entries, the manifest says ${piece.rows}`);
+  if (entries.length !== piece.rows)
+    throw new StateUnusableError(
+      'STATE_CHECKSUM_MISMATCH',
+      file,
+      `holds ${entries.length} entries, the manifest says ${piece.rows}`,
+    );
   return entries;
 }
 
@@ -153,8 +184,14 @@ export async function readPartition(store: StateStore, state: LoadedState, parti
  * pieces it spans when the state has more partitions, or the piece that holds it, filtered, when fewer.
  * So an input spooled with any partition count is compared one partition at a time.
  */
-export async function readEntriesFor(store: StateStore, state: LoadedState, partition: number, partitionCount: number): Promise<StateEntry[]> {
-  if (!isPowerOfTwo(partitionCount) || partition < 0 || partition >= partitionCount) throw new RangeError(`partition ${partition} of ${partitionCount}`);
+export async function readEntriesFor(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+  partitionCount: number,
+): Promise<StateEntry[]> {
+  if (!isPowerOfTwo(partitionCount) || partition < 0 || partition >= partitionCount)
+    throw new RangeError(`partition ${partition} of ${partitionCount}`);
   const stateCount = state.manifest.partition_count;
   if (stateCount === partitionCount) return readPartition(store, state, partition);
   if (stateCount > partitionCount) {

@@ -38,7 +38,8 @@ export function changesReport(args: {
   resetReason: string | null;
 }): ChangesReport {
   const segments: ChangesReport['segments'] = {};
-  for (const [segment, counts] of Object.entries(args.totals.segments)) segments[segment] = { added: counts.add, removed: counts.remove };
+  for (const [segment, counts] of Object.entries(args.totals.segments))
+    segments[segment] = { added: counts.add, removed: counts.remove };
   return {
     mode: args.mode,
     state: args.location,

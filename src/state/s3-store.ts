@@ -59,7 +59,14 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
 
   async function putObject(name: string, body: Buffer, extra: Partial<PutObjectCommandInput> = {}): Promise<void> {
     await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: prefix + name, Body: body, ContentLength: body.length, ...encryption, ...extra }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: prefix + name,
+        Body: body,
+        ContentLength: body.length,
+        ...encryption,
+        ...extra,
+      }),
     );
   }
 
@@ -83,7 +90,9 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
           return fail(error, name);
         }
       };
-      return (await refused({ IfNoneMatch: '*' })) && (await refused({ IfMatch: '"00000000000000000000000000000000"' }));
+      return (
+        (await refused({ IfNoneMatch: '*' })) && (await refused({ IfMatch: '"00000000000000000000000000000000"' }))
+      );
     } finally {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + name })).catch(() => undefined);
     }
@@ -108,18 +117,23 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
         try {
           await putObject(POINTER_NAME, body, expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected });
         } catch (error) {
-          if (isPreconditionFailure(error)) throw new StateConflictError(location, 'the pointer changed after this run read it');
+          if (isPreconditionFailure(error))
+            throw new StateConflictError(location, 'the pointer changed after this run read it');
           return fail(error, POINTER_NAME);
         }
         return 'conditional-write';
       }
       const before = await getObject(POINTER_NAME);
       if (before?.etag !== expected) {
-        throw new StateConflictError(location, before === undefined ? 'the state was removed' : 'the pointer changed after this run read it');
+        throw new StateConflictError(
+          location,
+          before === undefined ? 'the state was removed' : 'the pointer changed after this run read it',
+        );
       }
       await putObject(POINTER_NAME, body).catch((error: unknown) => fail(error, POINTER_NAME));
       const after = await getObject(POINTER_NAME);
-      if (!after || !after.body.equals(body)) throw new StateConflictError(location, 'another run replaced the pointer at the same time');
+      if (!after || !after.body.equals(body))
+        throw new StateConflictError(location, 'another run replaced the pointer at the same time');
       return 'read-compare';
     },
     async listDirectories(): Promise<string[]> {
@@ -127,7 +141,14 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
       let token: string | undefined;
       do {
         const page = await client
-          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', ContinuationToken: token }))
+          .send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix || undefined,
+              Delimiter: '/',
+              ContinuationToken: token,
+            }),
+          )
           .catch((error: unknown) => fail(error, ''));
         for (const common of page.CommonPrefixes ?? []) {
           if (common.Prefix) names.push(common.Prefix.slice(prefix.length).replace(/\/$/, ''));
@@ -144,7 +165,9 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
           .catch((error: unknown) => fail(error, `${name}/`));
         const keys = (page.Contents ?? []).flatMap((item) => (item.Key ? [{ Key: item.Key }] : []));
         if (keys.length > 0) {
-          await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } })).catch((error: unknown) => fail(error, `${name}/`));
+          await client
+            .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }))
+            .catch((error: unknown) => fail(error, `${name}/`));
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);

@@ -82,7 +82,12 @@ export class StateWriter {
   }
 
   /** Stores every piece and the manifest under a new generation directory beside the state in force. */
-  async write(store: StateStore, identity: StateIdentity, previousGeneration: number | undefined, now = new Date()): Promise<WrittenState> {
+  async write(
+    store: StateStore,
+    identity: StateIdentity,
+    previousGeneration: number | undefined,
+    now = new Date(),
+  ): Promise<WrittenState> {
     await this.flush();
     const generation = (previousGeneration ?? 0) + 1;
     const directory = generationDirectory(generation, randomBytes(4).toString('hex'));
@@ -93,7 +98,13 @@ export class StateWriter {
         const compressed = await gzipAsync(raw);
         const file = pieceName(partition);
         await store.put(`${directory}/${file}`, compressed);
-        pieces[partition] = { partition, file, bytes: compressed.length, rows: this.rows[partition]!, sha256: createHash('sha256').update(compressed).digest('hex') };
+        pieces[partition] = {
+          partition,
+          file,
+          bytes: compressed.length,
+          rows: this.rows[partition]!,
+          sha256: createHash('sha256').update(compressed).digest('hex'),
+        };
         await rm(this.file(partition), { force: true });
       });
     } finally {

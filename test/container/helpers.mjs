@@ -27,13 +27,22 @@ if (command === 'task') {
   };
   const task = find(workflow);
   if (!task) throw new Error(`${file}: no task ${taskName}`);
-  process.stdout.write(JSON.stringify({ command: task['sh>'], result_settings: task.result_settings, export: workflow._export ?? {} }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ command: task['sh>'], result_settings: task.result_settings, export: workflow._export ?? {} }) +
+      '\n',
+  );
 } else if (command === 's3') {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [directory, bucket, key, file] = args;
   const S3rver = createRequire(import.meta.url)('s3rver');
   const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: bucket }],
+  });
   const { port } = await server.run();
   const client = new S3Client({
     region: 'us-east-1',
@@ -44,10 +53,22 @@ if (command === 'task') {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: gzipSync(readFileSync(file)), ContentType: 'text/csv', ContentEncoding: 'gzip' }));
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: gzipSync(readFileSync(file)),
+      ContentType: 'text/csv',
+      ContentEncoding: 'gzip',
+    }),
+  );
   client.destroy();
   process.stdout.write(`s3 server listening on http://127.0.0.1:${port}\n`);
-  const stop = () => server.close().then(() => process.exit(0), () => process.exit(1));
+  const stop = () =>
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {

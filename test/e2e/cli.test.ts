@@ -10,7 +10,13 @@ const SECRET_KEY = 'k3y-Very-Distinct-0a9f';
 const SECRET = 's3cr3t-Never-Print-77e1';
 const AWS_SECRET = 'aws-Secret-Access-Key-Zz91';
 
-const settings = { organization: ORG, list_api_name: LIST, segment_column: 'selligent_segment', key_fields: 'CUSTOMER_IDENTIFIER', create_segment_if_not_exists: true };
+const settings = {
+  organization: ORG,
+  list_api_name: LIST,
+  segment_column: 'selligent_segment',
+  key_fields: 'CUSTOMER_IDENTIFIER',
+  create_segment_if_not_exists: true,
+};
 
 test('--help, run --help and --version are readable and exit 0', () => {
   const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
@@ -19,7 +25,8 @@ test('--help, run --help and --version are readable and exit 0', () => {
   assert.match(help.stdout, /Exit codes/);
   const runHelp = spawnSync(process.execPath, [CLI, 'run', '--help'], { encoding: 'utf8' });
   assert.equal(runHelp.status, 0);
-  for (const flag of ['--settings', '--input', '--schema', '--report', '--dry-run', 'SELLIGENT_API_SECRET']) assert.ok(runHelp.stdout.includes(flag), flag);
+  for (const flag of ['--settings', '--input', '--schema', '--report', '--dry-run', 'SELLIGENT_API_SECRET'])
+    assert.ok(runHelp.stdout.includes(flag), flag);
   const version = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
   assert.equal(version.status, 0);
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
@@ -77,13 +84,18 @@ test('settings from RESULT_SETTINGS (JSON), result_settings (YAML) and a result_
     const json = await runCli({ input, env: { ...env, RESULT_SETTINGS: JSON.stringify(settings) } });
     assert.equal(json.code, 0, json.stdout);
     assert.equal(json.report!.settings_source, 'env RESULT_SETTINGS');
-    const yamlText = Object.entries(settings).map(([k, v]) => `${k}: ${v}`).join('\n');
+    const yamlText = Object.entries(settings)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n');
     const yaml = await runCli({ input, env: { ...env, result_settings: yamlText } });
     assert.equal(yaml.code, 0, yaml.stdout);
     assert.equal(yaml.report!.settings_source, 'env result_settings');
     const dir = tempDir();
     const doc = join(dir, 'task.dig.yml');
-    writeFileSync(doc, `td>: queries/export.sql\nresult_connection: selligent\nresult_settings:\n${yamlText.replace(/^/gm, '  ')}\n`);
+    writeFileSync(
+      doc,
+      `td>: queries/export.sql\nresult_connection: selligent\nresult_settings:\n${yamlText.replace(/^/gm, '  ')}\n`,
+    );
     const fromDoc = await runCli({ input, env, args: ['--settings', doc], dir });
     assert.equal(fromDoc.code, 0, fromDoc.stdout);
     assert.equal(fromDoc.report!.settings!.segment_data_import_option, 'append');
@@ -111,14 +123,22 @@ test('a bad setting: exit 2 with a message naming the setting and the allowed va
 });
 
 test('missing credentials name each variable; exit 2', async () => {
-  const result = await runCli({ settings, input: join(FIXTURES, 'basic.csv'), env: { SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu' } });
+  const result = await runCli({
+    settings,
+    input: join(FIXTURES, 'basic.csv'),
+    env: { SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu' },
+  });
   assert.equal(result.code, 2);
   assert.equal(result.report!.error!.code, 'CREDENTIALS_MISSING');
   assert.match(result.report!.error!.message, /SELLIGENT_API_KEY, SELLIGENT_API_SECRET/);
 });
 
 test('a secret too short to scrub safely (5000) is refused naming its variable; the report stays valid JSON', async () => {
-  const result = await runCli({ settings, input: join(FIXTURES, 'basic.csv'), env: { SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu', AWS_SESSION_TOKEN: '5000' } });
+  const result = await runCli({
+    settings,
+    input: join(FIXTURES, 'basic.csv'),
+    env: { SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu', AWS_SESSION_TOKEN: '5000' },
+  });
   assert.ok(result.report, 'the report is written and parses as JSON');
   assert.equal(result.code, 2);
   assert.equal(result.report.error!.code, 'SECRET_TOO_SHORT');
@@ -127,20 +147,32 @@ test('a secret too short to scrub safely (5000) is refused naming its variable; 
 });
 
 test('plain http is refused except to a loopback host', async () => {
-  const result = await runCli({ settings, input: join(FIXTURES, 'basic.csv'), env: { SELLIGENT_BASE_URL: 'http://tenant.slgnt.eu', SELLIGENT_API_KEY: SECRET_KEY, SELLIGENT_API_SECRET: SECRET } });
+  const result = await runCli({
+    settings,
+    input: join(FIXTURES, 'basic.csv'),
+    env: { SELLIGENT_BASE_URL: 'http://tenant.slgnt.eu', SELLIGENT_API_KEY: SECRET_KEY, SELLIGENT_API_SECRET: SECRET },
+  });
   assert.equal(result.code, 2);
   assert.equal(result.report!.error!.code, 'BASE_URL_INVALID');
   assert.match(result.report!.error!.message, /must use https/);
 });
 
 test('missing input: exit 2; unreadable input: exit 3', async () => {
-  const env = { SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu', SELLIGENT_API_KEY: SECRET_KEY, SELLIGENT_API_SECRET: SECRET };
+  const env = {
+    SELLIGENT_BASE_URL: 'https://tenant.slgnt.eu',
+    SELLIGENT_API_KEY: SECRET_KEY,
+    SELLIGENT_API_SECRET: SECRET,
+  };
   const none = await runCli({ settings, env });
   assert.equal(none.code, 2);
   assert.equal(none.report!.error!.code, 'INPUT_MISSING');
   const sim = await simulator({ seed: seededList(), credentials: [{ key: SECRET_KEY, secret: SECRET }] });
   try {
-    const missing = await runCli({ settings, input: '/nonexistent/result.csv', env: { ...env, SELLIGENT_BASE_URL: sim.baseUrl } });
+    const missing = await runCli({
+      settings,
+      input: '/nonexistent/result.csv',
+      env: { ...env, SELLIGENT_BASE_URL: sim.baseUrl },
+    });
     assert.equal(missing.code, 3);
     assert.equal(missing.report!.error!.code, 'INPUT_NOT_FOUND');
     assert.match(missing.report!.error!.message, /\/nonexistent\/result\.csv/);
@@ -155,7 +187,13 @@ test('wrong credentials: exit 4, and no secret in any byte written', async () =>
     const result = await runCli({
       settings,
       input: join(FIXTURES, 'basic.csv'),
-      env: { SELLIGENT_BASE_URL: sim.baseUrl, SELLIGENT_API_KEY: SECRET_KEY, SELLIGENT_API_SECRET: SECRET, AWS_SECRET_ACCESS_KEY: AWS_SECRET, LOG_LEVEL: 'trace' },
+      env: {
+        SELLIGENT_BASE_URL: sim.baseUrl,
+        SELLIGENT_API_KEY: SECRET_KEY,
+        SELLIGENT_API_SECRET: SECRET,
+        AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+        LOG_LEVEL: 'trace',
+      },
     });
     assert.equal(result.code, 4);
     assert.equal(result.report!.error!.code, 'SELLIGENT_UNAUTHORIZED');
@@ -171,7 +209,13 @@ test('a successful run at trace level writes no secret anywhere; the report carr
     const result = await runCli({
       settings,
       input: join(FIXTURES, 'basic.csv'),
-      env: { SELLIGENT_BASE_URL: sim.baseUrl, SELLIGENT_API_KEY: SECRET_KEY, SELLIGENT_API_SECRET: SECRET, AWS_SECRET_ACCESS_KEY: AWS_SECRET, LOG_LEVEL: 'trace' },
+      env: {
+        SELLIGENT_BASE_URL: sim.baseUrl,
+        SELLIGENT_API_KEY: SECRET_KEY,
+        SELLIGENT_API_SECRET: SECRET,
+        AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+        LOG_LEVEL: 'trace',
+      },
     });
     assert.equal(result.code, 0, result.stdout);
     assertBalanced(result.report);
@@ -204,5 +248,6 @@ test('the report goes under .digdag/tmp when that directory exists and no path i
 
 function assertNoSecrets(result: { stdout: string; stderr: string; reportPath: string; rejectedText: string }): void {
   const everything = result.stdout + result.stderr + readFileSync(result.reportPath, 'utf8') + result.rejectedText;
-  for (const secret of [SECRET_KEY, SECRET, AWS_SECRET]) assert.ok(!everything.includes(secret), `output contains ${secret}`);
+  for (const secret of [SECRET_KEY, SECRET, AWS_SECRET])
+    assert.ok(!everything.includes(secret), `output contains ${secret}`);
 }

@@ -7,7 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { AuthError, ConfigError, ExitCode, RefusedError, TransientError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { SelligentClient } from '../../src/selligent/client.ts';
-import { SelligentAuthError, SelligentRefusedError, SelligentUnavailableError } from '../../src/selligent/http-error.ts';
+import {
+  SelligentAuthError,
+  SelligentRefusedError,
+  SelligentUnavailableError,
+} from '../../src/selligent/http-error.ts';
 import { DEV_API_KEY, DEV_API_SECRET, type FaultStatus } from '../../src/simulator/index.ts';
 import { LIST, ORG, simulator, type SimulatorHandle } from '../helpers/sim.ts';
 
@@ -18,7 +22,14 @@ describe('Selligent client errors', () => {
     sim = await simulator();
     client = new SelligentClient(
       { baseUrl: sim.baseUrl, apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET },
-      { retry: { maxAttempts: 2, budgetMs: 10_000, baseDelayMs: 1, maxDelayMs: 1 }, connectTimeoutMs: 5_000, requestTimeoutMs: 5_000, requestsPerMinute: 10_000, splitAfterTimeouts: 2, logger: createLogger({ level: 'silent' }) },
+      {
+        retry: { maxAttempts: 2, budgetMs: 10_000, baseDelayMs: 1, maxDelayMs: 1 },
+        connectTimeoutMs: 5_000,
+        requestTimeoutMs: 5_000,
+        requestsPerMinute: 10_000,
+        splitAfterTimeouts: 2,
+        logger: createLogger({ level: 'silent' }),
+      },
     );
   });
   after(async () => {
@@ -27,7 +38,13 @@ describe('Selligent client errors', () => {
   });
 
   test('a 503 after the retries: transient (exit 5), carrying route, method, path, status and attempts', async () => {
-    sim.faults.add({ route: 'getFields', status: 503, times: 2, body: JSON.stringify({ result_code: 'ServiceUnavailable', message: 'down' }), headers: { 'Content-Type': 'application/json' } });
+    sim.faults.add({
+      route: 'getFields',
+      status: 503,
+      times: 2,
+      body: JSON.stringify({ result_code: 'ServiceUnavailable', message: 'down' }),
+      headers: { 'Content-Type': 'application/json' },
+    });
     const error = await client.getFields(ORG, LIST).then(
       () => assert.fail('expected a failure'),
       (failure: unknown) => failure,
@@ -35,12 +52,29 @@ describe('Selligent client errors', () => {
     assert.ok(error instanceof SelligentUnavailableError && error instanceof TransientError, String(error));
     assert.equal(error.code, 'SELLIGENT_UNAVAILABLE');
     assert.equal(error.exitCode, ExitCode.transient);
-    assert.deepEqual(error.http, { route: 'getFields', method: 'GET', path: `/organizations/${ORG}/lists/${LIST}/fields`, status: 503, errorCode: null, attempts: 2, body: 'ServiceUnavailable: down' });
-    assert.equal(error.message, `GET /Portal/Api/organizations/${ORG}/lists/${LIST}/fields answered 503 after 2 attempts (ServiceUnavailable: down)`);
+    assert.deepEqual(error.http, {
+      route: 'getFields',
+      method: 'GET',
+      path: `/organizations/${ORG}/lists/${LIST}/fields`,
+      status: 503,
+      errorCode: null,
+      attempts: 2,
+      body: 'ServiceUnavailable: down',
+    });
+    assert.equal(
+      error.message,
+      `GET /Portal/Api/organizations/${ORG}/lists/${LIST}/fields answered 503 after 2 attempts (ServiceUnavailable: down)`,
+    );
   });
 
   test('a 400: a refusal (exit 2, 6 once written), not a configuration error, sent once', async () => {
-    sim.faults.add({ route: 'getFields', status: 400 as FaultStatus, times: 1, body: JSON.stringify({ result_code: 'ValidationFailed', message: 'bad' }), headers: { 'Content-Type': 'application/json' } });
+    sim.faults.add({
+      route: 'getFields',
+      status: 400 as FaultStatus,
+      times: 1,
+      body: JSON.stringify({ result_code: 'ValidationFailed', message: 'bad' }),
+      headers: { 'Content-Type': 'application/json' },
+    });
     const error = await client.getFields(ORG, LIST).then(
       () => assert.fail('expected a failure'),
       (failure: unknown) => failure,

@@ -16,7 +16,11 @@ interface DemoRun {
 }
 
 function runDemo(args: string[]): Promise<DemoRun> {
-  const child = spawn('npm', ['run', '-s', 'demo', '--', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', '-s', 'demo', '--', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -58,8 +62,12 @@ function fates(output: string): Map<number, Fate> {
     listed.set(entry.row, entry);
   }
   const state = section(output, 'Simulator state');
-  const records = [...state.matchAll(/^\s+ID \d+\s+(.*)$/gm)].map((m) => Object.fromEntries((m[1] ?? '').split(' ').map((pair) => pair.split('=') as [string, string])));
-  const segments = new Map([...state.matchAll(/^Segment (\S+): \d+ member\(s\)(?:: (.*))?$/gm)].map((m) => [m[1], (m[2] ?? '').split(', ')]));
+  const records = [...state.matchAll(/^\s+ID \d+\s+(.*)$/gm)].map((m) =>
+    Object.fromEntries((m[1] ?? '').split(' ').map((pair) => pair.split('=') as [string, string])),
+  );
+  const segments = new Map(
+    [...state.matchAll(/^Segment (\S+): \d+ member\(s\)(?:: (.*))?$/gm)].map((m) => [m[1], (m[2] ?? '').split(', ')]),
+  );
   const accounting = section(output, 'Report');
   const merged = Number(/merged duplicates\s+(\d+)/.exec(accounting)?.[1]);
 
@@ -68,7 +76,14 @@ function fates(output: string): Map<number, Fate> {
     const entry = listed.get(row);
     const key = record.customer_identifier ?? '';
     if (entry) {
-      result.set(row, entry.stage === 'validate' ? 'skipped' : /dup|merge/i.test(`${entry.stage} ${entry.code}`) ? 'merged' : 'rejected');
+      result.set(
+        row,
+        entry.stage === 'validate'
+          ? 'skipped'
+          : /dup|merge/i.test(`${entry.stage} ${entry.code}`)
+            ? 'merged'
+            : 'rejected',
+      );
       continue;
     }
     const stored = records.find((r) => r.CUSTOMER_IDENTIFIER === key);
@@ -76,10 +91,15 @@ function fates(output: string): Map<number, Fate> {
     if (stored.EMAIL === record.email) {
       result.set(row, 'loaded');
       const members = segments.get(record.selligent_segment ?? '');
-      assert.ok(members?.includes(key), `row ${row}: ${key} is a member of Segment ${record.selligent_segment}:\n${state}`);
+      assert.ok(
+        members?.includes(key),
+        `row ${row}: ${key} is a member of Segment ${record.selligent_segment}:\n${state}`,
+      );
     } else {
       // Another row with the same key won; the loser is counted in the report's accounting.
-      const winner = rows.find((other) => other.row !== row && other.record.customer_identifier === key && other.record.email === stored.EMAIL);
+      const winner = rows.find(
+        (other) => other.row !== row && other.record.customer_identifier === key && other.record.email === stored.EMAIL,
+      );
       assert.ok(winner, `row ${row} (key ${key}): the List holds ${stored.EMAIL}, which no row with that key has`);
       result.set(row, 'merged');
     }
@@ -99,7 +119,11 @@ function assertEveryFate(run: DemoRun): void {
   const path = /^(\/\S+\.jsonl) \(\d+ line\(s\)\):$/m.exec(section(output, 'Rejected-rows file'))?.[1];
   assert.ok(path && existsSync(path), `the rejected-rows file's path is printed and the file is there:\n${output}`);
   const found = fates(output);
-  assert.deepEqual(new Set(found.values()), new Set(['loaded', 'merged', 'skipped', 'rejected']), JSON.stringify([...found]));
+  assert.deepEqual(
+    new Set(found.values()),
+    new Set(['loaded', 'merged', 'skipped', 'rejected']),
+    JSON.stringify([...found]),
+  );
 }
 
 describe('npm run demo', () => {

@@ -15,7 +15,12 @@ test('--force sets the force setting for that run only; without it the settings 
     const plain = await runCli({ settings, input, env: selligentEnv(sim), args: ['--dry-run'] });
     assert.equal(plain.code, 0, plain.stdout + plain.stderr);
     assert.equal(plain.report!.settings!.force, false);
-    const fromFile = await runCli({ settings: { ...settings, force: true }, input, env: selligentEnv(sim), args: ['--dry-run'] });
+    const fromFile = await runCli({
+      settings: { ...settings, force: true },
+      input,
+      env: selligentEnv(sim),
+      args: ['--dry-run'],
+    });
     assert.equal(fromFile.report!.settings!.force, true);
     assert.equal(writes(sim).length, 0);
   } finally {

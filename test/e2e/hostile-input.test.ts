@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
-import { BASE_SETTINGS, LIST, ORG, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import {
+  BASE_SETTINGS,
+  LIST,
+  ORG,
+  records,
+  seededList,
+  selligentEnv,
+  simulator,
+  writes,
+  type SimulatorHandle,
+} from '../helpers/sim.ts';
 
 const SETTINGS = BASE_SETTINGS;
 const HEADER = 'selligent_segment,customer_identifier,email,first_name';
@@ -48,7 +58,13 @@ async function hostile(c: Case, check: (outcome: Outcome) => void | Promise<void
       writeFileSync(join(dir, 'settings.yml'), c.settingsText);
       args.push('--settings', join(dir, 'settings.yml'));
     }
-    const result = await runCli({ settings: c.settingsText === undefined ? { ...SETTINGS, ...c.settings } : undefined, input, dir, args, env: selligentEnv(sim) });
+    const result = await runCli({
+      settings: c.settingsText === undefined ? { ...SETTINGS, ...c.settings } : undefined,
+      input,
+      dir,
+      args,
+      env: selligentEnv(sim),
+    });
     const context = `${result.stdout.trim().split('\n').at(-1)}\n${result.stderr}`;
     assert.notEqual(result.code, 1, `crashed: ${context}`);
     assert.ok(result.code !== null, `killed: ${context}`);
@@ -82,7 +98,12 @@ function skipped(outcome: Outcome, expected: Array<[row: number, code: string]>,
     expected,
   );
   assert.equal(result.report!.accounting!.skipped, expected.length);
-  assert.deepEqual(records(sim).map((record) => record.CUSTOMER_IDENTIFIER).sort(), loaded.sort());
+  assert.deepEqual(
+    records(sim)
+      .map((record) => record.CUSTOMER_IDENTIFIER)
+      .sort(),
+    loaded.sort(),
+  );
 }
 
 const lines = (...rows: string[]) => [HEADER, ...rows].join('\n') + '\n';
@@ -100,15 +121,39 @@ describe('hostile input', { concurrency: 3 }, () => {
       assert.equal(writes(sim).length, 0);
     });
     // The header is still checked against the settings.
-    await hostile({ input: 'segment,email\n' }, (o) => refused(o, 3, 'INPUT_COLUMNS_MISSING', /no column for segment_column "selligent_segment", key field CUSTOMER_IDENTIFIER/));
+    await hostile({ input: 'segment,email\n' }, (o) =>
+      refused(
+        o,
+        3,
+        'INPUT_COLUMNS_MISSING',
+        /no column for segment_column "selligent_segment", key field CUSTOMER_IDENTIFIER/,
+      ),
+    );
   });
 
   test('ragged rows (too few, too many values) are skipped as field_count, naming the row', () =>
-    hostile({ input: lines('seg_a,C1,a@example.com,Ann', 'seg_a,C2,b@example.com', 'seg_a,C3,c@example.com,Cy,extra', 'seg_a,C4,d@example.com,Di') }, (o) => {
-      skipped(o, [[2, 'field_count'], [3, 'field_count']], ['C1', 'C4']);
-      assert.match(String(o.result.rejected[0]!.message), /has 3 value\(s\), the header has 4/);
-      assert.match(String(o.result.rejected[1]!.message), /has 5 value\(s\), the header has 4/);
-    }));
+    hostile(
+      {
+        input: lines(
+          'seg_a,C1,a@example.com,Ann',
+          'seg_a,C2,b@example.com',
+          'seg_a,C3,c@example.com,Cy,extra',
+          'seg_a,C4,d@example.com,Di',
+        ),
+      },
+      (o) => {
+        skipped(
+          o,
+          [
+            [2, 'field_count'],
+            [3, 'field_count'],
+          ],
+          ['C1', 'C4'],
+        );
+        assert.match(String(o.result.rejected[0]!.message), /has 3 value\(s\), the header has 4/);
+        assert.match(String(o.result.rejected[1]!.message), /has 5 value\(s\), the header has 4/);
+      },
+    ));
 
   test('duplicate column names (also differing only in case): exit 3 INPUT_HEADER_INVALID naming both columns', () =>
     hostile({ input: 'selligent_segment,customer_identifier,email,EMAIL\nseg_a,C1,a,b\n' }, (o) =>
@@ -116,7 +161,9 @@ describe('hostile input', { concurrency: 3 }, () => {
     ));
 
   test('an empty column name: exit 3 INPUT_HEADER_INVALID naming the column', () =>
-    hostile({ input: 'selligent_segment,customer_identifier,,first_name\nseg_a,C1,a,b\n' }, (o) => refused(o, 3, 'INPUT_HEADER_INVALID', /bad header row: column 3 has an empty name/)));
+    hostile({ input: 'selligent_segment,customer_identifier,,first_name\nseg_a,C1,a,b\n' }, (o) =>
+      refused(o, 3, 'INPUT_HEADER_INVALID', /bad header row: column 3 has an empty name/),
+    ));
 
   test('an unbalanced quote: exit 3 INPUT_MALFORMED naming the file and the cause; a stray quote inside a value is data', async () => {
     await hostile({ input: lines('seg_a,C1,"a@example.com,Ann', 'seg_a,C2,b@example.com,Bo') }, (o) =>
@@ -132,23 +179,48 @@ describe('hostile input', { concurrency: 3 }, () => {
     const before = Buffer.from(`${HEADER}\nseg_a,C1,a@example.com,`);
     return hostile({ input: Buffer.concat([before, Buffer.from([0xc3, 0x28]), Buffer.from('\n')]) }, (o) =>
       // The bad sequence starts at 0-based offset before.length (byte before.length + 1 counting from 1).
-      refused(o, 3, 'INPUT_ENCODING', new RegExp(`input\\.csv: not valid UTF-8 near byte (${before.length}|${before.length + 1}) `)),
+      refused(
+        o,
+        3,
+        'INPUT_ENCODING',
+        new RegExp(`input\\.csv: not valid UTF-8 near byte (${before.length}|${before.length + 1}) `),
+      ),
     );
   });
 
   test('a UTF-8 BOM is dropped: the first column is still the segment column', () =>
-    hostile({ input: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines('seg_a,C1,a@example.com,Ann'))]) }, ({ result, sim }) => {
-      assert.equal(result.code, 0, result.stdout);
-      assert.equal(result.report!.input.columns[0]!.column, 'selligent_segment');
-      assert.deepEqual(sim.segmentMembers(ORG, LIST, 'seg_a').map((m) => m.CUSTOMER_IDENTIFIER), ['C1']);
-    }));
+    hostile(
+      { input: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines('seg_a,C1,a@example.com,Ann'))]) },
+      ({ result, sim }) => {
+        assert.equal(result.code, 0, result.stdout);
+        assert.equal(result.report!.input.columns[0]!.column, 'selligent_segment');
+        assert.deepEqual(
+          sim.segmentMembers(ORG, LIST, 'seg_a').map((m) => m.CUSTOMER_IDENTIFIER),
+          ['C1'],
+        );
+      },
+    ));
 
   test('CRLF line ends: no carriage return reaches a value', () =>
-    hostile({ input: `${HEADER}\r\nseg_a,C1,a@example.com,Ann\r\nseg_b,C2,b@example.com,Bo\r\n` }, ({ result, sim }) => {
-      assert.equal(result.code, 0, result.stdout);
-      assert.deepEqual(records(sim).map((r) => r.FIRST_NAME).sort(), ['Ann', 'Bo']);
-      assert.deepEqual(sim.segments(ORG, LIST).map((s) => s.api_name).sort(), ['seg_a', 'seg_b']);
-    }));
+    hostile(
+      { input: `${HEADER}\r\nseg_a,C1,a@example.com,Ann\r\nseg_b,C2,b@example.com,Bo\r\n` },
+      ({ result, sim }) => {
+        assert.equal(result.code, 0, result.stdout);
+        assert.deepEqual(
+          records(sim)
+            .map((r) => r.FIRST_NAME)
+            .sort(),
+          ['Ann', 'Bo'],
+        );
+        assert.deepEqual(
+          sim
+            .segments(ORG, LIST)
+            .map((s) => s.api_name)
+            .sort(),
+          ['seg_a', 'seg_b'],
+        );
+      },
+    ));
 
   test('a NUL byte in a value: the row is skipped as nul_byte, naming the field', () =>
     hostile({ input: lines('seg_a,C1,a@example.com,A\0nn', 'seg_a,C2,b@example.com,Bo') }, (o) => {
@@ -162,15 +234,30 @@ describe('hostile input', { concurrency: 3 }, () => {
       skipped(o, [[1, 'malformed_row']], ['C2']);
       assert.match(String(o.result.rejected[0]!.message), /larger than 1048576 bytes \(max_field_bytes\)/);
     });
-    await hostile({ input: lines(`seg_a,C1,a@example.com,${big}`, 'seg_a,C2,b@example.com,Bo'), settings: { max_field_bytes: 16 * 1024 * 1024 } }, ({ result, sim }) => {
-      assert.equal(result.code, 0, result.stdout.slice(-2000));
-      assert.equal(result.report!.status, 'partial');
-      assert.equal(result.report!.accounting!.rejected, 1);
-      const [rejected] = result.rejected;
-      assert.deepEqual([rejected!.row, rejected!.code, rejected!.field], [1, 'MaxStringLengthExceeded', 'FIRST_NAME']);
-      assert.deepEqual(records(sim).map((r) => r.CUSTOMER_IDENTIFIER), ['C2']);
-      assert.deepEqual(sim.segmentMembers(ORG, LIST, 'seg_a').map((m) => m.CUSTOMER_IDENTIFIER), ['C2']);
-    });
+    await hostile(
+      {
+        input: lines(`seg_a,C1,a@example.com,${big}`, 'seg_a,C2,b@example.com,Bo'),
+        settings: { max_field_bytes: 16 * 1024 * 1024 },
+      },
+      ({ result, sim }) => {
+        assert.equal(result.code, 0, result.stdout.slice(-2000));
+        assert.equal(result.report!.status, 'partial');
+        assert.equal(result.report!.accounting!.rejected, 1);
+        const [rejected] = result.rejected;
+        assert.deepEqual(
+          [rejected!.row, rejected!.code, rejected!.field],
+          [1, 'MaxStringLengthExceeded', 'FIRST_NAME'],
+        );
+        assert.deepEqual(
+          records(sim).map((r) => r.CUSTOMER_IDENTIFIER),
+          ['C2'],
+        );
+        assert.deepEqual(
+          sim.segmentMembers(ORG, LIST, 'seg_a').map((m) => m.CUSTOMER_IDENTIFIER),
+          ['C2'],
+        );
+      },
+    );
   });
 
   test('a gzip file cut short: exit 3 INPUT_CORRUPT naming the file', () => {
@@ -182,9 +269,20 @@ describe('hostile input', { concurrency: 3 }, () => {
   });
 
   test('a gzip bomb (50 MB of one byte) with a small max_decompressed_bytes: exit 3 INPUT_TOO_LARGE, stopped early', () => {
-    const bomb = gzipSync(Buffer.concat([Buffer.from(`${HEADER}\nseg_a,C1,a@example.com,`), Buffer.alloc(50 * 1024 * 1024, 0x41), Buffer.from('\n')]));
+    const bomb = gzipSync(
+      Buffer.concat([
+        Buffer.from(`${HEADER}\nseg_a,C1,a@example.com,`),
+        Buffer.alloc(50 * 1024 * 1024, 0x41),
+        Buffer.from('\n'),
+      ]),
+    );
     return hostile({ input: bomb, file: 'result.csv.gz', settings: { max_decompressed_bytes: 1024 * 1024 } }, (o) => {
-      refused(o, 3, 'INPUT_TOO_LARGE', /result\.csv\.gz: more than 1048576 bytes after decompression \(max_decompressed_bytes\)/);
+      refused(
+        o,
+        3,
+        'INPUT_TOO_LARGE',
+        /result\.csv\.gz: more than 1048576 bytes after decompression \(max_decompressed_bytes\)/,
+      );
       assert.ok(o.result.report!.input.bytes <= bomb.length);
     });
   });
@@ -192,14 +290,30 @@ describe('hostile input', { concurrency: 3 }, () => {
   test('numbers that do not fit a long (schema says bigint): skipped as type_mismatch naming the field and the value', () =>
     hostile(
       {
-        input: 'selligent_segment,customer_identifier,score\nseg_a,C1,922337203685477580\nseg_a,C2,9223372036854775808\nseg_a,C3,-99999999999999999999\nseg_a,C4,12.5\n',
-        schema: [['selligent_segment', 'varchar'], ['customer_identifier', 'varchar'], ['score', 'bigint']],
+        input:
+          'selligent_segment,customer_identifier,score\nseg_a,C1,922337203685477580\nseg_a,C2,9223372036854775808\nseg_a,C3,-99999999999999999999\nseg_a,C4,12.5\n',
+        schema: [
+          ['selligent_segment', 'varchar'],
+          ['customer_identifier', 'varchar'],
+          ['score', 'bigint'],
+        ],
         seed: { fields: [{ name: 'SCORE', data_type: 'Long' }] },
       },
       (o) => {
-        skipped(o, [[2, 'type_mismatch'], [3, 'type_mismatch'], [4, 'type_mismatch']], ['C1']);
+        skipped(
+          o,
+          [
+            [2, 'type_mismatch'],
+            [3, 'type_mismatch'],
+            [4, 'type_mismatch'],
+          ],
+          ['C1'],
+        );
         assert.equal(o.result.rejected[0]!.field, 'score');
-        assert.match(String(o.result.rejected[0]!.message), /SCORE \(long\): "9223372036854775808" does not fit a 64-bit long/);
+        assert.match(
+          String(o.result.rejected[0]!.message),
+          /SCORE \(long\): "9223372036854775808" does not fit a 64-bit long/,
+        );
         assert.match(String(o.result.rejected[2]!.message), /"12\.5" is not a whole number/);
       },
     ));
@@ -207,12 +321,26 @@ describe('hostile input', { concurrency: 3 }, () => {
   test('NaN and Infinity for a double column: skipped as type_mismatch', () =>
     hostile(
       {
-        input: 'selligent_segment,customer_identifier,amount\nseg_a,C1,1.5\nseg_a,C2,NaN\nseg_a,C3,Infinity\nseg_a,C4,-inf\nseg_a,C5,1e999\n',
-        schema: [['selligent_segment', 'varchar'], ['customer_identifier', 'varchar'], ['amount', 'double']],
+        input:
+          'selligent_segment,customer_identifier,amount\nseg_a,C1,1.5\nseg_a,C2,NaN\nseg_a,C3,Infinity\nseg_a,C4,-inf\nseg_a,C5,1e999\n',
+        schema: [
+          ['selligent_segment', 'varchar'],
+          ['customer_identifier', 'varchar'],
+          ['amount', 'double'],
+        ],
         seed: { fields: [{ name: 'AMOUNT', data_type: 'Float' }] },
       },
       (o) => {
-        skipped(o, [[2, 'type_mismatch'], [3, 'type_mismatch'], [4, 'type_mismatch'], [5, 'type_mismatch']], ['C1']);
+        skipped(
+          o,
+          [
+            [2, 'type_mismatch'],
+            [3, 'type_mismatch'],
+            [4, 'type_mismatch'],
+            [5, 'type_mismatch'],
+          ],
+          ['C1'],
+        );
         assert.match(String(o.result.rejected[0]!.message), /AMOUNT \(double\): NaN is not a finite number/);
         assert.equal(records(o.sim)[0]!.AMOUNT, 1.5);
       },
@@ -221,39 +349,77 @@ describe('hostile input', { concurrency: 3 }, () => {
   test('timestamps in other forms: zones and dates are converted to ISO-8601 UTC, unreadable forms are skipped', () =>
     hostile(
       {
-        input: [
-          'selligent_segment,customer_identifier,seen_at',
-          'seg_a,C1,2026-05-01 10:15:00',
-          'seg_a,C2,2026-05-01T10:15:00+09:00',
-          'seg_a,C3,2026/05/01 10:15',
-          'seg_a,C4,05/01/2026',
-          'seg_a,C5,1714557600',
-          'seg_a,C6,2026-05-01',
-          'seg_a,C7,2026-02-30 00:00:00',
-          'seg_a,C8,2026-05-01 10:15:00.123 UTC',
-        ].join('\n') + '\n',
-        schema: [['selligent_segment', 'varchar'], ['customer_identifier', 'varchar'], ['seen_at', 'timestamp']],
+        input:
+          [
+            'selligent_segment,customer_identifier,seen_at',
+            'seg_a,C1,2026-05-01 10:15:00',
+            'seg_a,C2,2026-05-01T10:15:00+09:00',
+            'seg_a,C3,2026/05/01 10:15',
+            'seg_a,C4,05/01/2026',
+            'seg_a,C5,1714557600',
+            'seg_a,C6,2026-05-01',
+            'seg_a,C7,2026-02-30 00:00:00',
+            'seg_a,C8,2026-05-01 10:15:00.123 UTC',
+          ].join('\n') + '\n',
+        schema: [
+          ['selligent_segment', 'varchar'],
+          ['customer_identifier', 'varchar'],
+          ['seen_at', 'timestamp'],
+        ],
         seed: { fields: [{ name: 'SEEN_AT', data_type: 'DateTime' }] },
       },
       (o) => {
-        skipped(o, [[3, 'type_mismatch'], [4, 'type_mismatch'], [5, 'type_mismatch'], [7, 'type_mismatch']], ['C1', 'C2', 'C6', 'C8']);
-        assert.match(String(o.result.rejected[0]!.message), /SEEN_AT \(timestamp\): "2026\/05\/01 10:15" is not a timestamp/);
+        skipped(
+          o,
+          [
+            [3, 'type_mismatch'],
+            [4, 'type_mismatch'],
+            [5, 'type_mismatch'],
+            [7, 'type_mismatch'],
+          ],
+          ['C1', 'C2', 'C6', 'C8'],
+        );
+        assert.match(
+          String(o.result.rejected[0]!.message),
+          /SEEN_AT \(timestamp\): "2026\/05\/01 10:15" is not a timestamp/,
+        );
         const seen = Object.fromEntries(records(o.sim).map((r) => [r.CUSTOMER_IDENTIFIER, r.SEEN_AT]));
-        assert.deepEqual(seen, { C1: '2026-05-01T10:15:00.000Z', C2: '2026-05-01T01:15:00.000Z', C6: '2026-05-01T00:00:00.000Z', C8: '2026-05-01T10:15:00.123Z' });
+        assert.deepEqual(seen, {
+          C1: '2026-05-01T10:15:00.000Z',
+          C2: '2026-05-01T01:15:00.000Z',
+          C6: '2026-05-01T00:00:00.000Z',
+          C8: '2026-05-01T10:15:00.123Z',
+        });
       },
     ));
 
   test('Segment names with spaces, slashes, ".." or escapes are skipped as segment_invalid and never reach a URL', () =>
     hostile(
-      { input: lines('seg a,C1,a@example.com,A', 'seg/b,C2,b@example.com,B', '..,C3,c@example.com,C', '../lists,C4,d@example.com,D', 'seg%2Fc,C5,e@example.com,E', 'ok_seg,C6,f@example.com,F') },
+      {
+        input: lines(
+          'seg a,C1,a@example.com,A',
+          'seg/b,C2,b@example.com,B',
+          '..,C3,c@example.com,C',
+          '../lists,C4,d@example.com,D',
+          'seg%2Fc,C5,e@example.com,E',
+          'ok_seg,C6,f@example.com,F',
+        ),
+      },
       (o) => {
-        skipped(o, [1, 2, 3, 4, 5].map((row) => [row, 'segment_invalid'] as [number, string]), ['C6']);
+        skipped(
+          o,
+          [1, 2, 3, 4, 5].map((row) => [row, 'segment_invalid'] as [number, string]),
+          ['C6'],
+        );
         assert.match(String(o.result.rejected[1]!.message), /"seg\/b" is not a Segment api_name/);
         for (const entry of o.sim.requestLog()) {
           assert.doesNotMatch(entry.path, /seg a|seg%20a|seg\/b|seg%2Fb|\/\.\.|%2E%2E|seg%2Fc|seg%252Fc/i, entry.path);
           assert.ok(entry.path.startsWith(`/Portal/Api/organizations/${ORG}`), entry.path);
         }
-        assert.deepEqual(o.sim.segments(ORG, LIST).map((s) => s.api_name), ['ok_seg']);
+        assert.deepEqual(
+          o.sim.segments(ORG, LIST).map((s) => s.api_name),
+          ['ok_seg'],
+        );
       },
     ));
 
@@ -272,7 +438,10 @@ describe('hostile input', { concurrency: 3 }, () => {
     for (const [setting, value] of pathNames) {
       await hostile({ input: lines('seg_a,C1,a@example.com,A'), settings: { [setting]: value } }, (o) => {
         refused(o, 2, 'SETTINGS_INVALID', new RegExp(`${setting}: must be `));
-        assert.ok(o.result.report!.error!.message.includes(`got ${JSON.stringify(value)}`), o.result.report!.error!.message);
+        assert.ok(
+          o.result.report!.error!.message.includes(`got ${JSON.stringify(value)}`),
+          o.result.report!.error!.message,
+        );
         assert.equal(o.result.report!.error!.stage, 'settings');
         assert.equal(o.sim.requestLog().length, 0, `${setting} ${value}`);
       });
@@ -280,11 +449,13 @@ describe('hostile input', { concurrency: 3 }, () => {
   });
 
   test('a settings file that is not YAML: exit 2 SETTINGS_INVALID naming the file and the position', async () => {
-    await hostile({ input: lines('seg_a,C1,a@example.com,A'), settingsText: '{{{ organization: [my_org\n  - : :\n' }, (o) =>
-      refused(o, 2, 'SETTINGS_INVALID', /settings\.yml: not valid YAML or JSON at line 1, column \d+/),
+    await hostile(
+      { input: lines('seg_a,C1,a@example.com,A'), settingsText: '{{{ organization: [my_org\n  - : :\n' },
+      (o) => refused(o, 2, 'SETTINGS_INVALID', /settings\.yml: not valid YAML or JSON at line 1, column \d+/),
     );
-    await hostile({ input: lines('seg_a,C1,a@example.com,A'), settingsText: '\u0089PNG\r\n\u001a\n\u0000\u0000\u0000\rIHDR' }, (o) =>
-      refused(o, 2, 'SETTINGS_INVALID', /settings\.yml: expected a map of result_settings/),
+    await hostile(
+      { input: lines('seg_a,C1,a@example.com,A'), settingsText: '\u0089PNG\r\n\u001a\n\u0000\u0000\u0000\rIHDR' },
+      (o) => refused(o, 2, 'SETTINGS_INVALID', /settings\.yml: expected a map of result_settings/),
     );
   });
 
@@ -292,7 +463,11 @@ describe('hostile input', { concurrency: 3 }, () => {
     const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 10; i++) {
       const name = String.fromCharCode(97 + i);
-      laughs.push(`${name}: &${name} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+      laughs.push(
+        `${name}: &${name} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     }
     const text = `${stringify(SETTINGS)}${laughs.join('\n')}\n`;
     const started = performance.now();

@@ -14,14 +14,18 @@ const HEADER = 'selligent_segment,customer_identifier,email,first_name';
 const MB = 1_000_000;
 
 /** Writes the lines to a file a piece at a time (a 50 MB value is never one string here). */
-async function writeLines(path: string, lines: Array<string | { repeat: string; bytes: number; prefix: string; suffix: string }>): Promise<void> {
+async function writeLines(
+  path: string,
+  lines: Array<string | { repeat: string; bytes: number; prefix: string; suffix: string }>,
+): Promise<void> {
   const out = createWriteStream(path);
   for (const line of lines) {
     if (typeof line === 'string') out.write(`${line}\n`);
     else {
       out.write(line.prefix);
       const unit = line.repeat.repeat(Math.ceil(MB / line.repeat.length));
-      for (let left = line.bytes; left > 0; left -= unit.length) if (!out.write(left >= unit.length ? unit : unit.slice(0, left))) await once(out, 'drain');
+      for (let left = line.bytes; left > 0; left -= unit.length)
+        if (!out.write(left >= unit.length ? unit : unit.slice(0, left))) await once(out, 'drain');
       out.write(`${line.suffix}\n`);
     }
   }
@@ -44,7 +48,13 @@ describe('memory bounds', () => {
         { prefix: 'seg_b,C5,e@example.com,', repeat: 'w', bytes: 50 * MB, suffix: '' },
         'seg_b,C6,f@example.com,Fay',
       ]);
-      const result = await runCli({ settings: { ...BASE_SETTINGS, create_list_if_not_exists: true }, input, dir, env: selligentEnv(sim), timeoutMs: 180_000 });
+      const result = await runCli({
+        settings: { ...BASE_SETTINGS, create_list_if_not_exists: true },
+        input,
+        dir,
+        env: selligentEnv(sim),
+        timeoutMs: 180_000,
+      });
       const last = result.stdout.trim().split('\n').at(-1);
       assert.equal(result.code, 0, `${last}\n${result.stderr.slice(-2000)}`);
       assertBalanced(result.report);
@@ -56,8 +66,16 @@ describe('memory bounds', () => {
           [5, 'validate', 'malformed_row'],
         ],
       );
-      assert.match(String(result.rejected[2]!.message), /the row is \d+ bytes, larger than 1048576 bytes \(max_field_bytes\)/);
-      assert.deepEqual(records(sim).map((record) => record.CUSTOMER_IDENTIFIER).sort(), ['C1', 'C4', 'C6']);
+      assert.match(
+        String(result.rejected[2]!.message),
+        /the row is \d+ bytes, larger than 1048576 bytes \(max_field_bytes\)/,
+      );
+      assert.deepEqual(
+        records(sim)
+          .map((record) => record.CUSTOMER_IDENTIFIER)
+          .sort(),
+        ['C1', 'C4', 'C6'],
+      );
     } finally {
       await sim.close();
     }

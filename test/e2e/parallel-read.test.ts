@@ -61,7 +61,11 @@ for (const { strategy, threads } of CASES) {
       assert.ok(text.length > 1_500_000, 'several pieces of 256 KiB');
       const input = writeInput(dir, 'input.csv.gz', gzipSync(text));
       const env = selligentEnv(sim, threads ? { SELLIGENT_EXPORT_READ_THREADS: threads } : {});
-      const result = await runCli({ settings: { ...BASE_SETTINGS, create_list_if_not_exists: true, deduplication: strategy }, input, env });
+      const result = await runCli({
+        settings: { ...BASE_SETTINGS, create_list_if_not_exists: true, deduplication: strategy },
+        input,
+        env,
+      });
       assert.equal(result.code, 0, result.stdout + result.stderr);
       assertBalanced(result.report);
       const report = result.report!;
@@ -73,17 +77,28 @@ for (const { strategy, threads } of CASES) {
         'each invalid row reported once, with its input row number, in input order',
       );
       assert.equal(report.deduplication.unique_keys, expected.winners.size);
-      assert.equal(report.input.columns.find((column) => column.column === 'score')!.type, 'long', 'types inferred over every piece');
+      assert.equal(
+        report.input.columns.find((column) => column.column === 'score')!.type,
+        'long',
+        'types inferred over every piece',
+      );
 
       const loaded = new Map(records(sim).map((record) => [String(record.CUSTOMER_IDENTIFIER), record]));
       assert.equal(loaded.size, expected.winners.size);
       for (const [id, winner] of expected.winners) {
         const record = loaded.get(id)!;
-        assert.equal(record.EMAIL, winner.email, `${id}: the ${strategy === 'ImportLastMatch' ? 'last' : 'first'} row's values (row ${winner.row})`);
+        assert.equal(
+          record.EMAIL,
+          winner.email,
+          `${id}: the ${strategy === 'ImportLastMatch' ? 'last' : 'first'} row's values (row ${winner.row})`,
+        );
         assert.equal(record.SCORE, Number(winner.score));
       }
       for (let s = 0; s < 7; s++) {
-        const wanted = [...expected.winners].filter(([, winner]) => winner.segments.has(`seg_${s}`)).map(([id]) => id).sort();
+        const wanted = [...expected.winners]
+          .filter(([, winner]) => winner.segments.has(`seg_${s}`))
+          .map(([id]) => id)
+          .sort();
         assert.deepEqual(members(sim, `seg_${s}`), wanted, `seg_${s}: every key any of its rows named`);
       }
     } finally {

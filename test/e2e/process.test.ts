@@ -12,7 +12,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { CLI, assertBalanced, readReport, runCli, tempDir, writeInput } from '../helpers/cli.ts';
-import { BASE_SETTINGS, members, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import {
+  BASE_SETTINGS,
+  members,
+  records,
+  seededList,
+  selligentEnv,
+  simulator,
+  writes,
+  type SimulatorHandle,
+} from '../helpers/sim.ts';
 import { DEV_API_SECRET } from '../../src/simulator/index.ts';
 import type { RunReport } from '../../src/report/types.ts';
 
@@ -20,7 +29,8 @@ const HEADER = 'selligent_segment,customer_identifier,email,first_name';
 
 function csv(rows: number): string {
   const lines = [HEADER];
-  for (let i = 1; i <= rows; i++) lines.push(`${i % 2 ? 'seg_a' : 'seg_b'},C${String(i).padStart(5, '0')},c${i}@example.com,Name${i}`);
+  for (let i = 1; i <= rows; i++)
+    lines.push(`${i % 2 ? 'seg_a' : 'seg_b'},C${String(i).padStart(5, '0')},c${i}@example.com,Name${i}`);
   return lines.join('\n') + '\n';
 }
 
@@ -70,25 +80,49 @@ interface Spawned {
   child: ChildProcess;
   dir: string;
   reportPath: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; report: RunReport | undefined }>;
+  exited: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    report: RunReport | undefined;
+  }>;
 }
 
 /** The built CLI with full control of its stdio (runCli's helper reads both streams to the end). */
-function start(options: { settings: Record<string, unknown>; input: string; env: Record<string, string>; dir: string; args?: string[]; ipc?: boolean; detached?: boolean }): Spawned {
+function start(options: {
+  settings: Record<string, unknown>;
+  input: string;
+  env: Record<string, string>;
+  dir: string;
+  args?: string[];
+  ipc?: boolean;
+  detached?: boolean;
+}): Spawned {
   const reportPath = join(options.dir, 'report.json');
   const settingsPath = join(options.dir, 'settings.yml');
   writeFileSync(settingsPath, stringify(options.settings));
-  const child = spawn(process.execPath, [CLI, 'run', '--report', reportPath, '--settings', settingsPath, '--input', options.input, ...(options.args ?? [])], {
-    cwd: options.dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
-    detached: options.detached ?? false,
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'run', '--report', reportPath, '--settings', settingsPath, '--input', options.input, ...(options.args ?? [])],
+    {
+      cwd: options.dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
+      detached: options.detached ?? false,
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; report: RunReport | undefined }>((resolve) =>
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    report: RunReport | undefined;
+  }>((resolve) =>
     child.on('exit', (code, signal) => {
       // Lets the pipes drain before the output is read.
       setTimeout(() => {
@@ -116,12 +150,21 @@ describe('exit codes follow the README table', () => {
     test(`a credential with ${what} is a configuration error (exit 2), found before any request, and not printed`, async () => {
       sim.clearRequestLog();
       const dir = tempDir();
-      const result = await runCli({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(3)), dir, env: selligentEnv(sim, { SELLIGENT_API_SECRET: secret }) });
+      const result = await runCli({
+        settings: SETTINGS,
+        input: writeInput(dir, 'input.csv', csv(3)),
+        dir,
+        env: selligentEnv(sim, { SELLIGENT_API_SECRET: secret }),
+      });
       assert.equal(result.code, 2, `${lastLine(result.stdout)}\n${result.stderr}`);
       assert.equal(result.report!.error!.code, 'CREDENTIALS_INVALID');
       assert.match(result.report!.error!.message, new RegExp(`SELLIGENT_API_SECRET contains ${what}`));
       assert.equal(sim.requestLog().length, 0);
-      assert.ok(!result.stdout.includes(DEV_API_SECRET) && !result.stderr.includes(DEV_API_SECRET) && !JSON.stringify(result.report).includes(DEV_API_SECRET));
+      assert.ok(
+        !result.stdout.includes(DEV_API_SECRET) &&
+          !result.stderr.includes(DEV_API_SECRET) &&
+          !JSON.stringify(result.report).includes(DEV_API_SECRET),
+      );
     });
   }
 
@@ -150,9 +193,15 @@ describe('exit codes follow the README table', () => {
         assert.equal(result.report!.error!.code, 'BASE_URL_REDIRECTS');
         assert.doesNotMatch(result.stdout + result.stderr + JSON.stringify(result.report), /s3cr3t-token|frag/);
         if (status === 301) {
-          assert.match(summary, /answered 301: SELLIGENT_BASE_URL http:\/\/127\.0\.0\.1:\d+ redirects to https:\/\/new-tenant\.example\.com\/Portal\/Api\/organizations\/my_org; set SELLIGENT_BASE_URL to https:\/\/new-tenant\.example\.com /);
+          assert.match(
+            summary,
+            /answered 301: SELLIGENT_BASE_URL http:\/\/127\.0\.0\.1:\d+ redirects to https:\/\/new-tenant\.example\.com\/Portal\/Api\/organizations\/my_org; set SELLIGENT_BASE_URL to https:\/\/new-tenant\.example\.com /,
+          );
         } else {
-          assert.match(summary, /answered 302: SELLIGENT_BASE_URL http:\/\/127\.0\.0\.1:\d+ redirects to http:\/\/127\.0\.0\.1:\d+\/login;/);
+          assert.match(
+            summary,
+            /answered 302: SELLIGENT_BASE_URL http:\/\/127\.0\.0\.1:\d+ redirects to http:\/\/127\.0\.0\.1:\d+\/login;/,
+          );
         }
       } finally {
         await new Promise((resolve) => server.close(resolve));
@@ -164,10 +213,19 @@ describe('exit codes follow the README table', () => {
     sim.clearRequestLog();
     const dir = tempDir();
     const missing = join(dir, 'no-such-dir');
-    const result = await runCli({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(3)), dir, env: selligentEnv(sim), args: ['--temp-dir', missing] });
+    const result = await runCli({
+      settings: SETTINGS,
+      input: writeInput(dir, 'input.csv', csv(3)),
+      dir,
+      env: selligentEnv(sim),
+      args: ['--temp-dir', missing],
+    });
     assert.equal(result.code, 2, `${lastLine(result.stdout)}\n${result.stderr}`);
     assert.equal(result.report!.error!.code, 'TEMP_DIR_UNUSABLE');
-    assert.match(result.report!.error!.message, new RegExp(`temp directory ${missing} is not usable \\(does not exist: ENOENT\\).*--temp-dir`));
+    assert.match(
+      result.report!.error!.message,
+      new RegExp(`temp directory ${missing} is not usable \\(does not exist: ENOENT\\).*--temp-dir`),
+    );
     assert.equal(sim.requestLog().length, 0);
   });
 
@@ -175,7 +233,13 @@ describe('exit codes follow the README table', () => {
     sim.clearRequestLog();
     const dir = tempDir();
     const file = writeInput(dir, 'a-file', 'x');
-    const result = await runCli({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(3)), dir, env: selligentEnv(sim), args: ['--rejected', join(file, 'sub', 'rejected.jsonl')] });
+    const result = await runCli({
+      settings: SETTINGS,
+      input: writeInput(dir, 'input.csv', csv(3)),
+      dir,
+      env: selligentEnv(sim),
+      args: ['--rejected', join(file, 'sub', 'rejected.jsonl')],
+    });
     assert.equal(result.code, 2, `${lastLine(result.stdout)}\n${result.stderr}`);
     assert.equal(result.report!.error!.code, 'REJECTED_PATH_UNUSABLE');
     assert.equal(sim.requestLog().length, 0);
@@ -186,10 +250,19 @@ describe('exit codes follow the README table', () => {
     const dir = tempDir();
     const file = writeInput(dir, 'a-file', 'x');
     const reportPath = join(file, 'report.json');
-    const result = await runCli({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(3)), dir, env: selligentEnv(sim), args: ['--report', reportPath] });
+    const result = await runCli({
+      settings: SETTINGS,
+      input: writeInput(dir, 'input.csv', csv(3)),
+      dir,
+      env: selligentEnv(sim),
+      args: ['--report', reportPath],
+    });
     const summary = lastLine(result.stdout);
     assert.equal(result.code, 2, `${summary}\n${result.stderr}`);
-    assert.match(summary, /^selligent-export: failed - error REPORT_PATH_UNUSABLE in settings: cannot write the run report at .*a-file\/report\.json \(a part of the path is a file, not a directory: E[A-Z]+\).*, exit 2, report not written$/);
+    assert.match(
+      summary,
+      /^selligent-export: failed - error REPORT_PATH_UNUSABLE in settings: cannot write the run report at .*a-file\/report\.json \(a part of the path is a file, not a directory: E[A-Z]+\).*, exit 2, report not written$/,
+    );
     assert.equal(sim.requestLog().length, 0);
     assert.equal(records(sim).length, 0);
   });
@@ -200,7 +273,12 @@ describe('the process', () => {
     const sim = await simulator({ seed: seededList(), latencyMs: 40 });
     try {
       const dir = tempDir();
-      const run = start({ settings: { ...SETTINGS, batch_rows: 5, segment_batch_rows: 5 }, input: writeInput(dir, 'input.csv', csv(60)), dir, env: selligentEnv(sim) });
+      const run = start({
+        settings: { ...SETTINGS, batch_rows: 5, segment_batch_rows: 5 },
+        input: writeInput(dir, 'input.csv', csv(60)),
+        dir,
+        env: selligentEnv(sim),
+      });
       await until(() => routes(sim, 'loadList').length >= 1, 'the List load');
       // The reader goes away: every later write to stdout fails with EPIPE.
       run.child.stdout!.destroy();
@@ -222,7 +300,12 @@ describe('the process', () => {
     const sim = await simulator({ seed: seededList(), latencyMs: 100 });
     try {
       const dir = tempDir();
-      const run = start({ settings: { ...SETTINGS, batch_rows: 2 }, input: writeInput(dir, 'input.csv', csv(200)), dir, env: selligentEnv(sim) });
+      const run = start({
+        settings: { ...SETTINGS, batch_rows: 2 },
+        input: writeInput(dir, 'input.csv', csv(200)),
+        dir,
+        env: selligentEnv(sim),
+      });
       const parent = run.child.pid!;
       await until(() => routes(sim, 'loadList').length >= 2, 'the List load');
       const [exporter] = childrenOf(parent);
@@ -251,7 +334,12 @@ describe('the process', () => {
     const sim = await simulator({ seed: seededList() });
     try {
       const dir = tempDir();
-      const run = start({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(10)), dir, env: selligentEnv(sim) });
+      const run = start({
+        settings: SETTINGS,
+        input: writeInput(dir, 'input.csv', csv(10)),
+        dir,
+        env: selligentEnv(sim),
+      });
       // The moment the child exists, it has not loaded anything yet.
       await until(() => childrenOf(run.child.pid!).length > 0 || run.child.exitCode !== null, 'the child process');
       run.child.kill('SIGTERM');
@@ -271,7 +359,13 @@ describe('the process', () => {
     try {
       const dir = tempDir();
       // Started the way the heap-capping parent starts it: the child says over IPC when its handlers are in place.
-      const run = start({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(10)), dir, env: selligentEnv(sim, { SELLIGENT_EXPORT_HEAP_CAPPED: '1' }), ipc: true });
+      const run = start({
+        settings: SETTINGS,
+        input: writeInput(dir, 'input.csv', csv(10)),
+        dir,
+        env: selligentEnv(sim, { SELLIGENT_EXPORT_HEAP_CAPPED: '1' }),
+        ipc: true,
+      });
       let ready = false;
       run.child.on('message', (message: { ready?: boolean }) => {
         if (message.ready && !ready) {
@@ -314,7 +408,14 @@ describe('the process', () => {
       const unknown = join(spool, 'selligent-export-NOOWNR');
       mkdirSync(unknown);
 
-      const run = start({ settings: { ...SETTINGS, batch_rows: 2 }, input: writeInput(dir, 'input.csv', csv(200)), dir, env: selligentEnv(sim), args: ['--temp-dir', spool], detached: true });
+      const run = start({
+        settings: { ...SETTINGS, batch_rows: 2 },
+        input: writeInput(dir, 'input.csv', csv(200)),
+        dir,
+        env: selligentEnv(sim),
+        args: ['--temp-dir', spool],
+        detached: true,
+      });
       await until(() => routes(sim, 'loadList').length >= 2, 'the List load');
       const exporter = childrenOf(run.child.pid!)[0];
       assert.ok(exporter, 'the heap-capped child runs the export');
@@ -322,12 +423,20 @@ describe('the process', () => {
       process.kill(-run.child.pid!, 'SIGKILL');
       await run.exited;
       await until(() => !alive(exporter!), 'the killed exporter to end');
-      const left = readdirSync(spool).filter((name) => !['selligent-export-LIVE01', 'selligent-export-NOOWNR'].includes(name));
+      const left = readdirSync(spool).filter(
+        (name) => !['selligent-export-LIVE01', 'selligent-export-NOOWNR'].includes(name),
+      );
       assert.equal(left.length, 1, `the killed run's spool directory: ${left.join(', ')}`);
       assert.ok(readdirSync(join(spool, left[0]!)).length > 1, 'it holds spooled rows');
 
       sim.configure({ latencyMs: 0 });
-      const rerun = await runCli({ settings: SETTINGS, input: writeInput(dir, 'input.csv', csv(200)), dir, env: selligentEnv(sim), args: ['--temp-dir', spool] });
+      const rerun = await runCli({
+        settings: SETTINGS,
+        input: writeInput(dir, 'input.csv', csv(200)),
+        dir,
+        env: selligentEnv(sim),
+        args: ['--temp-dir', spool],
+      });
       assert.equal(rerun.code, 0, `${lastLine(rerun.stdout)}\n${rerun.stderr}`);
       assert.match(rerun.stdout, /removed 1 spool directory left by killed runs/);
       assert.deepEqual(readdirSync(spool).sort(), ['selligent-export-LIVE01', 'selligent-export-NOOWNR']);

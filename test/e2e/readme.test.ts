@@ -37,7 +37,8 @@ const blocks: Block[] = [...README.matchAll(/^```([^\n]*)\n([\s\S]*?)^```$/gm)].
 /** A directory that looks like a clone (the CLI built): the README's relative paths and npx work. */
 function cloneLikeDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sx-readme-'));
-  for (const name of ['package.json', 'dist', 'node_modules', 'test', 'docs', 'workflows']) symlinkSync(join(ROOT, name), join(dir, name));
+  for (const name of ['package.json', 'dist', 'node_modules', 'test', 'docs', 'workflows'])
+    symlinkSync(join(ROOT, name), join(dir, name));
   return dir;
 }
 
@@ -47,7 +48,13 @@ async function bash(script: string, cwd: string): Promise<{ status: number | nul
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     // npm offline: npx must find the project's own CLI, never fetch a package of that name.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+    },
   });
   let stdout = '';
   let stderr = '';
@@ -65,7 +72,10 @@ describe('README', () => {
   const outputs: string[] = [];
 
   before(async () => {
-    const config = parse(readFileSync(join(ROOT, 'digdag-samples', 'simulator.yml'), 'utf8')) as Record<string, unknown>;
+    const config = parse(readFileSync(join(ROOT, 'digdag-samples', 'simulator.yml'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     sim = await startSimulator({ ...config, host: '127.0.0.1', port: 0, enableControlRoutes: true });
     dir = cloneLikeDir();
   });
@@ -75,7 +85,11 @@ describe('README', () => {
 
   it('tags every fenced block: sh (run here), yaml (checked here) or text', () => {
     assert.ok(blocks.length >= 8);
-    for (const block of blocks) assert.ok(['sh', 'yaml', 'text'].includes(block.lang), `README.md line ${block.line}: a fenced block tagged ${JSON.stringify(block.lang)}; use sh, yaml or text`);
+    for (const block of blocks)
+      assert.ok(
+        ['sh', 'yaml', 'text'].includes(block.lang),
+        `README.md line ${block.line}: a fenced block tagged ${JSON.stringify(block.lang)}; use sh, yaml or text`,
+      );
   });
 
   it('every sh block runs as written and exits 0', async () => {
@@ -83,7 +97,11 @@ describe('README', () => {
     assert.ok(sh.length >= 2);
     for (const block of sh) {
       const result = await bash(block.text.split(README_BASE_URL).join(sim.baseUrl), dir);
-      assert.equal(result.status, 0, `README.md line ${block.line}:\n${block.text}\nexit ${result.status}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`);
+      assert.equal(
+        result.status,
+        0,
+        `README.md line ${block.line}:\n${block.text}\nexit ${result.status}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`,
+      );
       outputs.push(result.stdout);
     }
   });
@@ -94,7 +112,10 @@ describe('README', () => {
     assert.match(all, /^selligent-export: succeeded/m);
     assert.match(all, /status\s+succeeded \(exit 0\)/);
     assert.deepEqual(
-      sim.segmentMembers('my_org', 'master_contacts', 'active_customers').map((r) => r.CUSTOMER_IDENTIFIER).sort(),
+      sim
+        .segmentMembers('my_org', 'master_contacts', 'active_customers')
+        .map((r) => r.CUSTOMER_IDENTIFIER)
+        .sort(),
       ['C001', 'C002', 'C003'],
     );
     // The state the README's curl printed holds the same records.
@@ -108,7 +129,10 @@ describe('README', () => {
       const name = /^# ([\w.-]+\.ya?ml)\n/.exec(block.text)![1]!;
       parseSettings(parse(block.text), `README.md line ${block.line}`);
       writeFileSync(join(dir, name), block.text);
-      const run = await bash(`export SELLIGENT_BASE_URL=${sim.baseUrl} SELLIGENT_API_KEY=simulator-key SELLIGENT_API_SECRET=simulator-secret\nnpx selligent-export run --settings ${name} --input test/fixtures/basic.csv --report dry-run.json --dry-run`, dir);
+      const run = await bash(
+        `export SELLIGENT_BASE_URL=${sim.baseUrl} SELLIGENT_API_KEY=simulator-key SELLIGENT_API_SECRET=simulator-secret\nnpx selligent-export run --settings ${name} --input test/fixtures/basic.csv --report dry-run.json --dry-run`,
+        dir,
+      );
       assert.equal(run.status, 0, `${name} (README.md line ${block.line}): ${run.stdout.slice(-2000)}${run.stderr}`);
     }
   });
@@ -119,12 +143,17 @@ describe('README', () => {
     for (const block of tasks) {
       const [name, task] = Object.entries(parse(block.text) as Record<string, Record<string, unknown>>)[0]!;
       const where = `README.md line ${block.line}: ${name}`;
-      assert.equal(typeof (task.docker as { image?: unknown } | undefined)?.image, 'string', `${where}: no docker: image:`);
+      assert.equal(
+        typeof (task.docker as { image?: unknown } | undefined)?.image,
+        'string',
+        `${where}: no docker: image:`,
+      );
       parseSettings(task.result_settings, where);
       const command = String(task['sh>']);
       assert.match(command, /^exec sh scripts\/selligent_export\.sh /, where);
       assert.ok(existsSync(join(ROOT, 'workflows', 'scripts', 'selligent_export.sh')));
-      for (const value of Object.values(task._env as Record<string, string>)) assert.match(value, /^\$\{secret:[\w.]+\}$/, where);
+      for (const value of Object.values(task._env as Record<string, string>))
+        assert.match(value, /^\$\{secret:[\w.]+\}$/, where);
     }
   });
 

@@ -24,7 +24,10 @@ import { MAX_PARTITION_BYTES } from '../../src/pipeline/deduplicate.ts';
 import { RowSpool } from '../../src/pipeline/row-spool.ts';
 
 const KEY = ['CUSTOMER_IDENTIFIER'];
-const PLAN = { keys: [{ field: 'CUSTOMER_IDENTIFIER', sendType: 'string' }], keyPositions: [0] } as unknown as ColumnPlan;
+const PLAN = {
+  keys: [{ field: 'CUSTOMER_IDENTIFIER', sendType: 'string' }],
+  keyPositions: [0],
+} as unknown as ColumnPlan;
 const BATCH = 300;
 
 function id(i: number): string {
@@ -65,11 +68,17 @@ async function readSpool(directory: string, keys: string[]) {
   return { directory, groups: rows.files().map((file) => [file]), maxPartitionBytes: MAX_PARTITION_BYTES };
 }
 
-async function plan(client: SelligentClient, directory: string, name: string, newKeys: string[]): Promise<{ spool: MembershipSpool; counts: MembershipCounts }> {
+async function plan(
+  client: SelligentClient,
+  directory: string,
+  name: string,
+  newKeys: string[],
+): Promise<{ spool: MembershipSpool; counts: MembershipCounts }> {
   const work = join(directory, name);
   mkdirSync(work);
   const spool = new MembershipSpool(work, 'seg-0', ['string'], 10_000);
-  for await (const rows of client.segmentMemberPages(ORG, LIST, 'seg_a', KEY, { orderBy: 'ID' })) await spool.addCurrent(rows);
+  for await (const rows of client.segmentMemberPages(ORG, LIST, 'seg_a', KEY, { orderBy: 'ID' }))
+    await spool.addCurrent(rows);
   await spoolNewMembers(await readSpool(work, newKeys), PLAN, new Map([['seg_a', 0]]), [spool]);
   return { spool, counts: await spool.compare() };
 }
@@ -87,29 +96,58 @@ async function* batches(lines: AsyncIterable<Array<{ row: number; keyJson: strin
   if (last) yield last;
 }
 
-const QUERY = { keyFields: KEY, fields: KEY, mode: 'Sync', deduplication: 'ImportLastMatch', errorHandling: 'ContinueOnError' };
+const QUERY = {
+  keyFields: KEY,
+  fields: KEY,
+  mode: 'Sync',
+  deduplication: 'ImportLastMatch',
+  errorHandling: 'ContinueOnError',
+};
 
 async function applyAdds(client: SelligentClient, spool: MembershipSpool): Promise<number> {
   let added = 0;
   for await (const batch of batches(spool.adds())) {
     const answer = await client.loadSegment(ORG, LIST, 'seg_a', QUERY, batch.body, batch.rows.length);
-    added += accountAnswer(answer.result, batch.rows.length, { kind: 'segment', stopOnError: false, uncertain: false }).loaded;
+    added += accountAnswer(answer.result, batch.rows.length, {
+      kind: 'segment',
+      stopOnError: false,
+      uncertain: false,
+    }).loaded;
   }
   return added;
 }
 
-async function applyRemovals(client: SelligentClient, spool: MembershipSpool): Promise<{ removed: number; requests: number }> {
+async function applyRemovals(
+  client: SelligentClient,
+  spool: MembershipSpool,
+): Promise<{ removed: number; requests: number }> {
   let removed = 0;
   let requests = 0;
   for await (const batch of batches(spool.removals())) {
-    const answer = removalAsLoad(await client.removeSegmentMembers(ORG, LIST, 'seg_a', { keyFields: KEY, fields: KEY, mode: 'Sync' }, batch.body, batch.rows.length));
-    removed += accountAnswer(answer.result, batch.rows.length, { kind: 'segment', stopOnError: false, uncertain: false }).loaded;
+    const answer = removalAsLoad(
+      await client.removeSegmentMembers(
+        ORG,
+        LIST,
+        'seg_a',
+        { keyFields: KEY, fields: KEY, mode: 'Sync' },
+        batch.body,
+        batch.rows.length,
+      ),
+    );
+    removed += accountAnswer(answer.result, batch.rows.length, {
+      kind: 'segment',
+      stopOnError: false,
+      uncertain: false,
+    }).loaded;
     requests++;
   }
   return { removed, requests };
 }
 
-async function withSim(current: number, work: (sim: SimulatorHandle, client: SelligentClient, directory: string) => Promise<void>): Promise<void> {
+async function withSim(
+  current: number,
+  work: (sim: SimulatorHandle, client: SelligentClient, directory: string) => Promise<void>,
+): Promise<void> {
   const sim = await simulator({ seed: seed(current) });
   const client = newClient(sim);
   try {
@@ -126,12 +164,38 @@ describe('load_then_remove pieces against the simulator', { concurrency: 2 }, ()
     withSim(3_000, async (sim, client, directory) => {
       const newKeys = range(1_000, 4_000);
       const { spool, counts } = await plan(client, directory, 'run1', newKeys);
-      assert.deepEqual(counts, { before: 3_000, added: 1_000, kept: 2_000, removed: 1_000, after: 3_000, repeated: 0, unsendable: 0 });
+      assert.deepEqual(counts, {
+        before: 3_000,
+        added: 1_000,
+        kept: 2_000,
+        removed: 1_000,
+        after: 3_000,
+        repeated: 0,
+        unsendable: 0,
+      });
       assert.equal(sim.requestLog().filter((entry) => entry.route === 'searchSegment').length, 4);
       assert.equal(writes(sim).length, 0, 'the plan writes nothing');
       const settings = { max_segment_removal_ratio: 0.2, min_segment_members: null, force: false };
-      assert.equal(guardDecision({ segment: 'seg_a', before: counts.before, toRemove: counts.removed, after: counts.after, settings }).verdict, 'stop');
-      assert.equal(guardDecision({ segment: 'seg_a', before: counts.before, toRemove: counts.removed, after: counts.after, settings: { ...settings, force: true } }).verdict, 'overridden');
+      assert.equal(
+        guardDecision({
+          segment: 'seg_a',
+          before: counts.before,
+          toRemove: counts.removed,
+          after: counts.after,
+          settings,
+        }).verdict,
+        'stop',
+      );
+      assert.equal(
+        guardDecision({
+          segment: 'seg_a',
+          before: counts.before,
+          toRemove: counts.removed,
+          after: counts.after,
+          settings: { ...settings, force: true },
+        }).verdict,
+        'overridden',
+      );
       assert.equal(await applyAdds(client, spool), 1_000);
       const { removed, requests } = await applyRemovals(client, spool);
       assert.equal(removed, 1_000);
@@ -150,7 +214,15 @@ describe('load_then_remove pieces against the simulator', { concurrency: 2 }, ()
       assert.ok(newKeys.every((key) => between.includes(key)));
       assert.equal(between.length, 4_500);
       const second = await plan(client, directory, 'run2', newKeys);
-      assert.deepEqual(second.counts, { before: 4_500, added: 0, kept: 2_000, removed: 2_500, after: 2_000, repeated: 0, unsendable: 0 });
+      assert.deepEqual(second.counts, {
+        before: 4_500,
+        added: 0,
+        kept: 2_000,
+        removed: 2_500,
+        after: 2_000,
+        repeated: 0,
+        unsendable: 0,
+      });
       await applyAdds(client, second.spool);
       await applyRemovals(client, second.spool);
       assert.deepEqual(members(sim, 'seg_a'), newKeys);

@@ -12,7 +12,10 @@ function reportCommand(...args: string[]) {
   return spawnSync(process.execPath, [CLI, 'report', ...args], { encoding: 'utf8' });
 }
 
-async function withSim<T>(work: (sim: SimulatorHandle, dir: string) => Promise<T>, seed = seededList({ fields: [{ name: 'NICKNAME', data_type: 'Text', length: 5 }] })): Promise<T> {
+async function withSim<T>(
+  work: (sim: SimulatorHandle, dir: string) => Promise<T>,
+  seed = seededList({ fields: [{ name: 'NICKNAME', data_type: 'Text', length: 5 }] }),
+): Promise<T> {
   const sim = await simulator({ seed });
   try {
     return await work(sim, tempDir());
@@ -23,14 +26,27 @@ async function withSim<T>(work: (sim: SimulatorHandle, dir: string) => Promise<T
 
 /** The line of a rendered key/value block, spaces squeezed, so the test does not depend on alignment. */
 function line(text: string, start: string): string {
-  const found = text.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).find((l) => l.startsWith(start));
+  const found = text
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .find((l) => l.startsWith(start));
   assert.ok(found !== undefined, `no line starting with ${JSON.stringify(start)} in:\n${text}`);
   return found;
 }
 
 test('report FILE: a succeeded run, with a skipped row and a merged duplicate, read by a person', () =>
   withSim(async (sim, dir) => {
-    const input = writeInput(dir, 'input.csv', [HEADER, 'seg_a,C1,a@example.com,Ann,ok', 'seg_b,C2,b@example.com,Bo,ok', 'seg_a,,x@example.com,X,ok', 'seg_b,C2,b2@example.com,Bo,ok'].join('\n') + '\n');
+    const input = writeInput(
+      dir,
+      'input.csv',
+      [
+        HEADER,
+        'seg_a,C1,a@example.com,Ann,ok',
+        'seg_b,C2,b@example.com,Bo,ok',
+        'seg_a,,x@example.com,X,ok',
+        'seg_b,C2,b2@example.com,Bo,ok',
+      ].join('\n') + '\n',
+    );
     const run = await runCli({ settings: BASE_SETTINGS, input, env: selligentEnv(sim) });
     assert.equal(run.code, 0, run.stdout);
     assertBalanced(run.report);
@@ -60,7 +76,16 @@ test('report FILE: a succeeded run, with a skipped row and a merged duplicate, r
 
 test('report FILE: a partial run shows the rejection, the Segment that lost a member, and the rejected-rows file', () =>
   withSim(async (sim, dir) => {
-    const input = writeInput(dir, 'input.csv', [HEADER, 'seg_a,C1,a@example.com,A,ok', 'seg_a,C2,b@example.com,B,far too long', 'seg_a,C3,c@example.com,C,fine'].join('\n') + '\n');
+    const input = writeInput(
+      dir,
+      'input.csv',
+      [
+        HEADER,
+        'seg_a,C1,a@example.com,A,ok',
+        'seg_a,C2,b@example.com,B,far too long',
+        'seg_a,C3,c@example.com,C,fine',
+      ].join('\n') + '\n',
+    );
     const run = await runCli({ settings: BASE_SETTINGS, input, env: selligentEnv(sim) });
     assert.equal(run.code, 0, run.stdout);
     assert.equal(run.report!.status, 'partial');
@@ -77,7 +102,11 @@ test('report FILE: a partial run shows the rejection, the Segment that lost a me
 
 test('report FILE: a failed run names the error, its stage and its exit code', () =>
   withSim(async (sim, dir) => {
-    const run = await runCli({ settings: { ...BASE_SETTINGS, list_api_name: 'no_such_list' }, input: writeInput(dir, 'input.csv', `${HEADER}\nseg_a,C1,a@example.com,A,ok\n`), env: selligentEnv(sim) });
+    const run = await runCli({
+      settings: { ...BASE_SETTINGS, list_api_name: 'no_such_list' },
+      input: writeInput(dir, 'input.csv', `${HEADER}\nseg_a,C1,a@example.com,A,ok\n`),
+      env: selligentEnv(sim),
+    });
     assert.equal(run.code, 2, run.stdout);
     const text = reportCommand(run.reportPath).stdout;
     assert.equal(line(text, 'status'), 'status failed (exit 2)');
@@ -88,13 +117,20 @@ test('report FILE: a failed run names the error, its stage and its exit code', (
 
 test('report --json passes a valid report through, and refuses an invalid one naming each problem', () =>
   withSim(async (sim, dir) => {
-    const run = await runCli({ settings: BASE_SETTINGS, input: writeInput(dir, 'input.csv', `${HEADER}\nseg_a,C1,a@example.com,A,ok\n`), env: selligentEnv(sim) });
+    const run = await runCli({
+      settings: BASE_SETTINGS,
+      input: writeInput(dir, 'input.csv', `${HEADER}\nseg_a,C1,a@example.com,A,ok\n`),
+      env: selligentEnv(sim),
+    });
     assert.equal(run.code, 0, run.stdout);
     const valid = reportCommand(run.reportPath, '--json');
     assert.equal(valid.status, 0, valid.stderr);
     assert.deepEqual(JSON.parse(valid.stdout), JSON.parse(readFileSync(run.reportPath, 'utf8')));
 
-    const broken = JSON.parse(readFileSync(run.reportPath, 'utf8')) as Record<string, unknown> & { accounting: Record<string, unknown>; segments: Array<Record<string, unknown>> };
+    const broken = JSON.parse(readFileSync(run.reportPath, 'utf8')) as Record<string, unknown> & {
+      accounting: Record<string, unknown>;
+      segments: Array<Record<string, unknown>>;
+    };
     broken.status = 'done';
     delete broken.accounting.loaded;
     broken.segments[0]!.colour = 'blue';

@@ -16,7 +16,8 @@ before(async () => {
   const client = s3.client();
   const [header, ...rows] = readFileSync(join(FIXTURES, 'multi_segment.csv'), 'utf8').trim().split('\n');
   // A Treasure Data style export: gzip parts under one prefix, each with the header, plus a marker file.
-  const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+  const put = (key: string, body: Buffer | string) =>
+    client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
   await put(`${prefix}/parts/part-00000.csv.gz`, gzipSync(`${header}\n${rows[0]}\n`));
   await put(`${prefix}/parts/part-00001.csv.gz`, gzipSync(`${header}\n${rows[1]}\n${rows[2]}\n`));
   await put(`${prefix}/parts/_SUCCESS`, '');
@@ -40,11 +41,18 @@ const settings = {
 test('exports a multi-part gzip prefix from S3, in key order, skipping markers', async () => {
   const sim = await simulator();
   try {
-    const result = await runCli({ settings, input: `s3://${s3.bucket}/${prefix}/parts/`, env: { ...selligentEnv(sim), ...(s3.env() as Record<string, string>) } });
+    const result = await runCli({
+      settings,
+      input: `s3://${s3.bucket}/${prefix}/parts/`,
+      env: { ...selligentEnv(sim), ...(s3.env() as Record<string, string>) },
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assertBalanced(result.report);
     const report = result.report!;
-    assert.deepEqual(report.input.objects.map((o) => o.uri), [`s3://${s3.bucket}/${prefix}/parts/part-00000.csv.gz`, `s3://${s3.bucket}/${prefix}/parts/part-00001.csv.gz`]);
+    assert.deepEqual(
+      report.input.objects.map((o) => o.uri),
+      [`s3://${s3.bucket}/${prefix}/parts/part-00000.csv.gz`, `s3://${s3.bucket}/${prefix}/parts/part-00001.csv.gz`],
+    );
     assert.equal(report.input.compression, 'gzip');
     assert.equal(report.input.rows, 3);
     assert.equal(records(sim).length, 3);
@@ -57,7 +65,11 @@ test('exports a multi-part gzip prefix from S3, in key order, skipping markers',
 test('a single S3 object', async () => {
   const sim = await simulator();
   try {
-    const result = await runCli({ settings, input: `s3://${s3.bucket}/${prefix}/single.csv`, env: { ...selligentEnv(sim), ...(s3.env() as Record<string, string>) } });
+    const result = await runCli({
+      settings,
+      input: `s3://${s3.bucket}/${prefix}/single.csv`,
+      env: { ...selligentEnv(sim), ...(s3.env() as Record<string, string>) },
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assertBalanced(result.report);
     assert.equal(result.report!.input.compression, 'none');
@@ -71,7 +83,11 @@ test('a missing S3 key: exit 3 naming the URI; nothing written', async () => {
   const sim = await simulator();
   try {
     const uri = `s3://${s3.bucket}/${prefix}/absent.csv`;
-    const result = await runCli({ settings, input: uri, env: { ...selligentEnv(sim), ...(s3.env() as Record<string, string>) } });
+    const result = await runCli({
+      settings,
+      input: uri,
+      env: { ...selligentEnv(sim), ...(s3.env() as Record<string, string>) },
+    });
     assert.equal(result.code, 3, result.stdout);
     assert.ok(result.report!.error!.message.includes(uri), result.report!.error!.message);
     assert.equal(writes(sim).length, 0);
@@ -85,8 +101,16 @@ test('wrong storage credentials: exit 4 naming the bucket, never the keys', asyn
   if (s3.kind !== 's3rver') return;
   const sim = await simulator();
   try {
-    const env = { ...(s3.env() as Record<string, string>), AWS_ACCESS_KEY_ID: 'AKIAWRONGKEY0001', AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-123' };
-    const result = await runCli({ settings, input: `s3://${s3.bucket}/${prefix}/single.csv`, env: { ...selligentEnv(sim), ...env } });
+    const env = {
+      ...(s3.env() as Record<string, string>),
+      AWS_ACCESS_KEY_ID: 'AKIAWRONGKEY0001',
+      AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-123',
+    };
+    const result = await runCli({
+      settings,
+      input: `s3://${s3.bucket}/${prefix}/single.csv`,
+      env: { ...selligentEnv(sim), ...env },
+    });
     assert.equal(result.code, 4, result.stdout);
     assert.match(result.report!.error!.message, new RegExp(s3.bucket));
     const everything = result.stdout + result.stderr + readFileSync(result.reportPath, 'utf8');

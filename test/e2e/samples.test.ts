@@ -6,12 +6,17 @@ import { parse } from 'yaml';
 import { FIXTURES, assertBalanced, runCli } from '../helpers/cli.ts';
 import { LIST, ORG, members, record, records, seededList, selligentEnv, simulator } from '../helpers/sim.ts';
 
-const sampleSettings = (name: string) => parse(readFileSync(join(FIXTURES, `${name}.settings.yml`), 'utf8')) as Record<string, unknown>;
+const sampleSettings = (name: string) =>
+  parse(readFileSync(join(FIXTURES, `${name}.settings.yml`), 'utf8')) as Record<string, unknown>;
 
 test('basic sample: three customers into an existing List and a new Segment', async () => {
   const sim = await simulator({ seed: seededList() });
   try {
-    const result = await runCli({ settings: sampleSettings('basic'), input: join(FIXTURES, 'basic.csv'), env: selligentEnv(sim) });
+    const result = await runCli({
+      settings: sampleSettings('basic'),
+      input: join(FIXTURES, 'basic.csv'),
+      env: selligentEnv(sim),
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const report = result.report!;
     assert.equal(report.status, 'succeeded');
@@ -51,11 +56,17 @@ test('multi-Segment sample into an empty tenant: List, typed fields, business ke
     assert.deepEqual(members(sim, 'vip_customers'), ['C101']);
     assert.deepEqual(members(sim, 're_engagement'), ['C204']);
     assert.deepEqual(members(sim, 'standard_customers'), ['C319']);
-    assert.deepEqual(sim.segments(ORG, LIST).map((s) => s.type), ['Static', 'Static', 'Static']);
+    assert.deepEqual(
+      sim.segments(ORG, LIST).map((s) => s.type),
+      ['Static', 'Static', 'Static'],
+    );
     const report = result.report!;
     assert.equal(report.list!.created, true);
     assert.equal(report.input.types_from, 'inferred');
-    assert.deepEqual(report.segments.map((s) => s.api_name), ['re_engagement', 'standard_customers', 'vip_customers']);
+    assert.deepEqual(
+      report.segments.map((s) => s.api_name),
+      ['re_engagement', 'standard_customers', 'vip_customers'],
+    );
   } finally {
     await sim.close();
   }

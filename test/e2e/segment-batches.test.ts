@@ -24,9 +24,17 @@ function segmentLoads(sim: SimulatorHandle): number[] {
 }
 
 /** Exports the 20,000 members into the seeded List and checks that every one is in the List and the Segment. */
-async function exportBigSegment(sim: SimulatorHandle, batches: { segment_batch_rows: number; segment_batch_rows_max: number }): Promise<RunReport> {
+async function exportBigSegment(
+  sim: SimulatorHandle,
+  batches: { segment_batch_rows: number; segment_batch_rows_max: number },
+): Promise<RunReport> {
   const dir = tempDir();
-  const result = await runCli({ settings: { ...BASE_SETTINGS, ...batches }, input: input(dir), dir, env: selligentEnv(sim) });
+  const result = await runCli({
+    settings: { ...BASE_SETTINGS, ...batches },
+    input: input(dir),
+    dir,
+    env: selligentEnv(sim),
+  });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assertBalanced(result.report);
   assert.equal(members(sim, 'big_segment').length, MEMBERS);
@@ -44,7 +52,13 @@ test('Segment requests grow while answers are fast, so a large Segment takes few
     const requests = segmentLoads(sim).length;
     assert.ok(requests === 5 || requests === 6, `${requests} Segment requests`);
     assert.equal(report.segments[0]!.requests, requests);
-    assert.deepEqual(report.segment_batch_rows, { initial: 1_000, smallest: 1_000, largest: 8_000, final: 8_000, max: 8_000 });
+    assert.deepEqual(report.segment_batch_rows, {
+      initial: 1_000,
+      smallest: 1_000,
+      largest: 8_000,
+      final: 8_000,
+      max: 8_000,
+    });
   } finally {
     await sim.close();
   }
@@ -66,7 +80,15 @@ test('a Segment request the server times out (408) is split, and later requests 
 });
 
 test('segment_batch_rows_max below segment_batch_rows is a settings error naming both', async () => {
-  const result = await runCli({ settings: { ...BASE_SETTINGS, segment_batch_rows: 5_000, segment_batch_rows_max: 1_000 }, input: 'unused.csv', env: { SELLIGENT_BASE_URL: 'http://127.0.0.1:9', SELLIGENT_API_KEY: 'key-123456', SELLIGENT_API_SECRET: 'secret-123456' } });
+  const result = await runCli({
+    settings: { ...BASE_SETTINGS, segment_batch_rows: 5_000, segment_batch_rows_max: 1_000 },
+    input: 'unused.csv',
+    env: {
+      SELLIGENT_BASE_URL: 'http://127.0.0.1:9',
+      SELLIGENT_API_KEY: 'key-123456',
+      SELLIGENT_API_SECRET: 'secret-123456',
+    },
+  });
   assert.equal(result.code, 2);
   assert.match(result.stdout + result.stderr, /segment_batch_rows_max: must be at least segment_batch_rows/);
 });

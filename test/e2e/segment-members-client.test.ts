@@ -1,7 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LIST, ORG, members, records, seededList, simulator, type SimulatorHandle } from '../helpers/sim.ts';
-import { DEV_API_KEY, DEV_API_SECRET, type FaultStatus, type SeedState, type SimulatorOptions } from '../../src/simulator/index.ts';
+import {
+  DEV_API_KEY,
+  DEV_API_SECRET,
+  type FaultStatus,
+  type SeedState,
+  type SimulatorOptions,
+} from '../../src/simulator/index.ts';
 import { SelligentClient, type SearchValue } from '../../src/selligent/client.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ClientStats } from '../../src/selligent/stats.ts';
@@ -17,16 +23,28 @@ function id(i: number): string {
 function seed(count: number): SeedState {
   const all = Array.from({ length: count }, (_, i) => ({ ID: i + 1, CUSTOMER_IDENTIFIER: id(i) }));
   const state: SeedState = seededList({ records: all });
-  state.lists![0]!.segments = [{ api_name: 'seg_a', members: all.map((record) => record.ID) }, { api_name: 'seg_empty' }];
+  state.lists![0]!.segments = [
+    { api_name: 'seg_a', members: all.map((record) => record.ID) },
+    { api_name: 'seg_empty' },
+  ];
   return state;
 }
 
-async function withClient(options: SimulatorOptions, work: (client: SelligentClient, sim: SimulatorHandle, http: ClientStats) => Promise<void>): Promise<void> {
+async function withClient(
+  options: SimulatorOptions,
+  work: (client: SelligentClient, sim: SimulatorHandle, http: ClientStats) => Promise<void>,
+): Promise<void> {
   const sim = await simulator(options);
   const client = new SelligentClient(
     { baseUrl: sim.baseUrl, apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET },
     {
-      retry: { maxAttempts: 4, budgetMs: 30_000, baseDelayMs: 1, maxDelayMs: 5, listBusy: { budgetMs: 30_000, baseDelayMs: 1, maxDelayMs: 5 } },
+      retry: {
+        maxAttempts: 4,
+        budgetMs: 30_000,
+        baseDelayMs: 1,
+        maxDelayMs: 5,
+        listBusy: { budgetMs: 30_000, baseDelayMs: 1, maxDelayMs: 5 },
+      },
       connectTimeoutMs: 5_000,
       requestTimeoutMs: 10_000,
       requestsPerMinute: 100_000,
@@ -56,9 +74,15 @@ describe('Segment members: search', { concurrency: 2 }, () => {
   test('2,345 members come in pages of 1,000, 1,000 and 345, in key order, with one request per page', () =>
     withClient({ seed: seed(2_345) }, async (client, sim) => {
       const pages = await allPages(client.segmentMemberPages(ORG, LIST, 'seg_a', KEY));
-      assert.deepEqual(pages.map((page) => page.length), [1_000, 1_000, 345]);
+      assert.deepEqual(
+        pages.map((page) => page.length),
+        [1_000, 1_000, 345],
+      );
       const keys = pages.flat().map((row) => row[0]);
-      assert.deepEqual(keys, Array.from({ length: 2_345 }, (_, i) => id(i)));
+      assert.deepEqual(
+        keys,
+        Array.from({ length: 2_345 }, (_, i) => id(i)),
+      );
       const searches = sim.requestLog().filter((entry) => entry.route === 'searchSegment');
       assert.equal(searches.length, 3);
     }));
@@ -66,14 +90,20 @@ describe('Segment members: search', { concurrency: 2 }, () => {
   test('a membership that fills its last page exactly takes one more request, which comes back empty', () =>
     withClient({ seed: seed(2_000) }, async (client, sim) => {
       const pages = await allPages(client.segmentMemberPages(ORG, LIST, 'seg_a', KEY));
-      assert.deepEqual(pages.map((page) => page.length), [1_000, 1_000]);
+      assert.deepEqual(
+        pages.map((page) => page.length),
+        [1_000, 1_000],
+      );
       assert.equal(sim.requestLog().filter((entry) => entry.route === 'searchSegment').length, 3);
     }));
 
   test('a smaller take pages further; an empty Segment yields nothing', () =>
     withClient({ seed: seed(25) }, async (client) => {
       const pages = await allPages(client.segmentMemberPages(ORG, LIST, 'seg_a', KEY, { take: 10 }));
-      assert.deepEqual(pages.map((page) => page.length), [10, 10, 5]);
+      assert.deepEqual(
+        pages.map((page) => page.length),
+        [10, 10, 5],
+      );
       assert.deepEqual(await allPages(client.segmentMemberPages(ORG, LIST, 'seg_empty', KEY)), []);
     }));
 
@@ -98,13 +128,21 @@ describe('Segment members: search', { concurrency: 2 }, () => {
         },
       },
       async (client) => {
-        const page = await client.searchSegmentMembers(ORG, LIST, 'seg_a', ['REGION', 'ACCOUNT'], { skip: 0, take: 10, orderBy: 'ID' });
+        const page = await client.searchSegmentMembers(ORG, LIST, 'seg_a', ['REGION', 'ACCOUNT'], {
+          skip: 0,
+          take: 10,
+          orderBy: 'ID',
+        });
         assert.deepEqual(page.fields, ['REGION', 'ACCOUNT']);
         assert.deepEqual(page.rows, [
           ['eu', 9007199254740993n],
           ['us', 7],
         ]);
-        const second = await client.searchSegmentMembers(ORG, LIST, 'seg_a', ['ACCOUNT'], { skip: 1, take: 10, orderBy: 'ID' });
+        const second = await client.searchSegmentMembers(ORG, LIST, 'seg_a', ['ACCOUNT'], {
+          skip: 1,
+          take: 10,
+          orderBy: 'ID',
+        });
         assert.deepEqual(second.rows, [[7]]);
       },
     ));
@@ -129,7 +167,10 @@ describe('Segment members: removal', { concurrency: 2 }, () => {
       const expected = Array.from({ length: 30 }, (_, i) => id(i)).filter((key) => !leavers.includes(key));
       assert.deepEqual(members(sim, 'seg_a'), expected);
       assert.equal(records(sim).length, 30);
-      assert.equal(sim.requestLog().filter((entry) => entry.route === 'deleteSegmentData' && entry.method === 'DELETE').length, 4);
+      assert.equal(
+        sim.requestLog().filter((entry) => entry.route === 'deleteSegmentData' && entry.method === 'DELETE').length,
+        4,
+      );
     }));
 
   test('a List busy with another bulk operation (429, requests left) is waited for, as for loads', () =>
@@ -150,11 +191,21 @@ describe('Segment members: removal', { concurrency: 2 }, () => {
 
   test('a refusal answered 200 with result_code ValidationFailed is not a success: nothing is removed', () =>
     withClient({ seed: seed(5), variants: { loadFailureStatus: 200 } }, async (client, sim) => {
-      await assert.rejects(client.removeSegmentMembers(ORG, LIST, 'seg_a', { ...REMOVE, keyFields: ['NO_SUCH_FIELD'], fields: ['NO_SUCH_FIELD'] }, keyRows([id(1)]), 1), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'SELLIGENT_REQUEST_REFUSED');
-        assert.match(error.message, /answered 200/);
-        return true;
-      });
+      await assert.rejects(
+        client.removeSegmentMembers(
+          ORG,
+          LIST,
+          'seg_a',
+          { ...REMOVE, keyFields: ['NO_SUCH_FIELD'], fields: ['NO_SUCH_FIELD'] },
+          keyRows([id(1)]),
+          1,
+        ),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'SELLIGENT_REQUEST_REFUSED');
+          assert.match(error.message, /answered 200/);
+          return true;
+        },
+      );
       assert.equal(sim.requestLog().filter((entry) => entry.route === 'deleteSegmentData')[0]?.status, 200);
       assert.equal(members(sim, 'seg_a').length, 5);
     }));

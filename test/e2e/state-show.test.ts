@@ -11,8 +11,14 @@ import { IDENTITY, sampleEntries, tempDir, writeAndCommit } from '../helpers/sta
 import { startTestS3, type TestS3Server } from '../servers/s3rver.js';
 import { s3StateStore } from '../../src/state/s3-store.js';
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -60,7 +66,7 @@ describe('state show', () => {
     assert.equal(typeof facts.bytes, 'number');
   });
 
-  it('reads a state on S3 with the input\'s environment', async () => {
+  it("reads a state on S3 with the input's environment", async () => {
     const uri = `s3://${server.bucket}/show-${Date.now()}/`;
     const store = s3StateStore(uri, { env: server.env() });
     await writeAndCommit(store, sampleEntries(30), undefined);

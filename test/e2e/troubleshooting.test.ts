@@ -9,7 +9,18 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
-import { BASE_SETTINGS, LIST, ORG, members, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import {
+  BASE_SETTINGS,
+  LIST,
+  ORG,
+  members,
+  records,
+  seededList,
+  selligentEnv,
+  simulator,
+  writes,
+  type SimulatorHandle,
+} from '../helpers/sim.ts';
 import { startTestS3, type TestS3Server } from '../servers/s3rver.ts';
 import type { FaultStatus, SimulatorOptions } from '../../src/simulator/index.ts';
 
@@ -40,19 +51,32 @@ interface Symptom {
 }
 
 /** Runs the symptom and checks the summary line, the exit code and the report's error. */
-async function reproduce(t: TestContext, symptom: Symptom, check?: (result: CliResult, sim: SimulatorHandle) => void): Promise<void> {
+async function reproduce(
+  t: TestContext,
+  symptom: Symptom,
+  check?: (result: CliResult, sim: SimulatorHandle) => void,
+): Promise<void> {
   const { seedList, ...simOptions } = symptom.sim ?? {};
   const sim = await simulator({ ...(seedList === null ? {} : { seed: seededList(seedList ?? {}) }), ...simOptions });
   try {
     symptom.setup?.(sim);
     const dir = tempDir();
     const input = symptom.inputUri ?? writeInput(dir, 'input.csv', symptom.input ?? csv());
-    const result = await runCli({ settings: { ...SETTINGS, ...symptom.settings }, input, dir, env: { ...selligentEnv(sim), ...symptom.env }, onStart: symptom.onStart?.(sim) });
+    const result = await runCli({
+      settings: { ...SETTINGS, ...symptom.settings },
+      input,
+      dir,
+      env: { ...selligentEnv(sim), ...symptom.env },
+      onStart: symptom.onStart?.(sim),
+    });
     const summary = result.stdout.trim().split('\n').at(-1)!;
     t.diagnostic(summary.replace(dir, '<dir>').replace(/sx-test-\w+/g, '<dir>'));
     assert.equal(result.code, symptom.exit, `${summary}\n${result.stderr}`);
     assert.match(summary, new RegExp(`^selligent-export: ${symptom.status} - `));
-    assert.match(summary, new RegExp(`, exit ${symptom.exit}, report ${result.reportPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`));
+    assert.match(
+      summary,
+      new RegExp(`, exit ${symptom.exit}, report ${result.reportPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`),
+    );
     const report = result.report!;
     assert.equal(report.status, symptom.status);
     assert.equal(report.exit_code, symptom.exit);
@@ -97,7 +121,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         sim: { credentials: [{ key: 'another-key', secret: 'another-secret' }] },
         status: 'failed',
         exit: 4,
-        error: { code: 'SELLIGENT_UNAUTHORIZED', stage: 'preflight', message: /^GET \/Portal\/Api\/organizations\/my_org answered 401: Selligent refused the credentials/ },
+        error: {
+          code: 'SELLIGENT_UNAUTHORIZED',
+          stage: 'preflight',
+          message: /^GET \/Portal\/Api\/organizations\/my_org answered 401: Selligent refused the credentials/,
+        },
       },
       (result, sim) => {
         // The organization GET, then the List GET that tells a missing organization right from wrong credentials.
@@ -110,10 +138,23 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
     reproduce(
       t,
       {
-        sim: { credentials: [{ key: 'simulator-key', secret: 'simulator-secret', permissions: ['getOrganization', 'getList', 'getFields', 'listSegments', 'loadList'] }] },
+        sim: {
+          credentials: [
+            {
+              key: 'simulator-key',
+              secret: 'simulator-secret',
+              permissions: ['getOrganization', 'getList', 'getFields', 'listSegments', 'loadList'],
+            },
+          ],
+        },
         status: 'failed',
         exit: 4,
-        error: { code: 'SELLIGENT_UNAUTHORIZED', stage: 'segment-setup', message: /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/static answered 401: .*may not call this endpoint/ },
+        error: {
+          code: 'SELLIGENT_UNAUTHORIZED',
+          stage: 'segment-setup',
+          message:
+            /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/static answered 401: .*may not call this endpoint/,
+        },
       },
       (result, sim) => {
         assert.equal(result.report!.list!.rows_sent, 3);
@@ -126,7 +167,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       setup: (sim) => sim.faults.add({ route: 'getOrganization', status: 403 as unknown as FaultStatus }),
       status: 'failed',
       exit: 4,
-      error: { code: 'SELLIGENT_UNAUTHORIZED', stage: 'preflight', message: /answered 403: Selligent refused the credentials/ },
+      error: {
+        code: 'SELLIGENT_UNAUTHORIZED',
+        stage: 'preflight',
+        message: /answered 403: Selligent refused the credentials/,
+      },
     }));
 
   test('organization not found', (t) =>
@@ -134,7 +179,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       settings: { organization: 'other_org' },
       status: 'failed',
       exit: 2,
-      error: { code: 'ORGANIZATION_NOT_FOUND', stage: 'preflight', message: /^organization "other_org" was not found at http:\/\/127\.0\.0\.1:\d+ \(check the organization setting and SELLIGENT_BASE_URL\)$/ },
+      error: {
+        code: 'ORGANIZATION_NOT_FOUND',
+        stage: 'preflight',
+        message:
+          /^organization "other_org" was not found at http:\/\/127\.0\.0\.1:\d+ \(check the organization setting and SELLIGENT_BASE_URL\)$/,
+      },
     }));
 
   test('List not found', (t) =>
@@ -144,7 +194,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         sim: { seedList: null },
         status: 'failed',
         exit: 2,
-        error: { code: 'LIST_NOT_FOUND', stage: 'preflight', message: /^List master_contacts was not found in organization my_org; create it in Selligent or set create_list_if_not_exists: true$/ },
+        error: {
+          code: 'LIST_NOT_FOUND',
+          stage: 'preflight',
+          message:
+            /^List master_contacts was not found in organization my_org; create it in Selligent or set create_list_if_not_exists: true$/,
+        },
       },
       (_, sim) => assert.equal(writes(sim).length, 0),
     ));
@@ -157,7 +212,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         sim: { seedList: { segments: [{ api_name: 'seg_a' }] } },
         status: 'failed',
         exit: 2,
-        error: { code: 'SEGMENT_NOT_FOUND', stage: 'preflight', message: /^Segment seg_b does not exist in List master_contacts; create it or set create_segment_if_not_exists: true$/ },
+        error: {
+          code: 'SEGMENT_NOT_FOUND',
+          stage: 'preflight',
+          message:
+            /^Segment seg_b does not exist in List master_contacts; create it or set create_segment_if_not_exists: true$/,
+        },
       },
       (_, sim) => assert.equal(writes(sim).length, 0),
     ));
@@ -167,7 +227,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       sim: { seedList: { segments: [{ api_name: 'seg_a', type: 'Dynamic' }] } },
       status: 'failed',
       exit: 2,
-      error: { code: 'SEGMENT_NOT_STATIC', stage: 'preflight', message: /^Segment seg_a \(Dynamic\) of List master_contacts is not static/ },
+      error: {
+        code: 'SEGMENT_NOT_STATIC',
+        stage: 'preflight',
+        message: /^Segment seg_a \(Dynamic\) of List master_contacts is not static/,
+      },
     }));
 
   test('an input field not found in the List', (t) =>
@@ -177,7 +241,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         input: 'selligent_segment,customer_identifier,email,loyalty_tier\nseg_a,C1,a@example.com,gold\n',
         status: 'failed',
         exit: 2,
-        error: { code: 'FIELDS_MISSING', stage: 'preflight', message: /^List master_contacts has no field LOYALTY_TIER for input column of the same name; add it to the List \(or drop the column from the query\)$/ },
+        error: {
+          code: 'FIELDS_MISSING',
+          stage: 'preflight',
+          message:
+            /^List master_contacts has no field LOYALTY_TIER for input column of the same name; add it to the List \(or drop the column from the query\)$/,
+        },
       },
       (_, sim) => assert.equal(writes(sim).length, 0),
     ));
@@ -194,7 +263,10 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         summary: /, 1 warning \(see report\), exit 0, /,
       },
       (result) => {
-        assert.deepEqual(result.report!.warnings.map((w) => w.code), ['BUSINESS_KEY_UNSUPPORTED']);
+        assert.deepEqual(
+          result.report!.warnings.map((w) => w.code),
+          ['BUSINESS_KEY_UNSUPPORTED'],
+        );
         assert.equal(result.report!.list!.business_key_set, false);
         assert.equal(result.report!.list!.created, true);
       },
@@ -211,7 +283,10 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         summary: /, 1 warning \(see report\), exit 0, /,
       },
       (result) => {
-        assert.deepEqual(result.report!.warnings.map((w) => w.code), ['ORGANIZATION_GET_REFUSED']);
+        assert.deepEqual(
+          result.report!.warnings.map((w) => w.code),
+          ['ORGANIZATION_GET_REFUSED'],
+        );
         assert.equal(result.report!.http.by_status['401'], 1);
       },
     ));
@@ -226,7 +301,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         error: null,
         summary: /2\/2 Segments loaded \(3 members\), 1 warning \(see report\), exit 0, /,
       },
-      (result) => assert.match(result.report!.warnings[0]!.message, /^Segment seg_a \(External\) of List master_contacts reports a type other than Static/),
+      (result) =>
+        assert.match(
+          result.report!.warnings[0]!.message,
+          /^Segment seg_a \(External\) of List master_contacts reports a type other than Static/,
+        ),
     ));
 
   test('the List is busy: another process holds its bulk lock past list_busy_retry_seconds', (t) =>
@@ -238,29 +317,55 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
           sim.faults.add({
             route: 'loadList',
             status: 429,
-            headers: { 'Content-Type': 'application/json', 'X-RateLimit-Limit': '2500, 2500;w=60', 'X-RateLimit-Remaining': '2417', 'X-RateLimit-Reset': '41' },
-            body: JSON.stringify({ result_code: 'Failed', message: 'Another bulk operation is in progress on this list.' }),
+            headers: {
+              'Content-Type': 'application/json',
+              'X-RateLimit-Limit': '2500, 2500;w=60',
+              'X-RateLimit-Remaining': '2417',
+              'X-RateLimit-Reset': '41',
+            },
+            body: JSON.stringify({
+              result_code: 'Failed',
+              message: 'Another bulk operation is in progress on this list.',
+            }),
           }),
         status: 'failed',
         exit: 5,
-        error: { code: 'SELLIGENT_LIST_BUSY', stage: 'list-load', message: /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/data\/load answered 429 \d+ time\(s\) over [\d.]+ s: another process holds this List's bulk lock \(Selligent allows one bulk operation per List at a time\); run again when it is done, or raise list_busy_retry_seconds \(Failed: Another bulk operation is in progress on this list\.\)$/ },
+        error: {
+          code: 'SELLIGENT_LIST_BUSY',
+          stage: 'list-load',
+          message:
+            /^POST \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/data\/load answered 429 \d+ time\(s\) over [\d.]+ s: another process holds this List's bulk lock \(Selligent allows one bulk operation per List at a time\); run again when it is done, or raise list_busy_retry_seconds \(Failed: Another bulk operation is in progress on this list\.\)$/,
+        },
       },
       (result) => assert.ok(result.report!.http.list_busy_waits >= 1),
     ));
 
   test('the List has no unique key index over the key fields', (t) =>
     reproduce(t, {
-      sim: { requireBusinessKey: true, seed: { lists: [{ ...seededList().lists[0]!, business_key: null }] }, seedList: null },
+      sim: {
+        requireBusinessKey: true,
+        seed: { lists: [{ ...seededList().lists[0]!, business_key: null }] },
+        seedList: null,
+      },
       status: 'failed',
       exit: 2,
-      error: { code: 'KEY_INDEX_MISSING', stage: 'list-load', message: /the List has no unique key index over the key fields.*Fix: define it once with PUT/ },
+      error: {
+        code: 'KEY_INDEX_MISSING',
+        stage: 'list-load',
+        message: /the List has no unique key index over the key fields.*Fix: define it once with PUT/,
+      },
     }));
 
   test('rows skipped: blank or invalid Segment values and keys are reported, the rest load', (t) =>
     reproduce(
       t,
       {
-        input: csv('seg_a,C1,a@example.com,Ann', ',C2,b@example.com,Bo', 'seg-b,C3,c@example.com,Cy', 'seg_a,,d@example.com,Di'),
+        input: csv(
+          'seg_a,C1,a@example.com,Ann',
+          ',C2,b@example.com,Bo',
+          'seg-b,C3,c@example.com,Cy',
+          'seg_a,,d@example.com,Di',
+        ),
         status: 'succeeded',
         exit: 0,
         error: null,
@@ -268,11 +373,14 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       },
       (result) => {
         assert.deepEqual(result.report!.validation.by_reason, { segment_blank: 1, segment_invalid: 1, key_blank: 1 });
-        assert.deepEqual(result.rejected.map((r) => [r.row, r.stage, r.code]), [
-          [2, 'validate', 'segment_blank'],
-          [3, 'validate', 'segment_invalid'],
-          [4, 'validate', 'key_blank'],
-        ]);
+        assert.deepEqual(
+          result.rejected.map((r) => [r.row, r.stage, r.code]),
+          [
+            [2, 'validate', 'segment_blank'],
+            [3, 'validate', 'segment_invalid'],
+            [4, 'validate', 'key_blank'],
+          ],
+        );
       },
     ));
 
@@ -284,7 +392,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         input: csv('seg_a,C1,a@example.com,Ann', ',C2,b@example.com,Bo'),
         status: 'failed',
         exit: 3,
-        error: { code: 'INVALID_ROW', stage: 'read', message: /^input row 2, column selligent_segment: the Segment value is blank \(skip_invalid_records is false/ },
+        error: {
+          code: 'INVALID_ROW',
+          stage: 'read',
+          message: /^input row 2, column selligent_segment: the Segment value is blank \(skip_invalid_records is false/,
+        },
       },
       (_, sim) => assert.equal(writes(sim).length, 0),
     ));
@@ -313,7 +425,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
     reproduce(
       t,
       {
-        input: csv('seg_a,C1,a@example.com,Ann', `seg_a,C2,b@example.com,${'B'.repeat(150)}`, 'seg_b,C3,c@example.com,Cy'),
+        input: csv(
+          'seg_a,C1,a@example.com,Ann',
+          `seg_a,C2,b@example.com,${'B'.repeat(150)}`,
+          'seg_b,C3,c@example.com,Cy',
+        ),
         status: 'partial',
         exit: 0,
         error: null,
@@ -321,7 +437,10 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       },
       (result, sim) => {
         assert.equal(result.report!.list!.failed, 1);
-        assert.deepEqual(result.rejected.map((r) => [r.row, r.stage, r.code, r.field]), [[2, 'list-load', 'MaxStringLengthExceeded', 'FIRST_NAME']]);
+        assert.deepEqual(
+          result.rejected.map((r) => [r.row, r.stage, r.code, r.field]),
+          [[2, 'list-load', 'MaxStringLengthExceeded', 'FIRST_NAME']],
+        );
         assert.deepEqual(members(sim, 'seg_a'), ['C1']);
       },
     ));
@@ -332,7 +451,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       input: csv('seg_a,C1,a@example.com,Ann', `seg_a,C2,b@example.com,${'B'.repeat(150)}`),
       status: 'partial',
       exit: 6,
-      error: { code: 'REJECTIONS_OVER_TOLERANCE', stage: 'report', message: /^Selligent rejected 1 row\(s\), more than the tolerance \(max_rejected_rows 0/ },
+      error: {
+        code: 'REJECTIONS_OVER_TOLERANCE',
+        stage: 'report',
+        message: /^Selligent rejected 1 row\(s\), more than the tolerance \(max_rejected_rows 0/,
+      },
     }));
 
   test('partial success with error_handling StopOnError: the export stops at the refused batch, exit 6', (t) =>
@@ -341,7 +464,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       input: csv('seg_a,C1,a@example.com,Ann', `seg_a,C2,b@example.com,${'B'.repeat(150)}`),
       status: 'failed',
       exit: 6,
-      error: { code: 'STOPPED_ON_ERROR', stage: 'list-load', message: /^Selligent refused a List batch with invalid rows and error_handling is StopOnError/ },
+      error: {
+        code: 'STOPPED_ON_ERROR',
+        stage: 'list-load',
+        message: /^Selligent refused a List batch with invalid rows and error_handling is StopOnError/,
+      },
     }));
 
   test('fewer records than rows: OnlyUpdate skips keys the List does not have', (t) =>
@@ -358,7 +485,13 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       },
       (result) => {
         assert.deepEqual(result.report!.accounting!.not_applied_by_reason, { not_found: 2 });
-        assert.deepEqual(result.report!.segments.map((s) => [s.api_name, s.not_found, s.status]), [['seg_a', 1, 'partial'], ['seg_b', 1, 'partial']]);
+        assert.deepEqual(
+          result.report!.segments.map((s) => [s.api_name, s.not_found, s.status]),
+          [
+            ['seg_a', 1, 'partial'],
+            ['seg_b', 1, 'partial'],
+          ],
+        );
       },
     ));
 
@@ -369,20 +502,41 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         settings: { segment_data_import_option: 'replace' },
         sim: { seedList: { segments: [{ api_name: 'seg_a' }] } },
         setup: (sim) =>
-          sim.faults.add({ route: 'clearSegment', status: 200 as unknown as FaultStatus, headers: { 'Content-Type': 'application/json' }, body: '{"result_code":"Failed","message":"The segment could not be cleared"}' }),
+          sim.faults.add({
+            route: 'clearSegment',
+            status: 200 as unknown as FaultStatus,
+            headers: { 'Content-Type': 'application/json' },
+            body: '{"result_code":"Failed","message":"The segment could not be cleared"}',
+          }),
         status: 'failed',
         exit: 6,
-        error: { code: 'SELLIGENT_REQUEST_REFUSED', stage: 'segment-load', message: /^DELETE \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/seg_a\/data\/clear answered 200 \(Failed: The segment could not be cleared\)$/ },
+        error: {
+          code: 'SELLIGENT_REQUEST_REFUSED',
+          stage: 'segment-load',
+          message:
+            /^DELETE \/Portal\/Api\/organizations\/my_org\/lists\/master_contacts\/segments\/seg_a\/data\/clear answered 200 \(Failed: The segment could not be cleared\)$/,
+        },
       },
       (result) => assert.equal(result.report!.segments[0]!.cleared, false),
     ));
 
   test('Selligent answers 200 without a valid result_code after every retry', (t) =>
     reproduce(t, {
-      setup: (sim) => sim.faults.add({ route: 'loadList', status: 200 as unknown as FaultStatus, headers: { 'Content-Type': 'application/json' }, body: '{}' }),
+      setup: (sim) =>
+        sim.faults.add({
+          route: 'loadList',
+          status: 200 as unknown as FaultStatus,
+          headers: { 'Content-Type': 'application/json' },
+          body: '{}',
+        }),
       status: 'failed',
       exit: 5,
-      error: { code: 'SELLIGENT_BAD_RESPONSE', stage: 'list-load', message: /data\/load answered 200 with a body that is not a Selligent answer \(no valid result_code\) after 2 attempts: "\{\}"$/ },
+      error: {
+        code: 'SELLIGENT_BAD_RESPONSE',
+        stage: 'list-load',
+        message:
+          /data\/load answered 200 with a body that is not a Selligent answer \(no valid result_code\) after 2 attempts: "\{\}"$/,
+      },
     }));
 
   test('Selligent counts failed rows without identifying them', (t) =>
@@ -400,7 +554,8 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         status: 'partial',
         exit: 0,
         error: null,
-        summary: /, 2 loaded into List master_contacts \(2 inserted, 0 updated\), 0 skipped, 0 duplicates merged, 0 rejected, 1 not applied, 1 of them failed without detail, /,
+        summary:
+          /, 2 loaded into List master_contacts \(2 inserted, 0 updated\), 0 skipped, 0 duplicates merged, 0 rejected, 1 not applied, 1 of them failed without detail, /,
       },
       (result) => {
         const report = result.report!;
@@ -427,7 +582,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
   test('storage: access denied (wrong or missing storage credentials)', (t) =>
     reproduce(t, {
       inputUri: `s3://${s3.bucket}/${prefix}/result.csv`,
-      env: { ...(s3.env() as Record<string, string>), AWS_ACCESS_KEY_ID: 'AKIAWRONGKEY00000001', AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-123456' },
+      env: {
+        ...(s3.env() as Record<string, string>),
+        AWS_ACCESS_KEY_ID: 'AKIAWRONGKEY00000001',
+        AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-123456',
+      },
       status: 'failed',
       exit: 4,
       error: { code: 'STORAGE_ACCESS_DENIED', stage: 'read', message: /^object storage denied access to bucket "/ },
@@ -436,10 +595,20 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
   test('storage: the endpoint cannot be reached', (t) =>
     reproduce(t, {
       inputUri: 's3://exports/result.csv',
-      env: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE000000001', AWS_SECRET_ACCESS_KEY: 'example-secret-0001' },
+      env: {
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+        S3_FORCE_PATH_STYLE: 'true',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE000000001',
+        AWS_SECRET_ACCESS_KEY: 'example-secret-0001',
+      },
       status: 'failed',
       exit: 5,
-      error: { code: 'STORAGE_UNREACHABLE', stage: 'read', message: /^object storage endpoint http:\/\/127\.0\.0\.1:9 unreachable \(ECONNREFUSED\)/ },
+      error: {
+        code: 'STORAGE_UNREACHABLE',
+        stage: 'read',
+        message: /^object storage endpoint http:\/\/127\.0\.0\.1:9 unreachable \(ECONNREFUSED\)/,
+      },
     }));
 
   test('time-outs: Selligent answers slower than request_timeout_seconds', (t) =>
@@ -448,7 +617,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       setup: (sim) => sim.faults.add({ route: 'getOrganization', delayMs: 3_000 }),
       status: 'failed',
       exit: 5,
-      error: { code: 'SELLIGENT_TIMEOUT', stage: 'preflight', message: /^GET \/Portal\/Api\/organizations\/my_org timed out after 2 attempts$/ },
+      error: {
+        code: 'SELLIGENT_TIMEOUT',
+        stage: 'preflight',
+        message: /^GET \/Portal\/Api\/organizations\/my_org timed out after 2 attempts$/,
+      },
     }));
 
   test('rate limits exhausted: 429 after every retry', (t) =>
@@ -458,7 +631,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         setup: (sim) => sim.faults.add({ route: 'loadList', status: 429 }),
         status: 'failed',
         exit: 5,
-        error: { code: 'SELLIGENT_RATE_LIMITED', stage: 'list-load', message: /answered 429 \(rate limit\) after 2 attempts; lower requests_per_minute if other jobs share this API key/ },
+        error: {
+          code: 'SELLIGENT_RATE_LIMITED',
+          stage: 'list-load',
+          message:
+            /answered 429 \(rate limit\) after 2 attempts; lower requests_per_minute if other jobs share this API key/,
+        },
       },
       (result) => assert.equal(result.report!.http.rate_limited, 2),
     ));
@@ -468,7 +646,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       setup: (sim) => sim.faults.add({ route: 'loadSegment', status: 503 }),
       status: 'failed',
       exit: 5,
-      error: { code: 'SELLIGENT_UNAVAILABLE', stage: 'segment-load', message: /\/segments\/seg_a\/data\/load answered 503 after 2 attempts \(ServiceUnavailable: / },
+      error: {
+        code: 'SELLIGENT_UNAVAILABLE',
+        stage: 'segment-load',
+        message: /\/segments\/seg_a\/data\/load answered 503 after 2 attempts \(ServiceUnavailable: /,
+      },
     }));
 
   test('the run was stopped (SIGTERM from the workflow engine or docker stop)', (t) =>
@@ -482,7 +664,11 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         })(),
       status: 'failed',
       exit: 5,
-      error: { code: 'INTERRUPTED', stage: 'list-load', message: /^stopped by SIGTERM after the (request|work) in flight; running the same export again is safe$/ },
+      error: {
+        code: 'INTERRUPTED',
+        stage: 'list-load',
+        message: /^stopped by SIGTERM after the (request|work) in flight; running the same export again is safe$/,
+      },
     }));
 
   test('settings invalid', (t) =>
@@ -490,7 +676,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       settings: { segment_data_import_option: 'Replace' },
       status: 'failed',
       exit: 2,
-      error: { code: 'SETTINGS_INVALID', stage: 'settings', message: /segment_data_import_option: expected one of append, replace, got "Replace" \(values are case-sensitive: write replace\)/ },
+      error: {
+        code: 'SETTINGS_INVALID',
+        stage: 'settings',
+        message:
+          /segment_data_import_option: expected one of append, replace, got "Replace" \(values are case-sensitive: write replace\)/,
+      },
     }));
 
   test('the input lacks the segment or key column', (t) =>
@@ -498,7 +689,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       input: 'segment,customer_identifier\nseg_a,C1\n',
       status: 'failed',
       exit: 3,
-      error: { code: 'INPUT_COLUMNS_MISSING', stage: 'read', message: /^the input has no column for segment_column "selligent_segment" \(columns: segment, customer_identifier\)$/ },
+      error: {
+        code: 'INPUT_COLUMNS_MISSING',
+        stage: 'read',
+        message:
+          /^the input has no column for segment_column "selligent_segment" \(columns: segment, customer_identifier\)$/,
+      },
     }));
 
   test('a column name is not a field name', (t) =>
@@ -510,7 +706,12 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
         sim: { seedList: null },
         status: 'failed',
         exit: 3,
-        error: { code: 'FIELD_NAME_INVALID', stage: 'read', message: /^input columns "e-mail", "First Name" cannot be Selligent field names: a field name is 1 to 100 letters, digits and underscores/ },
+        error: {
+          code: 'FIELD_NAME_INVALID',
+          stage: 'read',
+          message:
+            /^input columns "e-mail", "First Name" cannot be Selligent field names: a field name is 1 to 100 letters, digits and underscores/,
+        },
       },
       (_result, sim) => assert.equal(writes(sim).length, 0),
     ));
@@ -520,16 +721,29 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       env: { AWS_SESSION_TOKEN: '5000' },
       status: 'failed',
       exit: 2,
-      error: { code: 'SECRET_TOO_SHORT', stage: 'settings', message: /^AWS_SESSION_TOKEN is shorter than 6 characters/ },
+      error: {
+        code: 'SECRET_TOO_SHORT',
+        stage: 'settings',
+        message: /^AWS_SESSION_TOKEN is shorter than 6 characters/,
+      },
     }));
 
   test('rows skipped as blank_row', (t) =>
     reproduce(
       t,
-      { input: csv('seg_a,C1,a@example.com,Ann', ',,,', '', 'seg_a,C4,d@example.com,Di') + '\n', status: 'succeeded', exit: 0, error: null, summary: /, 2 skipped, / },
+      {
+        input: csv('seg_a,C1,a@example.com,Ann', ',,,', '', 'seg_a,C4,d@example.com,Di') + '\n',
+        status: 'succeeded',
+        exit: 0,
+        error: null,
+        summary: /, 2 skipped, /,
+      },
       (result) => {
         assert.equal(result.report!.validation.by_reason.blank_row, 2);
-        assert.deepEqual(result.rejected.map((entry) => entry.row), [2, 3]);
+        assert.deepEqual(
+          result.rejected.map((entry) => entry.row),
+          [2, 3],
+        );
       },
     ));
 
@@ -546,7 +760,10 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       },
       (result) => {
         assert.equal(result.rejected[0]!.code, 'InvalidType');
-        assert.match(String(result.rejected[0]!.message), /^SCORE: "1\.5" has a fraction; a Numeric field holds whole numbers only \(not sent: /);
+        assert.match(
+          String(result.rejected[0]!.message),
+          /^SCORE: "1\.5" has a fraction; a Numeric field holds whole numbers only \(not sent: /,
+        );
       },
     ));
 });

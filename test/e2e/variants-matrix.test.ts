@@ -11,7 +11,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { FIXTURES, assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
-import { BASE_SETTINGS, members, records, seededList, selligentEnv, simulator, writes, type SimulatorHandle } from '../helpers/sim.ts';
+import {
+  BASE_SETTINGS,
+  members,
+  records,
+  seededList,
+  selligentEnv,
+  simulator,
+  writes,
+  type SimulatorHandle,
+} from '../helpers/sim.ts';
 import type { SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Variants } from '../../src/simulator/variants.ts';
 
@@ -46,32 +55,58 @@ const VARIANTS: Variant[] = [
   { name: 'V6: key index must cover keyFields', variants: { keyIndexGuard: 'covers' } },
   { name: 'V7: busy-List 429 without rate-limit headers', variants: { listBusy429: 'no-headers' } },
   { name: 'V7: busy-List 429 with the quota text', variants: { listBusy429: 'quota-text' } },
-  { name: 'V8: fixed quota window, 12 requests per 3 s', variants: { quotaWindow: 'fixed' }, options: { rateLimit: { limit: 12, windowMs: 3_000 } } },
-  { name: 'V9: 408 past 250 ms of server work (100 ms a row)', variants: { serverTimeoutMs: 250 }, options: { latencyPerRowMs: 100 } },
-  { name: 'V10: static Segments reported External', variants: { staticSegmentType: 'External' }, warnings: ['SEGMENT_TYPE_NOT_STATIC'] },
-  { name: 'V10: static Segments reported Unknown', variants: { staticSegmentType: 'Unknown' }, warnings: ['SEGMENT_TYPE_NOT_STATIC'] },
+  {
+    name: 'V8: fixed quota window, 12 requests per 3 s',
+    variants: { quotaWindow: 'fixed' },
+    options: { rateLimit: { limit: 12, windowMs: 3_000 } },
+  },
+  {
+    name: 'V9: 408 past 250 ms of server work (100 ms a row)',
+    variants: { serverTimeoutMs: 250 },
+    options: { latencyPerRowMs: 100 },
+  },
+  {
+    name: 'V10: static Segments reported External',
+    variants: { staticSegmentType: 'External' },
+    warnings: ['SEGMENT_TYPE_NOT_STATIC'],
+  },
+  {
+    name: 'V10: static Segments reported Unknown',
+    variants: { staticSegmentType: 'Unknown' },
+    warnings: ['SEGMENT_TYPE_NOT_STATIC'],
+  },
   { name: 'V11: strings accepted for typed fields', variants: { stringValues: 'accept' } },
-  { name: 'V12: organization GET refused (401)', variants: { organizationGet: 401 }, warnings: ['ORGANIZATION_GET_REFUSED'] },
+  {
+    name: 'V12: organization GET refused (401)',
+    variants: { organizationGet: 401 },
+    warnings: ['ORGANIZATION_GET_REFUSED'],
+  },
 ];
 
-const sampleSettings = (name: string) => parse(readFileSync(join(FIXTURES, `${name}.settings.yml`), 'utf8')) as Record<string, unknown>;
+const sampleSettings = (name: string) =>
+  parse(readFileSync(join(FIXTURES, `${name}.settings.yml`), 'utf8')) as Record<string, unknown>;
 
 /** The multi-Segment sample plus a duplicate key (the later row wins) and a row skipped by validation. */
-const MULTI_INPUT = [
-  readFileSync(join(FIXTURES, 'multi_segment.csv'), 'utf8').trimEnd(),
-  'vip_customers,C500,ann@example.com,Ann,99.5,2026-01-02 03:04:05',
-  'standard_customers,C101,mei.new@example.com,Mei,1600.25,2026-06-01 09:00:00',
-  ',C600,nobody@example.com,No,1.0,2026-01-01 00:00:00',
-].join('\n') + '\n';
+const MULTI_INPUT =
+  [
+    readFileSync(join(FIXTURES, 'multi_segment.csv'), 'utf8').trimEnd(),
+    'vip_customers,C500,ann@example.com,Ann,99.5,2026-01-02 03:04:05',
+    'standard_customers,C101,mei.new@example.com,Mei,1600.25,2026-06-01 09:00:00',
+    ',C600,nobody@example.com,No,1.0,2026-01-01 00:00:00',
+  ].join('\n') + '\n';
 
 const LONG_EMAIL = `${'x'.repeat(240)}@example.com`;
 /** The basic sample into a seeded List, replacing an existing Segment, with one row Selligent refuses (EMAIL is 200 long). */
-const BASIC_INPUT = [
-  readFileSync(join(FIXTURES, 'basic.csv'), 'utf8').trimEnd(),
-  `active_customers,C777,${LONG_EMAIL},Rex,Long`,
-].join('\n') + '\n';
+const BASIC_INPUT =
+  [readFileSync(join(FIXTURES, 'basic.csv'), 'utf8').trimEnd(), `active_customers,C777,${LONG_EMAIL},Rex,Long`].join(
+    '\n',
+  ) + '\n';
 
-async function withSim<T>(variant: Variant, seed: ReturnType<typeof seededList> | undefined, work: (sim: SimulatorHandle) => Promise<T>): Promise<T> {
+async function withSim<T>(
+  variant: Variant,
+  seed: ReturnType<typeof seededList> | undefined,
+  work: (sim: SimulatorHandle) => Promise<T>,
+): Promise<T> {
   const sim = await simulator({ ...(seed ? { seed } : {}), ...variant.options, variants: variant.variants });
   try {
     return await work(sim);
@@ -80,7 +115,13 @@ async function withSim<T>(variant: Variant, seed: ReturnType<typeof seededList> 
   }
 }
 
-async function run(variant: Variant, sim: SimulatorHandle, settings: Record<string, unknown>, input: string, dir = tempDir()): Promise<CliResult> {
+async function run(
+  variant: Variant,
+  sim: SimulatorHandle,
+  settings: Record<string, unknown>,
+  input: string,
+  dir = tempDir(),
+): Promise<CliResult> {
   variant.setup?.(sim);
   const result = await runCli({ settings, input: writeInput(dir, 'input.csv', input), dir, env: selligentEnv(sim) });
   assert.ok(result.report, `no report: ${result.stdout}\n${result.stderr}`);
@@ -108,7 +149,11 @@ for (const variant of VARIANTS) {
         assert.equal(first.code, 0, first.stdout + first.stderr);
         const report = first.report!;
         assert.deepEqual(
-          { skipped: report.accounting!.skipped, merged: report.accounting!.merged_duplicates, loaded: report.accounting!.loaded },
+          {
+            skipped: report.accounting!.skipped,
+            merged: report.accounting!.merged_duplicates,
+            loaded: report.accounting!.loaded,
+          },
           { skipped: 1, merged: 1, loaded: 4 },
         );
         // Loaded means written: each loaded row's values are in the List, and nothing else is.
@@ -122,40 +167,67 @@ for (const variant of VARIANTS) {
         assert.deepEqual(members(sim, 're_engagement'), ['C204']);
         assertSegmentsTruthful(first, sim);
 
-        const state = JSON.stringify({ records: records(sim), vip: members(sim, 'vip_customers'), standard: members(sim, 'standard_customers') });
+        const state = JSON.stringify({
+          records: records(sim),
+          vip: members(sim, 'vip_customers'),
+          standard: members(sim, 'standard_customers'),
+        });
         const again = await run(variant, sim, settings, MULTI_INPUT);
         assert.equal(again.code, 0, again.stdout + again.stderr);
         assert.equal(again.report!.accounting!.loaded, 4);
         assert.equal(again.report!.list!.created, false);
-        assert.equal(JSON.stringify({ records: records(sim), vip: members(sim, 'vip_customers'), standard: members(sim, 'standard_customers') }), state);
+        assert.equal(
+          JSON.stringify({
+            records: records(sim),
+            vip: members(sim, 'vip_customers'),
+            standard: members(sim, 'standard_customers'),
+          }),
+          state,
+        );
         // Set-up warnings come with the first run, Segment type warnings once the Segments exist.
         const warned = [...warningCodes(first), ...warningCodes(again)];
-        for (const code of variant.warnings ?? []) assert.ok(warned.includes(code), `warning ${code} in ${JSON.stringify(warned)}`);
+        for (const code of variant.warnings ?? [])
+          assert.ok(warned.includes(code), `warning ${code} in ${JSON.stringify(warned)}`);
       }));
 
     test('basic sample replacing an existing Segment, with a row Selligent refuses: that row is never counted as loaded', () =>
-      withSim(variant, seededList({ records: [{ CUSTOMER_IDENTIFIER: 'C900', EMAIL: 'old@example.com' }], segments: [{ api_name: 'active_customers', members: [{ CUSTOMER_IDENTIFIER: 'C900' }] }] }), async (sim) => {
-        const settings = { ...sampleSettings('basic'), segment_data_import_option: 'replace' };
-        const result = await run(variant, sim, settings, BASIC_INPUT);
-        assert.equal(result.code, 0, result.stdout + result.stderr);
-        const report = result.report!;
-        assert.equal(report.status, 'partial');
-        assert.equal(report.accounting!.loaded, 3);
-        assert.equal(report.accounting!.rejected + report.accounting!.not_applied, 1);
-        if (variant.variants.failedRowDetail === 'count-only') {
-          assert.equal(report.accounting!.not_applied_by_reason.failed_without_detail, 1);
-          assert.equal(report.failed_without_detail.length, 1);
-        } else {
-          assert.equal(report.accounting!.rejected, 1);
-          assert.equal(result.rejected[0]!.code, 'MaxStringLengthExceeded');
-        }
-        assert.equal(records(sim).find((r) => r.CUSTOMER_IDENTIFIER === 'C777'), undefined);
-        assert.deepEqual(records(sim).map((r) => r.CUSTOMER_IDENTIFIER).sort(), ['C001', 'C002', 'C003', 'C900']);
-        // Replaced: the old member left, the refused row's key was never added.
-        assert.deepEqual(members(sim, 'active_customers'), ['C001', 'C002', 'C003']);
-        assert.equal(report.segments[0]!.members_loaded, 3);
-        assert.equal(report.segments[0]!.cleared, true);
-      }));
+      withSim(
+        variant,
+        seededList({
+          records: [{ CUSTOMER_IDENTIFIER: 'C900', EMAIL: 'old@example.com' }],
+          segments: [{ api_name: 'active_customers', members: [{ CUSTOMER_IDENTIFIER: 'C900' }] }],
+        }),
+        async (sim) => {
+          const settings = { ...sampleSettings('basic'), segment_data_import_option: 'replace' };
+          const result = await run(variant, sim, settings, BASIC_INPUT);
+          assert.equal(result.code, 0, result.stdout + result.stderr);
+          const report = result.report!;
+          assert.equal(report.status, 'partial');
+          assert.equal(report.accounting!.loaded, 3);
+          assert.equal(report.accounting!.rejected + report.accounting!.not_applied, 1);
+          if (variant.variants.failedRowDetail === 'count-only') {
+            assert.equal(report.accounting!.not_applied_by_reason.failed_without_detail, 1);
+            assert.equal(report.failed_without_detail.length, 1);
+          } else {
+            assert.equal(report.accounting!.rejected, 1);
+            assert.equal(result.rejected[0]!.code, 'MaxStringLengthExceeded');
+          }
+          assert.equal(
+            records(sim).find((r) => r.CUSTOMER_IDENTIFIER === 'C777'),
+            undefined,
+          );
+          assert.deepEqual(
+            records(sim)
+              .map((r) => r.CUSTOMER_IDENTIFIER)
+              .sort(),
+            ['C001', 'C002', 'C003', 'C900'],
+          );
+          // Replaced: the old member left, the refused row's key was never added.
+          assert.deepEqual(members(sim, 'active_customers'), ['C001', 'C002', 'C003']);
+          assert.equal(report.segments[0]!.members_loaded, 3);
+          assert.equal(report.segments[0]!.cleared, true);
+        },
+      ));
 
     test('StopOnError with a bad row: the refused batch is not counted as loaded and nothing of it is written (exit 6)', () =>
       withSim(variant, seededList(), async (sim) => {
@@ -168,7 +240,10 @@ for (const variant of VARIANTS) {
         // without the bad row loads, and the report says so.
         assert.equal(report.accounting!.loaded, variant.variants.serverTimeoutMs ? 2 : 0);
         assert.equal(records(sim).length, report.accounting!.loaded);
-        assert.equal(records(sim).find((r) => r.CUSTOMER_IDENTIFIER === 'C777'), undefined);
+        assert.equal(
+          records(sim).find((r) => r.CUSTOMER_IDENTIFIER === 'C777'),
+          undefined,
+        );
         assert.deepEqual(members(sim, 'active_customers'), []);
       }));
 
@@ -186,13 +261,35 @@ test('Long keys past 2^53 are sent with their exact digits: keys that differ onl
   const sim = await simulator({ seed: seededList({ fields: [{ name: 'ACCOUNT_ID', data_type: 'Long' }] }) });
   try {
     const dir = tempDir();
-    const schema = writeInput(dir, 'schema.json', JSON.stringify([['selligent_segment', 'string'], ['customer_identifier', 'string'], ['account_id', 'long']]));
-    const input = ['selligent_segment,customer_identifier,account_id', 'big,C1,9007199254740993', 'big,C2,9007199254740992', 'big,C3,9223372036854775807'].join('\n') + '\n';
-    const result = await runCli({ settings: { ...BASE_SETTINGS, key_fields: 'ACCOUNT_ID' }, input: writeInput(dir, 'input.csv', input), dir, args: ['--schema', schema], env: selligentEnv(sim) });
+    const schema = writeInput(
+      dir,
+      'schema.json',
+      JSON.stringify([
+        ['selligent_segment', 'string'],
+        ['customer_identifier', 'string'],
+        ['account_id', 'long'],
+      ]),
+    );
+    const input =
+      [
+        'selligent_segment,customer_identifier,account_id',
+        'big,C1,9007199254740993',
+        'big,C2,9007199254740992',
+        'big,C3,9223372036854775807',
+      ].join('\n') + '\n';
+    const result = await runCli({
+      settings: { ...BASE_SETTINGS, key_fields: 'ACCOUNT_ID' },
+      input: writeInput(dir, 'input.csv', input),
+      dir,
+      args: ['--schema', schema],
+      env: selligentEnv(sim),
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assertBalanced(result.report);
     assert.equal(result.report!.accounting!.loaded, 3);
-    const ids = records(sim).map((r) => String(r.ACCOUNT_ID)).sort();
+    const ids = records(sim)
+      .map((r) => String(r.ACCOUNT_ID))
+      .sort();
     assert.deepEqual(ids, ['9007199254740992', '9007199254740993', '9223372036854775807']);
     assert.equal(members(sim, 'big', 'ACCOUNT_ID').length, 3);
   } finally {

@@ -45,7 +45,15 @@ interface Written {
   text: string;
 }
 const written: Written[] = [];
-const ledger = { scenarios: 0, runs: 0, faultsInjected: 0, faultsSurvived: 0, faultsFailedAsDesigned: 0, rowsChecked: 0, rowsLost: 0 };
+const ledger = {
+  scenarios: 0,
+  runs: 0,
+  faultsInjected: 0,
+  faultsSurvived: 0,
+  faultsFailedAsDesigned: 0,
+  rowsChecked: 0,
+  rowsLost: 0,
+};
 /** Faults per run, for the figures in docs/resilience.md. */
 const perRun: string[] = [];
 
@@ -54,7 +62,10 @@ function collect(scenario: string, result: CliResult): void {
   const files = readdirSync(result.dir)
     .map((name) => join(result.dir, name))
     .filter((path) => statSync(path).isFile() && !path.endsWith('.csv') && !path.endsWith('.yml'));
-  written.push({ scenario, text: [result.stdout, result.stderr, ...files.map((path) => readFileSync(path, 'utf8'))].join('\n') });
+  written.push({
+    scenario,
+    text: [result.stdout, result.stderr, ...files.map((path) => readFileSync(path, 'utf8'))].join('\n'),
+  });
 }
 
 /** Faults the simulator answered with since the log was last cleared. */
@@ -93,11 +104,16 @@ function dataset(n: number, segments = ['seg_a', 'seg_b'], wide: Record<number, 
  * The state a clean run leaves: every input key once in the List with its values, every Segment with
  * exactly its rows' keys. Counts what is missing or doubled as lost rows (the suite requires 0).
  */
-function assertConverged(sim: SimulatorHandle, data: Dataset, options: { otherRecords?: string[]; rejected?: string[]; exactSegments?: boolean } = {}): void {
+function assertConverged(
+  sim: SimulatorHandle,
+  data: Dataset,
+  options: { otherRecords?: string[]; rejected?: string[]; exactSegments?: boolean } = {},
+): void {
   const rejected = new Set(options.rejected ?? []);
   const records = sim.listRecords(ORG, LIST);
   const byKey = new Map<string, number>();
-  for (const record of records) byKey.set(String(record.CUSTOMER_IDENTIFIER), (byKey.get(String(record.CUSTOMER_IDENTIFIER)) ?? 0) + 1);
+  for (const record of records)
+    byKey.set(String(record.CUSTOMER_IDENTIFIER), (byKey.get(String(record.CUSTOMER_IDENTIFIER)) ?? 0) + 1);
   let lost = 0;
   for (const key of data.keys) {
     if (rejected.has(key)) continue;
@@ -113,11 +129,17 @@ function assertConverged(sim: SimulatorHandle, data: Dataset, options: { otherRe
   assert.equal(lost, 0, 'rows lost or doubled');
   const expectedKeys = [...data.keys.filter((key) => !rejected.has(key)), ...(options.otherRecords ?? [])].sort();
   assert.deepEqual([...byKey.keys()].sort(), expectedKeys, 'List records');
-  assert.ok([...byKey.values()].every((count) => count === 1), 'a record is doubled');
+  assert.ok(
+    [...byKey.values()].every((count) => count === 1),
+    'a record is doubled',
+  );
   if (options.exactSegments !== false) {
     for (const [segment, keys] of data.members) {
       assert.deepEqual(
-        sim.segmentMembers(ORG, LIST, segment).map((member) => String(member.CUSTOMER_IDENTIFIER)).sort(),
+        sim
+          .segmentMembers(ORG, LIST, segment)
+          .map((member) => String(member.CUSTOMER_IDENTIFIER))
+          .sort(),
         keys.filter((key) => !rejected.has(key)).sort(),
         `members of ${segment}`,
       );
@@ -127,7 +149,9 @@ function assertConverged(sim: SimulatorHandle, data: Dataset, options: { otherRe
 
 // ------------------------------------------------------------------------------------------ running
 
-async function startSim(options: SimulatorOptions & { seedList?: Parameters<typeof seededList>[0] | null } = {}): Promise<SimulatorHandle> {
+async function startSim(
+  options: SimulatorOptions & { seedList?: Parameters<typeof seededList>[0] | null } = {},
+): Promise<SimulatorHandle> {
   const { seedList, ...rest } = options;
   return simulator({
     credentials: [{ key: API_KEY, secret: API_SECRET }],
@@ -187,7 +211,11 @@ async function run(sim: SimulatorHandle, scenario: string, spec: Run): Promise<C
 }
 
 /** One scenario: its own simulator, closed afterwards. */
-function scenario(name: string, options: Parameters<typeof startSim>[0], body: (sim: SimulatorHandle, name: string) => Promise<void>) {
+function scenario(
+  name: string,
+  options: Parameters<typeof startSim>[0],
+  body: (sim: SimulatorHandle, name: string) => Promise<void>,
+) {
   return test(name, async () => {
     ledger.scenarios++;
     const sim = await startSim(options);
@@ -201,10 +229,13 @@ function scenario(name: string, options: Parameters<typeof startSim>[0], body: (
 
 /** Holds the List's bulk lock with a load whose body never finishes, until released. */
 function holdBulkLock(sim: SimulatorHandle): { release(): Promise<void> } {
-  const request = http.request(`${sim.baseUrl}/Portal/Api/organizations/${ORG}/lists/${LIST}/data/load?keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER`, {
-    method: 'POST',
-    headers: { 'X-ApiKey': `${API_KEY}:${API_SECRET}`, 'content-type': 'application/json', 'content-length': '64' },
-  });
+  const request = http.request(
+    `${sim.baseUrl}/Portal/Api/organizations/${ORG}/lists/${LIST}/data/load?keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER`,
+    {
+      method: 'POST',
+      headers: { 'X-ApiKey': `${API_KEY}:${API_SECRET}`, 'content-type': 'application/json', 'content-length': '64' },
+    },
+  );
   const done = new Promise<void>((resolve) => {
     request.on('response', (response) => {
       response.resume();
@@ -239,30 +270,38 @@ function routes(sim: SimulatorHandle, route: string) {
 describe('fault injection', { concurrency: 4 }, () => {
   // ---------------------------------------------------------------------------------------- 429
 
-  scenario('a burst of 429 with X-RateLimit-* headers on List loads is waited out and survived', {}, async (sim, name) => {
-    const data = dataset(20);
-    sim.faults.add({ route: 'loadList', status: 429, afterCalls: 1, times: 3 });
-    const result = await run(sim, name, { data });
-    const h = result.report!.http;
-    assert.equal(h.rate_limited, 3);
-    assert.ok(h.retries >= 3);
-    assert.equal(h.rate_limit_waits, 3);
-    // X-RateLimit-Reset: 1 is honoured: at least a second per wait.
-    assert.ok(h.rate_limit_wait_seconds >= 3, String(h.rate_limit_wait_seconds));
-    assert.equal(result.report!.status, 'succeeded');
-    assert.equal(result.report!.accounting!.loaded, 20);
-    assertConverged(sim, data);
-  });
+  scenario(
+    'a burst of 429 with X-RateLimit-* headers on List loads is waited out and survived',
+    {},
+    async (sim, name) => {
+      const data = dataset(20);
+      sim.faults.add({ route: 'loadList', status: 429, afterCalls: 1, times: 3 });
+      const result = await run(sim, name, { data });
+      const h = result.report!.http;
+      assert.equal(h.rate_limited, 3);
+      assert.ok(h.retries >= 3);
+      assert.equal(h.rate_limit_waits, 3);
+      // X-RateLimit-Reset: 1 is honoured: at least a second per wait.
+      assert.ok(h.rate_limit_wait_seconds >= 3, String(h.rate_limit_wait_seconds));
+      assert.equal(result.report!.status, 'succeeded');
+      assert.equal(result.report!.accounting!.loaded, 20);
+      assertConverged(sim, data);
+    },
+  );
 
-  scenario('a burst of 429 without any rate-limit header on Segment loads backs off and is survived', {}, async (sim, name) => {
-    const data = dataset(20);
-    sim.faults.add({ route: 'loadSegment', status: 429, times: 3, headers: {} });
-    const result = await run(sim, name, { data });
-    assert.equal(result.report!.http.rate_limited, 3);
-    assert.ok(result.report!.http.retries >= 3);
-    assert.equal(routes(sim, 'loadSegment').filter((entry) => entry.status === 429).length, 3);
-    assertConverged(sim, data);
-  });
+  scenario(
+    'a burst of 429 without any rate-limit header on Segment loads backs off and is survived',
+    {},
+    async (sim, name) => {
+      const data = dataset(20);
+      sim.faults.add({ route: 'loadSegment', status: 429, times: 3, headers: {} });
+      const result = await run(sim, name, { data });
+      assert.equal(result.report!.http.rate_limited, 3);
+      assert.ok(result.report!.http.retries >= 3);
+      assert.equal(routes(sim, 'loadSegment').filter((entry) => entry.status === 429).length, 3);
+      assertConverged(sim, data);
+    },
+  );
 
   scenario('429 with Retry-After on every kind of call is honoured and survived', {}, async (sim, name) => {
     const data = dataset(10);
@@ -275,15 +314,19 @@ describe('fault injection', { concurrency: 4 }, () => {
     assertConverged(sim, data);
   });
 
-  scenario('a small per-key quota (6 per 2 s): the exporter paces itself on X-RateLimit-Remaining 0 and finishes', { rateLimit: { limit: 6, windowMs: 2_000 } }, async (sim, name) => {
-    const data = dataset(20);
-    const result = await run(sim, name, { data });
-    // Answers saying no quota is left hold the next request until X-RateLimit-Reset; a 429 that still
-    // happens (a window that turned late) is retried.
-    assert.ok(result.report!.http.pacing_wait_seconds > 0, JSON.stringify(result.report!.http));
-    assert.equal(result.report!.http.rate_limited, result.report!.http.rate_limit_waits);
-    assertConverged(sim, data);
-  });
+  scenario(
+    'a small per-key quota (6 per 2 s): the exporter paces itself on X-RateLimit-Remaining 0 and finishes',
+    { rateLimit: { limit: 6, windowMs: 2_000 } },
+    async (sim, name) => {
+      const data = dataset(20);
+      const result = await run(sim, name, { data });
+      // Answers saying no quota is left hold the next request until X-RateLimit-Reset; a 429 that still
+      // happens (a window that turned late) is retried.
+      assert.ok(result.report!.http.pacing_wait_seconds > 0, JSON.stringify(result.report!.http));
+      assert.equal(result.report!.http.rate_limited, result.report!.http.rate_limit_waits);
+      assertConverged(sim, data);
+    },
+  );
 
   scenario(
     'the per-List 429 (another bulk operation in progress) is waited out as a busy List, not made to wait for the quota window',
@@ -293,7 +336,10 @@ describe('fault injection', { concurrency: 4 }, () => {
       const data = dataset(20);
       let holder: { release(): Promise<void> } | undefined;
       const released = (async () => {
-        await until(() => holder !== undefined && routes(sim, 'loadList').some((entry) => entry.status === 429), 'a per-List 429');
+        await until(
+          () => holder !== undefined && routes(sim, 'loadList').some((entry) => entry.status === 429),
+          'a per-List 429',
+        );
         await holder!.release();
       })();
       const result = await run(sim, name, { data, onStart: () => (holder = holdBulkLock(sim)) });
@@ -320,37 +366,67 @@ describe('fault injection', { concurrency: 4 }, () => {
     assertConverged(sim, data);
   });
 
-  scenario('503 with Retry-After and 502/504 from a proxy (HTML bodies echoing the API key) are survived', {}, async (sim, name) => {
-    const data = dataset(15);
-    sim.faults.add({ route: 'loadList', status: 503, afterCalls: 1, times: 1, headers: { 'Retry-After': '1' } });
-    sim.faults.add({ route: 'loadSegment', status: 502, times: 2, body: ECHO_BODY, headers: { 'Content-Type': 'text/html' } });
-    sim.faults.add({ route: 'getFields', status: 504, times: 1, body: ECHO_BODY, headers: { 'Content-Type': 'text/html' } });
-    const result = await run(sim, name, { data });
-    assert.equal(result.report!.http.retries, 4);
-    assertConverged(sim, data);
-  });
+  scenario(
+    '503 with Retry-After and 502/504 from a proxy (HTML bodies echoing the API key) are survived',
+    {},
+    async (sim, name) => {
+      const data = dataset(15);
+      sim.faults.add({ route: 'loadList', status: 503, afterCalls: 1, times: 1, headers: { 'Retry-After': '1' } });
+      sim.faults.add({
+        route: 'loadSegment',
+        status: 502,
+        times: 2,
+        body: ECHO_BODY,
+        headers: { 'Content-Type': 'text/html' },
+      });
+      sim.faults.add({
+        route: 'getFields',
+        status: 504,
+        times: 1,
+        body: ECHO_BODY,
+        headers: { 'Content-Type': 'text/html' },
+      });
+      const result = await run(sim, name, { data });
+      assert.equal(result.report!.http.retries, 4);
+      assertConverged(sim, data);
+    },
+  );
 
-  scenario('a 503 storm longer than max_attempts fails with exit 5 SELLIGENT_UNAVAILABLE; a rerun after the storm converges', {}, async (sim, name) => {
-    const data = dataset(20);
-    sim.faults.add({ route: 'loadList', status: 503, afterCalls: 2, times: 50, body: ECHO_BODY });
-    const failed = await run(sim, name, { data, settings: { max_attempts: 3 }, expectCode: 5 });
-    const report = failed.report!;
-    assert.equal(report.status, 'failed');
-    assert.equal(report.error!.code, 'SELLIGENT_UNAVAILABLE');
-    assert.equal(report.error!.stage, 'list-load');
-    assert.match(report.error!.message, /answered 503 after 3 attempts/);
-    // The proxy echoed the credentials; the message keeps the body, scrubbed.
-    assert.match(report.error!.message, /\[REDACTED\]/);
-    assert.equal(report.accounting!.loaded, 10);
-    assert.equal(report.accounting!.not_applied_by_reason.not_sent, 10);
-    assert.equal(sim.listRecords(ORG, LIST).length, 10);
-    assert.match(failed.stdout.trim().split('\n').at(-1)!, /^selligent-export: failed - .*error SELLIGENT_UNAVAILABLE in list-load: .*exit 5/);
-    sim.faults.clear();
-    await run(sim, `${name} (rerun)`, { data });
-    assertConverged(sim, data);
-  });
+  scenario(
+    'a 503 storm longer than max_attempts fails with exit 5 SELLIGENT_UNAVAILABLE; a rerun after the storm converges',
+    {},
+    async (sim, name) => {
+      const data = dataset(20);
+      sim.faults.add({ route: 'loadList', status: 503, afterCalls: 2, times: 50, body: ECHO_BODY });
+      const failed = await run(sim, name, { data, settings: { max_attempts: 3 }, expectCode: 5 });
+      const report = failed.report!;
+      assert.equal(report.status, 'failed');
+      assert.equal(report.error!.code, 'SELLIGENT_UNAVAILABLE');
+      assert.equal(report.error!.stage, 'list-load');
+      assert.match(report.error!.message, /answered 503 after 3 attempts/);
+      // The proxy echoed the credentials; the message keeps the body, scrubbed.
+      assert.match(report.error!.message, /\[REDACTED\]/);
+      assert.equal(report.accounting!.loaded, 10);
+      assert.equal(report.accounting!.not_applied_by_reason.not_sent, 10);
+      assert.equal(sim.listRecords(ORG, LIST).length, 10);
+      assert.match(
+        failed.stdout.trim().split('\n').at(-1)!,
+        /^selligent-export: failed - .*error SELLIGENT_UNAVAILABLE in list-load: .*exit 5/,
+      );
+      sim.faults.clear();
+      await run(sim, `${name} (rerun)`, { data });
+      assertConverged(sim, data);
+    },
+  );
 
-  const stages: Array<{ stage: string; route: string; status: 500 | 502 | 503 | 504; afterCalls?: number; newList?: boolean; replace?: boolean }> = [
+  const stages: Array<{
+    stage: string;
+    route: string;
+    status: 500 | 502 | 503 | 504;
+    afterCalls?: number;
+    newList?: boolean;
+    replace?: boolean;
+  }> = [
     { stage: 'preflight', route: 'getList', status: 500 },
     { stage: 'list-setup', route: 'createList', status: 503, newList: true },
     { stage: 'list-setup', route: 'createFields', status: 502, newList: true },
@@ -363,13 +439,20 @@ describe('fault injection', { concurrency: 4 }, () => {
   for (const { stage, route, status, afterCalls, newList, replace } of stages) {
     scenario(
       `a ${status} on call ${(afterCalls ?? 0) + 1} of ${route} (${stage}) is retried and survived`,
-      newList ? { seedList: null } : replace ? { seedList: { segments: [{ api_name: 'seg_a' }, { api_name: 'seg_b' }] } } : {},
+      newList
+        ? { seedList: null }
+        : replace
+          ? { seedList: { segments: [{ api_name: 'seg_a' }, { api_name: 'seg_b' }] } }
+          : {},
       async (sim, name) => {
         const data = dataset(12);
         sim.faults.add({ route, status, afterCalls, times: 1 });
         const result = await run(sim, name, {
           data,
-          settings: { ...(newList ? { create_list_if_not_exists: true } : {}), ...(replace ? { segment_data_import_option: 'replace' } : {}) },
+          settings: {
+            ...(newList ? { create_list_if_not_exists: true } : {}),
+            ...(replace ? { segment_data_import_option: 'replace' } : {}),
+          },
         });
         const calls = routes(sim, route);
         assert.equal(calls[afterCalls ?? 0]!.status, status);
@@ -394,7 +477,10 @@ describe('fault injection', { concurrency: 4 }, () => {
       const settings = { create_list_if_not_exists: true, max_attempts: 2 };
       sim.faults.add({ route: 'createFields', status: 503, times: 2 });
       const first = await run(sim, name, { data, settings, expectCode: 5 });
-      assert.deepEqual([first.report!.error!.code, first.report!.error!.stage], ['SELLIGENT_UNAVAILABLE', 'list-setup']);
+      assert.deepEqual(
+        [first.report!.error!.code, first.report!.error!.stage],
+        ['SELLIGENT_UNAVAILABLE', 'list-setup'],
+      );
       assert.equal(first.report!.list!.created, true);
       assert.deepEqual(first.report!.list!.fields_created, []);
       assert.equal(first.report!.accounting!.not_applied_by_reason.not_sent, 12);
@@ -403,7 +489,10 @@ describe('fault injection', { concurrency: 4 }, () => {
 
       sim.faults.add({ route: 'setBusinessKey', status: 503, times: 2 });
       const second = await run(sim, `${name} (rerun 1)`, { data, settings, expectCode: 5 });
-      assert.deepEqual([second.report!.error!.code, second.report!.error!.stage], ['SELLIGENT_UNAVAILABLE', 'list-setup']);
+      assert.deepEqual(
+        [second.report!.error!.code, second.report!.error!.stage],
+        ['SELLIGENT_UNAVAILABLE', 'list-setup'],
+      );
       assert.equal(second.report!.list!.created, false);
       assert.deepEqual(second.report!.list!.fields_created, ['CUSTOMER_IDENTIFIER', 'EMAIL', 'FIRST_NAME']);
       assert.equal(sim.businessKey(ORG, LIST), undefined);
@@ -418,51 +507,70 @@ describe('fault injection', { concurrency: 4 }, () => {
 
   // ---------------------------------------------------------------------------------------- dropped connections
 
-  scenario('connections dropped mid-response on List and Segment loads: retried, no row lost or doubled', {}, async (sim, name) => {
-    const data = dataset(25);
-    // Without a status the request is processed first, then the answer is cut: the retry repeats work already done.
-    sim.faults.add({ route: 'loadList', dropConnection: true, afterCalls: 1, times: 2 });
-    sim.faults.add({ route: 'loadSegment', dropConnection: true, afterCalls: 1, times: 2 });
-    const result = await run(sim, name, { data });
-    assert.equal(sim.requestLog().filter((entry) => entry.fault === 'drop').length, 4);
-    assert.ok(result.report!.http.retries >= 4);
-    // The batch whose answers were lost was applied three times; Selligent counts the last as updates, and
-    // the accounting counts each row once.
-    assert.equal(result.report!.accounting!.loaded, 25);
-    assert.deepEqual([result.report!.list!.inserted, result.report!.list!.updated], [20, 5]);
-    assert.deepEqual(result.report!.segments.map((segment) => segment.members_loaded), [13, 12]);
-    assertConverged(sim, data);
-  });
+  scenario(
+    'connections dropped mid-response on List and Segment loads: retried, no row lost or doubled',
+    {},
+    async (sim, name) => {
+      const data = dataset(25);
+      // Without a status the request is processed first, then the answer is cut: the retry repeats work already done.
+      sim.faults.add({ route: 'loadList', dropConnection: true, afterCalls: 1, times: 2 });
+      sim.faults.add({ route: 'loadSegment', dropConnection: true, afterCalls: 1, times: 2 });
+      const result = await run(sim, name, { data });
+      assert.equal(sim.requestLog().filter((entry) => entry.fault === 'drop').length, 4);
+      assert.ok(result.report!.http.retries >= 4);
+      // The batch whose answers were lost was applied three times; Selligent counts the last as updates, and
+      // the accounting counts each row once.
+      assert.equal(result.report!.accounting!.loaded, 25);
+      assert.deepEqual([result.report!.list!.inserted, result.report!.list!.updated], [20, 5]);
+      assert.deepEqual(
+        result.report!.segments.map((segment) => segment.members_loaded),
+        [13, 12],
+      );
+      assertConverged(sim, data);
+    },
+  );
 
-  scenario('answers to creates (List, fields, business key, Segment) lost mid-response: the retry finds them created', { seedList: null }, async (sim, name) => {
-    const data = dataset(10);
-    for (const route of ['createList', 'createFields', 'setBusinessKey', 'createStaticSegment'] as const) sim.faults.add({ route, dropConnection: true, times: 1 });
-    const result = await run(sim, name, { data, settings: { create_list_if_not_exists: true } });
-    assert.equal(sim.requestLog().filter((entry) => entry.fault === 'drop').length, 4);
-    assert.equal(result.report!.list!.created, true);
-    assert.deepEqual(result.report!.list!.fields_created, ['CUSTOMER_IDENTIFIER', 'EMAIL', 'FIRST_NAME']);
-    assert.ok(result.report!.segments.every((segment) => segment.created));
-    assertConverged(sim, data);
-  });
+  scenario(
+    'answers to creates (List, fields, business key, Segment) lost mid-response: the retry finds them created',
+    { seedList: null },
+    async (sim, name) => {
+      const data = dataset(10);
+      for (const route of ['createList', 'createFields', 'setBusinessKey', 'createStaticSegment'] as const)
+        sim.faults.add({ route, dropConnection: true, times: 1 });
+      const result = await run(sim, name, { data, settings: { create_list_if_not_exists: true } });
+      assert.equal(sim.requestLog().filter((entry) => entry.fault === 'drop').length, 4);
+      assert.equal(result.report!.list!.created, true);
+      assert.deepEqual(result.report!.list!.fields_created, ['CUSTOMER_IDENTIFIER', 'EMAIL', 'FIRST_NAME']);
+      assert.ok(result.report!.segments.every((segment) => segment.created));
+      assertConverged(sim, data);
+    },
+  );
 
   // ---------------------------------------------------------------------------------------- slow answers
 
   const slow = { request_timeout_seconds: 2, max_attempts: 6 };
 
-  scenario('a List load answered after request_timeout_seconds times out, is retried and succeeds', {}, async (sim, name) => {
-    const data = dataset(15);
-    sim.faults.add({ route: 'loadList', delayMs: 4_500, afterCalls: 1, times: 1 });
-    const result = await run(sim, name, { data, settings: slow });
-    assert.equal(result.report!.http.by_status.ETIMEDOUT, 1);
-    assert.equal(result.report!.http.split_batches, 0);
-    assertConverged(sim, data);
-  });
+  scenario(
+    'a List load answered after request_timeout_seconds times out, is retried and succeeds',
+    {},
+    async (sim, name) => {
+      const data = dataset(15);
+      sim.faults.add({ route: 'loadList', delayMs: 4_500, afterCalls: 1, times: 1 });
+      const result = await run(sim, name, { data, settings: slow });
+      assert.equal(result.report!.http.by_status.ETIMEDOUT, 1);
+      assert.equal(result.report!.http.split_batches, 0);
+      assertConverged(sim, data);
+    },
+  );
 
   scenario('a batch timing out twice in a row is split in half; the halves load', {}, async (sim, name) => {
     const data = dataset(12);
     sim.faults.add({ route: 'loadList', delayMs: 4_500, afterCalls: 1, times: 2 });
     sim.faults.add({ route: 'loadSegment', delayMs: 4_500, times: 2 });
-    const result = await run(sim, name, { data, settings: { ...slow, batch_rows: 6, segment_batch_rows: 6, segment_batch_rows_max: 6 } });
+    const result = await run(sim, name, {
+      data,
+      settings: { ...slow, batch_rows: 6, segment_batch_rows: 6, segment_batch_rows_max: 6 },
+    });
     assert.equal(result.report!.http.by_status.ETIMEDOUT, 4);
     assert.equal(result.report!.http.split_batches, 2);
     // 2 batches, the second split into two halves.
@@ -472,107 +580,146 @@ describe('fault injection', { concurrency: 4 }, () => {
     assertConverged(sim, data);
   });
 
-  scenario('a service slower than request_timeout_seconds on every load: exit 5 SELLIGENT_TIMEOUT in bounded time, no row reported rejected; a rerun converges', {}, async (sim, name) => {
-    const data = dataset(4);
-    sim.faults.add({ route: 'loadList', delayMs: 4_500 });
-    const started = performance.now();
-    const failed = await run(sim, name, { data, settings: { ...slow, max_attempts: 3, batch_rows: 4 }, expectCode: 5, timeoutMs: 60_000 });
-    assert.ok(performance.now() - started < 45_000);
-    assert.equal(failed.report!.error!.code, 'SELLIGENT_TIMEOUT');
-    assert.equal(failed.report!.error!.stage, 'list-load');
-    assert.match(failed.report!.error!.message, /timed out after 3 attempts/);
-    // Split down to one row, which is retried rather than rejected: it may well have been loaded.
-    assert.equal(failed.report!.http.split_batches, 2);
-    assert.equal(failed.rejected.length, 0);
-    assert.equal(failed.report!.accounting!.rejected, 0);
-    assert.equal(failed.report!.accounting!.not_applied_by_reason.not_sent, 4);
-    sim.faults.clear();
-    await run(sim, `${name} (rerun)`, { data });
-    assertConverged(sim, data);
-  });
+  scenario(
+    'a service slower than request_timeout_seconds on every load: exit 5 SELLIGENT_TIMEOUT in bounded time, no row reported rejected; a rerun converges',
+    {},
+    async (sim, name) => {
+      const data = dataset(4);
+      sim.faults.add({ route: 'loadList', delayMs: 4_500 });
+      const started = performance.now();
+      const failed = await run(sim, name, {
+        data,
+        settings: { ...slow, max_attempts: 3, batch_rows: 4 },
+        expectCode: 5,
+        timeoutMs: 60_000,
+      });
+      assert.ok(performance.now() - started < 45_000);
+      assert.equal(failed.report!.error!.code, 'SELLIGENT_TIMEOUT');
+      assert.equal(failed.report!.error!.stage, 'list-load');
+      assert.match(failed.report!.error!.message, /timed out after 3 attempts/);
+      // Split down to one row, which is retried rather than rejected: it may well have been loaded.
+      assert.equal(failed.report!.http.split_batches, 2);
+      assert.equal(failed.rejected.length, 0);
+      assert.equal(failed.report!.accounting!.rejected, 0);
+      assert.equal(failed.report!.accounting!.not_applied_by_reason.not_sent, 4);
+      sim.faults.clear();
+      await run(sim, `${name} (rerun)`, { data });
+      assertConverged(sim, data);
+    },
+  );
 
   // ---------------------------------------------------------------------------------------- 413
 
-  scenario('413 on large batches (maxBodyBytes 2 KB): batches split down, a row alone over the limit is rejected as BATCH_TOO_LARGE, the rest load', { maxBodyBytes: 2_048 }, async (sim, name) => {
-    const data = dataset(30, ['seg_a', 'seg_b'], { 7: 3_000, 8: 95, 9: 95, 10: 95, 11: 95, 12: 95 });
-    const result = await run(sim, name, { data, settings: { batch_rows: 50, segment_batch_rows: 50, segment_batch_rows_max: 50 } });
-    const report = result.report!;
-    assert.ok(report.http.by_status['413']! >= 2);
-    assert.ok(report.http.split_batches >= 1);
-    assert.equal(report.status, 'partial');
-    assert.equal(report.accounting!.rejected, 1);
-    assert.equal(report.accounting!.loaded, 29);
-    assert.equal(result.rejected.length, 1);
-    const [row] = result.rejected;
-    assert.equal(row!.code, 'BATCH_TOO_LARGE');
-    assert.equal(row!.row, 7);
-    assert.equal(row!.stage, 'list-load');
-    assert.deepEqual(row!.key, { CUSTOMER_IDENTIFIER: 'C0007' });
-    assert.match(String(row!.message), /413/);
-    // The rejected key is not routed to its Segment either.
-    assertConverged(sim, data, { rejected: ['C0007'] });
-    assert.equal(report.segments.find((segment) => segment.api_name === 'seg_a')!.skipped_rejected_keys, 1);
-  });
+  scenario(
+    '413 on large batches (maxBodyBytes 2 KB): batches split down, a row alone over the limit is rejected as BATCH_TOO_LARGE, the rest load',
+    { maxBodyBytes: 2_048 },
+    async (sim, name) => {
+      const data = dataset(30, ['seg_a', 'seg_b'], { 7: 3_000, 8: 95, 9: 95, 10: 95, 11: 95, 12: 95 });
+      const result = await run(sim, name, {
+        data,
+        settings: { batch_rows: 50, segment_batch_rows: 50, segment_batch_rows_max: 50 },
+      });
+      const report = result.report!;
+      assert.ok(report.http.by_status['413']! >= 2);
+      assert.ok(report.http.split_batches >= 1);
+      assert.equal(report.status, 'partial');
+      assert.equal(report.accounting!.rejected, 1);
+      assert.equal(report.accounting!.loaded, 29);
+      assert.equal(result.rejected.length, 1);
+      const [row] = result.rejected;
+      assert.equal(row!.code, 'BATCH_TOO_LARGE');
+      assert.equal(row!.row, 7);
+      assert.equal(row!.stage, 'list-load');
+      assert.deepEqual(row!.key, { CUSTOMER_IDENTIFIER: 'C0007' });
+      assert.match(String(row!.message), /413/);
+      // The rejected key is not routed to its Segment either.
+      assertConverged(sim, data, { rejected: ['C0007'] });
+      assert.equal(report.segments.find((segment) => segment.api_name === 'seg_a')!.skipped_rejected_keys, 1);
+    },
+  );
 
   // ---------------------------------------------------------------------------------------- 401
 
-  scenario('401 mid-run on a Segment load: exit 4, the report names segment-load, the List load had completed', {}, async (sim, name) => {
-    const data = dataset(20);
-    sim.faults.add({ route: 'loadSegment', status: 401, afterCalls: 2, times: 1, body: ECHO_BODY });
-    const result = await run(sim, name, { data, expectCode: 4 });
-    const report = result.report!;
-    assert.equal(report.status, 'failed');
-    assert.equal(report.error!.code, 'SELLIGENT_UNAUTHORIZED');
-    assert.equal(report.error!.stage, 'segment-load');
-    assert.match(report.error!.message, /answered 401/);
-    // Not retried: credentials do not heal.
-    assert.equal(routes(sim, 'loadSegment').length, 3);
-    assert.equal(report.list!.rows_sent, 20);
-    assert.equal(report.accounting!.loaded, 20);
-    assert.equal(sim.listRecords(ORG, LIST).length, 20);
-    // seg_a done (2 batches), seg_b failed on its first batch.
-    assert.deepEqual(report.segments.map((segment) => [segment.api_name, segment.status, segment.members_loaded]), [
-      ['seg_a', 'succeeded', 10],
-      ['seg_b', 'failed', 0],
-    ]);
-    assertConverged(sim, { ...data, members: new Map([['seg_a', data.members.get('seg_a')!]]) });
-  });
+  scenario(
+    '401 mid-run on a Segment load: exit 4, the report names segment-load, the List load had completed',
+    {},
+    async (sim, name) => {
+      const data = dataset(20);
+      sim.faults.add({ route: 'loadSegment', status: 401, afterCalls: 2, times: 1, body: ECHO_BODY });
+      const result = await run(sim, name, { data, expectCode: 4 });
+      const report = result.report!;
+      assert.equal(report.status, 'failed');
+      assert.equal(report.error!.code, 'SELLIGENT_UNAUTHORIZED');
+      assert.equal(report.error!.stage, 'segment-load');
+      assert.match(report.error!.message, /answered 401/);
+      // Not retried: credentials do not heal.
+      assert.equal(routes(sim, 'loadSegment').length, 3);
+      assert.equal(report.list!.rows_sent, 20);
+      assert.equal(report.accounting!.loaded, 20);
+      assert.equal(sim.listRecords(ORG, LIST).length, 20);
+      // seg_a done (2 batches), seg_b failed on its first batch.
+      assert.deepEqual(
+        report.segments.map((segment) => [segment.api_name, segment.status, segment.members_loaded]),
+        [
+          ['seg_a', 'succeeded', 10],
+          ['seg_b', 'failed', 0],
+        ],
+      );
+      assertConverged(sim, { ...data, members: new Map([['seg_a', data.members.get('seg_a')!]]) });
+    },
+  );
 
   // ---------------------------------------------------------------------------------------- signals
 
-  scenario('SIGTERM mid-List-load: failed, INTERRUPTED in list-load, exit 5, balanced; the rerun ends as one clean run', { latencyMs: 150 }, async (sim, name) => {
-    const data = dataset(30);
-    const failed = await run(sim, name, {
-      data,
-      expectCode: 5,
-      extraFaults: 1,
-      onStart: (child) => void until(() => routes(sim, 'loadList').length >= 2, 'the List load').then(() => child.kill('SIGTERM')),
-    });
-    const report = failed.report!;
-    assert.equal(report.status, 'failed');
-    assert.equal(report.error!.code, 'INTERRUPTED');
-    assert.equal(report.error!.stage, 'list-load');
-    assert.ok(report.accounting!.loaded > 0 && report.accounting!.loaded < 30, String(report.accounting!.loaded));
-    assert.equal(report.accounting!.not_applied_by_reason.not_sent, 30 - report.accounting!.loaded);
-    assert.equal(sim.listRecords(ORG, LIST).length, report.accounting!.loaded);
-    assert.equal(routes(sim, 'loadSegment').length, 0);
-    assert.match(failed.stdout, /received SIGTERM/);
-    sim.configure({ latencyMs: 0 });
-    // The rerun, and one clean run on a fresh simulator, end in the same state.
-    const fresh = await startSim();
-    try {
-      await Promise.all([run(sim, `${name} (rerun)`, { data }), run(fresh, `${name} (clean run)`, { data })]);
-      assertConverged(sim, data);
-      assertConverged(fresh, data);
-      const state = (s: SimulatorHandle) => ({
-        records: s.listRecords(ORG, LIST).map(({ ID: _id, ...rest }) => rest).sort((a, b) => String(a.CUSTOMER_IDENTIFIER).localeCompare(String(b.CUSTOMER_IDENTIFIER))),
-        segments: Object.fromEntries([...data.members.keys()].map((segment) => [segment, s.segmentMembers(ORG, LIST, segment).map((m) => m.CUSTOMER_IDENTIFIER).sort()])),
+  scenario(
+    'SIGTERM mid-List-load: failed, INTERRUPTED in list-load, exit 5, balanced; the rerun ends as one clean run',
+    { latencyMs: 150 },
+    async (sim, name) => {
+      const data = dataset(30);
+      const failed = await run(sim, name, {
+        data,
+        expectCode: 5,
+        extraFaults: 1,
+        onStart: (child) =>
+          void until(() => routes(sim, 'loadList').length >= 2, 'the List load').then(() => child.kill('SIGTERM')),
       });
-      assert.deepEqual(state(sim), state(fresh));
-    } finally {
-      await fresh.close();
-    }
-  });
+      const report = failed.report!;
+      assert.equal(report.status, 'failed');
+      assert.equal(report.error!.code, 'INTERRUPTED');
+      assert.equal(report.error!.stage, 'list-load');
+      assert.ok(report.accounting!.loaded > 0 && report.accounting!.loaded < 30, String(report.accounting!.loaded));
+      assert.equal(report.accounting!.not_applied_by_reason.not_sent, 30 - report.accounting!.loaded);
+      assert.equal(sim.listRecords(ORG, LIST).length, report.accounting!.loaded);
+      assert.equal(routes(sim, 'loadSegment').length, 0);
+      assert.match(failed.stdout, /received SIGTERM/);
+      sim.configure({ latencyMs: 0 });
+      // The rerun, and one clean run on a fresh simulator, end in the same state.
+      const fresh = await startSim();
+      try {
+        await Promise.all([run(sim, `${name} (rerun)`, { data }), run(fresh, `${name} (clean run)`, { data })]);
+        assertConverged(sim, data);
+        assertConverged(fresh, data);
+        const state = (s: SimulatorHandle) => ({
+          records: s
+            .listRecords(ORG, LIST)
+            .map(({ ID: _id, ...rest }) => rest)
+            .sort((a, b) => String(a.CUSTOMER_IDENTIFIER).localeCompare(String(b.CUSTOMER_IDENTIFIER))),
+          segments: Object.fromEntries(
+            [...data.members.keys()].map((segment) => [
+              segment,
+              s
+                .segmentMembers(ORG, LIST, segment)
+                .map((m) => m.CUSTOMER_IDENTIFIER)
+                .sort(),
+            ]),
+          ),
+        });
+        assert.deepEqual(state(sim), state(fresh));
+      } finally {
+        await fresh.close();
+      }
+    },
+  );
 
   scenario(
     'SIGTERM mid-Segment-load in replace mode, then a rerun: every Segment ends with exactly its members, others untouched',
@@ -595,7 +742,10 @@ describe('fault injection', { concurrency: 4 }, () => {
         settings,
         expectCode: 5,
         extraFaults: 1,
-        onStart: (child) => void until(() => routes(sim, 'loadSegment').length >= 2, 'the first Segment load').then(() => child.kill('SIGTERM')),
+        onStart: (child) =>
+          void until(() => routes(sim, 'loadSegment').length >= 2, 'the first Segment load').then(() =>
+            child.kill('SIGTERM'),
+          ),
       });
       const report = failed.report!;
       assert.equal(report.error!.code, 'INTERRUPTED');
@@ -608,18 +758,30 @@ describe('fault injection', { concurrency: 4 }, () => {
       assert.equal(a!.status, 'failed');
       assert.ok(a!.members_loaded > 0 && a!.members_loaded < 8);
       assert.deepEqual([b!.status, b!.cleared, c!.status, c!.created], ['pending', false, 'pending', true]);
-      assert.deepEqual(sim.segmentMembers(ORG, LIST, 'seg_b').map((m) => m.CUSTOMER_IDENTIFIER), ['OLD2']);
+      assert.deepEqual(
+        sim.segmentMembers(ORG, LIST, 'seg_b').map((m) => m.CUSTOMER_IDENTIFIER),
+        ['OLD2'],
+      );
       assert.deepEqual(sim.segmentMembers(ORG, LIST, 'seg_c'), []);
       sim.configure({ latencyMs: 0 });
       const rerun = await run(sim, `${name} (rerun)`, { data, settings });
-      assert.deepEqual(rerun.report!.segments.map((segment) => [segment.api_name, segment.cleared, segment.created]), [
-        ['seg_a', true, false],
-        ['seg_b', true, false],
-        ['seg_c', true, false],
-      ]);
+      assert.deepEqual(
+        rerun.report!.segments.map((segment) => [segment.api_name, segment.cleared, segment.created]),
+        [
+          ['seg_a', true, false],
+          ['seg_b', true, false],
+          ['seg_c', true, false],
+        ],
+      );
       // Exactly the intended members (old ones replaced), the List never deleted from, seg_z untouched.
       assertConverged(sim, data, { otherRecords: ['OLD1', 'OLD2', 'OLD3'] });
-      assert.deepEqual(sim.segmentMembers(ORG, LIST, 'seg_z').map((m) => m.CUSTOMER_IDENTIFIER).sort(), ['OLD1', 'OLD3']);
+      assert.deepEqual(
+        sim
+          .segmentMembers(ORG, LIST, 'seg_z')
+          .map((m) => m.CUSTOMER_IDENTIFIER)
+          .sort(),
+        ['OLD1', 'OLD3'],
+      );
     },
   );
 });
@@ -630,7 +792,8 @@ test('no secret in any byte written across every fault scenario (stdout, stderr,
   assert.ok(written.length >= ledger.runs && ledger.runs >= 25, `only ${written.length} runs collected`);
   const all = written.map((entry) => entry.text).join('\n');
   for (const entry of written) {
-    for (const secret of SECRETS) assert.ok(!entry.text.includes(secret), `${entry.scenario}: output contains ${secret}`);
+    for (const secret of SECRETS)
+      assert.ok(!entry.text.includes(secret), `${entry.scenario}: output contains ${secret}`);
   }
   // The echoing proxy's pages did reach the output, scrubbed: the check above looked at real exposure.
   assert.match(all, /X-ApiKey: \[REDACTED\]/);

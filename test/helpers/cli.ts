@@ -55,12 +55,17 @@ export async function runCli(run: CliRun): Promise<CliResult> {
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs ?? 120_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
   clearTimeout(timer);
   const report = existsSync(reportPath) ? readReport(reportPath) : undefined;
   const rejectedPath = report?.rejected_rows.file ?? join(dir, 'report.rejected.jsonl');
   const rejectedText = existsSync(rejectedPath) ? readFileSync(rejectedPath, 'utf8') : '';
-  const rejected = rejectedText.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const rejected = rejectedText
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   return { code, signal, stdout, stderr, report, reportPath, rejected, rejectedText, dir };
 }
 
@@ -68,7 +73,10 @@ export async function runCli(run: CliRun): Promise<CliResult> {
 export function readReport(path: string): RunReport {
   const json: unknown = JSON.parse(readFileSync(path, 'utf8'));
   const problems = validateReport(json);
-  if (problems.length > 0) throw new Error(`${path} does not match docs/report.schema.json:\n${problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new Error(
+      `${path} does not match docs/report.schema.json:\n${problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n')}`,
+    );
   return json as RunReport;
 }
 

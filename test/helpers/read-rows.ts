@@ -8,13 +8,19 @@ import type { RawRow } from '../../src/source/raw-rows.js';
  * ChunkParser per object, its JSON types merged into `reader.nativeTypes` and its row count into
  * `reader.objectsRead` (as the read stage does). `firstRows` holds the number of each object's first row.
  */
-export async function readAllRows(reader: InputReader, maxFieldBytes: number): Promise<{ rows: RawRow[]; firstRows: number[] }> {
+export async function readAllRows(
+  reader: InputReader,
+  maxFieldBytes: number,
+): Promise<{ rows: RawRow[]; firstRows: number[] }> {
   const rows: RawRow[] = [];
   const firstRows: number[] = [];
   let parser: ChunkParser | undefined;
   let parserObject = -1;
   let lastObject = -1;
-  const mergeNativeTypes = (): void => parser?.nativeTypes.forEach((type, i) => (reader.nativeTypes[i] = joinInferred(reader.nativeTypes[i] ?? 'unknown', type)));
+  const mergeNativeTypes = (): void =>
+    parser?.nativeTypes.forEach(
+      (type, i) => (reader.nativeTypes[i] = joinInferred(reader.nativeTypes[i] ?? 'unknown', type)),
+    );
   for await (const piece of reader.pieces()) {
     let pieceRows = piece.rows;
     if (!pieceRows) {

@@ -1,4 +1,10 @@
-import { DEV_API_KEY, DEV_API_SECRET, startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.ts';
+import {
+  DEV_API_KEY,
+  DEV_API_SECRET,
+  startSimulator,
+  type SimulatorHandle,
+  type SimulatorOptions,
+} from '../../src/simulator/index.ts';
 
 export type { SimulatorHandle };
 
@@ -19,7 +25,12 @@ export async function simulator(options: SimulatorOptions = {}): Promise<Simulat
 }
 
 export function selligentEnv(sim: SimulatorHandle, extra: Record<string, string> = {}): Record<string, string> {
-  return { SELLIGENT_BASE_URL: sim.baseUrl, SELLIGENT_API_KEY: DEV_API_KEY, SELLIGENT_API_SECRET: DEV_API_SECRET, ...extra };
+  return {
+    SELLIGENT_BASE_URL: sim.baseUrl,
+    SELLIGENT_API_KEY: DEV_API_KEY,
+    SELLIGENT_API_SECRET: DEV_API_SECRET,
+    ...extra,
+  };
 }
 
 /** Requests that could have changed state. */
@@ -28,7 +39,10 @@ export function writes(sim: SimulatorHandle) {
 }
 
 export function members(sim: SimulatorHandle, segment: string, key = 'CUSTOMER_IDENTIFIER', list = LIST): string[] {
-  return sim.segmentMembers(ORG, list, segment).map((record) => String(record[key])).sort();
+  return sim
+    .segmentMembers(ORG, list, segment)
+    .map((record) => String(record[key]))
+    .sort();
 }
 
 export function records(sim: SimulatorHandle, list = LIST): Array<Record<string, unknown>> {
@@ -40,7 +54,13 @@ export function record(sim: SimulatorHandle, id: string, list = LIST): Record<st
 }
 
 /** A seeded List like the samples': customer id key, e-mail and names as Text. */
-export function seededList(extra: { fields?: Array<{ name: string; data_type: string; length?: number }>; records?: Array<Record<string, unknown>>; segments?: Array<{ api_name: string; type?: string; members?: Array<Record<string, unknown>> }> } = {}) {
+export function seededList(
+  extra: {
+    fields?: Array<{ name: string; data_type: string; length?: number }>;
+    records?: Array<Record<string, unknown>>;
+    segments?: Array<{ api_name: string; type?: string; members?: Array<Record<string, unknown>> }>;
+  } = {},
+) {
   return {
     lists: [
       {

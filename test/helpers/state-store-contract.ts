@@ -41,12 +41,22 @@ export async function tempDir(): Promise<string> {
 }
 
 /** Writes `entries` as a new generation after `previous` and commits it. */
-export async function writeAndCommit(store: StateStore, entries: StateEntry[], previous: LoadedState | undefined, partitions = 16) {
+export async function writeAndCommit(
+  store: StateStore,
+  entries: StateEntry[],
+  previous: LoadedState | undefined,
+  partitions = 16,
+) {
   const written = await write(store, entries, previous, partitions);
   return commitState(store, written, previous);
 }
 
-export async function write(store: StateStore, entries: StateEntry[], previous: LoadedState | undefined, partitions = 16) {
+export async function write(
+  store: StateStore,
+  entries: StateEntry[],
+  previous: LoadedState | undefined,
+  partitions = 16,
+) {
   const writer = new StateWriter(await tempDir(), partitions);
   // Any order: the writer partitions them.
   for (const entry of [...entries].reverse()) await writer.add(entry);
@@ -83,10 +93,14 @@ export function stateStoreContract(options: ContractOptions): void {
     assert.equal(state.manifest.partition_count, 16);
     assert.deepEqual(state.manifest.segments, { S1: 334, S2: 167 });
     assert.deepEqual(state.manifest.identity, IDENTITY);
-    assert.equal(state.manifest.bytes, state.manifest.pieces.reduce((sum, piece) => sum + piece.bytes, 0));
+    assert.equal(
+      state.manifest.bytes,
+      state.manifest.pieces.reduce((sum, piece) => sum + piece.bytes, 0),
+    );
     assert.deepEqual(await allEntries(store, state), byKey(entries));
     for (const piece of state.manifest.pieces) {
-      for (const entry of await readPartition(store, state, piece.partition)) assert.equal(partitionOf(entry.key, 16), piece.partition);
+      for (const entry of await readPartition(store, state, piece.partition))
+        assert.equal(partitionOf(entry.key, 16), piece.partition);
     }
     const manifestText = (await store.get(`${state.manifest.directory}/${MANIFEST_NAME}`))!.toString('utf8');
     assert.ok(!manifestText.includes('person1'), 'no key or row value in the manifest');
@@ -102,7 +116,10 @@ export function stateStoreContract(options: ContractOptions): void {
       const seen: StateEntry[] = [];
       for (let p = 0; p < count; p++) {
         const part = await readEntriesFor(store, state, p, count);
-        assert.ok(part.every((entry) => partitionOf(entry.key, count) === p), `partition ${p} of ${count}`);
+        assert.ok(
+          part.every((entry) => partitionOf(entry.key, count) === p),
+          `partition ${p} of ${count}`,
+        );
         seen.push(...part);
       }
       assert.deepEqual(byKey(seen), byKey(entries), `every entry once at ${count} partitions`);
@@ -134,7 +151,11 @@ export function stateStoreContract(options: ContractOptions): void {
     const first = await write(store, sampleEntries(10, ',a'), read);
     const second = await write(store, sampleEntries(10, ',b'), read);
     await commitState(store, first, read);
-    await assert.rejects(commitState(store, second, read), (error: unknown) => error instanceof StateConflictError && error.code === 'STATE_CONFLICT' && error.exitCode === 5);
+    await assert.rejects(
+      commitState(store, second, read),
+      (error: unknown) =>
+        error instanceof StateConflictError && error.code === 'STATE_CONFLICT' && error.exitCode === 5,
+    );
     const now = (await readState(store))!;
     assert.equal(now.manifest.directory, first.manifest.directory);
     assert.deepEqual(await allEntries(store, now), byKey(sampleEntries(10, ',a')));
@@ -155,15 +176,20 @@ export function stateStoreContract(options: ContractOptions): void {
     const store = await options.fresh();
     await writeAndCommit(store, sampleEntries(10), undefined);
     const read = (await readState(store))!;
-    const written = [await write(store, sampleEntries(10, ',a'), read), await write(store, sampleEntries(10, ',b'), read)];
+    const written = [
+      await write(store, sampleEntries(10, ',a'), read),
+      await write(store, sampleEntries(10, ',b'), read),
+    ];
     const outcomes = await Promise.allSettled(written.map((one) => commitState(store, one, read)));
     const won = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [i] : []));
-    for (const outcome of outcomes) if (outcome.status === 'rejected') assert.ok(outcome.reason instanceof StateConflictError, String(outcome.reason));
+    for (const outcome of outcomes)
+      if (outcome.status === 'rejected')
+        assert.ok(outcome.reason instanceof StateConflictError, String(outcome.reason));
     if (await options.exactlyOneWinner(store)) assert.equal(won.length, 1, 'exactly one commit wins');
     else assert.ok(won.length >= 1, 'at least one commit wins');
     const now = (await readState(store))!;
     const winner = written.findIndex((one) => one.manifest.directory === now.manifest.directory);
-    assert.ok(won.includes(winner), 'the state in force is a winner\'s');
+    assert.ok(won.includes(winner), "the state in force is a winner's");
     assert.deepEqual(await allEntries(store, now), byKey(sampleEntries(10, winner === 0 ? ',a' : ',b')));
     await store.close();
   });
@@ -196,7 +222,10 @@ function describe_bad_state(options: ContractOptions): void {
     bytes[bytes.length - 5] ^= 0xff;
     await options.overwrite(store, name, bytes);
     await assert.rejects(readPartition(store, state, 2), unusable('STATE_CHECKSUM_MISMATCH', /part-0002\.jsonl\.gz/));
-    await assert.rejects(stageState(store, state, await tempDir()), unusable('STATE_CHECKSUM_MISMATCH', /part-0002\.jsonl\.gz/));
+    await assert.rejects(
+      stageState(store, state, await tempDir()),
+      unusable('STATE_CHECKSUM_MISMATCH', /part-0002\.jsonl\.gz/),
+    );
     await store.close();
   });
 
@@ -204,14 +233,20 @@ function describe_bad_state(options: ContractOptions): void {
     const { store, state } = await committed();
     const name = `${state.manifest.directory}/part-0001.jsonl.gz`;
     await options.overwrite(store, name, (await store.get(name))!.subarray(0, 10));
-    await assert.rejects(stageState(store, state, await tempDir()), unusable('STATE_CHECKSUM_MISMATCH', /part-0001\.jsonl\.gz.*bytes, the manifest says/));
+    await assert.rejects(
+      stageState(store, state, await tempDir()),
+      unusable('STATE_CHECKSUM_MISMATCH', /part-0001\.jsonl\.gz.*bytes, the manifest says/),
+    );
     await store.close();
   });
 
   it('a missing piece stops, naming it', async () => {
     const { store, state } = await committed();
     await options.overwrite(store, `${state.manifest.directory}/part-0003.jsonl.gz`, undefined);
-    await assert.rejects(stageState(store, state, await tempDir()), unusable('STATE_PIECE_MISSING', /part-0003\.jsonl\.gz: is missing/));
+    await assert.rejects(
+      stageState(store, state, await tempDir()),
+      unusable('STATE_PIECE_MISSING', /part-0003\.jsonl\.gz: is missing/),
+    );
     await store.close();
   });
 

@@ -58,7 +58,10 @@ describe('parseS3Uri', () => {
   }
 
   it('s3Location rejects a bad URI before any client is built', () => {
-    assert.throws(() => s3Location('s3://x/key', {}), (error: unknown) => error instanceof ConfigError && error.code === 'INPUT_URI_INVALID');
+    assert.throws(
+      () => s3Location('s3://x/key', {}),
+      (error: unknown) => error instanceof ConfigError && error.code === 'INPUT_URI_INVALID',
+    );
   });
 });
 
@@ -81,7 +84,14 @@ describe('marker and folder objects', () => {
   ];
   for (const key of skipped) it(`skips ${key}`, () => assert.equal(isSkippedS3Object(key, 10), true));
   it('skips zero-byte objects', () => assert.equal(isSkippedS3Object('p/part-1.csv', 0), true));
-  for (const key of ['p/part-00000.csv', 'p/part-00000.csv.gz', 'p/manifest_data.csv', 'p/SUCCESS.csv', 'p/data.tsv', 'p/rows.jsonl']) {
+  for (const key of [
+    'p/part-00000.csv',
+    'p/part-00000.csv.gz',
+    'p/manifest_data.csv',
+    'p/SUCCESS.csv',
+    'p/data.tsv',
+    'p/rows.jsonl',
+  ]) {
     it(`keeps ${key}`, () => assert.equal(isSkippedS3Object(key, 10), false));
   }
 });
@@ -100,22 +110,34 @@ describe('client configuration from the environment', () => {
   });
 
   it('region: AWS_REGION, then AWS_DEFAULT_REGION', () => {
-    assert.equal(resolveS3ClientConfig({ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-west-2' }).config.region, 'eu-west-1');
+    assert.equal(
+      resolveS3ClientConfig({ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-west-2' }).config.region,
+      'eu-west-1',
+    );
     assert.equal(resolveS3ClientConfig({ AWS_DEFAULT_REGION: 'us-west-2' }).config.region, 'us-west-2');
   });
 
   it('endpoint: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL; ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true', () => {
     const both = { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_ENDPOINT_URL: 'http://127.0.0.1:9999' };
     assert.equal(resolveS3ClientConfig(both).config.endpoint, 'http://127.0.0.1:9000');
-    assert.equal(resolveS3ClientConfig({ AWS_ENDPOINT_URL: 'https://minio.example:9000/' }).endpointLabel, 'https://minio.example:9000');
-    assert.equal(resolveS3ClientConfig({ ...both, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }).config.endpoint, undefined);
+    assert.equal(
+      resolveS3ClientConfig({ AWS_ENDPOINT_URL: 'https://minio.example:9000/' }).endpointLabel,
+      'https://minio.example:9000',
+    );
+    assert.equal(
+      resolveS3ClientConfig({ ...both, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }).config.endpoint,
+      undefined,
+    );
   });
 
   it('a malformed endpoint is a ConfigError that does not echo the value', () => {
     for (const value of ['not a url', 'ftp://host', 'http://user:hunter2@host']) {
       assert.throws(
         () => resolveS3ClientConfig({ AWS_ENDPOINT_URL_S3: value }),
-        (error: unknown) => error instanceof ConfigError && error.code === 'STORAGE_ENDPOINT_INVALID' && !error.message.includes('hunter2'),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.code === 'STORAGE_ENDPOINT_INVALID' &&
+          !error.message.includes('hunter2'),
       );
     }
   });
@@ -128,7 +150,11 @@ describe('client configuration from the environment', () => {
 
   it('keys from an explicit env object; process.env is left to the SDK provider chain', () => {
     const env = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' };
-    assert.deepEqual(resolveS3ClientConfig(env).config.credentials, { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'tok' });
+    assert.deepEqual(resolveS3ClientConfig(env).config.credentials, {
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'secret',
+      sessionToken: 'tok',
+    });
     assert.equal(resolveS3ClientConfig(process.env).config.credentials, undefined);
   });
 
@@ -143,7 +169,11 @@ describe('client configuration from the environment', () => {
     `;
     const env = { ...process.env };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: here, env, encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: here,
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(child.status, 0, child.stderr);
     assert.match(child.stdout, /done/);
     assert.doesNotMatch(child.stderr, /NodeVersionSupportWarning/);
@@ -153,10 +183,19 @@ describe('client configuration from the environment', () => {
 describe('error mapping', () => {
   const context = { uri: 's3://bucket/key.csv', bucket: 'bucket', endpoint: 'http://127.0.0.1:1' };
   const sdkError = (name: string, status: number, extra: Record<string, unknown> = {}): Error =>
-    Object.assign(new Error(`server said: ${name} for AKIASECRETKEYID`), { name, $metadata: { httpStatusCode: status, requestId: 'req-1' }, ...extra });
+    Object.assign(new Error(`server said: ${name} for AKIASECRETKEYID`), {
+      name,
+      $metadata: { httpStatusCode: status, requestId: 'req-1' },
+      ...extra,
+    });
 
   it('404s are INPUT_NOT_FOUND with the URI', () => {
-    for (const [name, status] of [['NoSuchKey', 404], ['NoSuchBucket', 404], ['NotFound', 404], ['UnknownError', 404]] as const) {
+    for (const [name, status] of [
+      ['NoSuchKey', 404],
+      ['NoSuchBucket', 404],
+      ['NotFound', 404],
+      ['UnknownError', 404],
+    ] as const) {
       const mapped = mapS3Error(sdkError(name, status), context);
       assert.ok(mapped instanceof InputError);
       assert.equal(mapped.code, 'INPUT_NOT_FOUND');
@@ -167,14 +206,25 @@ describe('error mapping', () => {
   });
 
   it('access failures are STORAGE_ACCESS_DENIED naming the bucket, never the key id', () => {
-    for (const [name, status] of [['AccessDenied', 403], ['InvalidAccessKeyId', 403], ['SignatureDoesNotMatch', 403], ['Forbidden', 403], ['ExpiredToken', 400]] as const) {
+    for (const [name, status] of [
+      ['AccessDenied', 403],
+      ['InvalidAccessKeyId', 403],
+      ['SignatureDoesNotMatch', 403],
+      ['Forbidden', 403],
+      ['ExpiredToken', 400],
+    ] as const) {
       const error = sdkError(name, status, { AWSAccessKeyId: 'AKIASECRETKEYID', StringToSign: 'AWS4-HMAC-SHA256...' });
       const mapped = mapS3Error(error, context);
       assert.ok(mapped instanceof AuthError, name);
       assert.equal(mapped.code, 'STORAGE_ACCESS_DENIED');
       assert.equal(mapped.exitCode, 4);
       assert.match(mapped.message, /bucket "bucket"/);
-      const everything = JSON.stringify({ message: mapped.message, details: mapped.details, cause: String(mapped.cause), causeProps: mapped.cause });
+      const everything = JSON.stringify({
+        message: mapped.message,
+        details: mapped.details,
+        cause: String(mapped.cause),
+        causeProps: mapped.cause,
+      });
       assert.doesNotMatch(everything, /AKIASECRETKEYID|StringToSign|AWS4-HMAC/);
     }
   });
@@ -209,7 +259,9 @@ describe('error mapping', () => {
 });
 
 /** A protocol-level stand-in for S3 (no signature checks) answering with canned XML. */
-async function fakeS3(handler: (req: IncomingMessage, url: URL, res: ServerResponse) => void): Promise<{ env: NodeJS.ProcessEnv; requests: URL[]; close(): Promise<void> }> {
+async function fakeS3(
+  handler: (req: IncomingMessage, url: URL, res: ServerResponse) => void,
+): Promise<{ env: NodeJS.ProcessEnv; requests: URL[]; close(): Promise<void> }> {
   const requests: URL[] = [];
   const http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -240,8 +292,20 @@ const xml = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?>\n$
 describe('against a protocol-level fake S3', () => {
   it('pages ListObjectsV2 with the continuation token, then sorts and filters', async () => {
     const pages: Record<string, { keys: [string, number][]; next?: string }> = {
-      '': { keys: [['p/c.csv', 3], ['p/_SUCCESS', 0]], next: 'token/1+=' },
-      'token/1+=': { keys: [['p/a.csv', 5], ['p/dir/', 0]], next: 'token-2' },
+      '': {
+        keys: [
+          ['p/c.csv', 3],
+          ['p/_SUCCESS', 0],
+        ],
+        next: 'token/1+=',
+      },
+      'token/1+=': {
+        keys: [
+          ['p/a.csv', 5],
+          ['p/dir/', 0],
+        ],
+        next: 'token-2',
+      },
       'token-2': { keys: [['p/b.csv', 4]] },
     };
     const fake = await fakeS3((_req, url, res) => {
@@ -250,13 +314,17 @@ describe('against a protocol-level fake S3', () => {
         res.writeHead(400).end();
         return;
       }
-      const contents = page.keys.map(([key, size]) => `<Contents><Key>${key}</Key><Size>${size}</Size></Contents>`).join('');
-      res.writeHead(200, { 'content-type': 'application/xml' }).end(
-        xml(
-          `<ListBucketResult><Name>bucket</Name><Prefix>p/</Prefix><KeyCount>${page.keys.length}</KeyCount><MaxKeys>2</MaxKeys>` +
-            `<IsTruncated>${page.next ? 'true' : 'false'}</IsTruncated>${page.next ? `<NextContinuationToken>${page.next}</NextContinuationToken>` : ''}${contents}</ListBucketResult>`,
-        ),
-      );
+      const contents = page.keys
+        .map(([key, size]) => `<Contents><Key>${key}</Key><Size>${size}</Size></Contents>`)
+        .join('');
+      res
+        .writeHead(200, { 'content-type': 'application/xml' })
+        .end(
+          xml(
+            `<ListBucketResult><Name>bucket</Name><Prefix>p/</Prefix><KeyCount>${page.keys.length}</KeyCount><MaxKeys>2</MaxKeys>` +
+              `<IsTruncated>${page.next ? 'true' : 'false'}</IsTruncated>${page.next ? `<NextContinuationToken>${page.next}</NextContinuationToken>` : ''}${contents}</ListBucketResult>`,
+          ),
+        );
     });
     const location = s3Location('s3://bucket/p/', fake.env, { listPageSize: 2 });
     try {
@@ -268,7 +336,12 @@ describe('against a protocol-level fake S3', () => {
       ]);
       assert.equal(fake.requests.length, 3);
       assert.deepEqual(
-        fake.requests.map((url) => [url.pathname, url.searchParams.get('prefix'), url.searchParams.get('max-keys'), url.searchParams.get('continuation-token')]),
+        fake.requests.map((url) => [
+          url.pathname,
+          url.searchParams.get('prefix'),
+          url.searchParams.get('max-keys'),
+          url.searchParams.get('continuation-token'),
+        ]),
         [
           ['/bucket/', 'p/', '2', null],
           ['/bucket/', 'p/', '2', 'token/1+='],
@@ -283,7 +356,9 @@ describe('against a protocol-level fake S3', () => {
 
   it('a persistent 503 is retried 3 times in all, then STORAGE_UNAVAILABLE (exit 5)', async () => {
     const fake = await fakeS3((_req, _url, res) => {
-      res.writeHead(503, { 'content-type': 'application/xml' }).end(xml('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'));
+      res
+        .writeHead(503, { 'content-type': 'application/xml' })
+        .end(xml('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'));
     });
     const location = s3Location('s3://bucket/p/', fake.env);
     try {
@@ -320,7 +395,13 @@ describe('against a protocol-level fake S3', () => {
       assert.ok(error instanceof AuthError);
       assert.equal(error.code, 'STORAGE_ACCESS_DENIED');
       assert.match(error.message, /bucket "bucket" \(SignatureDoesNotMatch\)/);
-      const seen = JSON.stringify({ m: error.message, d: error.details, c: String(error.cause), s: error.stack, props: { ...error } });
+      const seen = JSON.stringify({
+        m: error.message,
+        d: error.details,
+        c: String(error.cause),
+        s: error.stack,
+        props: { ...error },
+      });
       assert.doesNotMatch(seen, /AKIAFAKEKEYID|fake-secret|StringToSign/);
     } finally {
       await location.close();

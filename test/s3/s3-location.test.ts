@@ -28,7 +28,10 @@ interface LogLine {
   msg: string;
 }
 
-function capture(): { lines: LogLine[]; logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } } {
+function capture(): {
+  lines: LogLine[];
+  logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+} {
   const lines: LogLine[] = [];
   return {
     lines,
@@ -39,7 +42,11 @@ function capture(): { lines: LogLine[]; logger: { warn(obj: object, msg: string)
   };
 }
 
-function location(uri: string, env: NodeJS.ProcessEnv = server.env(), options: Parameters<typeof s3Location>[2] = {}): InputLocation {
+function location(
+  uri: string,
+  env: NodeJS.ProcessEnv = server.env(),
+  options: Parameters<typeof s3Location>[2] = {},
+): InputLocation {
   const loc = s3Location(uri, env, { resumeBackoffMs: () => 20, ...options });
   opened.push(loc);
   return loc;
@@ -62,9 +69,15 @@ function desAvailable(): boolean {
 
 const uriOf = (key: string): string => `s3://${server.bucket}/${key}`;
 
-async function put(key: string, body: Buffer | string, extra: { ContentEncoding?: string; ContentType?: string } = {}): Promise<void> {
+async function put(
+  key: string,
+  body: Buffer | string,
+  extra: { ContentEncoding?: string; ContentType?: string } = {},
+): Promise<void> {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  await client.send(new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: bytes, ContentLength: bytes.length, ...extra }));
+  await client.send(
+    new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: bytes, ContentLength: bytes.length, ...extra }),
+  );
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -73,7 +86,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function rejectsWith(promise: Promise<unknown>, type: abstract new (...args: never[]) => ExporterError, code: string): Promise<ExporterError> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => ExporterError,
+  code: string,
+): Promise<ExporterError> {
   let caught: unknown;
   await promise.then(
     () => assert.fail(`expected ${code}`),
@@ -115,7 +132,11 @@ function bytesOf(size: number, seed: number): Buffer {
  * A TCP proxy in front of the S3 server that cuts the first `cuts` connections once `cutAfter` bytes of
  * their response have gone through. `beforeCut` runs (with the response paused) before a cut.
  */
-async function cuttingProxy(options: { cutAfter: number; cuts: number; beforeCut?: () => Promise<void> }): Promise<{ endpoint: string; connections: () => number; close(): Promise<void> }> {
+async function cuttingProxy(options: {
+  cutAfter: number;
+  cuts: number;
+  beforeCut?: () => Promise<void>;
+}): Promise<{ endpoint: string; connections: () => number; close(): Promise<void> }> {
   const upstream = new URL(server.endpoint);
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -173,9 +194,12 @@ after(async () => {
     // Leave an external server's bucket as it was.
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: `${run}/`, ContinuationToken: token }));
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: server.bucket, Prefix: `${run}/`, ContinuationToken: token }),
+      );
       const keys = (page.Contents ?? []).map((item) => ({ Key: item.Key! }));
-      if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: server.bucket, Delete: { Objects: keys, Quiet: true } }));
+      if (keys.length > 0)
+        await client.send(new DeleteObjectsCommand({ Bucket: server.bucket, Delete: { Objects: keys, Quiet: true } }));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   } catch {
@@ -210,8 +234,24 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
 
   it('lists a prefix in key order across pages, skipping markers, folders and empty objects', async () => {
     const base = `${run}/prefix/`;
-    const data = ['part-00002.csv', 'part-00000.csv', 'B-upper.csv', 'part-00001.csv', 'nested/part-00000.csv', 'part-00010.csv'];
-    const markers = ['_SUCCESS', '_SUCCESS.crc', '.part-00000.csv.crc', 'manifest.json', 'export.manifest', '_committed_42', '_started_42', 'nested_$folder$'];
+    const data = [
+      'part-00002.csv',
+      'part-00000.csv',
+      'B-upper.csv',
+      'part-00001.csv',
+      'nested/part-00000.csv',
+      'part-00010.csv',
+    ];
+    const markers = [
+      '_SUCCESS',
+      '_SUCCESS.crc',
+      '.part-00000.csv.crc',
+      'manifest.json',
+      'export.manifest',
+      '_committed_42',
+      '_started_42',
+      'nested_$folder$',
+    ];
     for (const [i, name] of data.entries()) await put(base + name, `h\n${i}\n`);
     for (const name of markers) await put(base + name, 'not data');
     await put(`${base}folder/`, '');
@@ -220,11 +260,20 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
 
     // s3rver's continuation tokens use DES, which Node's OpenSSL 3 only has with --openssl-legacy-provider:
     // page through small pages where the server can (pagination is also covered by s3-config.test.ts).
-    const loc = location(uriOf(base), server.env(), { listPageSize: server.kind === 's3rver' && !desAvailable() ? 1000 : 3 });
+    const loc = location(uriOf(base), server.env(), {
+      listPageSize: server.kind === 's3rver' && !desAvailable() ? 1000 : 3,
+    });
     const objects = await loc.list();
     assert.deepEqual(
       objects.map((o) => o.uri),
-      ['B-upper.csv', 'nested/part-00000.csv', 'part-00000.csv', 'part-00001.csv', 'part-00002.csv', 'part-00010.csv'].map((n) => uriOf(base + n)),
+      [
+        'B-upper.csv',
+        'nested/part-00000.csv',
+        'part-00000.csv',
+        'part-00001.csv',
+        'part-00002.csv',
+        'part-00010.csv',
+      ].map((n) => uriOf(base + n)),
     );
     for (const object of objects) assert.equal(object.size, 4);
     const second = await readAll(await loc.open(objects[2]!));
@@ -257,12 +306,20 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     }
     const prefixError = await rejectsWith(location(`s3://${bucket}/exports/`).list(), InputError, 'INPUT_NOT_FOUND');
     assert.match(prefixError.message, /bucket .* does not exist/);
-    await rejectsWith(location(`s3://${bucket}/result.csv`).open({ uri: `s3://${bucket}/result.csv` }), InputError, 'INPUT_NOT_FOUND');
+    await rejectsWith(
+      location(`s3://${bucket}/result.csv`).open({ uri: `s3://${bucket}/result.csv` }),
+      InputError,
+      'INPUT_NOT_FOUND',
+    );
   });
 
   it('wrong credentials are STORAGE_ACCESS_DENIED (exit 4) naming the bucket, never the keys', async () => {
     await put(`${run}/auth/result.csv`, 'a\n1\n');
-    const unknownKey = { ...server.env(), AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY000001', AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-1' };
+    const unknownKey = {
+      ...server.env(),
+      AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY000001',
+      AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-1',
+    };
     const wrongSecret = { ...server.env(), AWS_SECRET_ACCESS_KEY: 'wrong-secret-value-2' };
     // s3rver checks the access key id but not SigV4 signatures; a real server (Ceph) checks both.
     const cases = [[unknownKey, /InvalidAccessKeyId/]] as [NodeJS.ProcessEnv, RegExp][];
@@ -274,11 +331,21 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
         assert.equal(error.exitCode, 4);
         assert.match(error.message, new RegExp(`bucket "${server.bucket}"`));
         if (uri.endsWith('/')) assert.match(error.message, expected);
-        const seen = JSON.stringify({ message: error.message, details: error.details, cause: String(error.cause), stack: error.stack });
-        for (const secret of [env.AWS_ACCESS_KEY_ID!, env.AWS_SECRET_ACCESS_KEY!]) assert.ok(!seen.includes(secret), `leaked ${secret}: ${seen}`);
+        const seen = JSON.stringify({
+          message: error.message,
+          details: error.details,
+          cause: String(error.cause),
+          stack: error.stack,
+        });
+        for (const secret of [env.AWS_ACCESS_KEY_ID!, env.AWS_SECRET_ACCESS_KEY!])
+          assert.ok(!seen.includes(secret), `leaked ${secret}: ${seen}`);
         assert.deepEqual(error.details, { uri, bucket: server.bucket });
       }
-      const read = await rejectsWith(location(uriOf(`${run}/auth/result.csv`), env).open({ uri: uriOf(`${run}/auth/result.csv`) }), AuthError, 'STORAGE_ACCESS_DENIED');
+      const read = await rejectsWith(
+        location(uriOf(`${run}/auth/result.csv`), env).open({ uri: uriOf(`${run}/auth/result.csv`) }),
+        AuthError,
+        'STORAGE_ACCESS_DENIED',
+      );
       assert.match(read.message, expected);
     }
   });
@@ -297,7 +364,11 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
       assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
       assert.deepEqual(error.details, { uri, bucket: server.bucket });
     }
-    await rejectsWith(location(uriOf(`${run}/x.csv`), env).open({ uri: uriOf(`${run}/x.csv`) }), TransientError, 'STORAGE_UNREACHABLE');
+    await rejectsWith(
+      location(uriOf(`${run}/x.csv`), env).open({ uri: uriOf(`${run}/x.csv`) }),
+      TransientError,
+      'STORAGE_UNREACHABLE',
+    );
     assert.ok(Date.now() - started < 15_000);
   });
 
@@ -366,9 +437,14 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     assert.equal(total, size);
     assert.equal(hash.digest('hex'), expectedDigest);
     const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
-    t.diagnostic(`read ahead while idle ${mib(buffered)} MiB; peak retained ${mib(peakRetained)} MiB; RSS growth ${mib(peakRss - baselineRss)} MiB`);
+    t.diagnostic(
+      `read ahead while idle ${mib(buffered)} MiB; peak retained ${mib(peakRetained)} MiB; RSS growth ${mib(peakRss - baselineRss)} MiB`,
+    );
     assert.ok(peakRetained < size / 2, `${mib(peakRetained)} MiB retained while streaming a ${mib(size)} MiB object`);
-    assert.ok(peakRss - baselineRss < size, `RSS grew ${mib(peakRss - baselineRss)} MiB while streaming a ${mib(size)} MiB object`);
+    assert.ok(
+      peakRss - baselineRss < size,
+      `RSS grew ${mib(peakRss - baselineRss)} MiB while streaming a ${mib(size)} MiB object`,
+    );
   });
 
   it('resumes a connection dropped mid-object with ranged GETs and returns exactly the object', async () => {
@@ -379,7 +455,11 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     const proxy = await cuttingProxy({ cutAfter: 300_000, cuts: 2 });
     try {
       const log = capture();
-      const loc = location(uriOf(key), { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint }, { logger: log.logger });
+      const loc = location(
+        uriOf(key),
+        { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint },
+        { logger: log.logger },
+      );
       const stream = await loc.open({ uri: uriOf(key) });
       const got = await readAll(stream);
       assert.equal(got.length, size);
@@ -409,7 +489,11 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     const proxy = await cuttingProxy({ cutAfter: 100_000, cuts: 1000 });
     try {
       const log = capture();
-      const loc = location(uriOf(key), { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint }, { logger: log.logger, maxResumeAttempts: 2 });
+      const loc = location(
+        uriOf(key),
+        { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint },
+        { logger: log.logger, maxResumeAttempts: 2 },
+      );
       const stream = await loc.open({ uri: uriOf(key) });
       const error = await rejectsWith(readAll(stream), TransientError, 'STORAGE_READ_INTERRUPTED');
       assert.equal(error.exitCode, 5);
@@ -426,7 +510,11 @@ describe(`s3 location against ${process.env.S3_TEST_ENDPOINT ? 'an external S3 s
     await put(key, bytesOf(size, 5));
     const proxy = await cuttingProxy({ cutAfter: 200_000, cuts: 1, beforeCut: () => put(key, bytesOf(size, 6)) });
     try {
-      const loc = location(uriOf(key), { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint }, { logger: capture().logger });
+      const loc = location(
+        uriOf(key),
+        { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint },
+        { logger: capture().logger },
+      );
       const stream = await loc.open({ uri: uriOf(key) });
       const error = await rejectsWith(readAll(stream), TransientError, 'STORAGE_OBJECT_CHANGED');
       assert.ok(error.message.includes(uriOf(key)));

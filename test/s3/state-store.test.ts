@@ -41,7 +41,10 @@ function prefixOf(store: StateStore): string {
 
 async function overwrite(store: StateStore, name: string, body: Buffer | undefined): Promise<void> {
   const key = prefixOf(store) + name;
-  if (body) await client.send(new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: body, ContentLength: body.length }));
+  if (body)
+    await client.send(
+      new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: body, ContentLength: body.length }),
+    );
   else await client.send(new DeleteObjectCommand({ Bucket: server.bucket, Key: key }));
 }
 
@@ -75,15 +78,24 @@ describe('S3 state store', () => {
     const uri = freshUri();
     const store = s3StateStore(uri, { env: server.env() });
     await writeAndCommit(store, sampleEntries(3), undefined);
-    assert.deepEqual((await store.listDirectories()).filter((name) => !name.startsWith('gen-')), []);
+    assert.deepEqual(
+      (await store.listDirectories()).filter((name) => !name.startsWith('gen-')),
+      [],
+    );
     const keys = await listKeys(prefixOf(store));
-    assert.ok(keys.every((key) => key === 'CURRENT.json' || key.startsWith('gen-')), keys.join(', '));
+    assert.ok(
+      keys.every((key) => key === 'CURRENT.json' || key.startsWith('gen-')),
+      keys.join(', '),
+    );
     await store.close();
   });
 
   it('a missing bucket is an error, not an empty state', async () => {
     const store = s3StateStore(`s3://no-such-bucket-${randomUUID().slice(0, 8)}/state/`, { env: server.env() });
-    await assert.rejects(readState(store), (error: unknown) => error instanceof Error && /bucket/.test(error.message) && !/^input /.test(error.message));
+    await assert.rejects(
+      readState(store),
+      (error: unknown) => error instanceof Error && /bucket/.test(error.message) && !/^input /.test(error.message),
+    );
     await store.close();
   });
 });
@@ -101,8 +113,14 @@ describe('S3 state store on a server that honours conditional writes', () => {
             (head) => head.ETag,
             () => undefined,
           );
-          if ((input.IfNoneMatch === '*' && etag !== undefined) || (input.IfMatch !== undefined && etag !== input.IfMatch)) {
-            throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+          if (
+            (input.IfNoneMatch === '*' && etag !== undefined) ||
+            (input.IfMatch !== undefined && etag !== input.IfMatch)
+          ) {
+            throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+              name: 'PreconditionFailed',
+              $metadata: { httpStatusCode: 412 },
+            });
           }
         }
         return next(args);
@@ -112,7 +130,7 @@ describe('S3 state store on a server that honours conditional writes', () => {
     return conditional;
   }
 
-  it('commits with If-None-Match, then If-Match, and refuses a stale commit by the server\'s answer', async () => {
+  it("commits with If-None-Match, then If-Match, and refuses a stale commit by the server's answer", async () => {
     const store = s3StateStore(freshUri(), { client: conditionalClient() });
     const first = await writeAndCommit(store, sampleEntries(5), undefined);
     assert.equal(first.guarantee, 'conditional-write');
@@ -123,7 +141,11 @@ describe('S3 state store on a server that honours conditional writes', () => {
     await assert.rejects(commitState(store, b, read), StateConflictError);
     assert.equal((await readState(store))!.manifest.directory, a.manifest.directory);
     const c = await write(store, sampleEntries(5, ',c'), undefined);
-    await assert.rejects(commitState(store, c, undefined), StateConflictError, 'If-None-Match refuses a second first state');
+    await assert.rejects(
+      commitState(store, c, undefined),
+      StateConflictError,
+      'If-None-Match refuses a second first state',
+    );
     await store.close();
   });
 });
@@ -134,7 +156,8 @@ describe('S3 state store: server-side encryption', () => {
     clients.push(recording);
     recording.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'PutObjectCommand') seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        if (context.commandName === 'PutObjectCommand')
+          seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
         return next(args);
       },
       { step: 'finalizeRequest', name: 'recordHeaders' },
@@ -148,23 +171,33 @@ describe('S3 state store: server-side encryption', () => {
     [
       'SSE-KMS with a key id',
       { algorithm: 'aws:kms', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/k1' },
-      { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:eu-west-1:111122223333:key/k1' },
+      {
+        'x-amz-server-side-encryption': 'aws:kms',
+        'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:eu-west-1:111122223333:key/k1',
+      },
     ],
   ];
   for (const [name, encryption, expected] of cases) {
     // An S3-compatible server without a KMS refuses SSE-KMS writes: the headers are checked on s3rver.
-    it(`every state write carries the encryption asked for: ${name}`, { skip: Boolean(process.env.S3_TEST_ENDPOINT?.trim()) && encryption !== undefined }, async () => {
-      const seen: Array<Record<string, string>> = [];
-      const store = s3StateStore(freshUri(), { client: recordingClient(seen), ...(encryption ? { encryption } : {}) });
-      await writeAndCommit(store, sampleEntries(20), undefined, 4);
-      const stateWrites = seen.filter((headers) => !('if-none-match' in headers) && !('if-match' in headers));
-      assert.ok(stateWrites.length >= 6, 'pieces, manifest and pointer');
-      for (const headers of seen) {
-        for (const [header, value] of Object.entries(expected)) assert.equal(headers[header], value, header);
-      }
-      assert.equal((await readState(store))!.manifest.rows, 20);
-      await store.close();
-    });
+    it(
+      `every state write carries the encryption asked for: ${name}`,
+      { skip: Boolean(process.env.S3_TEST_ENDPOINT?.trim()) && encryption !== undefined },
+      async () => {
+        const seen: Array<Record<string, string>> = [];
+        const store = s3StateStore(freshUri(), {
+          client: recordingClient(seen),
+          ...(encryption ? { encryption } : {}),
+        });
+        await writeAndCommit(store, sampleEntries(20), undefined, 4);
+        const stateWrites = seen.filter((headers) => !('if-none-match' in headers) && !('if-match' in headers));
+        assert.ok(stateWrites.length >= 6, 'pieces, manifest and pointer');
+        for (const headers of seen) {
+          for (const [header, value] of Object.entries(expected)) assert.equal(headers[header], value, header);
+        }
+        assert.equal((await readState(store))!.manifest.rows, 20);
+        await store.close();
+      },
+    );
   }
 });
 

@@ -68,7 +68,13 @@ export async function startTestS3(env: NodeJS.ProcessEnv = process.env): Promise
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const bucket = 'exporter-test';
-  const instance = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket }] });
+  const instance = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: bucket }],
+  });
   const { port } = await instance.run();
   let closed = false;
   return describe({

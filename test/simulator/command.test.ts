@@ -58,7 +58,11 @@ async function released(port: number): Promise<boolean> {
 describe('npm run simulator', () => {
   test('prints what a person needs, takes the README walkthrough, and a SIGTERM to npm frees the port', async () => {
     // Its own process group, so that whatever is left can be removed at the end whatever happens.
-    const npm = spawn('npm', ['run', '--silent', 'simulator', '--', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const npm = spawn('npm', ['run', '--silent', 'simulator', '--', '--port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const o = output(npm);
     try {
       const [, base, port] = await o.waitFor(/^Selligent simulator listening on (http:\/\/127\.0\.0\.1:(\d+))$/m);
@@ -72,7 +76,11 @@ describe('npm run simulator', () => {
       // The walkthrough: a dry run of the basic sample against this simulator.
       const run = await runCli({
         args: ['--settings', join(FIXTURES, 'basic.settings.yml'), '--input', join(FIXTURES, 'basic.csv'), '--dry-run'],
-        env: { SELLIGENT_BASE_URL: base!, SELLIGENT_API_KEY: 'simulator-key', SELLIGENT_API_SECRET: 'simulator-secret' },
+        env: {
+          SELLIGENT_BASE_URL: base!,
+          SELLIGENT_API_KEY: 'simulator-key',
+          SELLIGENT_API_SECRET: 'simulator-secret',
+        },
       });
       assert.equal(run.code, 0, `${run.stderr}\n${run.stdout}`);
       assert.equal(run.report?.dry_run, true);
@@ -104,7 +112,9 @@ describe('selligent-export simulate', () => {
   test('a port in use is a configuration error (exit 2) that names the port and --port', async () => {
     const other = await startSimulator({ port: 0 });
     try {
-      const child = spawn(process.execPath, [CLI, 'simulate', '--port', String(other.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'simulate', '--port', String(other.port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const o = output(child);
       const [code] = await once(child, 'exit');
       assert.equal(code, 2, o.err());
@@ -118,7 +128,11 @@ describe('selligent-export simulate', () => {
   });
 
   test('a bad option in the configuration file is a configuration error with its path', async () => {
-    const child = spawn(process.execPath, [CLI, 'simulate', '--port', '0', '--config', join(FIXTURES, 'basic.settings.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'simulate', '--port', '0', '--config', join(FIXTURES, 'basic.settings.yml')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const o = output(child);
     const [code] = await once(child, 'exit');
     assert.equal(code, 2);

@@ -29,7 +29,10 @@ describe('simulator endpoints (contract section 3)', () => {
       assert.equal(got.json.name, 'Master');
       assert.equal(got.json.type, 'Userlist');
       assert.ok('description' in got.json && Array.isArray(got.json.tags));
-      assert.deepEqual(c.sim.listFields('my_org', 'master').map((f) => f.name), ['ID', 'MAIL', 'NAME', 'OPTOUT']);
+      assert.deepEqual(
+        c.sim.listFields('my_org', 'master').map((f) => f.name),
+        ['ID', 'MAIL', 'NAME', 'OPTOUT'],
+      );
 
       const dup = await c.call('POST', '/lists', { api_name: 'master', name: 'Again', type: 'Userlist' });
       assert.equal(dup.status, 400);
@@ -60,7 +63,11 @@ describe('simulator endpoints (contract section 3)', () => {
 
       const all = ['Boolean', 'Numeric', 'Long', 'Float', 'Date', 'DateTime', 'Text', 'LongText', 'Json'];
       const created = await c.call('POST', '/lists/contacts/fields', {
-        fields: all.map((t) => ({ name: `F_${t.toUpperCase()}`, data_type: t, ...(t === 'Text' ? { length: 4000 } : {}) })),
+        fields: all.map((t) => ({
+          name: `F_${t.toUpperCase()}`,
+          data_type: t,
+          ...(t === 'Text' ? { length: 4000 } : {}),
+        })),
       });
       assert.equal(created.status, 201);
       assert.equal(created.json.result_code, 'Succeeded');
@@ -82,10 +89,16 @@ describe('simulator endpoints (contract section 3)', () => {
       }
       // One bad field: nothing is created.
       const mixed = await c.call('POST', '/lists/contacts/fields', {
-        fields: [{ name: 'GOOD', data_type: 'Long' }, { name: 'GOOD', data_type: 'Long' }],
+        fields: [
+          { name: 'GOOD', data_type: 'Long' },
+          { name: 'GOOD', data_type: 'Long' },
+        ],
       });
       assert.equal(mixed.status, 400);
-      assert.equal(c.sim.listFields('my_org', 'contacts').some((f) => f.name === 'GOOD'), false);
+      assert.equal(
+        c.sim.listFields('my_org', 'contacts').some((f) => f.name === 'GOOD'),
+        false,
+      );
       assert.equal((await c.call('POST', '/lists/contacts/fields', { fields: [] })).status, 400);
       assert.equal((await c.call('GET', '/lists/missing/fields')).status, 404);
     }));
@@ -95,7 +108,11 @@ describe('simulator endpoints (contract section 3)', () => {
       const empty = await c.call('GET', '/lists/l1/segments');
       assert.equal(empty.status, 204);
       assert.equal(empty.text, '');
-      const created = await c.call('POST', '/lists/l1/segments/static', { api_name: 'vip', name: 'VIP', description: 'best' });
+      const created = await c.call('POST', '/lists/l1/segments/static', {
+        api_name: 'vip',
+        name: 'VIP',
+        description: 'best',
+      });
       assert.equal(created.status, 200);
       assert.equal(created.json.result_code, 'Succeeded');
       const list = await c.call('GET', '/lists/l1/segments');
@@ -121,7 +138,23 @@ describe('simulator endpoints (contract section 3)', () => {
 
   test('record count and businesskey PUT', () =>
     withSim(
-      { seed: { lists: [{ api_name: 'l1', fields: [{ name: 'K', data_type: 'Text', length: 10 }, { name: 'G', data_type: 'Long' }], records: [{ K: 'a', G: 1 }, { K: 'b', G: 1 }] }] } },
+      {
+        seed: {
+          lists: [
+            {
+              api_name: 'l1',
+              fields: [
+                { name: 'K', data_type: 'Text', length: 10 },
+                { name: 'G', data_type: 'Long' },
+              ],
+              records: [
+                { K: 'a', G: 1 },
+                { K: 'b', G: 1 },
+              ],
+            },
+          ],
+        },
+      },
       async (c) => {
         const count = await c.call('GET', '/lists/l1/records');
         assert.equal(count.status, 200);
@@ -156,12 +189,17 @@ describe('simulator endpoints (contract section 3)', () => {
   test('literal path parts and query parameter names are case-insensitive', () =>
     withSim({}, async (c) => {
       const base = c.sim.baseUrl;
-      const got = await c.call('GET', `${base}/portal/API/Organizations/my_org/LISTS/contacts/Fields`, undefined, { raw: true });
+      const got = await c.call('GET', `${base}/portal/API/Organizations/my_org/LISTS/contacts/Fields`, undefined, {
+        raw: true,
+      });
       assert.equal(got.status, 200);
       const load = await c.call(
         'POST',
         `${base}/PORTAL/api/organizations/my_org/Lists/contacts/DATA/Load?KEYFIELDS=CUSTOMER_IDENTIFIER&Fields=customer_identifier,email&DEDUPLICATION=ImportFirstMatch`,
-        [['C1', 'a@x'], ['C1', 'b@x']],
+        [
+          ['C1', 'a@x'],
+          ['C1', 'b@x'],
+        ],
         { raw: true },
       );
       assert.equal(load.status, 200);
@@ -172,32 +210,52 @@ describe('simulator endpoints (contract section 3)', () => {
     }));
 
   test('path parameters are URL-decoded per segment; an encoded / does not split the path', () =>
-    withSim({ organizations: ['my_org', 'org/with slash'], seed: { lists: [{ organization: 'org/with slash', api_name: 'l1' }] } }, async (c) => {
-      const r = await c.call('GET', '/lists/l1', undefined, { org: 'org/with slash' });
-      assert.equal(r.status, 200);
-      assert.ok(c.url('/lists/l1', 'org/with slash').includes('org%2Fwith%20slash'));
-      const split = await c.call('GET', `${c.sim.baseUrl}/Portal/Api/organizations/org/with%20slash/lists/l1`, undefined, { raw: true });
-      assert.equal(split.status, 404);
-      const enc = await c.call('GET', '/lists/%6C1'); // "l1" percent-encoded
-      assert.equal(enc.status, 404); // my_org has no l1
-      const enc2 = await c.call('GET', '/lists/l%31', undefined, { org: 'org/with slash' });
-      assert.equal(enc2.status, 200);
-      const bad = await c.call('GET', '/lists/%E0%A4%A', undefined);
-      assert.equal(bad.status, 400);
-    }));
+    withSim(
+      {
+        organizations: ['my_org', 'org/with slash'],
+        seed: { lists: [{ organization: 'org/with slash', api_name: 'l1' }] },
+      },
+      async (c) => {
+        const r = await c.call('GET', '/lists/l1', undefined, { org: 'org/with slash' });
+        assert.equal(r.status, 200);
+        assert.ok(c.url('/lists/l1', 'org/with slash').includes('org%2Fwith%20slash'));
+        const split = await c.call(
+          'GET',
+          `${c.sim.baseUrl}/Portal/Api/organizations/org/with%20slash/lists/l1`,
+          undefined,
+          { raw: true },
+        );
+        assert.equal(split.status, 404);
+        const enc = await c.call('GET', '/lists/%6C1'); // "l1" percent-encoded
+        assert.equal(enc.status, 404); // my_org has no l1
+        const enc2 = await c.call('GET', '/lists/l%31', undefined, { org: 'org/with slash' });
+        assert.equal(enc2.status, 200);
+        const bad = await c.call('GET', '/lists/%E0%A4%A', undefined);
+        assert.equal(bad.status, 400);
+      },
+    ));
 });
 
 describe('simulator auth', () => {
   test('missing, malformed or wrong X-ApiKey answers 401 on every route', () =>
     withSim({}, async (c) => {
-      for (const h of [{ 'X-ApiKey': '' }, { 'X-ApiKey': 'simulator-key' }, { 'X-ApiKey': 'simulator-key:wrong' }, { 'X-ApiKey': 'wrong:simulator-secret' }]) {
+      for (const h of [
+        { 'X-ApiKey': '' },
+        { 'X-ApiKey': 'simulator-key' },
+        { 'X-ApiKey': 'simulator-key:wrong' },
+        { 'X-ApiKey': 'wrong:simulator-secret' },
+      ]) {
         const r = await c.call('GET', '/lists/contacts', undefined, { headers: h });
         assert.equal(r.status, 401, JSON.stringify(h));
       }
       // An Authorization header is not a substitute.
-      const r = await c.call('GET', '', undefined, { headers: { 'X-ApiKey': '', Authorization: `Basic ${Buffer.from(AUTH).toString('base64')}` } });
+      const r = await c.call('GET', '', undefined, {
+        headers: { 'X-ApiKey': '', Authorization: `Basic ${Buffer.from(AUTH).toString('base64')}` },
+      });
       assert.equal(r.status, 401);
-      const load = await c.call('POST', '/lists/contacts/data/load?keyFields=EMAIL', [['EMAIL'], ['a']], { headers: { 'X-ApiKey': 'x:y' } });
+      const load = await c.call('POST', '/lists/contacts/data/load?keyFields=EMAIL', [['EMAIL'], ['a']], {
+        headers: { 'X-ApiKey': 'x:y' },
+      });
       assert.equal(load.status, 401);
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0);
     }));

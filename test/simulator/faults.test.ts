@@ -16,16 +16,27 @@ describe('fault injection', () => {
       assert.equal(c.sim.faults.list().length, 0); // spent rules are removed
       assert.equal((await c.call('GET', '/lists/contacts')).status, 200);
       const log = c.sim.requestLog().filter((e) => e.route === 'getList');
-      assert.deepEqual(log.map((e) => [e.status, e.fault ?? null]), [[503, 'status 503'], [503, 'status 503'], [200, null]]);
+      assert.deepEqual(
+        log.map((e) => [e.status, e.fault ?? null]),
+        [
+          [503, 'status 503'],
+          [503, 'status 503'],
+          [200, null],
+        ],
+      );
     }));
 
   test('afterCalls: a 500 on the 3rd load; the faulted request changes nothing', () =>
     withSim({}, async (c) => {
       c.sim.faults.add({ route: 'loadList', status: 500, afterCalls: 2, times: 1 });
       const statuses: number[] = [];
-      for (let i = 1; i <= 4; i++) statuses.push((await c.load('contacts', `${KEY}&${FIELDS3}`, [[`C${i}`, 'x', i]])).status);
+      for (let i = 1; i <= 4; i++)
+        statuses.push((await c.load('contacts', `${KEY}&${FIELDS3}`, [[`C${i}`, 'x', i]])).status);
       assert.deepEqual(statuses, [200, 200, 500, 200]);
-      assert.deepEqual(c.sim.listRecords('my_org', 'contacts').map((r) => r.CUSTOMER_IDENTIFIER), ['C1', 'C2', 'C4']);
+      assert.deepEqual(
+        c.sim.listRecords('my_org', 'contacts').map((r) => r.CUSTOMER_IDENTIFIER),
+        ['C1', 'C2', 'C4'],
+      );
     }));
 
   test("every status kind, '*' route, custom body and headers", () =>
@@ -35,7 +46,12 @@ describe('fault injection', () => {
         const r = await c.call('GET', '');
         assert.equal(r.status, status);
       }
-      c.sim.faults.add({ status: 502, times: 1, body: 'upstream says no', headers: { 'Retry-After': '3', 'X-Proxy': 'edge' } });
+      c.sim.faults.add({
+        status: 502,
+        times: 1,
+        body: 'upstream says no',
+        headers: { 'Retry-After': '3', 'X-Proxy': 'edge' },
+      });
       const r = await c.call('GET', '/lists/contacts/records');
       assert.equal(r.status, 502);
       assert.equal(r.text, 'upstream says no');
@@ -55,7 +71,8 @@ describe('fault injection', () => {
       c.sim.faults.add({ route: 'loadSegment', status: 429, times: 1, headers: {} });
       const bare = await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']]);
       assert.equal(bare.status, 429);
-      for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after']) assert.equal(bare.headers.get(h), null, h);
+      for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'])
+        assert.equal(bare.headers.get(h), null, h);
     }));
 
   test('probability: 1 always, 0 never, 0.5 about half; errorRate sets and removes random 5xx', () =>
@@ -130,14 +147,23 @@ describe('fault injection', () => {
         durations.push(performance.now() - t);
       }
       assert.ok(Math.max(...durations) < 500);
-      const logged = c.sim.requestLog().slice(-8).map((e) => e.durationMs);
+      const logged = c.sim
+        .requestLog()
+        .slice(-8)
+        .map((e) => e.durationMs);
       assert.ok(Math.max(...logged) - Math.min(...logged) > 1, `jitter ${logged.join(',')}`);
       c.sim.configure({ latencyJitterMs: 0 });
     }));
 
   test('a 2xx status answers the given body without processing the request', () =>
     withSim({}, async (c) => {
-      c.sim.faults.add({ route: 'getOrganization', status: 200 as 500, times: 1, headers: { 'Content-Type': 'application/json' }, body: '{"result_code":"Failed"}' });
+      c.sim.faults.add({
+        route: 'getOrganization',
+        status: 200 as 500,
+        times: 1,
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"result_code":"Failed"}',
+      });
       const r = await c.call('GET', '');
       assert.equal(r.status, 200);
       assert.deepEqual(r.json, { result_code: 'Failed' });
@@ -156,8 +182,18 @@ describe('fault injection', () => {
 describe('control routes', () => {
   test('are off by default (404, nothing changes)', () =>
     withSim({}, async (c) => {
-      for (const [method, path] of [['GET', 'state'], ['GET', 'requests'], ['POST', 'reset'], ['POST', 'faults'], ['POST', 'config']]) {
-        const r = await fetch(`${c.sim.baseUrl}/__simulator/${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'POST' ? '{"status":500}' : undefined });
+      for (const [method, path] of [
+        ['GET', 'state'],
+        ['GET', 'requests'],
+        ['POST', 'reset'],
+        ['POST', 'faults'],
+        ['POST', 'config'],
+      ]) {
+        const r = await fetch(`${c.sim.baseUrl}/__simulator/${path}`, {
+          method,
+          headers: { 'Content-Type': 'application/json' },
+          body: method === 'POST' ? '{"status":500}' : undefined,
+        });
         assert.equal(r.status, 404, path);
         await r.text();
       }
@@ -177,7 +213,15 @@ describe('control routes', () => {
       await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
       const state = await ctl('GET', 'state');
       assert.equal(state.status, 200);
-      assert.deepEqual(state.json.lists[0].records[0], { ID: 1, MAIL: null, NAME: null, OPTOUT: null, CUSTOMER_IDENTIFIER: 'C1', EMAIL: 'a', AGE: 1 });
+      assert.deepEqual(state.json.lists[0].records[0], {
+        ID: 1,
+        MAIL: null,
+        NAME: null,
+        OPTOUT: null,
+        CUSTOMER_IDENTIFIER: 'C1',
+        EMAIL: 'a',
+        AGE: 1,
+      });
 
       const reqs = await ctl('GET', 'requests?route=loadList');
       assert.equal(reqs.json.requests.length, 1);
@@ -187,7 +231,15 @@ describe('control routes', () => {
 
       assert.equal((await ctl('POST', 'faults', { route: 'getList', status: 503, times: 1 })).status, 200);
       assert.equal((await c.call('GET', '/lists/contacts')).status, 503);
-      assert.equal((await ctl('POST', 'faults', [{ route: 'getList', status: 500 }, { route: 'getFields', status: 502 }])).json.faults.length, 2);
+      assert.equal(
+        (
+          await ctl('POST', 'faults', [
+            { route: 'getList', status: 500 },
+            { route: 'getFields', status: 502 },
+          ])
+        ).json.faults.length,
+        2,
+      );
       assert.equal((await ctl('GET', 'faults')).json.faults.length, 2);
       assert.equal((await ctl('DELETE', 'faults')).status, 200);
       assert.equal((await ctl('POST', 'faults', { route: 'bogus', status: 503 })).status, 400);
@@ -195,16 +247,33 @@ describe('control routes', () => {
       assert.equal((await c.call('GET', '')).status, 504);
       await ctl('POST', 'faults/error-rate', { probability: 0 });
 
-      const cfg = await ctl('POST', 'config', { segmentSemantics: 'upsert', requireBusinessKey: true, rateLimit: { limit: 100, windowMs: 1000 } });
+      const cfg = await ctl('POST', 'config', {
+        segmentSemantics: 'upsert',
+        requireBusinessKey: true,
+        rateLimit: { limit: 100, windowMs: 1000 },
+      });
       assert.equal(cfg.status, 200);
       assert.equal(cfg.json.segmentSemantics, 'upsert');
       assert.equal((await ctl('POST', 'config', { segmentSemantics: 'merge' })).status, 400);
       assert.equal((await ctl('POST', 'config', { unknownThing: 1 })).status, 400);
       assert.equal((await ctl('GET', 'config')).json.requireBusinessKey, true);
 
-      assert.equal((await ctl('POST', 'seed', { lists: [{ api_name: 'seeded', type: 'Datalist', fields: [{ name: 'K', data_type: 'Long' }], records: [{ K: 1 }] }] })).status, 200);
+      assert.equal(
+        (
+          await ctl('POST', 'seed', {
+            lists: [
+              { api_name: 'seeded', type: 'Datalist', fields: [{ name: 'K', data_type: 'Long' }], records: [{ K: 1 }] },
+            ],
+          })
+        ).status,
+        200,
+      );
       assert.equal(c.sim.listRecords('my_org', 'seeded').length, 1);
-      assert.equal((await ctl('POST', 'seed', { lists: [{ api_name: 'bad', fields: [{ name: 'K', data_type: 'Nope' }] }] })).status, 400);
+      assert.equal(
+        (await ctl('POST', 'seed', { lists: [{ api_name: 'bad', fields: [{ name: 'K', data_type: 'Nope' }] }] }))
+          .status,
+        400,
+      );
 
       assert.equal((await ctl('POST', 'reset')).status, 200);
       assert.equal(c.sim.hasList('my_org', 'seeded'), false);

@@ -1,6 +1,12 @@
 /** Test helpers for the simulator suite: start a simulator on port 0 and talk to it with fetch. */
 
-import { DEV_API_KEY, DEV_API_SECRET, startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.js';
+import {
+  DEV_API_KEY,
+  DEV_API_SECRET,
+  startSimulator,
+  type SimulatorHandle,
+  type SimulatorOptions,
+} from '../../src/simulator/index.js';
 
 export const AUTH = `${DEV_API_KEY}:${DEV_API_SECRET}`;
 export const ORG = 'my_org';
@@ -16,7 +22,12 @@ export interface Client {
   sim: SimulatorHandle;
   /** URL of a path under /Portal/Api/organizations/{org}. */
   url(path: string, org?: string): string;
-  call(method: string, path: string, body?: unknown, init?: { headers?: Record<string, string>; org?: string; raw?: boolean }): Promise<Answer>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    init?: { headers?: Record<string, string>; org?: string; raw?: boolean },
+  ): Promise<Answer>;
   load(list: string, query: string, rows: unknown[]): Promise<Answer>;
   loadSegment(list: string, segment: string, query: string, rows: unknown[]): Promise<Answer>;
 }
@@ -51,7 +62,8 @@ export function client(sim: SimulatorHandle): Client {
     url,
     call,
     load: (list, query, rows) => call('POST', `/lists/${list}/data/load?${query}`, rows),
-    loadSegment: (list, segment, query, rows) => call('POST', `/lists/${list}/segments/${segment}/data/load?${query}`, rows),
+    loadSegment: (list, segment, query, rows) =>
+      call('POST', `/lists/${list}/segments/${segment}/data/load?${query}`, rows),
   };
 }
 

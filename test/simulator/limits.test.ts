@@ -6,7 +6,15 @@ import { AUTH, FIELDS3, KEY, withSim } from './helpers.ts';
 
 const TWO_LISTS = {
   lists: [
-    { api_name: 'contacts', fields: [{ name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50 }, { name: 'EMAIL', data_type: 'Text', length: 50 }, { name: 'AGE', data_type: 'Long' }], segments: [{ api_name: 'vip' }] },
+    {
+      api_name: 'contacts',
+      fields: [
+        { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50 },
+        { name: 'EMAIL', data_type: 'Text', length: 50 },
+        { name: 'AGE', data_type: 'Long' },
+      ],
+      segments: [{ api_name: 'vip' }],
+    },
     { api_name: 'other', fields: [{ name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50 }] },
   ],
 };
@@ -61,7 +69,11 @@ describe('body size limit', () => {
       const status = await new Promise<number>((resolve, reject) => {
         const req = http.request(url, {
           method: 'POST',
-          headers: { 'X-ApiKey': AUTH, 'Content-Type': 'application/json', 'Content-Length': String(32 * 1024 * 1024 + 1) },
+          headers: {
+            'X-ApiKey': AUTH,
+            'Content-Type': 'application/json',
+            'Content-Length': String(32 * 1024 * 1024 + 1),
+          },
         });
         req.on('response', (res) => {
           res.resume();
@@ -82,36 +94,48 @@ describe('body size limit', () => {
 
 describe('rate limit', () => {
   test('token bucket per API key: 429 with the documented body and headers; headers on success too', () =>
-    withSim({ rateLimit: { limit: 3, windowMs: 60_000 }, credentials: [{ key: 'simulator-key', secret: 'simulator-secret' }, { key: 'k2', secret: 's2' }] }, async (c) => {
-      const remaining: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const r = await c.call('GET', '/lists/contacts');
-        assert.equal(r.status, 200);
-        assert.equal(r.headers.get('x-ratelimit-limit'), '3, 3;w=60');
-        remaining.push(r.headers.get('x-ratelimit-remaining') as string);
-        assert.match(r.headers.get('x-ratelimit-reset') as string, /^\d+$/);
-      }
-      assert.deepEqual(remaining, ['2', '1', '0']);
-      const limited = await c.call('GET', '/lists/contacts');
-      assert.equal(limited.status, 429);
-      assert.equal(limited.text, 'API calls quota exceeded! The maximum allowed is 3 per minute');
-      assert.match(limited.headers.get('content-type') as string, /^text\/plain/);
-      assert.equal(limited.headers.get('x-ratelimit-limit'), '3, 3;w=60');
-      assert.equal(limited.headers.get('x-ratelimit-remaining'), '0');
-      const reset = Number(limited.headers.get('x-ratelimit-reset'));
-      assert.ok(reset >= 1 && reset <= 60, String(reset));
-      assert.equal(limited.headers.get('retry-after'), null);
-      // Bulk calls count like any other and are refused before anything is read.
-      assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]])).status, 429);
-      assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0);
-      // Another API key has its own bucket.
-      assert.equal((await c.call('GET', '/lists/contacts', undefined, { headers: { 'X-ApiKey': 'k2:s2' } })).status, 200);
-      // Turning the limit off at run time.
-      c.sim.configure({ rateLimit: false });
-      const free = await c.call('GET', '/lists/contacts');
-      assert.equal(free.status, 200);
-      assert.equal(free.headers.get('x-ratelimit-limit'), null);
-    }));
+    withSim(
+      {
+        rateLimit: { limit: 3, windowMs: 60_000 },
+        credentials: [
+          { key: 'simulator-key', secret: 'simulator-secret' },
+          { key: 'k2', secret: 's2' },
+        ],
+      },
+      async (c) => {
+        const remaining: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const r = await c.call('GET', '/lists/contacts');
+          assert.equal(r.status, 200);
+          assert.equal(r.headers.get('x-ratelimit-limit'), '3, 3;w=60');
+          remaining.push(r.headers.get('x-ratelimit-remaining') as string);
+          assert.match(r.headers.get('x-ratelimit-reset') as string, /^\d+$/);
+        }
+        assert.deepEqual(remaining, ['2', '1', '0']);
+        const limited = await c.call('GET', '/lists/contacts');
+        assert.equal(limited.status, 429);
+        assert.equal(limited.text, 'API calls quota exceeded! The maximum allowed is 3 per minute');
+        assert.match(limited.headers.get('content-type') as string, /^text\/plain/);
+        assert.equal(limited.headers.get('x-ratelimit-limit'), '3, 3;w=60');
+        assert.equal(limited.headers.get('x-ratelimit-remaining'), '0');
+        const reset = Number(limited.headers.get('x-ratelimit-reset'));
+        assert.ok(reset >= 1 && reset <= 60, String(reset));
+        assert.equal(limited.headers.get('retry-after'), null);
+        // Bulk calls count like any other and are refused before anything is read.
+        assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]])).status, 429);
+        assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0);
+        // Another API key has its own bucket.
+        assert.equal(
+          (await c.call('GET', '/lists/contacts', undefined, { headers: { 'X-ApiKey': 'k2:s2' } })).status,
+          200,
+        );
+        // Turning the limit off at run time.
+        c.sim.configure({ rateLimit: false });
+        const free = await c.call('GET', '/lists/contacts');
+        assert.equal(free.status, 200);
+        assert.equal(free.headers.get('x-ratelimit-limit'), null);
+      },
+    ));
 
   test('the default is 2500 per minute; tokens refill over time', () =>
     withSim({}, async (c) => {
@@ -179,7 +203,10 @@ describe('one bulk operation per list at a time', () => {
         status = (await c.load('contacts', `${KEY}&${FIELDS3}`, [['C3', 'c', 3]])).status;
       }
       assert.equal(status, 200);
-      assert.deepEqual(c.sim.listRecords('my_org', 'contacts').map((r) => r.CUSTOMER_IDENTIFIER), ['C3']);
+      assert.deepEqual(
+        c.sim.listRecords('my_org', 'contacts').map((r) => r.CUSTOMER_IDENTIFIER),
+        ['C3'],
+      );
     }));
 
   test('the lock is also held during simulated latency and released after errors', () =>

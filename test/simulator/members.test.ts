@@ -7,7 +7,9 @@ const remove = (c: Client, segment: string, query: string, rows: unknown[]) =>
   c.call('DELETE', `/lists/contacts/segments/${segment}/data?${query}`, rows);
 
 async function watermarks(c: Client, reset = false) {
-  const r = await fetch(`${c.sim.baseUrl}/__simulator/watermarks${reset ? '/reset' : ''}`, { method: reset ? 'POST' : 'GET' });
+  const r = await fetch(`${c.sim.baseUrl}/__simulator/watermarks${reset ? '/reset' : ''}`, {
+    method: reset ? 'POST' : 'GET',
+  });
   assert.equal(r.status, 200);
   return (await r.json()) as Record<string, Record<string, { min: number; current: number }>>;
 }
@@ -15,7 +17,11 @@ async function watermarks(c: Client, reset = false) {
 describe('removing Segment members (contract section 7)', () => {
   test('DELETE .../segments/{segment}/data removes the given members; not-members count as not found; list records stay', () =>
     withSim({}, async (c) => {
-      await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1], ['C2', 'b', 2], ['C3', 'c', 3]]);
+      await c.load('contacts', `${KEY}&${FIELDS3}`, [
+        ['C1', 'a', 1],
+        ['C2', 'b', 2],
+        ['C3', 'c', 3],
+      ]);
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1'], ['C2'], ['C3']]);
       const r = await remove(c, 'vip', `${KEY}&fields=CUSTOMER_IDENTIFIER`, [['C1'], ['C3'], ['C9'], ['C1']]);
       assert.equal(r.status, 200);
@@ -26,7 +32,10 @@ describe('removing Segment members (contract section 7)', () => {
         number_of_records_not_found: 2,
         invalid_records: [],
       });
-      assert.deepEqual(c.sim.segmentMembers('my_org', 'contacts', 'vip').map((m) => m.CUSTOMER_IDENTIFIER), ['C2']);
+      assert.deepEqual(
+        c.sim.segmentMembers('my_org', 'contacts', 'vip').map((m) => m.CUSTOMER_IDENTIFIER),
+        ['C2'],
+      );
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 3);
       // Header row instead of `fields`; an invalid row is listed and the rest applies.
       const h = await remove(c, 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C2'], [null]]);
@@ -40,7 +49,10 @@ describe('removing Segment members (contract section 7)', () => {
       assert.equal(stop.json.result_code, 'Failed');
       assert.equal(c.sim.segmentMembers('my_org', 'contacts', 'vip').length, 1);
       // Request-level refusals.
-      assert.equal((await remove(c, 'vip', 'fields=CUSTOMER_IDENTIFIER', [['C1']])).json.result_code, 'ValidationFailed');
+      assert.equal(
+        (await remove(c, 'vip', 'fields=CUSTOMER_IDENTIFIER', [['C1']])).json.result_code,
+        'ValidationFailed',
+      );
       assert.equal((await remove(c, 'ghost', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']])).status, 404);
       assert.equal((await remove(c, 'dyn', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']])).status, 400);
       assert.equal((await c.call('POST', '/lists/contacts/segments/vip/data', [])).status, 405);
@@ -48,18 +60,43 @@ describe('removing Segment members (contract section 7)', () => {
     }));
 
   test('it takes the List bulk lock like a load, and fault rules and permissions can name it', () =>
-    withSim({ latencyMs: 300, credentials: [{ key: 'k', secret: 's' }, { key: 'ro', secret: 's', permissions: ['loadSegment'] }] }, async (c) => {
-      const headers = { 'X-ApiKey': 'k:s' };
-      await c.call('POST', `/lists/contacts/data/load?${KEY}&${FIELDS3}`, [['C1', 'a', 1]], { headers });
-      const first = c.call('DELETE', `/lists/contacts/segments/vip/data?${KEY}`, [['CUSTOMER_IDENTIFIER'], ['C1']], { headers });
-      await sleep(100);
-      const busy = await c.call('POST', `/lists/contacts/data/load?${KEY}&${FIELDS3}`, [['C2', 'b', 2]], { headers });
-      assert.equal(busy.status, 429);
-      assert.equal((await first).status, 200);
-      assert.equal((await c.call('DELETE', `/lists/contacts/segments/vip/data?${KEY}`, [['CUSTOMER_IDENTIFIER'], ['C1']], { headers: { 'X-ApiKey': 'ro:s' } })).status, 401);
-      c.sim.faults.add({ route: 'deleteSegmentData', status: 503, times: 1 });
-      assert.equal((await c.call('DELETE', `/lists/contacts/segments/vip/data?${KEY}`, [['CUSTOMER_IDENTIFIER'], ['C1']], { headers })).status, 503);
-    }));
+    withSim(
+      {
+        latencyMs: 300,
+        credentials: [
+          { key: 'k', secret: 's' },
+          { key: 'ro', secret: 's', permissions: ['loadSegment'] },
+        ],
+      },
+      async (c) => {
+        const headers = { 'X-ApiKey': 'k:s' };
+        await c.call('POST', `/lists/contacts/data/load?${KEY}&${FIELDS3}`, [['C1', 'a', 1]], { headers });
+        const first = c.call('DELETE', `/lists/contacts/segments/vip/data?${KEY}`, [['CUSTOMER_IDENTIFIER'], ['C1']], {
+          headers,
+        });
+        await sleep(100);
+        const busy = await c.call('POST', `/lists/contacts/data/load?${KEY}&${FIELDS3}`, [['C2', 'b', 2]], { headers });
+        assert.equal(busy.status, 429);
+        assert.equal((await first).status, 200);
+        assert.equal(
+          (
+            await c.call('DELETE', `/lists/contacts/segments/vip/data?${KEY}`, [['CUSTOMER_IDENTIFIER'], ['C1']], {
+              headers: { 'X-ApiKey': 'ro:s' },
+            })
+          ).status,
+          401,
+        );
+        c.sim.faults.add({ route: 'deleteSegmentData', status: 503, times: 1 });
+        assert.equal(
+          (
+            await c.call('DELETE', `/lists/contacts/segments/vip/data?${KEY}`, [['CUSTOMER_IDENTIFIER'], ['C1']], {
+              headers,
+            })
+          ).status,
+          503,
+        );
+      },
+    ));
 });
 
 describe('GET /Portal/Api/status', () => {
@@ -78,7 +115,11 @@ describe('GET /Portal/Api/status', () => {
 describe('Segment watermarks', () => {
   test('the fewest members of each Segment between two marks, over HTTP and on the handle', () =>
     withSim({ enableControlRoutes: true }, async (c) => {
-      await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1], ['C2', 'b', 2], ['C3', 'c', 3]]);
+      await c.load('contacts', `${KEY}&${FIELDS3}`, [
+        ['C1', 'a', 1],
+        ['C2', 'b', 2],
+        ['C3', 'c', 3],
+      ]);
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1'], ['C2']]);
       assert.deepEqual((await watermarks(c, true)).contacts.vip, { min: 2, current: 2 });
       // Growing never lowers the mark; removing one member does, and so does a clear followed by a reload.

@@ -15,18 +15,28 @@ const KEY2 = 'keyFields=CUSTOMER_IDENTIFIER,AGE';
 /** 30 contacts C00..C29 (AGE = n % 4, so AGE has many ties) and Segment vip holding C00..C19. */
 async function seedContacts(c: Client): Promise<void> {
   const rows = Array.from({ length: 30 }, (_, n) => [`C${String(n).padStart(2, '0')}`, `c${n}@example.com`, n % 4]);
-  assert.equal((await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,AGE', rows)).status, 200);
+  assert.equal(
+    (await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,AGE', rows)).status,
+    200,
+  );
   const members = rows.slice(0, 20).map((r) => [r[0]]);
-  assert.equal((await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [['CUSTOMER_IDENTIFIER'], ...members])).status, 200);
+  assert.equal(
+    (await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [['CUSTOMER_IDENTIFIER'], ...members]))
+      .status,
+    200,
+  );
 }
 
-const memberIds = (c: Client, segment = 'vip') => c.sim.segmentMembers('my_org', 'contacts', segment).map((m) => String(m.CUSTOMER_IDENTIFIER));
+const memberIds = (c: Client, segment = 'vip') =>
+  c.sim.segmentMembers('my_org', 'contacts', segment).map((m) => String(m.CUSTOMER_IDENTIFIER));
 
 const remove = (c: Client, rows: unknown[], query = `${KEY2}&fields=CUSTOMER_IDENTIFIER,AGE`, segment = 'vip') =>
   c.call('DELETE', `/lists/contacts/segments/${segment}/data?${query}`, rows);
 
 async function watermark(c: Client, reset = false): Promise<{ min: number; current: number } | undefined> {
-  const r = await fetch(`${c.sim.baseUrl}/__simulator/watermarks${reset ? '/reset' : ''}`, { method: reset ? 'POST' : 'GET' });
+  const r = await fetch(`${c.sim.baseUrl}/__simulator/watermarks${reset ? '/reset' : ''}`, {
+    method: reset ? 'POST' : 'GET',
+  });
   assert.equal(r.status, 200);
   return ((await r.json()) as Record<string, Record<string, { min: number; current: number }>>).contacts?.vip;
 }
@@ -36,17 +46,44 @@ describe('member removal by keys', () => {
     withSim({}, async (c) => {
       await seedContacts(c);
       // C00 has AGE 0: (C00, 0) matches, (C01, 0) does not (C01 has AGE 1), C25 is no member, C99 no record.
-      const first = await remove(c, [['C00', 0], ['C01', 0], ['C25', 1], ['C99', 3], ['C02', 2]]);
+      const first = await remove(c, [
+        ['C00', 0],
+        ['C01', 0],
+        ['C25', 1],
+        ['C99', 3],
+        ['C02', 2],
+      ]);
       assert.equal(first.status, 200);
-      assert.deepEqual(first.json, { result_code: 'Succeeded', errors: null, number_of_deleted_records: 2, number_of_records_not_found: 3, invalid_records: [] });
+      assert.deepEqual(first.json, {
+        result_code: 'Succeeded',
+        errors: null,
+        number_of_deleted_records: 2,
+        number_of_records_not_found: 3,
+        invalid_records: [],
+      });
       // The key fields in the other order, and a header row instead of `fields`.
-      const second = await remove(c, [['AGE', 'CUSTOMER_IDENTIFIER'], [1, 'C01'], [3, 'C03'], [1, 'C01']], 'keyFields=AGE,CUSTOMER_IDENTIFIER');
+      const second = await remove(
+        c,
+        [
+          ['AGE', 'CUSTOMER_IDENTIFIER'],
+          [1, 'C01'],
+          [3, 'C03'],
+          [1, 'C01'],
+        ],
+        'keyFields=AGE,CUSTOMER_IDENTIFIER',
+      );
       assert.equal(second.json.number_of_deleted_records, 2);
       assert.equal(second.json.number_of_records_not_found, 1, 'a key repeated in one request is found once');
-      assert.deepEqual(memberIds(c), Array.from({ length: 16 }, (_, i) => `C${String(i + 4).padStart(2, '0')}`));
+      assert.deepEqual(
+        memberIds(c),
+        Array.from({ length: 16 }, (_, i) => `C${String(i + 4).padStart(2, '0')}`),
+      );
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 30, 'only memberships are removed');
       // A row without a value for one of the key fields is invalid, the others apply.
-      const partial = await remove(c, [['C04', null], ['C05', 1]]);
+      const partial = await remove(c, [
+        ['C04', null],
+        ['C05', 1],
+      ]);
       assert.equal(partial.json.result_code, 'PartiallySucceeded');
       assert.equal(partial.json.number_of_deleted_records, 1);
       assert.equal(partial.json.invalid_records[0].field_name, 'AGE');
@@ -63,7 +100,9 @@ describe('member removal by keys', () => {
         // The removal is applied before its modelled latency; once it shows, the lock is held until it answers.
         for (let i = 0; i < 400 && memberIds(c).includes(victim); i++) await sleep(10);
         assert.ok(!memberIds(c).includes(victim), 'the removal was applied');
-        const load = await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,AGE', [['N1', 'n@example.com', 1]]);
+        const load = await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,AGE', [
+          ['N1', 'n@example.com', 1],
+        ]);
         assert.equal((await removal).json.number_of_deleted_records, 1);
         return load;
       };
@@ -84,7 +123,14 @@ describe('member removal by keys', () => {
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 30, 'no refused load applied anything');
       // The lock is free again once the removal has answered.
       c.sim.configure({ latencyMs: 0 });
-      assert.equal((await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,AGE', [['N1', 'n@example.com', 1]])).status, 200);
+      assert.equal(
+        (
+          await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,EMAIL,AGE', [
+            ['N1', 'n@example.com', 1],
+          ])
+        ).status,
+        200,
+      );
     }));
 
   test('fault rules: a faulted removal removes nothing (also as a 200 under V1), and afterCalls lets a batch through first', () =>
@@ -106,8 +152,16 @@ describe('member removal by keys', () => {
       assert.ok(memberIds(c).includes('C01'));
       assert.equal((await remove(c, [['C01', 1]])).json.number_of_deleted_records, 1, 'the retry applies');
       assert.deepEqual(
-        c.sim.requestLog().filter((e) => e.route === 'deleteSegmentData').map((e) => [e.status, e.fault ?? null]),
-        [[200, null], [500, 'status 500'], [200, 'status 503'], [200, null]],
+        c.sim
+          .requestLog()
+          .filter((e) => e.route === 'deleteSegmentData')
+          .map((e) => [e.status, e.fault ?? null]),
+        [
+          [200, null],
+          [500, 'status 500'],
+          [200, 'status 503'],
+          [200, null],
+        ],
       );
     }));
 });
@@ -144,13 +198,22 @@ describe('segment search for the current members', () => {
       assert.deepEqual(asc.rows.map((r) => r[0]).sort(), memberIds(c));
       assert.equal(new Set(asc.rows.map((r) => r[0])).size, 20);
       const ages = asc.rows.map((r) => r[1]);
-      assert.deepEqual(ages, [...ages].sort((a, b) => a - b));
+      assert.deepEqual(
+        ages,
+        [...ages].sort((a, b) => a - b),
+      );
       // Within one AGE, the record order: C00, C04, C08, ... for AGE 0.
-      assert.deepEqual(asc.rows.slice(0, 5).map((r) => r[0]), ['C00', 'C04', 'C08', 'C12', 'C16']);
+      assert.deepEqual(
+        asc.rows.slice(0, 5).map((r) => r[0]),
+        ['C00', 'C04', 'C08', 'C12', 'C16'],
+      );
       assert.deepEqual(await all('ASC'), asc, 'paging again gives the same pages');
       const desc = await all('DESC');
       assert.deepEqual(desc.rows.map((r) => r[0]).sort(), memberIds(c));
-      assert.deepEqual(desc.rows.slice(0, 5).map((r) => r[0]), ['C03', 'C07', 'C11', 'C15', 'C19']);
+      assert.deepEqual(
+        desc.rows.slice(0, 5).map((r) => r[0]),
+        ['C03', 'C07', 'C11', 'C15', 'C19'],
+      );
       // Past the end: an empty page.
       assert.deepEqual(await page(60, 'ASC'), []);
     }));
@@ -160,10 +223,14 @@ describe('watermarks over a replace', () => {
   test('load then remove keeps the low point at min(old, new); clear then load records 0; a reset starts a new run', () =>
     withSim(CONTROL, async (c) => {
       await seedContacts(c);
-      const keep = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => [`C${String(from + i).padStart(2, '0')}`]);
+      const keep = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => [`C${String(from + i).padStart(2, '0')}`]);
       assert.deepEqual(await watermark(c, true), { min: 20, current: 20 });
       // New membership C10..C29 (20): add C20..C29, then remove C00..C09 in two batches.
-      await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [['CUSTOMER_IDENTIFIER'], ...keep(20, 30)]);
+      await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [
+        ['CUSTOMER_IDENTIFIER'],
+        ...keep(20, 30),
+      ]);
       assert.deepEqual(await watermark(c), { min: 20, current: 30 });
       await remove(c, [['CUSTOMER_IDENTIFIER'], ...keep(0, 5)], 'keyFields=CUSTOMER_IDENTIFIER');
       assert.deepEqual(await watermark(c), { min: 20, current: 25 });
@@ -179,13 +246,22 @@ describe('watermarks over a replace', () => {
       // Clear then load: the Segment was empty in between, whatever it holds at the end.
       await watermark(c, true);
       assert.equal((await c.call('DELETE', '/lists/contacts/segments/vip/data/clear')).status, 200);
-      await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [['CUSTOMER_IDENTIFIER'], ...keep(0, 30)]);
+      await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [
+        ['CUSTOMER_IDENTIFIER'],
+        ...keep(0, 30),
+      ]);
       assert.deepEqual(await watermark(c), { min: 0, current: 30 });
 
       // A Segment created during a run starts from 0 members.
       await watermark(c, true);
-      assert.equal((await c.call('POST', '/lists/contacts/segments/static', { api_name: 'fresh', name: 'Fresh' })).status, 200);
-      await c.loadSegment('contacts', 'fresh', 'keyFields=CUSTOMER_IDENTIFIER', [['CUSTOMER_IDENTIFIER'], ...keep(0, 3)]);
+      assert.equal(
+        (await c.call('POST', '/lists/contacts/segments/static', { api_name: 'fresh', name: 'Fresh' })).status,
+        200,
+      );
+      await c.loadSegment('contacts', 'fresh', 'keyFields=CUSTOMER_IDENTIFIER', [
+        ['CUSTOMER_IDENTIFIER'],
+        ...keep(0, 3),
+      ]);
       assert.deepEqual(c.sim.watermarks().contacts?.fresh, { min: 0, current: 3 });
       // A refused request changes nothing, so it leaves the low point alone.
       c.sim.faults.add({ route: 'clearSegment', status: 503, times: 1 });

@@ -26,8 +26,14 @@ const SEED: SeedState = {
         { name: 'EMAIL', data_type: 'Text', length: 50 },
         { name: 'AGE', data_type: 'Long' },
       ],
-      records: [{ CUSTOMER_IDENTIFIER: 'S1', EMAIL: 's1@x', AGE: 1 }, { ID: 10, customer_identifier: 'S10' }],
-      segments: [{ api_name: 'vip', members: [10, { CUSTOMER_IDENTIFIER: 'S1' }] }, { api_name: 'dyn', type: 'Dynamic', name: 'Dynamic one' }],
+      records: [
+        { CUSTOMER_IDENTIFIER: 'S1', EMAIL: 's1@x', AGE: 1 },
+        { ID: 10, customer_identifier: 'S10' },
+      ],
+      segments: [
+        { api_name: 'vip', members: [10, { CUSTOMER_IDENTIFIER: 'S1' }] },
+        { api_name: 'dyn', type: 'Dynamic', name: 'Dynamic one' },
+      ],
       business_key: ['customer_identifier'],
     },
   ],
@@ -37,13 +43,33 @@ describe('seed, reset and inspection', () => {
   test('seeded lists, records (IDs kept or assigned), segments by ID or by values, business key', async () => {
     const sim = await startSimulator({ port: 0, seed: SEED });
     try {
-      assert.deepEqual(sim.listRecords('my_org', 'contacts').map((r) => [r.ID, r.CUSTOMER_IDENTIFIER]), [[1, 'S1'], [10, 'S10']]);
-      assert.deepEqual(sim.segmentMembers('my_org', 'contacts', 'vip').map((r) => r.ID), [1, 10]);
-      assert.deepEqual(sim.segments('my_org', 'contacts'), [{ api_name: 'vip', type: 'Static' }, { api_name: 'dyn', type: 'Dynamic' }]);
+      assert.deepEqual(
+        sim.listRecords('my_org', 'contacts').map((r) => [r.ID, r.CUSTOMER_IDENTIFIER]),
+        [
+          [1, 'S1'],
+          [10, 'S10'],
+        ],
+      );
+      assert.deepEqual(
+        sim.segmentMembers('my_org', 'contacts', 'vip').map((r) => r.ID),
+        [1, 10],
+      );
+      assert.deepEqual(sim.segments('my_org', 'contacts'), [
+        { api_name: 'vip', type: 'Static' },
+        { api_name: 'dyn', type: 'Dynamic' },
+      ]);
       assert.deepEqual(sim.businessKey('my_org', 'contacts'), ['CUSTOMER_IDENTIFIER']);
       assert.equal(sim.businessKey('my_org', 'nope'), undefined);
       assert.equal(sim.hasList('my_org', 'nope'), false);
-      assert.deepEqual([sim.listRecords('my_org', 'nope'), sim.segments('nope', 'x'), sim.segmentMembers('my_org', 'contacts', 'nope'), sim.listFields('my_org', 'nope')], [[], [], [], []]);
+      assert.deepEqual(
+        [
+          sim.listRecords('my_org', 'nope'),
+          sim.segments('nope', 'x'),
+          sim.segmentMembers('my_org', 'contacts', 'nope'),
+          sim.listFields('my_org', 'nope'),
+        ],
+        [[], [], [], []],
+      );
       assert.deepEqual(sim.listFields('my_org', 'contacts').slice(4), [
         { name: 'CUSTOMER_IDENTIFIER', data_type: 'Text', length: 50, allow_null: true },
         { name: 'EMAIL', data_type: 'Text', length: 50, allow_null: true },
@@ -58,7 +84,10 @@ describe('seed, reset and inspection', () => {
       assert.equal(sim.hasList('second', 'other'), true);
       assert.equal((await c.call('GET', '/lists/other', undefined, { org: 'second' })).status, 200);
       assert.throws(() => sim.seed({ lists: [{ api_name: 'bad', records: [{ NOPE: 1 }] }] }), /NOPE/);
-      assert.throws(() => sim.seed({ lists: [{ api_name: 'bad2', segments: [{ api_name: 's', members: [99] }] }] }), /99/);
+      assert.throws(
+        () => sim.seed({ lists: [{ api_name: 'bad2', segments: [{ api_name: 's', members: [99] }] }] }),
+        /99/,
+      );
 
       sim.faults.add({ route: 'getList', status: 500 });
       sim.reset();
@@ -89,7 +118,10 @@ describe('seed, reset and inspection', () => {
       for (let i = 0; i < 5; i++) await c.call('GET', `/lists/contacts/segments/${i}`);
       const log = sim.requestLog();
       assert.equal(log.length, 3);
-      assert.deepEqual(log.map((x) => x.path.at(-1)), ['2', '3', '4']);
+      assert.deepEqual(
+        log.map((x) => x.path.at(-1)),
+        ['2', '3', '4'],
+      );
       sim.clearRequestLog();
       assert.equal(sim.requestLog().length, 0);
     } finally {
@@ -133,10 +165,27 @@ describe('state file', () => {
     const again = await startSimulator({ port: 0, statePath, seed: { lists: [{ api_name: 'ignored' }] } });
     try {
       assert.equal(again.hasList('my_org', 'ignored'), false);
-      assert.deepEqual(again.listRecords('my_org', 'contacts').map((r) => [r.ID, r.CUSTOMER_IDENTIFIER]), [[1, 'S1'], [10, 'S10'], [11, 'N1'], [12, 'N2']]);
-      assert.deepEqual(again.segmentMembers('my_org', 'contacts', 'fresh').map((r) => r.CUSTOMER_IDENTIFIER), ['N1']);
-      assert.deepEqual(again.segmentMembers('my_org', 'contacts', 'vip').map((r) => r.ID), [1, 10]);
-      assert.deepEqual(again.segments('my_org', 'contacts').map((s) => s.type), ['Static', 'Dynamic', 'Static']);
+      assert.deepEqual(
+        again.listRecords('my_org', 'contacts').map((r) => [r.ID, r.CUSTOMER_IDENTIFIER]),
+        [
+          [1, 'S1'],
+          [10, 'S10'],
+          [11, 'N1'],
+          [12, 'N2'],
+        ],
+      );
+      assert.deepEqual(
+        again.segmentMembers('my_org', 'contacts', 'fresh').map((r) => r.CUSTOMER_IDENTIFIER),
+        ['N1'],
+      );
+      assert.deepEqual(
+        again.segmentMembers('my_org', 'contacts', 'vip').map((r) => r.ID),
+        [1, 10],
+      );
+      assert.deepEqual(
+        again.segments('my_org', 'contacts').map((s) => s.type),
+        ['Static', 'Dynamic', 'Static'],
+      );
       assert.deepEqual(again.businessKey('my_org', 'contacts'), ['CUSTOMER_IDENTIFIER']);
       assert.equal(again.hasList('my_org', 'empty'), true);
       const r = await client(again).load('contacts', `${KEY}&${FIELDS3}`, [['N3', 'n', 7]]);
@@ -163,8 +212,14 @@ function capture() {
   const err: string[] = [];
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    out.push(String(chunk)),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    err.push(String(chunk)),
+    true
+  )) as typeof process.stderr.write;
   return {
     out: () => out.join(''),
     err: () => err.join(''),
@@ -189,11 +244,29 @@ describe('simulate command', () => {
     const config = join(dir, 'sim.yml');
     await writeFile(
       config,
-      ['organizations: [my_org, second]', 'statePath: cli-state.json', 'rateLimit: { limit: 100, windowMs: 60000 }', 'seed:', '  lists:', '    - api_name: contacts', '      fields: [{ name: CUSTOMER_IDENTIFIER, data_type: Text, length: 20 }]'].join('\n'),
+      [
+        'organizations: [my_org, second]',
+        'statePath: cli-state.json',
+        'rateLimit: { limit: 100, windowMs: 60000 }',
+        'seed:',
+        '  lists:',
+        '    - api_name: contacts',
+        '      fields: [{ name: CUSTOMER_IDENTIFIER, data_type: Text, length: 20 }]',
+      ].join('\n'),
     );
     const cap = capture();
     try {
-      const running = simulateCommand(['--config', config, '--port', '0', '--key', 'cli-key', '--secret', 'cli-secret', '--control']);
+      const running = simulateCommand([
+        '--config',
+        config,
+        '--port',
+        '0',
+        '--key',
+        'cli-key',
+        '--secret',
+        'cli-secret',
+        '--control',
+      ]);
       const m = await waitFor(cap.out, /^Selligent simulator listening on http:\/\/127\.0\.0\.1:(\d+)\n/);
       const text = cap.out();
       assert.match(text, /organization: +my_org, second/);
@@ -201,7 +274,11 @@ describe('simulate command', () => {
       assert.match(text, /API secret: +cli-secret/);
       const base = `http://127.0.0.1:${m[1]}/Portal/Api/organizations/my_org`;
       const headers = { 'X-ApiKey': 'cli-key:cli-secret', 'Content-Type': 'application/json' };
-      const r = await fetch(`${base}/lists/contacts/data/load?keyFields=CUSTOMER_IDENTIFIER`, { method: 'POST', headers, body: '[["CUSTOMER_IDENTIFIER"],["K1"]]' });
+      const r = await fetch(`${base}/lists/contacts/data/load?keyFields=CUSTOMER_IDENTIFIER`, {
+        method: 'POST',
+        headers,
+        body: '[["CUSTOMER_IDENTIFIER"],["K1"]]',
+      });
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('x-ratelimit-limit'), '100, 100;w=60');
       assert.equal((await fetch(`http://127.0.0.1:${m[1]}/__simulator/config`)).status, 200);
@@ -214,7 +291,9 @@ describe('simulate command', () => {
       const before = cap.out().length;
       const second = simulateCommand(['--state', join(dir, 'cli-state.json'), '--port', '0']);
       const m2 = await waitFor(() => cap.out().slice(before), /listening on http:\/\/127\.0\.0\.1:(\d+)\n/);
-      const count = await fetch(`http://127.0.0.1:${m2[1]}/Portal/Api/organizations/my_org/lists/contacts/records`, { headers: { 'X-ApiKey': 'simulator-key:simulator-secret' } });
+      const count = await fetch(`http://127.0.0.1:${m2[1]}/Portal/Api/organizations/my_org/lists/contacts/records`, {
+        headers: { 'X-ApiKey': 'simulator-key:simulator-secret' },
+      });
       assert.deepEqual(await count.json(), { count: 1 });
       process.emit('SIGINT', 'SIGINT');
       assert.equal(await second, 0);
@@ -248,7 +327,15 @@ describe('simulate command', () => {
   test('as a process: first line, real SIGTERM, exit code 0', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '-e', "import('./src/simulator/cli.ts').then((m) => m.simulateCommand(process.argv.slice(1))).then((code) => process.exit(code))", '--', '--port', '0'],
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/simulator/cli.ts').then((m) => m.simulateCommand(process.argv.slice(1))).then((code) => process.exit(code))",
+        '--',
+        '--port',
+        '0',
+      ],
       { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -258,7 +345,9 @@ describe('simulate command', () => {
     }
     const m = /^Selligent simulator listening on http:\/\/127\.0\.0\.1:(\d+)\n/.exec(out);
     assert.ok(m, out);
-    const r = await fetch(`http://127.0.0.1:${m[1]}/Portal/Api/organizations/my_org`, { headers: { 'X-ApiKey': 'simulator-key:simulator-secret' } });
+    const r = await fetch(`http://127.0.0.1:${m[1]}/Portal/Api/organizations/my_org`, {
+      headers: { 'X-ApiKey': 'simulator-key:simulator-secret' },
+    });
     assert.equal(r.status, 200);
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');

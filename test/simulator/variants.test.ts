@@ -6,7 +6,11 @@ import { FIELDS3, KEY, withSim, type Client } from './helpers.ts';
 
 /** Sets variants over the control route, as a test of another process would. */
 async function setVariants(c: Client, patch: Record<string, unknown>, method = 'PUT') {
-  const r = await fetch(`${c.sim.baseUrl}/__simulator/variants`, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(patch) });
+  const r = await fetch(`${c.sim.baseUrl}/__simulator/variants`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
@@ -38,19 +42,32 @@ describe('variant switches (contract section 6)', () => {
       assert.equal(put.json.businessKey, 'ok');
       assert.equal((await setVariants(c, { segmentsPageSize: 5 }, 'POST')).json.segmentsPageSize, 5);
       assert.equal(c.sim.variants().notFoundStatus, 400);
-      for (const bad of [{ notFoundStatus: 401 }, { bogus: 1 }, { segmentsPageSize: 0 }, { businessKey: 'max4' }, { serverTimeoutMs: -1 }]) {
+      for (const bad of [
+        { notFoundStatus: 401 },
+        { bogus: 1 },
+        { segmentsPageSize: 0 },
+        { businessKey: 'max4' },
+        { serverTimeoutMs: -1 },
+      ]) {
         const r = await setVariants(c, bad);
         assert.equal(r.status, 400, JSON.stringify(bad));
         assert.match(String(r.json.error), /variant/);
       }
       assert.equal(c.sim.variants().segmentsPageSize, 5);
       // The config route takes them too.
-      const cfg = await fetch(`${c.sim.baseUrl}/__simulator/config`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"variants":{"organizationGet":401}}' });
+      const cfg = await fetch(`${c.sim.baseUrl}/__simulator/config`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"variants":{"organizationGet":401}}',
+      });
       assert.equal(((await cfg.json()) as { variants: { organizationGet: number } }).variants.organizationGet, 401);
     }));
 
   test('start-up options are checked like the others', async () => {
-    await assert.rejects(startSimulator({ port: 0, variants: { listBusy429: 'text' as never } }), /variants\.listBusy429 must be one of/);
+    await assert.rejects(
+      startSimulator({ port: 0, variants: { listBusy429: 'text' as never } }),
+      /variants\.listBusy429 must be one of/,
+    );
     await assert.rejects(startSimulator({ port: 0, variants: { nope: 1 } as never }), /unknown variant nope/);
     const sim = await startSimulator({ port: 0, variants: { staticSegmentType: 'External' } });
     try {
@@ -84,7 +101,9 @@ describe('variant switches (contract section 6)', () => {
 
   test('V4 segmentsPageSize: one answer by default; paged with skip/take, take defaulting to and capped at the page size', () =>
     withSim(CONTROL, async (c) => {
-      c.sim.seed({ lists: [{ api_name: 'many', segments: Array.from({ length: 7 }, (_, i) => ({ api_name: `s${i}` })) }] });
+      c.sim.seed({
+        lists: [{ api_name: 'many', segments: Array.from({ length: 7 }, (_, i) => ({ api_name: `s${i}` })) }],
+      });
       const all = await c.call('GET', '/lists/many/segments?skip=2&take=2');
       assert.equal(all.status, 200);
       assert.equal(all.json.segments.length, 7, 'skip/take are ignored without a page size');
@@ -92,13 +111,26 @@ describe('variant switches (contract section 6)', () => {
 
       await setVariants(c, { segmentsPageSize: 3 });
       const first = await c.call('GET', '/lists/many/segments');
-      assert.deepEqual(first.json.segments.map((s: { api_name: string }) => s.api_name), ['s0', 's1', 's2']);
+      assert.deepEqual(
+        first.json.segments.map((s: { api_name: string }) => s.api_name),
+        ['s0', 's1', 's2'],
+      );
       assert.equal(first.json.segment_count, 7);
       const page = await c.call('GET', '/lists/many/segments?skip=2&take=2');
-      assert.deepEqual(page.json.segments.map((s: { api_name: string }) => s.api_name), ['s2', 's3']);
+      assert.deepEqual(
+        page.json.segments.map((s: { api_name: string }) => s.api_name),
+        ['s2', 's3'],
+      );
       const capped = await c.call('GET', '/lists/many/segments?skip=5&take=1000');
-      assert.deepEqual(capped.json.segments.map((s: { api_name: string }) => s.api_name), ['s5', 's6']);
-      assert.equal((await c.call('GET', '/lists/many/segments?skip=3&take=1000')).json.segments.length, 3, 'take is capped at the page size');
+      assert.deepEqual(
+        capped.json.segments.map((s: { api_name: string }) => s.api_name),
+        ['s5', 's6'],
+      );
+      assert.equal(
+        (await c.call('GET', '/lists/many/segments?skip=3&take=1000')).json.segments.length,
+        3,
+        'take is capped at the page size',
+      );
       const past = await c.call('GET', '/lists/many/segments?skip=7&take=3');
       assert.equal(past.status, 200);
       assert.deepEqual(past.json.segments, []);
@@ -117,13 +149,18 @@ describe('variant switches (contract section 6)', () => {
       assert.equal(r404.status, 404);
       assert.equal(c.sim.businessKey('my_org', 'contacts')?.length, 4, 'nothing changed');
       await setVariants(c, { businessKey: 405 });
-      assert.equal((await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER'] })).status, 405);
+      assert.equal(
+        (await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER'] })).status,
+        405,
+      );
       await setVariants(c, { businessKey: 'max3' });
       const refused = await c.call('PUT', '/lists/contacts/businesskey', four);
       assert.equal(refused.status, 400);
       assert.equal(refused.json.result_code, 'ValidationFailed');
       assert.match(refused.json.message, /1 to 3 fields/);
-      const three = await c.call('PUT', '/lists/contacts/businesskey', { fields: ['CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE'] });
+      const three = await c.call('PUT', '/lists/contacts/businesskey', {
+        fields: ['CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE'],
+      });
       assert.equal(three.status, 200);
       assert.deepEqual(c.sim.businessKey('my_org', 'contacts'), ['CUSTOMER_IDENTIFIER', 'EMAIL', 'AGE']);
     }));
@@ -146,7 +183,8 @@ describe('variant switches (contract section 6)', () => {
       await setVariants(c, { listBusy429: 'no-headers' });
       const bare = await busy();
       assert.equal(bare.json.result_code, 'Failed');
-      for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) assert.equal(bare.headers.get(h), null, h);
+      for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'])
+        assert.equal(bare.headers.get(h), null, h);
 
       await setVariants(c, { listBusy429: 'quota-text' });
       const text = await busy();
@@ -157,7 +195,10 @@ describe('variant switches (contract section 6)', () => {
 
   test('V10 staticSegmentType: a Segment created by POST .../segments/static reports Static, External or Unknown; loads still work', () =>
     withSim(CONTROL, async (c) => {
-      assert.equal((await c.call('POST', '/lists/contacts/segments/static', { api_name: 'fresh', name: 'Fresh' })).status, 200);
+      assert.equal(
+        (await c.call('POST', '/lists/contacts/segments/static', { api_name: 'fresh', name: 'Fresh' })).status,
+        200,
+      );
       assert.equal((await c.call('GET', '/lists/contacts/segments/fresh')).json.type, 'Static');
       await c.load('contacts', `${KEY}&${FIELDS3}`, [['C1', 'a', 1]]);
       for (const type of ['External', 'Unknown']) {
@@ -171,7 +212,11 @@ describe('variant switches (contract section 6)', () => {
         assert.equal(load.json.result_code, 'Succeeded');
       }
       assert.equal(c.sim.segmentMembers('my_org', 'contacts', 'fresh').length, 1);
-      assert.equal((await c.loadSegment('contacts', 'dyn', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']])).status, 400, 'a dynamic Segment stays closed');
+      assert.equal(
+        (await c.loadSegment('contacts', 'dyn', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']])).status,
+        400,
+        'a dynamic Segment stays closed',
+      );
     }));
 
   test('V12 organizationGet: allowed, or 401 while the List routes still answer', () =>
@@ -193,26 +238,35 @@ describe('variant switches: load answers and the latency model', () => {
         await c.loadSegment('contacts', 'ghost', KEY, [['CUSTOMER_IDENTIFIER'], ['C1']]),
         await c.load('contacts', 'fields=CUSTOMER_IDENTIFIER', [['C1']]),
       ];
-      assert.deepEqual((await failures()).map((r) => [r.status, r.json.result_code]), [
-        [400, 'ValidationFailed'],
-        [404, 'NotFound'],
-        [404, 'NotFound'],
-        [400, 'ValidationFailed'],
-      ]);
+      assert.deepEqual(
+        (await failures()).map((r) => [r.status, r.json.result_code]),
+        [
+          [400, 'ValidationFailed'],
+          [404, 'NotFound'],
+          [404, 'NotFound'],
+          [400, 'ValidationFailed'],
+        ],
+      );
       await setVariants(c, { loadFailureStatus: 200 });
       const in200 = await failures();
-      assert.deepEqual(in200.map((r) => [r.status, r.json.result_code]), [
-        [200, 'ValidationFailed'],
-        [200, 'NotFound'],
-        [200, 'NotFound'],
-        [200, 'ValidationFailed'],
-      ]);
+      assert.deepEqual(
+        in200.map((r) => [r.status, r.json.result_code]),
+        [
+          [200, 'ValidationFailed'],
+          [200, 'NotFound'],
+          [200, 'NotFound'],
+          [200, 'ValidationFailed'],
+        ],
+      );
       for (const r of in200) {
         assert.equal(r.json.number_of_inserted_records, 0);
         assert.ok(Array.isArray(r.json.errors) && r.json.errors.length > 0);
       }
       // StopOnError answers 200 Failed in both variants; other routes keep their status.
-      const stop = await c.load('contacts', `${KEY}&${FIELDS3}&errorHandling=StopOnError`, [['C1', 'a', 1], ['C2', 'b', 'x']]);
+      const stop = await c.load('contacts', `${KEY}&${FIELDS3}&errorHandling=StopOnError`, [
+        ['C1', 'a', 1],
+        ['C2', 'b', 'x'],
+      ]);
       assert.deepEqual([stop.status, stop.json.result_code], [200, 'Failed']);
       assert.equal((await c.call('GET', '/lists/ghost')).status, 404);
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0);
@@ -271,7 +325,7 @@ describe('variant switches: load answers and the latency model', () => {
       const late = await c.load('contacts', `${KEY}&${FIELDS3}`, rows(2000, 'B'));
       assert.equal(late.status, 408);
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 1000, 'nothing of the timed-out load applied');
-      assert.ok(c.sim.requestLog().at(-1)!.durationMs >= 390, "answered once the limit passed");
+      assert.ok(c.sim.requestLog().at(-1)!.durationMs >= 390, 'answered once the limit passed');
       // Under the limit it still loads; other routes answer (50 ms < 400 ms).
       assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, rows(1000, 'B'))).status, 200);
       assert.equal((await c.call('GET', '/lists/contacts')).status, 200);
@@ -312,7 +366,9 @@ describe('variant switches: key index, quota window, value typing', () => {
 
   test('V6: the requireBusinessKey start-up option still means the exact guard; an explicit keyIndexGuard wins', async () => {
     await withSim({ requireBusinessKey: true }, async (c) => assert.equal(c.sim.variants().keyIndexGuard, 'exact'));
-    await withSim({ requireBusinessKey: true, variants: { keyIndexGuard: 'covers' } }, async (c) => assert.equal(c.sim.variants().keyIndexGuard, 'covers'));
+    await withSim({ requireBusinessKey: true, variants: { keyIndexGuard: 'covers' } }, async (c) =>
+      assert.equal(c.sim.variants().keyIndexGuard, 'covers'),
+    );
   });
 
   test('V8 quotaWindow: the token bucket refills continuously; a fixed window takes `limit` requests and tells the seconds left', () =>
@@ -322,8 +378,14 @@ describe('variant switches: key index, quota window, value typing', () => {
       await setVariants(c, { quotaWindow: 'fixed' });
       const seen = [];
       for (let i = 0; i < 4; i++) seen.push(await c.call('GET', '/lists/contacts'));
-      assert.deepEqual(seen.map((r) => r.status), [200, 200, 200, 429]);
-      assert.deepEqual(seen.slice(0, 3).map((r) => r.headers.get('x-ratelimit-remaining')), ['2', '1', '0']);
+      assert.deepEqual(
+        seen.map((r) => r.status),
+        [200, 200, 200, 429],
+      );
+      assert.deepEqual(
+        seen.slice(0, 3).map((r) => r.headers.get('x-ratelimit-remaining')),
+        ['2', '1', '0'],
+      );
       const reset = Number(seen[3].headers.get('x-ratelimit-reset'));
       assert.ok(reset >= 1 && reset <= 60, String(reset));
       assert.equal(seen[3].headers.get('x-ratelimit-remaining'), '0');
@@ -333,30 +395,65 @@ describe('variant switches: key index, quota window, value typing', () => {
     }));
 
   test('V11 stringValues: strings for numeric and boolean fields are refused by default, accepted as typed values when switched', () =>
-    withSim({ ...CONTROL, seed: { lists: [{ api_name: 't', type: 'Datalist', fields: [{ name: 'K', data_type: 'Long' }, { name: 'N', data_type: 'Numeric' }, { name: 'F', data_type: 'Float' }, { name: 'B', data_type: 'Boolean' }, { name: 'S', data_type: 'Text', length: 10 }] }] } }, async (c) => {
-      const rows = [['1', '2', '1.5', 'true', 's'], ['9007199254740993', '-3', '2e3', 'false', 't'], ['3', '1.5', 'x', 'yes', 'u'], [4, '', '', '', 'v']];
-      const refused = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,N,F,B,S', rows);
-      assert.equal(refused.json.result_code, 'Failed');
-      assert.equal(refused.json.number_of_failed_records, 4);
-      await setVariants(c, { stringValues: 'accept' });
-      const accepted = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,N,F,B,S', rows);
-      assert.equal(accepted.json.number_of_inserted_records, 3);
-      assert.deepEqual(accepted.json.invalid_records.map((i: { record_index: number; field_name: string }) => [i.record_index, i.field_name]), [
-        [2, 'N'],
-        [2, 'F'],
-        [2, 'B'],
-      ]);
-      assert.deepEqual(c.sim.listRecords('my_org', 't'), [
-        { K: 1, N: 2, F: 1.5, B: true, S: 's' },
-        { K: 9007199254740993n, N: -3, F: 2000, B: false, S: 't' },
-        { K: 4, N: null, F: null, B: null, S: 'v' },
-      ]);
-      // Text fields still take strings only; numbers stay refused there.
-      assert.equal((await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,S', [[5, 5]])).json.invalid_records[0].field_name, 'S');
-      // A string key matches the record a number key made.
-      const seg = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,S', [['4', 'w']]);
-      assert.equal(seg.json.number_of_updated_records, 1);
-    }));
+    withSim(
+      {
+        ...CONTROL,
+        seed: {
+          lists: [
+            {
+              api_name: 't',
+              type: 'Datalist',
+              fields: [
+                { name: 'K', data_type: 'Long' },
+                { name: 'N', data_type: 'Numeric' },
+                { name: 'F', data_type: 'Float' },
+                { name: 'B', data_type: 'Boolean' },
+                { name: 'S', data_type: 'Text', length: 10 },
+              ],
+            },
+          ],
+        },
+      },
+      async (c) => {
+        const rows = [
+          ['1', '2', '1.5', 'true', 's'],
+          ['9007199254740993', '-3', '2e3', 'false', 't'],
+          ['3', '1.5', 'x', 'yes', 'u'],
+          [4, '', '', '', 'v'],
+        ];
+        const refused = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,N,F,B,S', rows);
+        assert.equal(refused.json.result_code, 'Failed');
+        assert.equal(refused.json.number_of_failed_records, 4);
+        await setVariants(c, { stringValues: 'accept' });
+        const accepted = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,N,F,B,S', rows);
+        assert.equal(accepted.json.number_of_inserted_records, 3);
+        assert.deepEqual(
+          accepted.json.invalid_records.map((i: { record_index: number; field_name: string }) => [
+            i.record_index,
+            i.field_name,
+          ]),
+          [
+            [2, 'N'],
+            [2, 'F'],
+            [2, 'B'],
+          ],
+        );
+        assert.deepEqual(c.sim.listRecords('my_org', 't'), [
+          { K: 1, N: 2, F: 1.5, B: true, S: 's' },
+          { K: 9007199254740993n, N: -3, F: 2000, B: false, S: 't' },
+          { K: 4, N: null, F: null, B: null, S: 'v' },
+        ]);
+        // Text fields still take strings only; numbers stay refused there.
+        assert.equal(
+          (await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,S', [[5, 5]])).json.invalid_records[0]
+            .field_name,
+          'S',
+        );
+        // A string key matches the record a number key made.
+        const seg = await c.call('POST', '/lists/t/data/load?keyFields=K&fields=K,S', [['4', 'w']]);
+        assert.equal(seg.json.number_of_updated_records, 1);
+      },
+    ));
 });
 
 describe('variant switches in the simulator configuration file', () => {
@@ -375,14 +472,27 @@ describe('variant switches in the simulator configuration file', () => {
       await writeFile(join(dir, 'bad.yml'), 'variants:\n  notFoundStatus: 401\n');
       assert.equal(await simulateCommand(['--config', join(dir, 'bad.yml'), '--port', '0']), 2);
       assert.match(text, /variants\.notFoundStatus must be one of 404, 400/);
-      await writeFile(join(dir, 'ok.json'), JSON.stringify({ variants: { notFoundStatus: 400, segmentsPageSize: 100 }, latencyPerRowMs: 0.2, enableControlRoutes: true }));
+      await writeFile(
+        join(dir, 'ok.json'),
+        JSON.stringify({
+          variants: { notFoundStatus: 400, segmentsPageSize: 100 },
+          latencyPerRowMs: 0.2,
+          enableControlRoutes: true,
+        }),
+      );
       const running = simulateCommand(['--config', join(dir, 'ok.json'), '--port', '0']);
       for (let i = 0; i < 100 && !/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(text); i++) await sleep(20);
       const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text)![1];
-      const v = (await (await fetch(`http://127.0.0.1:${port}/__simulator/variants`)).json()) as Record<string, unknown>;
+      const v = (await (await fetch(`http://127.0.0.1:${port}/__simulator/variants`)).json()) as Record<
+        string,
+        unknown
+      >;
       assert.equal(v.notFoundStatus, 400);
       assert.equal(v.segmentsPageSize, 100);
-      const cfg = (await (await fetch(`http://127.0.0.1:${port}/__simulator/config`)).json()) as Record<string, unknown>;
+      const cfg = (await (await fetch(`http://127.0.0.1:${port}/__simulator/config`)).json()) as Record<
+        string,
+        unknown
+      >;
       assert.equal(cfg.latencyPerRowMs, 0.2);
       process.emit('SIGTERM', 'SIGTERM');
       assert.equal(await running, 0);

@@ -10,7 +10,14 @@ function tally(counts: Partial<LoadTally>): LoadTally {
 
 describe('accountingReport', () => {
   it('balances when every input row is in exactly one count', () => {
-    const a = accountingReport({ inputRows: 10, skipped: 1, mergedDuplicates: 2, rejected: 3, notApplied: { duplicate: 1, not_found: 0 }, loaded: 3 });
+    const a = accountingReport({
+      inputRows: 10,
+      skipped: 1,
+      mergedDuplicates: 2,
+      rejected: 3,
+      notApplied: { duplicate: 1, not_found: 0 },
+      loaded: 3,
+    });
     assert.deepEqual(a, {
       input_rows: 10,
       skipped: 1,
@@ -24,8 +31,16 @@ describe('accountingReport', () => {
   });
 
   it('does not balance when a row is missing or counted twice', () => {
-    assert.equal(accountingReport({ inputRows: 10, skipped: 0, mergedDuplicates: 0, rejected: 0, notApplied: {}, loaded: 9 }).balanced, false);
-    assert.equal(accountingReport({ inputRows: 10, skipped: 1, mergedDuplicates: 0, rejected: 0, notApplied: {}, loaded: 10 }).balanced, false);
+    assert.equal(
+      accountingReport({ inputRows: 10, skipped: 0, mergedDuplicates: 0, rejected: 0, notApplied: {}, loaded: 9 })
+        .balanced,
+      false,
+    );
+    assert.equal(
+      accountingReport({ inputRows: 10, skipped: 1, mergedDuplicates: 0, rejected: 0, notApplied: {}, loaded: 10 })
+        .balanced,
+      false,
+    );
   });
 });
 
@@ -33,7 +48,13 @@ describe('accountRun', () => {
   const rows = { inputRows: 100, skipped: 5, spooledRows: 95 };
 
   it('a finished run: loaded, rejected before and by Selligent, merged and not applied add up', () => {
-    const a = accountRun(rows, { winners: 90, merged: 5, clientRejected: 2, complete: true, tally: tally({ loaded: 80, rejected: 3, notApplied: { already_exists: 5 } }) });
+    const a = accountRun(rows, {
+      winners: 90,
+      merged: 5,
+      clientRejected: 2,
+      complete: true,
+      tally: tally({ loaded: 80, rejected: 3, notApplied: { already_exists: 5 } }),
+    });
     assert.equal(a.rejected, 5);
     assert.equal(a.loaded, 80);
     assert.equal(a.merged_duplicates, 5);
@@ -42,7 +63,13 @@ describe('accountRun', () => {
   });
 
   it('a run that stopped early counts the rows it never sent as not_sent', () => {
-    const a = accountRun(rows, { winners: 40, merged: 5, clientRejected: 0, complete: false, tally: tally({ loaded: 30, rejected: 1 }) });
+    const a = accountRun(rows, {
+      winners: 40,
+      merged: 5,
+      clientRejected: 0,
+      complete: false,
+      tally: tally({ loaded: 30, rejected: 1 }),
+    });
     assert.deepEqual(a.not_applied_by_reason, { not_sent: 95 - 5 - 31 });
     assert.equal(a.balanced, true);
   });
@@ -60,7 +87,10 @@ describe('accountRun', () => {
   });
 
   it('a finished run whose spool lost or gained rows does not balance, even if the counts add up', () => {
-    const a = accountRun({ inputRows: 10, skipped: 0, spooledRows: 9 }, { winners: 10, merged: 0, clientRejected: 0, complete: true, tally: tally({ loaded: 10 }) });
+    const a = accountRun(
+      { inputRows: 10, skipped: 0, spooledRows: 9 },
+      { winners: 10, merged: 0, clientRejected: 0, complete: true, tally: tally({ loaded: 10 }) },
+    );
     assert.equal(a.balanced, false);
   });
 });

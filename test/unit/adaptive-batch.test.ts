@@ -13,7 +13,12 @@ test('grows by doubling while full requests answer in under half the target, up 
   }
   assert.deepEqual(seen, [5_000, 10_000, 20_000, 40_000, 50_000, 50_000]);
   assert.deepEqual(size.figures(), { initial: 5_000, smallest: 5_000, largest: 50_000, final: 50_000 });
-  assert.deepEqual(new AdaptiveBatchSize(options).figures(), { initial: 5_000, smallest: null, largest: null, final: 5_000 });
+  assert.deepEqual(new AdaptiveBatchSize(options).figures(), {
+    initial: 5_000,
+    smallest: null,
+    largest: null,
+    final: 5_000,
+  });
 });
 
 test('holds between half the target and the target', () => {

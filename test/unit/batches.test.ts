@@ -43,7 +43,10 @@ describe('BatchBuilder', () => {
   it('caps rows per batch', () => {
     const rows = Array.from({ length: 10 }, (_, i) => row(i));
     const batches = build(rows, 3, 1_000_000);
-    assert.deepEqual(batches.map((batch) => batch.rows.length), [3, 3, 3, 1]);
+    assert.deepEqual(
+      batches.map((batch) => batch.rows.length),
+      [3, 3, 3, 1],
+    );
     batches.forEach(assertExact);
     assertOrderKept(batches, 10);
   });
@@ -57,13 +60,23 @@ describe('BatchBuilder', () => {
   });
 
   it('an exact multiple of the row cap leaves no partial batch', () => {
-    const batches = build(Array.from({ length: 6 }, (_, i) => row(i)), 3, 1_000_000);
-    assert.deepEqual(batches.map((batch) => batch.rows.length), [3, 3]);
+    const batches = build(
+      Array.from({ length: 6 }, (_, i) => row(i)),
+      3,
+      1_000_000,
+    );
+    assert.deepEqual(
+      batches.map((batch) => batch.rows.length),
+      [3, 3],
+    );
   });
 
   it('one row per batch', () => {
     const batches = build([row(1), row(2), row(3)], 1, 1_000_000);
-    assert.deepEqual(batches.map((batch) => batch.rows), [[1], [2], [3]]);
+    assert.deepEqual(
+      batches.map((batch) => batch.rows),
+      [[1], [2], [3]],
+    );
   });
 
   it('caps the body size, counting exact bytes', () => {
@@ -82,10 +95,16 @@ describe('BatchBuilder', () => {
     // Each row '["x"]' is 5 bytes; a body of n rows is 5n + n + 1 bytes: 3 rows = 19.
     const rows = Array.from({ length: 7 }, () => row('x'));
     const batches = build(rows, 1_000, 19);
-    assert.deepEqual(batches.map((batch) => batch.rows.length), [3, 3, 1]);
+    assert.deepEqual(
+      batches.map((batch) => batch.rows.length),
+      [3, 3, 1],
+    );
     assert.equal(batches[0]!.body.length, 19);
     const tighter = build(rows, 1_000, 18);
-    assert.deepEqual(tighter.map((batch) => batch.rows.length), [2, 2, 2, 1]);
+    assert.deepEqual(
+      tighter.map((batch) => batch.rows.length),
+      [2, 2, 2, 1],
+    );
   });
 
   it('counts multi-byte text in bytes, not characters', () => {
@@ -105,14 +124,20 @@ describe('BatchBuilder', () => {
   it('puts a row larger than the byte cap alone in its batch', () => {
     const big = row('x'.repeat(500));
     const batches = build([row('a'), row('b'), big, row('c')], 100, 100);
-    assert.deepEqual(batches.map((batch) => batch.rows), [[1, 2], [3], [4]]);
+    assert.deepEqual(
+      batches.map((batch) => batch.rows),
+      [[1, 2], [3], [4]],
+    );
     assert.ok(batches[1]!.body.length > 100);
     batches.forEach(assertExact);
   });
 
   it('a first row larger than the cap, then small rows', () => {
     const batches = build([row('y'.repeat(300)), row('a'), row('b')], 100, 50);
-    assert.deepEqual(batches.map((batch) => batch.rows), [[1], [2, 3]]);
+    assert.deepEqual(
+      batches.map((batch) => batch.rows),
+      [[1], [2, 3]],
+    );
   });
 
   it('escaped JSON (quotes, newlines, backslashes) is measured as sent', () => {
@@ -120,7 +145,11 @@ describe('BatchBuilder', () => {
     const batches = build(rows, 100, 1_000);
     assert.equal(batches.length, 1);
     assertExact(batches[0]!);
-    assert.deepEqual(JSON.parse(batchBody(batches[0]!).toString()), [['a "quoted"\nline\\x'], ['tab\there'], ['\u0001ctl']]);
+    assert.deepEqual(JSON.parse(batchBody(batches[0]!).toString()), [
+      ['a "quoted"\nline\\x'],
+      ['tab\there'],
+      ['\u0001ctl'],
+    ]);
   });
 
   it('the body is a JSON array of the rows', () => {
@@ -138,8 +167,10 @@ describe('BatchBuilder', () => {
 
   it('many rows against both caps at once', () => {
     let seed = 1;
-    const random = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
-    const rows = Array.from({ length: 2_000 }, (_, i) => row(i, 'ü'.repeat(Math.floor(random() * 60)), 'x'.repeat(Math.floor(random() * 40))));
+    const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+    const rows = Array.from({ length: 2_000 }, (_, i) =>
+      row(i, 'ü'.repeat(Math.floor(random() * 60)), 'x'.repeat(Math.floor(random() * 40))),
+    );
     const batches = build(rows, 37, 1_500);
     for (const batch of batches) {
       assertExact(batch);
@@ -152,7 +183,11 @@ describe('BatchBuilder', () => {
 
 describe('splitBatch', () => {
   it('splits into halves, the first taking the odd row, bytes exact', () => {
-    const [batch] = build(Array.from({ length: 5 }, (_, i) => row(`r${i}`, 'é'.repeat(i))), 10, 10_000);
+    const [batch] = build(
+      Array.from({ length: 5 }, (_, i) => row(`r${i}`, 'é'.repeat(i))),
+      10,
+      10_000,
+    );
     const [first, second] = splitBatch(batch!);
     assert.deepEqual(first.rows, [1, 2, 3]);
     assert.deepEqual(second.rows, [4, 5]);
@@ -170,7 +205,11 @@ describe('splitBatch', () => {
   });
 
   it('repeated splitting reaches single rows, each exact', () => {
-    const [batch] = build(Array.from({ length: 13 }, (_, i) => row(i, '日'.repeat(i))), 100, 100_000);
+    const [batch] = build(
+      Array.from({ length: 13 }, (_, i) => row(i, '日'.repeat(i))),
+      100,
+      100_000,
+    );
     const pending = [batch!];
     const singles: Batch[] = [];
     while (pending.length > 0) {
@@ -179,7 +218,10 @@ describe('splitBatch', () => {
       if (next.rows.length === 1) singles.push(next);
       else pending.unshift(...splitBatch(next));
     }
-    assert.deepEqual(singles.map((single) => single.rows[0]), Array.from({ length: 13 }, (_, i) => i + 1));
+    assert.deepEqual(
+      singles.map((single) => single.rows[0]),
+      Array.from({ length: 13 }, (_, i) => i + 1),
+    );
   });
 
   it('does not change the batch it splits', () => {

@@ -13,17 +13,26 @@ async function rowsOf(parser: ChunkParser, text: string): Promise<RawRow[]> {
 describe('ChunkParser', () => {
   it('parses a piece of CSV whose columns are known, without a header', async () => {
     const parser = new ChunkParser({ format: 'csv', uri: 'u', maxFieldBytes: 1_000, columns: ['id', 'name'] });
-    assert.deepEqual(await rowsOf(parser, '1,"a, ""b"""\n\n2,c\n'), [['1', 'a, "b"'], { problem: 'the row is blank (an empty line)', reason: 'blank_row' }, ['2', 'c']]);
+    assert.deepEqual(await rowsOf(parser, '1,"a, ""b"""\n\n2,c\n'), [
+      ['1', 'a, "b"'],
+      { problem: 'the row is blank (an empty line)', reason: 'blank_row' },
+      ['2', 'c'],
+    ]);
   });
 
   it('TSV has no quoting: a quote is data', async () => {
     const parser = new ChunkParser({ format: 'tsv', uri: 'u', maxFieldBytes: 1_000, columns: ['id', 'name'] });
-    assert.deepEqual(await rowsOf(parser, '1\t"a\n2\tb"\n'), [['1', '"a'], ['2', 'b"']]);
+    assert.deepEqual(await rowsOf(parser, '1\t"a\n2\tb"\n'), [
+      ['1', '"a'],
+      ['2', 'b"'],
+    ]);
   });
 
   it('a value over max_field_bytes names its column', async () => {
     const parser = new ChunkParser({ format: 'csv', uri: 'u', maxFieldBytes: 10, columns: ['id', 'name'] });
-    assert.deepEqual(await rowsOf(parser, `1,${'x'.repeat(11)}\n`), [{ problem: 'value in column name is larger than 10 bytes (max_field_bytes)', reason: 'malformed_row' }]);
+    assert.deepEqual(await rowsOf(parser, `1,${'x'.repeat(11)}\n`), [
+      { problem: 'value in column name is larger than 10 bytes (max_field_bytes)', reason: 'malformed_row' },
+    ]);
   });
 
   it('JSON Lines with known columns: keys in any case and order, unknown fields and non-objects are problems', async () => {
@@ -44,14 +53,20 @@ describe('ChunkParser', () => {
       offered.push(names);
       return names;
     });
-    assert.deepEqual(parser.jsonLines(Buffer.from('\n{"a":1,"b":"x"}\n{"b":"y"}\n')), [['1', 'x'], ['', 'y']]);
+    assert.deepEqual(parser.jsonLines(Buffer.from('\n{"a":1,"b":"x"}\n{"b":"y"}\n')), [
+      ['1', 'x'],
+      ['', 'y'],
+    ]);
     assert.deepEqual(offered, [['a', 'b']]);
   });
 
   it('a JSON line at or over max_field_bytes is measured, not parsed', () => {
     const parser = new ChunkParser({ format: 'jsonl', uri: 'u', maxFieldBytes: 10, columns: ['a'] });
     assert.deepEqual(parser.jsonLines(Buffer.from('{"a":"123456"}\n{"a":1}\n')), [
-      { problem: 'the row is 15 bytes, larger than 10 bytes (max_field_bytes); its values were not read', reason: 'malformed_row' },
+      {
+        problem: 'the row is 15 bytes, larger than 10 bytes (max_field_bytes); its values were not read',
+        reason: 'malformed_row',
+      },
       ['1'],
     ]);
   });

@@ -26,8 +26,16 @@ function configError(fn: () => unknown, code: string): ConfigError {
 
 describe('credentialsFromEnv', () => {
   it('reads the three variables, trimmed', () => {
-    const credentials = credentialsFromEnv({ SELLIGENT_BASE_URL: ' https://tenant.slgnt.eu/ ', SELLIGENT_API_KEY: ' key-0123456789 ', SELLIGENT_API_SECRET: 'secret-abcdefghij\n' });
-    assert.deepEqual(credentials, { baseUrl: 'https://tenant.slgnt.eu', apiKey: 'key-0123456789', apiSecret: 'secret-abcdefghij' });
+    const credentials = credentialsFromEnv({
+      SELLIGENT_BASE_URL: ' https://tenant.slgnt.eu/ ',
+      SELLIGENT_API_KEY: ' key-0123456789 ',
+      SELLIGENT_API_SECRET: 'secret-abcdefghij\n',
+    });
+    assert.deepEqual(credentials, {
+      baseUrl: 'https://tenant.slgnt.eu',
+      apiKey: 'key-0123456789',
+      apiSecret: 'secret-abcdefghij',
+    });
   });
 
   for (const name of Object.keys(ENV)) {
@@ -47,12 +55,18 @@ describe('credentialsFromEnv', () => {
 
   it('names every missing variable at once', () => {
     const error = configError(() => credentialsFromEnv({}), 'CREDENTIALS_MISSING');
-    assert.match(error.message, /^missing environment variables SELLIGENT_BASE_URL, SELLIGENT_API_KEY, SELLIGENT_API_SECRET:/);
+    assert.match(
+      error.message,
+      /^missing environment variables SELLIGENT_BASE_URL, SELLIGENT_API_KEY, SELLIGENT_API_SECRET:/,
+    );
     assert.deepEqual(error.details?.missing, ['SELLIGENT_BASE_URL', 'SELLIGENT_API_KEY', 'SELLIGENT_API_SECRET']);
   });
 
   it('a missing-credentials message shows no value of the ones present', () => {
-    const error = configError(() => credentialsFromEnv({ SELLIGENT_API_KEY: ENV.SELLIGENT_API_KEY }), 'CREDENTIALS_MISSING');
+    const error = configError(
+      () => credentialsFromEnv({ SELLIGENT_API_KEY: ENV.SELLIGENT_API_KEY }),
+      'CREDENTIALS_MISSING',
+    );
     assert.ok(!error.message.includes(ENV.SELLIGENT_API_KEY));
   });
 
@@ -60,7 +74,10 @@ describe('credentialsFromEnv', () => {
     credentialsFromEnv(ENV);
     assert.equal(scrubSecrets(`a ${ENV.SELLIGENT_API_KEY} b`), `a ${REDACTED} b`);
     assert.equal(scrubSecrets(`a ${ENV.SELLIGENT_API_SECRET} b`), `a ${REDACTED} b`);
-    assert.equal(scrubSecrets(`X-ApiKey: ${ENV.SELLIGENT_API_KEY}:${ENV.SELLIGENT_API_SECRET}`), `X-ApiKey: ${REDACTED}`);
+    assert.equal(
+      scrubSecrets(`X-ApiKey: ${ENV.SELLIGENT_API_KEY}:${ENV.SELLIGENT_API_SECRET}`),
+      `X-ApiKey: ${REDACTED}`,
+    );
   });
 
   it('checks the base URL', () => {
@@ -122,11 +139,19 @@ describe('checkBaseUrl', () => {
     });
   }
 
-  for (const given of ['https://userQ7:Pw9secretZ@tenant.slgnt.eu', 'https://userQ7@tenant.slgnt.eu', 'http://userQ7:Pw9secretZ@127.0.0.1:8080', 'https://:Pw9secretZ@tenant.slgnt.eu']) {
+  for (const given of [
+    'https://userQ7:Pw9secretZ@tenant.slgnt.eu',
+    'https://userQ7@tenant.slgnt.eu',
+    'http://userQ7:Pw9secretZ@127.0.0.1:8080',
+    'https://:Pw9secretZ@tenant.slgnt.eu',
+  ]) {
     it(`refuses user info: ${given}`, () => {
       const error = configError(() => checkBaseUrl(given), 'BASE_URL_INVALID');
       assert.equal(error.message, 'SELLIGENT_BASE_URL must not carry a user name or password');
-      assert.ok(!error.message.includes('Pw9secretZ') && !error.message.includes('userQ7'), 'the user info is not echoed');
+      assert.ok(
+        !error.message.includes('Pw9secretZ') && !error.message.includes('userQ7'),
+        'the user info is not echoed',
+      );
     });
   }
 
@@ -152,10 +177,32 @@ describe('checkBaseUrl', () => {
 });
 
 describe('isLoopback', () => {
-  for (const host of ['localhost', 'LocalHost', 'api.localhost', '127.0.0.1', '127.0.0.53', '127.255.255.255', '::1', '[::1]', '0:0:0:0:0:0:0:1']) {
+  for (const host of [
+    'localhost',
+    'LocalHost',
+    'api.localhost',
+    '127.0.0.1',
+    '127.0.0.53',
+    '127.255.255.255',
+    '::1',
+    '[::1]',
+    '0:0:0:0:0:0:0:1',
+  ]) {
     it(`${host} is loopback`, () => assert.equal(isLoopback(host), true));
   }
-  for (const host of ['example.com', '128.0.0.1', '10.0.0.1', '0.0.0.0', '::', '::2', '[::2]', 'localhost.example.com', '127.example.com', '1127.0.0.1', '']) {
+  for (const host of [
+    'example.com',
+    '128.0.0.1',
+    '10.0.0.1',
+    '0.0.0.0',
+    '::',
+    '::2',
+    '[::2]',
+    'localhost.example.com',
+    '127.example.com',
+    '1127.0.0.1',
+    '',
+  ]) {
     it(`${JSON.stringify(host)} is not loopback`, () => assert.equal(isLoopback(host), false));
   }
 });

@@ -6,15 +6,22 @@ import { InputError } from '../../src/errors.js';
 import { completeLength, decodeInput } from '../../src/source/decode.js';
 import { chunked } from '../helpers/streams.ts';
 
-
 async function decode(bytes: Buffer, options: { size?: number; limit?: number } = {}) {
-  const { compression, stream } = await decodeInput(chunked(bytes, options.size), 'file:///in.csv', options.limit ?? 1e9);
+  const { compression, stream } = await decodeInput(
+    chunked(bytes, options.size),
+    'file:///in.csv',
+    options.limit ?? 1e9,
+  );
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);
   return { compression, text: Buffer.concat(parts).toString('utf8'), parts };
 }
 
-async function decodeError(bytes: Buffer, code: string, options: { size?: number; limit?: number } = {}): Promise<InputError> {
+async function decodeError(
+  bytes: Buffer,
+  code: string,
+  options: { size?: number; limit?: number } = {},
+): Promise<InputError> {
   try {
     await decode(bytes, options);
   } catch (error) {
@@ -49,7 +56,8 @@ describe('completeLength', () => {
     [[0x61, 0x80], 2],
   ];
   for (const [bytes, length] of cases) {
-    it(`[${bytes.map((byte) => byte.toString(16)).join(' ')}] -> ${length}`, () => assert.equal(completeLength(Buffer.from(bytes)), length));
+    it(`[${bytes.map((byte) => byte.toString(16)).join(' ')}] -> ${length}`, () =>
+      assert.equal(completeLength(Buffer.from(bytes)), length));
   }
 
   it('every cut of a multi-byte text is held back to a character boundary', () => {
@@ -117,7 +125,11 @@ describe('decodeInput', () => {
       const { text, parts } = await decode(bytes, { size });
       assert.equal(text, '😀日本語é'.repeat(50), `chunk size ${size}`);
       assert.ok(parts.length > 100, `the pieces arrived separately (${parts.length} pieces)`);
-      for (const part of parts) assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(part), 'every piece passed on is whole characters');
+      for (const part of parts)
+        assert.doesNotThrow(
+          () => new TextDecoder('utf-8', { fatal: true }).decode(part),
+          'every piece passed on is whole characters',
+        );
     }
   });
 
@@ -168,7 +180,9 @@ describe('decodeInput', () => {
 
   it('a gzip cut short: INPUT_CORRUPT', async () => {
     let seed = 3;
-    const noise = Array.from({ length: 4_000 }, () => ((seed = (seed * 48_271) % 2_147_483_647) % 1_000_000).toString(36)).join(',');
+    const noise = Array.from({ length: 4_000 }, () =>
+      ((seed = (seed * 48_271) % 2_147_483_647) % 1_000_000).toString(36),
+    ).join(',');
     const gz = gzipSync(`id,name\n${noise}\n`);
     for (const end of [Math.floor(gz.length / 2), gz.length - 4, 12]) {
       const error = await decodeError(gz.subarray(0, end), 'INPUT_CORRUPT');
@@ -178,7 +192,10 @@ describe('decodeInput', () => {
   });
 
   it('gzip magic followed by garbage: INPUT_CORRUPT', async () => {
-    await decodeError(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x03, 0x01, 0x02, 0x03]), 'INPUT_CORRUPT');
+    await decodeError(
+      Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x03, 0x01, 0x02, 0x03]),
+      'INPUT_CORRUPT',
+    );
     await decodeError(Buffer.from([0x1f, 0x8b, 0x63, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x61]), 'INPUT_CORRUPT');
   });
 

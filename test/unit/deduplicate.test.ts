@@ -3,7 +3,13 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { deduplicatePartitions, MAX_PARTITION_BYTES, winnerCells, type DeduplicationStrategy, type SpooledPartitions } from '../../src/pipeline/deduplicate.js';
+import {
+  deduplicatePartitions,
+  MAX_PARTITION_BYTES,
+  winnerCells,
+  type DeduplicationStrategy,
+  type SpooledPartitions,
+} from '../../src/pipeline/deduplicate.js';
 import { ROWS_PER_PIECE, RowSpool } from '../../src/pipeline/row-spool.js';
 
 /** A deduplicated row with its values decoded. */
@@ -41,7 +47,12 @@ function expected(rows: InputRow[], keyPositions: number[], strategy: Deduplicat
   return byKey;
 }
 
-async function spoolAndDedupe(rows: InputRow[], keyPositions: number[], strategy: DeduplicationStrategy, maxPartitionBytes?: number) {
+async function spoolAndDedupe(
+  rows: InputRow[],
+  keyPositions: number[],
+  strategy: DeduplicationStrategy,
+  maxPartitionBytes?: number,
+) {
   const dir = mkdtempSync(join(root, 'rows-'));
   const spool = new RowSpool(dir, keyPositions);
   for (const { row, segment, cells } of rows) {
@@ -53,7 +64,11 @@ async function spoolAndDedupe(rows: InputRow[], keyPositions: number[], strategy
   const winners = new Map<string, Winner>();
   let merged = 0;
   let partitions = 0;
-  const spooled: SpooledPartitions = { directory: dir, groups: spool.files().map((file) => [file]), maxPartitionBytes: maxPartitionBytes ?? MAX_PARTITION_BYTES };
+  const spooled: SpooledPartitions = {
+    directory: dir,
+    groups: spool.files().map((file) => [file]),
+    maxPartitionBytes: maxPartitionBytes ?? MAX_PARTITION_BYTES,
+  };
   for await (const partition of deduplicatePartitions(spooled, strategy)) {
     partitions++;
     merged += partition.merged;
@@ -115,7 +130,11 @@ describe('RowSpool and deduplicatePartitions', () => {
   });
 
   it('collects each Segment of a key once, in input order', async () => {
-    const rows: InputRow[] = ['b', 'a', 'b', 'c', 'a', 'c', 'b'].map((segment, i) => ({ row: i + 1, segment, cells: ['same-key', String(i)] }));
+    const rows: InputRow[] = ['b', 'a', 'b', 'c', 'a', 'c', 'b'].map((segment, i) => ({
+      row: i + 1,
+      segment,
+      cells: ['same-key', String(i)],
+    }));
     const { winners, merged } = await spoolAndDedupe(rows, [0], 'ImportLastMatch');
     assert.equal(winners.size, 1);
     assert.deepEqual(winners.get('["same-key"]'), { row: 7, cells: ['same-key', '6'], segments: ['b', 'a', 'c'] });
@@ -142,7 +161,10 @@ describe('RowSpool and deduplicatePartitions', () => {
 
   it('composite keys in a different order than the columns', async () => {
     // Row i has id i*7 mod 251 (251 is prime) and parity i mod 2: they repeat together every 502 rows.
-    const rows = sampleRows(1_000, 251).map((input) => ({ ...input, cells: [input.cells[2]!, input.cells[0]!, String(input.row % 2)] }));
+    const rows = sampleRows(1_000, 251).map((input) => ({
+      ...input,
+      cells: [input.cells[2]!, input.cells[0]!, String(input.row % 2)],
+    }));
     const { winners, merged } = await spoolAndDedupe(rows, [2, 1], 'ImportFirstMatch');
     assertSame(winners, expected(rows, [2, 1], 'ImportFirstMatch'));
     assert.equal(winners.size, 502);
@@ -150,18 +172,42 @@ describe('RowSpool and deduplicatePartitions', () => {
   });
 
   it('keys are exact: case and spaces matter', async () => {
-    const rows: InputRow[] = ['Key', 'key', 'key ', ' key', 'key'].map((id, i) => ({ row: i + 1, segment: 's', cells: [id] }));
+    const rows: InputRow[] = ['Key', 'key', 'key ', ' key', 'key'].map((id, i) => ({
+      row: i + 1,
+      segment: 's',
+      cells: [id],
+    }));
     const { winners, merged } = await spoolAndDedupe(rows, [0], 'ImportLastMatch');
     assert.equal(winners.size, 4);
     assert.equal(merged, 1);
   });
 
   it('values with newlines, quotes, backslashes and unicode round-trip', async () => {
-    const values = ['line1\nline2', 'cr\r\nlf', 'say "hi"', 'back\\slash', '日本語', '😀 emoji', 'sep\u2028arator', 'tab\tstop', '', '[1,"x"]', '\u0001'];
-    const rows: InputRow[] = values.map((value, i) => ({ row: i + 1, segment: `seg_${i}`, cells: [value === '' ? 'empty' : value, value, `{"k":"${value}"}`] }));
+    const values = [
+      'line1\nline2',
+      'cr\r\nlf',
+      'say "hi"',
+      'back\\slash',
+      '日本語',
+      '😀 emoji',
+      'sep\u2028arator',
+      'tab\tstop',
+      '',
+      '[1,"x"]',
+      '\u0001',
+    ];
+    const rows: InputRow[] = values.map((value, i) => ({
+      row: i + 1,
+      segment: `seg_${i}`,
+      cells: [value === '' ? 'empty' : value, value, `{"k":"${value}"}`],
+    }));
     const { winners } = await spoolAndDedupe(rows, [0], 'ImportLastMatch');
     assertSame(winners, expected(rows, [0], 'ImportLastMatch'));
-    assert.deepEqual(winners.get(JSON.stringify(['line1\nline2']))!.cells, ['line1\nline2', 'line1\nline2', '{"k":"line1\nline2"}']);
+    assert.deepEqual(winners.get(JSON.stringify(['line1\nline2']))!.cells, [
+      'line1\nline2',
+      'line1\nline2',
+      '{"k":"line1\nline2"}',
+    ]);
   });
 
   it('a tiny maxPartitionBytes forces the re-partition path and gives the same result', async () => {
@@ -176,7 +222,11 @@ describe('RowSpool and deduplicatePartitions', () => {
   });
 
   it('one key repeated beyond any split still deduplicates (the split depth is bounded)', async () => {
-    const rows: InputRow[] = Array.from({ length: 500 }, (_, i) => ({ row: i + 1, segment: `s${i % 3}`, cells: ['only', `v${i}`] }));
+    const rows: InputRow[] = Array.from({ length: 500 }, (_, i) => ({
+      row: i + 1,
+      segment: `s${i % 3}`,
+      cells: ['only', `v${i}`],
+    }));
     const { winners, merged } = await spoolAndDedupe(rows, [0], 'ImportLastMatch', 64);
     assert.deepEqual([...winners.values()], [{ row: 500, cells: ['only', 'v499'], segments: ['s0', 's1', 's2'] }]);
     assert.equal(merged, 499);
@@ -187,14 +237,22 @@ describe('RowSpool and deduplicatePartitions', () => {
      * Pieces of `pieceRows` rows go round-robin to `writers` spools (as the read workers do), each row
      * spooled by its position; deduplicating the groups must give what one spool in row order gives.
      */
-    async function spoolByPieces(rows: InputRow[], writers: number, pieceRows: number, strategy: DeduplicationStrategy, maxPartitionBytes?: number) {
+    async function spoolByPieces(
+      rows: InputRow[],
+      writers: number,
+      pieceRows: number,
+      strategy: DeduplicationStrategy,
+      maxPartitionBytes?: number,
+    ) {
       const dir = mkdtempSync(join(root, 'pieces-'));
       const spools = Array.from({ length: writers }, (_, w) => new RowSpool(dir, [0], 64, `rows-w${w}`));
       const rowBases: number[] = [];
       for (let seq = 0; seq * pieceRows < rows.length; seq++) {
         const piece = rows.slice(seq * pieceRows, (seq + 1) * pieceRows);
         rowBases[seq] = seq * pieceRows;
-        piece.forEach(({ segment, cells }, index) => spools[seq % writers]!.add(seq * ROWS_PER_PIECE + index, segment, cells));
+        piece.forEach(({ segment, cells }, index) =>
+          spools[seq % writers]!.add(seq * ROWS_PER_PIECE + index, segment, cells),
+        );
       }
       for (const spool of spools) await spool.finish();
       const spooled: SpooledPartitions = {
@@ -240,7 +298,11 @@ describe('RowSpool and deduplicatePartitions', () => {
 
   it('rows far larger than a write buffer, between small ones, come back whole and in order', async () => {
     const big = (i: number) => `${'é'.repeat(40_000)}-${i}-${'x'.repeat(150_000)}`;
-    const rows: InputRow[] = Array.from({ length: 40 }, (_, i) => ({ row: i + 1, segment: 's', cells: [`k${i % 25}`, i % 3 === 0 ? big(i) : `small ${i}`] }));
+    const rows: InputRow[] = Array.from({ length: 40 }, (_, i) => ({
+      row: i + 1,
+      segment: 's',
+      cells: [`k${i % 25}`, i % 3 === 0 ? big(i) : `small ${i}`],
+    }));
     for (const strategy of ['ImportLastMatch', 'ImportFirstMatch'] as const) {
       const { winners, leftover } = await spoolAndDedupe(rows, [0], strategy);
       assertSame(winners, expected(rows, [0], strategy));

@@ -26,7 +26,13 @@ test('Segment members are shown by their key, records with the fields that hold 
     'master_contacts',
     'KEY',
   );
-  assert.deepEqual(text.split('\n'), ['List Master_Contacts: 2 record(s)', '  ID 7   KEY=C1 FIRST_NAME=Mei', '  ID 9   KEY=C2', 'Segment vip: 2 member(s): C2, C1', 'Segment empty: 0 member(s)']);
+  assert.deepEqual(text.split('\n'), [
+    'List Master_Contacts: 2 record(s)',
+    '  ID 7   KEY=C1 FIRST_NAME=Mei',
+    '  ID 9   KEY=C2',
+    'Segment vip: 2 member(s): C2, C1',
+    'Segment empty: 0 member(s)',
+  ]);
 });
 
 test('a List the simulator does not hold is said so', () => {
@@ -34,6 +40,9 @@ test('a List the simulator does not hold is said so', () => {
 });
 
 test('the rejected-rows file: its path and each line, or that none was written', () => {
-  assert.equal(rowsFileText('/tmp/r.jsonl', '{"row":1}\n{"row":2}\n'), '/tmp/r.jsonl (2 line(s)):\n  {"row":1}\n  {"row":2}');
+  assert.equal(
+    rowsFileText('/tmp/r.jsonl', '{"row":1}\n{"row":2}\n'),
+    '/tmp/r.jsonl (2 line(s)):\n  {"row":1}\n  {"row":2}',
+  );
   assert.equal(rowsFileText(null, null), 'no rejected-rows file: no row was skipped or rejected');
 });

@@ -51,7 +51,10 @@ describe('error family', () => {
     assert.ok(bySignal instanceof TransientError);
     assert.equal(bySignal.exitCode, 5);
     assert.equal(bySignal.code, 'INTERRUPTED');
-    assert.match(bySignal.message, /^stopped by SIGTERM after the work in flight; running the same export again is safe$/);
+    assert.match(
+      bySignal.message,
+      /^stopped by SIGTERM after the work in flight; running the same export again is safe$/,
+    );
     assert.match(new InterruptedError(new Error('x')).message, /^stopped by a signal /);
   });
 
@@ -71,8 +74,14 @@ describe('error family', () => {
       new InternalError('INTERNAL', 'x'),
       new PartialFailureError('STOPPED_ON_ERROR', 'x'),
     ];
-    assert.deepEqual(errors.map((error) => failureExitCode(error, false)), [2, 2, 3, 4, 5, 1, 6]);
-    assert.deepEqual(errors.map((error) => failureExitCode(error, true)), [6, 6, 6, 4, 5, 1, 6]);
+    assert.deepEqual(
+      errors.map((error) => failureExitCode(error, false)),
+      [2, 2, 3, 4, 5, 1, 6],
+    );
+    assert.deepEqual(
+      errors.map((error) => failureExitCode(error, true)),
+      [6, 6, 6, 4, 5, 1, 6],
+    );
   });
 
   it('the exit codes are distinct and ok is 0', () => {

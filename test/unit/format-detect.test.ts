@@ -28,10 +28,13 @@ describe('formatFor', () => {
   });
 
   it('an unknown explicit format: INPUT_FORMAT_INVALID', () => {
-    assert.throws(() => formatFor('s3://b/x.csv', 'parquet'), (error: InputError) => {
-      assert.equal(error.code, 'INPUT_FORMAT_INVALID');
-      assert.equal(error.message, '--format: expected one of csv, tsv, jsonl, got "parquet"');
-      return true;
-    });
+    assert.throws(
+      () => formatFor('s3://b/x.csv', 'parquet'),
+      (error: InputError) => {
+        assert.equal(error.code, 'INPUT_FORMAT_INVALID');
+        assert.equal(error.message, '--format: expected one of csv, tsv, jsonl, got "parquet"');
+        return true;
+      },
+    );
   });
 });

@@ -33,7 +33,10 @@ async function readWithDeadline(path: string, deadlineMs: number) {
       return stream;
     },
   };
-  const reader = new InputReader(location, await base.list(), { maxDecompressedBytes: 1e9, maxFieldBytes: 16 * 1024 * 1024 });
+  const reader = new InputReader(location, await base.list(), {
+    maxDecompressedBytes: 1e9,
+    maxFieldBytes: 16 * 1024 * 1024,
+  });
   const started = performance.now();
   const timer = setTimeout(() => {
     for (const stream of opened) stream.destroy(new Error(`gave up after ${deadlineMs} ms`));

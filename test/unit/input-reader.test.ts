@@ -36,7 +36,11 @@ async function readLocation(location: InputLocation, options: Partial<ReaderOpti
 
 const read = (path: string, options: Partial<ReaderOptions> = {}) => readLocation(fileLocation(path), options);
 
-async function readError(path: string | InputLocation, code: string, options: Partial<ReaderOptions> = {}): Promise<InputError> {
+async function readError(
+  path: string | InputLocation,
+  code: string,
+  options: Partial<ReaderOptions> = {},
+): Promise<InputError> {
   try {
     await (typeof path === 'string' ? read(path, options) : readLocation(path, options));
   } catch (error) {
@@ -68,7 +72,10 @@ function trickle(path: string, size: number, transform: (bytes: Buffer) => Buffe
 
 describe('InputReader: CSV', () => {
   it('reads quotes, escaped quotes, embedded newlines and CRLF', async () => {
-    const path = file('quotes.csv', 'id,name,note\r\n1,"a ""q"" b","multi\nline"\r\n2,plain,"with, comma"\r\n3,"",x\r\n');
+    const path = file(
+      'quotes.csv',
+      'id,name,note\r\n1,"a ""q"" b","multi\nline"\r\n2,plain,"with, comma"\r\n3,"",x\r\n',
+    );
     const { reader, rows } = await read(path);
     assert.deepEqual(reader.columns, ['id', 'name', 'note']);
     assert.deepEqual(rows, [
@@ -77,7 +84,9 @@ describe('InputReader: CSV', () => {
       ['3', '', 'x'],
     ]);
     assert.equal(reader.format, 'csv');
-    assert.deepEqual(reader.objectsRead, [{ uri: pathToFileURL(path).href, bytes: readFileSync(path).length, rows: 3, compression: 'none' }]);
+    assert.deepEqual(reader.objectsRead, [
+      { uri: pathToFileURL(path).href, bytes: readFileSync(path).length, rows: 3, compression: 'none' },
+    ]);
   });
 
   it('an embedded CRLF inside quotes is kept', async () => {
@@ -103,7 +112,10 @@ describe('InputReader: CSV', () => {
 
   it('no final newline', async () => {
     const { rows } = await read(file('no-eol.csv', 'id,name\n1,x\n2,y'));
-    assert.deepEqual(rows, [['1', 'x'], ['2', 'y']]);
+    assert.deepEqual(rows, [
+      ['1', 'x'],
+      ['2', 'y'],
+    ]);
   });
 
   it('a blank line inside the input is a row (blank_row), so later rows keep their numbers; blank lines at the end are not rows', async () => {
@@ -120,7 +132,9 @@ describe('InputReader: CSV', () => {
     const body = Array.from({ length: 30_000 }, (_, i) => (i % 1000 === 500 ? '' : `${i},name ${i}`));
     const { rows } = await read(file('many-blank.csv', `id,name\n${body.join('\n')}\n\n\n`));
     assert.equal(rows.length, 30_000);
-    rows.forEach((row, i) => assert.deepEqual(row, i % 1000 === 500 ? blank : [String(i), `name ${i}`], `row ${i + 1}`));
+    rows.forEach((row, i) =>
+      assert.deepEqual(row, i % 1000 === 500 ? blank : [String(i), `name ${i}`], `row ${i + 1}`),
+    );
   });
 
   it('reads gzip by its magic bytes whatever the name', async () => {
@@ -145,14 +159,22 @@ describe('InputReader: CSV', () => {
 
   it('a truncated gzip: INPUT_CORRUPT', async () => {
     let seed = 11;
-    const body = Array.from({ length: 3_000 }, (_, i) => `${i},${((seed = (seed * 48_271) % 2_147_483_647) % 1e9).toString(36)}`).join('\n');
+    const body = Array.from(
+      { length: 3_000 },
+      (_, i) => `${i},${((seed = (seed * 48_271) % 2_147_483_647) % 1e9).toString(36)}`,
+    ).join('\n');
     const gz = gzipSync(`id,name\n${body}\n`);
-    const error = await readError(file('truncated.csv.gz', gz.subarray(0, Math.floor(gz.length * 0.6))), 'INPUT_CORRUPT');
+    const error = await readError(
+      file('truncated.csv.gz', gz.subarray(0, Math.floor(gz.length * 0.6))),
+      'INPUT_CORRUPT',
+    );
     assert.match(error.message, /damaged or cut short/);
   });
 
   it('over max_decompressed_bytes: INPUT_TOO_LARGE', async () => {
-    await readError(file('bomb.csv', gzipSync(`id\n${'1\n'.repeat(200_000)}`)), 'INPUT_TOO_LARGE', { maxDecompressedBytes: 50_000 });
+    await readError(file('bomb.csv', gzipSync(`id\n${'1\n'.repeat(200_000)}`)), 'INPUT_TOO_LARGE', {
+      maxDecompressedBytes: 50_000,
+    });
     await readError(file('big.csv', `id\n${'1\n'.repeat(10_000)}`), 'INPUT_TOO_LARGE', { maxDecompressedBytes: 1_000 });
   });
 
@@ -163,7 +185,10 @@ describe('InputReader: CSV', () => {
   it('a multi-byte character split across 1-byte chunks is not flagged', async () => {
     const path = file('multibyte.csv', 'id,name\n1,日本語é😀\n2,"ü ""x"""\n');
     const { rows } = await readLocation(trickle(path, 1));
-    assert.deepEqual(rows, [['1', '日本語é😀'], ['2', 'ü "x"']]);
+    assert.deepEqual(rows, [
+      ['1', '日本語é😀'],
+      ['2', 'ü "x"'],
+    ]);
   });
 
   it('the same through gzip arriving 2 bytes at a time', async () => {
@@ -203,9 +228,24 @@ describe('InputReader: CSV', () => {
 
   it('ragged rows are passed through; validation flags them', async () => {
     const { reader, rows } = await read(file('ragged.csv', 'id,seg,name\n1,s\n2,s,b,c\n3,s,ok\n'));
-    assert.deepEqual(rows, [['1', 's'], ['2', 's', 'b', 'c'], ['3', 's', 'ok']]);
-    const plan = planColumns(reader.columns!, parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'seg', key_fields: 'id' }), undefined, 'inferred');
-    assert.deepEqual(rows.map((row) => { const verdict = validateRow(row, plan); return verdict.ok ? 'ok' : verdict.reason; }), ['field_count', 'field_count', 'ok']);
+    assert.deepEqual(rows, [
+      ['1', 's'],
+      ['2', 's', 'b', 'c'],
+      ['3', 's', 'ok'],
+    ]);
+    const plan = planColumns(
+      reader.columns!,
+      parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'seg', key_fields: 'id' }),
+      undefined,
+      'inferred',
+    );
+    assert.deepEqual(
+      rows.map((row) => {
+        const verdict = validateRow(row, plan);
+        return verdict.ok ? 'ok' : verdict.reason;
+      }),
+      ['field_count', 'field_count', 'ok'],
+    );
   });
 
   for (const [header, pattern] of [
@@ -228,8 +268,13 @@ describe('InputReader: CSV', () => {
   });
 
   it('a value over max_field_bytes is a malformed row; the rest still load', async () => {
-    const { rows } = await read(file('wide.csv', `id,name\n1,${'x'.repeat(5_000)}\n2,ok\n3,${'é'.repeat(1_500)}\n`), { maxFieldBytes: 2_048 });
-    assert.deepEqual(rows[0], { problem: 'value in column name is larger than 2048 bytes (max_field_bytes)', reason: 'malformed_row' });
+    const { rows } = await read(file('wide.csv', `id,name\n1,${'x'.repeat(5_000)}\n2,ok\n3,${'é'.repeat(1_500)}\n`), {
+      maxFieldBytes: 2_048,
+    });
+    assert.deepEqual(rows[0], {
+      problem: 'value in column name is larger than 2048 bytes (max_field_bytes)',
+      reason: 'malformed_row',
+    });
     assert.deepEqual(rows[1], ['2', 'ok']);
     assert.equal((rows[2] as { reason: string }).reason, 'malformed_row', '1,500 × é is 3,000 bytes');
   });
@@ -247,12 +292,15 @@ describe('InputReader: CSV', () => {
     const body = Array.from({ length: 2_500 }, (_, i) => `${i},x`).join('\n');
     const controller = new AbortController();
     controller.abort('SIGTERM');
-    await assert.rejects(read(file('abort.csv', `id,name\n${body}\n`), { signal: controller.signal }), (error: InputError) => {
-      assert.equal(error.code, 'INTERRUPTED');
-      assert.equal(error.exitCode, 5);
-      assert.match(error.message, /stopped by SIGTERM/);
-      return true;
-    });
+    await assert.rejects(
+      read(file('abort.csv', `id,name\n${body}\n`), { signal: controller.signal }),
+      (error: InputError) => {
+        assert.equal(error.code, 'INTERRUPTED');
+        assert.equal(error.exitCode, 5);
+        assert.match(error.message, /stopped by SIGTERM/);
+        return true;
+      },
+    );
   });
 
   it('a field over max_field_bytes is refused as a malformed row even in one chunk', async () => {
@@ -276,7 +324,10 @@ describe('InputReader: TSV', () => {
     const { reader, rows } = await read(file('data.tsv', 'id\tname\tnote\n1\ta "b"\t"quoted"\n2\tx,y\t\n'));
     assert.equal(reader.format, 'tsv');
     assert.deepEqual(reader.columns, ['id', 'name', 'note']);
-    assert.deepEqual(rows, [['1', 'a "b"', '"quoted"'], ['2', 'x,y', '']]);
+    assert.deepEqual(rows, [
+      ['1', 'a "b"', '"quoted"'],
+      ['2', 'x,y', ''],
+    ]);
   });
 
   it('CRLF line ends and gzip', async () => {
@@ -286,7 +337,10 @@ describe('InputReader: TSV', () => {
 
   it('an unpaired quote in TSV is not an error', async () => {
     const { rows } = await read(file('quote.tsv', 'id\tname\n1\t"abc\n2\td\n'));
-    assert.deepEqual(rows, [['1', '"abc'], ['2', 'd']]);
+    assert.deepEqual(rows, [
+      ['1', '"abc'],
+      ['2', 'd'],
+    ]);
   });
 
   it('the format can be forced', async () => {
@@ -316,7 +370,7 @@ describe('InputReader: JSON Lines', () => {
     ]);
   });
 
-  it('nativeTypes: the type each column\'s JSON values imply', async () => {
+  it("nativeTypes: the type each column's JSON values imply", async () => {
     const text = [
       '{"long":1,"double":1,"bool":true,"text":"a","mixed":1,"empty":null,"big":1}',
       '{"long":-2,"double":2.5,"bool":false,"text":"b","mixed":"x","empty":null,"big":1e300}',
@@ -331,19 +385,28 @@ describe('InputReader: JSON Lines', () => {
   });
 
   it('integers beyond 2^53 keep their digits', async () => {
-    const { rows, reader } = await read(file('bigint.jsonl', '{"id":9007199254740993}\n{"id":12345678901234567890}\n{"id":-9223372036854775808}\n'));
+    const { rows, reader } = await read(
+      file('bigint.jsonl', '{"id":9007199254740993}\n{"id":12345678901234567890}\n{"id":-9223372036854775808}\n'),
+    );
     assert.deepEqual(rows, [['9007199254740993'], ['12345678901234567890'], ['-9223372036854775808']]);
     assert.deepEqual(reader.nativeTypes, ['string'], '12345678901234567890 does not fit a long');
   });
 
   it('a 16+ digit integer in a later record is a value, not a malformed row', async () => {
-    const { rows, reader } = await read(file('bigint-later.jsonl', '{"id":1,"n":"a"}\n{"id":1234567890123456789,"n":"b"}\n'));
-    assert.deepEqual(rows, [['1', 'a'], ['1234567890123456789', 'b']]);
+    const { rows, reader } = await read(
+      file('bigint-later.jsonl', '{"id":1,"n":"a"}\n{"id":1234567890123456789,"n":"b"}\n'),
+    );
+    assert.deepEqual(rows, [
+      ['1', 'a'],
+      ['1234567890123456789', 'b'],
+    ]);
     assert.deepEqual(reader.nativeTypes, ['long', 'string']);
   });
 
   it('digits inside strings and decimals are left alone', async () => {
-    const { rows } = await read(file('digits-in-strings.jsonl', '{"id":"12345678901234567890","x":1.5e3,"y":0.1234567890123456789}\n'));
+    const { rows } = await read(
+      file('digits-in-strings.jsonl', '{"id":"12345678901234567890","x":1.5e3,"y":0.1234567890123456789}\n'),
+    );
     assert.deepEqual(rows, [['12345678901234567890', '1500', '0.12345678901234568']]);
   });
 
@@ -352,13 +415,17 @@ describe('InputReader: JSON Lines', () => {
     assert.deepEqual(rows[0], ['1']);
     assert.equal((rows[1] as { reason: string }).reason, 'malformed_row');
     assert.match((rows[1] as { problem: string }).problem, /^not valid JSON/);
-    for (const i of [2, 3, 4]) assert.deepEqual(rows[i], { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' });
+    for (const i of [2, 3, 4])
+      assert.deepEqual(rows[i], { problem: 'a JSON Lines record must be a JSON object', reason: 'malformed_row' });
     assert.deepEqual(rows[5], ['2']);
   });
 
   it('a field not in the first record is an unknown_field row', async () => {
     const { rows } = await read(file('unknown.jsonl', '{"id":1}\n{"id":2,"extra":3}\n'));
-    assert.deepEqual(rows[1], { problem: 'field "extra" is not among the columns of the first record', reason: 'unknown_field' });
+    assert.deepEqual(rows[1], {
+      problem: 'field "extra" is not among the columns of the first record',
+      reason: 'unknown_field',
+    });
   });
 
   it('CRLF, a BOM, gzip and no final newline', async () => {
@@ -389,12 +456,17 @@ describe('InputReader: JSON Lines', () => {
     const path = file('long-pieces.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n{"id":"b"}\n`);
     const { rows } = await readLocation(trickle(path, 512), { maxFieldBytes: 1_000 });
     assert.deepEqual(rows[0], ['a']);
-    assert.deepEqual(rows[1], { problem: 'the row is 5010 bytes, larger than 1000 bytes (max_field_bytes); its values were not read', reason: 'malformed_row' });
+    assert.deepEqual(rows[1], {
+      problem: 'the row is 5010 bytes, larger than 1000 bytes (max_field_bytes); its values were not read',
+      reason: 'malformed_row',
+    });
     assert.deepEqual(rows[2], ['b']);
   });
 
   it('a record over max_field_bytes inside one chunk is an invalid row too', async () => {
-    const { rows } = await read(file('long.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n{"id":"b"}\n`), { maxFieldBytes: 1_000 });
+    const { rows } = await read(file('long.jsonl', `{"id":"a"}\n{"id":"${'x'.repeat(5_000)}"}\n{"id":"b"}\n`), {
+      maxFieldBytes: 1_000,
+    });
     assert.equal((rows[1] as { reason: string }).reason, 'malformed_row');
     assert.deepEqual(rows[2], ['b']);
   });
@@ -423,12 +495,19 @@ describe('InputReader: several parts', () => {
     });
     const { reader, rows, firstRows } = await read(path);
     assert.deepEqual(reader.columns, ['id', 'name']);
-    assert.deepEqual(rows, [['1', 'a'], ['2', 'b'], ['3', 'c']]);
-    assert.deepEqual(firstRows, [1, 3], 'row numbers continue across parts');
-    assert.deepEqual(reader.objectsRead.map((object) => [object.uri.split('/').pop(), object.rows, object.compression]), [
-      ['part-000.csv', 2, 'none'],
-      ['part-001.csv.gz', 1, 'gzip'],
+    assert.deepEqual(rows, [
+      ['1', 'a'],
+      ['2', 'b'],
+      ['3', 'c'],
     ]);
+    assert.deepEqual(firstRows, [1, 3], 'row numbers continue across parts');
+    assert.deepEqual(
+      reader.objectsRead.map((object) => [object.uri.split('/').pop(), object.rows, object.compression]),
+      [
+        ['part-000.csv', 2, 'none'],
+        ['part-001.csv.gz', 1, 'gzip'],
+      ],
+    );
   });
 
   it('parts with different headers: INPUT_HEADER_MISMATCH naming the part', async () => {
@@ -438,7 +517,10 @@ describe('InputReader: several parts', () => {
   });
 
   it('a part with an extra column or the columns in another order: INPUT_HEADER_MISMATCH', async () => {
-    await readError(prefix('extra', { 'a.csv': 'id,name\n1,a\n', 'b.csv': 'id,name,x\n2,b,c\n' }), 'INPUT_HEADER_MISMATCH');
+    await readError(
+      prefix('extra', { 'a.csv': 'id,name\n1,a\n', 'b.csv': 'id,name,x\n2,b,c\n' }),
+      'INPUT_HEADER_MISMATCH',
+    );
     await readError(prefix('order', { 'a.csv': 'id,name\n1,a\n', 'b.csv': 'name,id\nb,2\n' }), 'INPUT_HEADER_MISMATCH');
   });
 
@@ -448,8 +530,16 @@ describe('InputReader: several parts', () => {
   });
 
   it('JSON Lines parts must start with the same keys', async () => {
-    const { rows } = await read(prefix('jsonl-parts', { 'a.jsonl': '{"id":1,"n":"a"}\n', 'b.jsonl': '{"id":2,"n":"b"}\n' }));
-    assert.deepEqual(rows, [['1', 'a'], ['2', 'b']]);
-    await readError(prefix('jsonl-mismatch', { 'a.jsonl': '{"id":1}\n', 'b.jsonl': '{"other":2}\n' }), 'INPUT_HEADER_MISMATCH');
+    const { rows } = await read(
+      prefix('jsonl-parts', { 'a.jsonl': '{"id":1,"n":"a"}\n', 'b.jsonl': '{"id":2,"n":"b"}\n' }),
+    );
+    assert.deepEqual(rows, [
+      ['1', 'a'],
+      ['2', 'b'],
+    ]);
+    await readError(
+      prefix('jsonl-mismatch', { 'a.jsonl': '{"id":1}\n', 'b.jsonl': '{"other":2}\n' }),
+      'INPUT_HEADER_MISMATCH',
+    );
   });
 });

@@ -11,7 +11,11 @@ import { ROOT } from '../helpers/cli.ts';
 const npm = spawnSync('npm', ['install-scripts', 'ls'], { cwd: ROOT, encoding: 'utf8' });
 const supported = npm.status === 0 || !/Unknown command/i.test(npm.stderr + npm.stdout);
 
-test('every dependency with an install script has a decision in package.json allowScripts', { skip: supported ? false : 'this npm has no allowScripts' }, () => {
-  assert.equal(npm.status, 0, npm.stderr);
-  assert.match(npm.stdout, /No packages with unreviewed install scripts/, npm.stdout);
-});
+test(
+  'every dependency with an install script has a decision in package.json allowScripts',
+  { skip: supported ? false : 'this npm has no allowScripts' },
+  () => {
+    assert.equal(npm.status, 0, npm.stderr);
+    assert.match(npm.stdout, /No packages with unreviewed install scripts/, npm.stdout);
+  },
+);

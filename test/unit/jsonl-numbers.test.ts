@@ -4,11 +4,20 @@ import { jsonCell, parseJsonLine, protectBigIntegers, widenNative } from '../../
 
 describe('protectBigIntegers', () => {
   it('quotes integers of 16 or more digits, with their sign', () => {
-    assert.equal(protectBigIntegers('{"id":12345678901234567,"n":-1234567890123456}'), '{"id":"\\u0000bigint:12345678901234567","n":"\\u0000bigint:-1234567890123456"}');
+    assert.equal(
+      protectBigIntegers('{"id":12345678901234567,"n":-1234567890123456}'),
+      '{"id":"\\u0000bigint:12345678901234567","n":"\\u0000bigint:-1234567890123456"}',
+    );
   });
 
   it('leaves shorter integers, fractions, exponents and text inside strings alone', () => {
-    for (const line of ['{"a":123456789012345}', '{"a":12345678901234567.5}', '{"a":12345678901234567e2}', '{"a":"12345678901234567"}', '{"a":"x\\"12345678901234567"}']) {
+    for (const line of [
+      '{"a":123456789012345}',
+      '{"a":12345678901234567.5}',
+      '{"a":12345678901234567e2}',
+      '{"a":"12345678901234567"}',
+      '{"a":"x\\"12345678901234567"}',
+    ]) {
       assert.equal(protectBigIntegers(line), line);
     }
   });
@@ -16,7 +25,10 @@ describe('protectBigIntegers', () => {
 
 describe('parseJsonLine and jsonCell', () => {
   it('a 64-bit integer keeps every digit', () => {
-    const record = parseJsonLine('{"id":9007199254740993,"small":42,"text":"9007199254740993"}') as Record<string, unknown>;
+    const record = parseJsonLine('{"id":9007199254740993,"small":42,"text":"9007199254740993"}') as Record<
+      string,
+      unknown
+    >;
     assert.equal(jsonCell(record.id), '9007199254740993');
     assert.equal(jsonCell(record.small), '42');
     assert.equal(jsonCell(record.text), '9007199254740993');
@@ -37,7 +49,10 @@ describe('parseJsonLine and jsonCell', () => {
 
 describe('widenNative', () => {
   it('a protected integer is a long when it fits in 64 bits, else text', () => {
-    const record = parseJsonLine('{"fits":9223372036854775807,"too_big":9223372036854775808}') as Record<string, unknown>;
+    const record = parseJsonLine('{"fits":9223372036854775807,"too_big":9223372036854775808}') as Record<
+      string,
+      unknown
+    >;
     assert.equal(widenNative('unknown', record.fits), 'long');
     assert.equal(widenNative('unknown', record.too_big), 'string');
   });

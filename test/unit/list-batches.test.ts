@@ -50,7 +50,16 @@ describe('RowEncoder', () => {
     const { failure, row } = encode(cells, types);
     assert.equal(failure, undefined);
     assert.equal(row, reference(cells, types));
-    assert.deepEqual(JSON.parse(row), ['a', null, 'say "hi"', 'back\\slash', 'line\nbreak', '日本語 😀', '\u0001', 'tab\there']);
+    assert.deepEqual(JSON.parse(row), [
+      'a',
+      null,
+      'say "hi"',
+      'back\\slash',
+      'line\nbreak',
+      '日本語 😀',
+      '\u0001',
+      'tab\there',
+    ]);
   });
 
   it('converts typed values as the type conversion does, escaped text included', () => {
@@ -91,11 +100,15 @@ describe('RowEncoder', () => {
 
   it('agrees with the reference on many random rows', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
+    const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
     const alphabet = ['a', 'Z', '0', '9', ' ', '"', '\\', '\n', '\t', 'é', '日', '😀', '.', '-', 'e', '\u0000'];
     const types: ColumnType[] = ['string', 'long', 'double', 'boolean', 'string'];
     for (let n = 0; n < 2_000; n++) {
-      const cells = types.map(() => Array.from({ length: Math.floor(random() * 6) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
+      const cells = types.map(() =>
+        Array.from({ length: Math.floor(random() * 6) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(
+          '',
+        ),
+      );
       const { failure, row } = encode(cells, types);
       const wanted = reference(cells, types);
       if (typeof wanted === 'string') assert.equal(row, wanted, JSON.stringify(cells));

@@ -25,7 +25,13 @@ segment_data_import_option: replace
 skip_invalid_records: false
 `;
 
-const MAP = { organization: 'json_org', list_api_name: 'json_list', segment_column: 'seg', key_fields: ['id'], mode: 'Stream' };
+const MAP = {
+  organization: 'json_org',
+  list_api_name: 'json_list',
+  segment_column: 'seg',
+  key_fields: ['id'],
+  mode: 'Stream',
+};
 const JSON_TEXT = JSON.stringify(MAP);
 
 async function configError(promise: Promise<unknown> | (() => unknown), code: string): Promise<ConfigError> {
@@ -58,7 +64,9 @@ describe('settingsFromText', () => {
   });
 
   it('reads a document with a top-level result_settings key', () => {
-    const text = `result_settings:\n${YAML.split('\n').map((line) => `  ${line}`).join('\n')}`;
+    const text = `result_settings:\n${YAML.split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n')}`;
     assert.equal(settingsFromText(text, 'test').list_api_name, 'master_contacts');
   });
 
@@ -85,10 +93,13 @@ result_settings:
   });
 
   it('names result_settings as the source of problems inside it', () => {
-    assert.throws(() => settingsFromText('td>: q.sql\nresult_settings:\n  organization: o\n', 'task.dig'), (error: Error) => {
-      assert.match(error.message, /^task\.dig result_settings has 3 problems/);
-      return true;
-    });
+    assert.throws(
+      () => settingsFromText('td>: q.sql\nresult_settings:\n  organization: o\n', 'task.dig'),
+      (error: Error) => {
+        assert.match(error.message, /^task\.dig result_settings has 3 problems/);
+        return true;
+      },
+    );
   });
 
   it('refuses a result_settings key that is not a map', async () => {
@@ -97,23 +108,38 @@ result_settings:
   });
 
   it('refuses text that is not YAML, naming the line', async () => {
-    const error = await configError(() => settingsFromText('organization: o\nlist_api_name: L\n  bad: indent\n', 'my.yml'), 'SETTINGS_INVALID');
+    const error = await configError(
+      () => settingsFromText('organization: o\nlist_api_name: L\n  bad: indent\n', 'my.yml'),
+      'SETTINGS_INVALID',
+    );
     assert.match(error.message, /^my\.yml: not valid YAML or JSON/);
   });
 
   it('names the line and column of a YAML syntax error', async () => {
-    const error = await configError(() => settingsFromText('organization: o\nlist_api_name: L\n  bad: indent\n', 'my.yml'), 'SETTINGS_INVALID');
-    assert.match(error.message, /^my\.yml: not valid YAML or JSON at line 2, column \d+: Nested mappings are not allowed in compact mappings$/);
+    const error = await configError(
+      () => settingsFromText('organization: o\nlist_api_name: L\n  bad: indent\n', 'my.yml'),
+      'SETTINGS_INVALID',
+    );
+    assert.match(
+      error.message,
+      /^my\.yml: not valid YAML or JSON at line 2, column \d+: Nested mappings are not allowed in compact mappings$/,
+    );
   });
 
   it('names the line of a JSON syntax error', async () => {
-    const error = await configError(() => settingsFromText('{"organization": "o",\n "list_api_name": "L",\n "x": [1, 2\n}', 'env'), 'SETTINGS_INVALID');
+    const error = await configError(
+      () => settingsFromText('{"organization": "o",\n "list_api_name": "L",\n "x": [1, 2\n}', 'env'),
+      'SETTINGS_INVALID',
+    );
     assert.match(error.message, /^env: not valid YAML or JSON at line \d+, column \d+: [^\n]*[^:]$/);
     assert.equal(error.message.match(/at line/g)?.length, 1, 'the position is given once');
   });
 
   it('refuses duplicate keys', async () => {
-    const error = await configError(() => settingsFromText('organization: a\norganization: b\n', 'dup.yml'), 'SETTINGS_INVALID');
+    const error = await configError(
+      () => settingsFromText('organization: a\norganization: b\n', 'dup.yml'),
+      'SETTINGS_INVALID',
+    );
     assert.match(error.message, /unique/i);
   });
 
@@ -131,7 +157,8 @@ result_settings:
   });
 
   it('allows a few aliases (ordinary YAML anchors)', () => {
-    const text = 'base: &org my_org\nresult_settings:\n  organization: *org\n  list_api_name: L\n  segment_column: s\n  key_fields: id\n';
+    const text =
+      'base: &org my_org\nresult_settings:\n  organization: *org\n  list_api_name: L\n  segment_column: s\n  key_fields: id\n';
     assert.equal(settingsFromText(text, 'anchors.yml').organization, 'my_org');
   });
 
@@ -157,7 +184,10 @@ result_settings:
   });
 
   it('refuses text over 1 MiB', async () => {
-    const error = await configError(() => settingsFromText(`# ${'x'.repeat(1024 * 1024)}\n${YAML}`, 'huge'), 'SETTINGS_INVALID');
+    const error = await configError(
+      () => settingsFromText(`# ${'x'.repeat(1024 * 1024)}\n${YAML}`, 'huge'),
+      'SETTINGS_INVALID',
+    );
     assert.match(error.message, /larger than 1 MiB/);
   });
 
@@ -188,7 +218,10 @@ describe('loadSettings', () => {
   });
 
   it('reads a digdag task file with result_settings beside td>', async () => {
-    const path = file('task.dig', 'td>: q.sql\nresult_connection: selligent\nresult_settings:\n  organization: dig_org\n  list_api_name: L\n  segment_column: s\n  key_fields: id\n');
+    const path = file(
+      'task.dig',
+      'td>: q.sql\nresult_connection: selligent\nresult_settings:\n  organization: dig_org\n  list_api_name: L\n  segment_column: s\n  key_fields: id\n',
+    );
     assert.equal((await loadSettings(path, {})).settings.organization, 'dig_org');
   });
 
@@ -235,8 +268,14 @@ describe('loadSettings', () => {
   });
 
   it('prefers RESULT_SETTINGS over result_settings, and skips a blank one', async () => {
-    assert.equal((await loadSettings(undefined, { RESULT_SETTINGS: YAML, result_settings: JSON_TEXT })).settings.organization, 'my_org');
-    assert.equal((await loadSettings(undefined, { RESULT_SETTINGS: '  \n', result_settings: JSON_TEXT })).settings.organization, 'json_org');
+    assert.equal(
+      (await loadSettings(undefined, { RESULT_SETTINGS: YAML, result_settings: JSON_TEXT })).settings.organization,
+      'my_org',
+    );
+    assert.equal(
+      (await loadSettings(undefined, { RESULT_SETTINGS: '  \n', result_settings: JSON_TEXT })).settings.organization,
+      'json_org',
+    );
   });
 
   it('the --settings file wins over the environment', async () => {
@@ -301,7 +340,10 @@ describe('loadSettings', () => {
   });
 
   it('an environment value that is not YAML names the variable', async () => {
-    const error = await configError(loadSettings(undefined, { RESULT_SETTINGS: '{"organization": ' }), 'SETTINGS_INVALID');
+    const error = await configError(
+      loadSettings(undefined, { RESULT_SETTINGS: '{"organization": ' }),
+      'SETTINGS_INVALID',
+    );
     assert.match(error.message, /^RESULT_SETTINGS: not valid YAML or JSON/);
   });
 });

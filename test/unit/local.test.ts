@@ -74,14 +74,22 @@ describe('fileLocation', () => {
 
   it('an empty single file is listed (the reader reports INPUT_EMPTY)', async () => {
     const dir = directory({ 'empty.csv': '' });
-    assert.deepEqual(await fileLocation(join(dir, 'empty.csv')).list(), [{ uri: pathToFileURL(join(dir, 'empty.csv')).href, size: 0 }]);
+    assert.deepEqual(await fileLocation(join(dir, 'empty.csv')).list(), [
+      { uri: pathToFileURL(join(dir, 'empty.csv')).href, size: 0 },
+    ]);
   });
 
   it('a directory is read like a prefix: its files in name order', async () => {
     const dir = directory({ 'part-2.csv': 'c', 'part-10.csv': 'b', 'part-1.csv': 'a', 'Z.csv': 'z' });
     const objects = await fileLocation(dir).list();
-    assert.deepEqual(objects.map((object) => object.uri.split('/').pop()), ['Z.csv', 'part-1.csv', 'part-10.csv', 'part-2.csv']);
-    assert.deepEqual(objects.map((object) => object.size), [1, 1, 1, 1]);
+    assert.deepEqual(
+      objects.map((object) => object.uri.split('/').pop()),
+      ['Z.csv', 'part-1.csv', 'part-10.csv', 'part-2.csv'],
+    );
+    assert.deepEqual(
+      objects.map((object) => object.size),
+      [1, 1, 1, 1],
+    );
     assert.deepEqual(await text(dir), ['z', 'a', 'b', 'c']);
   });
 
@@ -91,8 +99,8 @@ describe('fileLocation', () => {
       _SUCCESS: 'x',
       '_SUCCESS.json': 'x',
       _success: 'x',
-      '_committed_1234': 'x',
-      '_started_1234': 'x',
+      _committed_1234: 'x',
+      _started_1234: 'x',
       _metadata: 'x',
       _common_metadata: 'x',
       'export.manifest': 'x',
@@ -100,13 +108,16 @@ describe('fileLocation', () => {
       'manifest.json': 'x',
       '.part-0.csv.crc': 'x',
       'part-0.csv.crc': 'x',
-      'dir_$folder$': 'x',
+      dir_$folder$: 'x',
       '.hidden': 'x',
       'empty.csv': '',
       'sub/part-9.csv': 'nested',
     });
     const objects = await fileLocation(dir).list();
-    assert.deepEqual(objects.map((object) => object.uri.split('/').pop()), ['part-0.csv']);
+    assert.deepEqual(
+      objects.map((object) => object.uri.split('/').pop()),
+      ['part-0.csv'],
+    );
   });
 
   it('a directory holding only markers: INPUT_EMPTY_PREFIX', async () => {
@@ -141,7 +152,10 @@ describe('fileLocation', () => {
     symlinkSync(join(dir, 'gone.csv'), join(dir, 'part-1.csv'));
     try {
       const objects = await fileLocation(dir).list();
-      assert.deepEqual(objects.map((object) => object.uri.split('/').pop()), ['part-0.csv']);
+      assert.deepEqual(
+        objects.map((object) => object.uri.split('/').pop()),
+        ['part-0.csv'],
+      );
     } catch (error) {
       assert.ok(error instanceof InputError, `raw error: ${String(error)}`);
     }
@@ -155,10 +169,35 @@ describe('fileLocation', () => {
 });
 
 describe('isMarkerObject', () => {
-  for (const key of ['_SUCCESS', 'prefix/_SUCCESS', 'a/b/_success', 'x/_SUCCESS.crc', 'x/_committed_1', 'x/_started_1', 'x/_metadata', 'x/_common_metadata', 'x/job.manifest', 'x/manifest', 'x/MANIFEST.json', 'x/.part-0.crc', 'x/dir_$folder$', 'prefix/', '']) {
+  for (const key of [
+    '_SUCCESS',
+    'prefix/_SUCCESS',
+    'a/b/_success',
+    'x/_SUCCESS.crc',
+    'x/_committed_1',
+    'x/_started_1',
+    'x/_metadata',
+    'x/_common_metadata',
+    'x/job.manifest',
+    'x/manifest',
+    'x/MANIFEST.json',
+    'x/.part-0.crc',
+    'x/dir_$folder$',
+    'prefix/',
+    '',
+  ]) {
     it(`${JSON.stringify(key)} is a marker`, () => assert.equal(isMarkerObject(key), true));
   }
-  for (const key of ['part-0.csv', 'x/part-00000.csv.gz', 'x/SUCCESS', 'x/_SUCCESSFUL.csv', 'x/manifest.csv', 'x/metadata', 'x/data_committed_.csv', '_SUCCESS/part-0.csv']) {
+  for (const key of [
+    'part-0.csv',
+    'x/part-00000.csv.gz',
+    'x/SUCCESS',
+    'x/_SUCCESSFUL.csv',
+    'x/manifest.csv',
+    'x/metadata',
+    'x/data_committed_.csv',
+    '_SUCCESS/part-0.csv',
+  ]) {
     it(`${JSON.stringify(key)} is data`, () => assert.equal(isMarkerObject(key), false));
   }
 });

@@ -35,7 +35,15 @@ function memoryLogger(options: { format?: string; level?: string } = {}) {
       callback();
     },
   });
-  const logger = createLogger({ destination, isTty: false, level: options.level ?? 'trace', ...(options.format ? { format: options.format } : {}) }, {});
+  const logger = createLogger(
+    {
+      destination,
+      isTty: false,
+      level: options.level ?? 'trace',
+      ...(options.format ? { format: options.format } : {}),
+    },
+    {},
+  );
   return {
     logger,
     async text(): Promise<string> {
@@ -48,7 +56,8 @@ function memoryLogger(options: { format?: string; level?: string } = {}) {
 function assertClean(text: string, values: string[] = ALL): void {
   for (const value of values) assert.ok(!text.includes(value), `${JSON.stringify(value)} leaked into: ${text}`);
   // Not in a JSON-escaped form either.
-  for (const value of values) assert.ok(!text.includes(JSON.stringify(value).slice(1, -1)), `${value} leaked (escaped)`);
+  for (const value of values)
+    assert.ok(!text.includes(JSON.stringify(value).slice(1, -1)), `${value} leaked (escaped)`);
 }
 
 beforeEach(() => {
@@ -116,7 +125,16 @@ describe('createLogger: no secret reaches a log line', () => {
 
   it('in nested objects, arrays and error messages', async () => {
     const { logger, text } = memoryLogger();
-    logger.warn({ request: { url: `https://x/?k=${KEY}`, body: [{ note: `secret ${SECRET}` }], deep: { deeper: { aws: AWS_SECRET } } } }, 'nested');
+    logger.warn(
+      {
+        request: {
+          url: `https://x/?k=${KEY}`,
+          body: [{ note: `secret ${SECRET}` }],
+          deep: { deeper: { aws: AWS_SECRET } },
+        },
+      },
+      'nested',
+    );
     logger.error({ err: new Error(`S3 said ${AWS_SECRET} and ${AWS_TOKEN}`) }, 'failed');
     logger.debug({ list: [KEY, SECRET, `${KEY}:${SECRET}`] }, 'list');
     const out = await text();
@@ -133,8 +151,17 @@ describe('createLogger: no secret reaches a log line', () => {
     logger.info({ request: { headers: { 'X-ApiKey': 'not-registered-value-3' } } }, 'nested');
     logger.info({ headers: { authorization: 'Bearer not-registered-value-4' } }, 'auth');
     const out = await text();
-    assertClean(out, [...ALL, 'not-registered-value-1', 'not-registered-value-2', 'not-registered-value-3', 'not-registered-value-4']);
-    const lines = out.trim().split('\n').map((line) => JSON.parse(line));
+    assertClean(out, [
+      ...ALL,
+      'not-registered-value-1',
+      'not-registered-value-2',
+      'not-registered-value-3',
+      'not-registered-value-4',
+    ]);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.equal(lines[0].headers['X-ApiKey'], REDACTED);
     assert.equal(lines[1].headers['X-ApiKey'], REDACTED);
     assert.equal(lines[2].headers['x-apikey'], REDACTED);
@@ -143,7 +170,17 @@ describe('createLogger: no secret reaches a log line', () => {
 
   it('in fields named like credentials (apiKey, apiSecret, secretAccessKey, credentials)', async () => {
     const { logger, text } = memoryLogger();
-    logger.info({ apiKey: 'unreg-aaaa', apiSecret: 'unreg-bbbb', secretAccessKey: 'unreg-cccc', sessionToken: 'unreg-dddd', credentials: { x: 'unreg-eeee' }, client: { apiKey: 'unreg-ffff' } }, 'fields');
+    logger.info(
+      {
+        apiKey: 'unreg-aaaa',
+        apiSecret: 'unreg-bbbb',
+        secretAccessKey: 'unreg-cccc',
+        sessionToken: 'unreg-dddd',
+        credentials: { x: 'unreg-eeee' },
+        client: { apiKey: 'unreg-ffff' },
+      },
+      'fields',
+    );
     const out = await text();
     assertClean(out, ['unreg-aaaa', 'unreg-bbbb', 'unreg-cccc', 'unreg-dddd', 'unreg-eeee', 'unreg-ffff']);
   });
@@ -177,7 +214,12 @@ describe('createLogger: no secret reaches a log line', () => {
 
   it('printLine scrubs too', () => {
     const chunks: string[] = [];
-    const target = new Writable({ write(chunk, _e, cb) { chunks.push(chunk.toString()); cb(); } });
+    const target = new Writable({
+      write(chunk, _e, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
     printLine(`summary ${KEY}:${SECRET}`, target);
     assert.equal(chunks.join(''), `summary ${REDACTED}\n`);
   });
@@ -189,7 +231,12 @@ describe('secrets that look like JSON values', () => {
       clearSecrets();
       assert.throws(
         () => registerSecretsFromEnv({ SELLIGENT_API_KEY: KEY, AWS_SESSION_TOKEN: value }),
-        (error: unknown) => error instanceof ConfigError && error.code === 'SECRET_TOO_SHORT' && error.exitCode === 2 && /AWS_SESSION_TOKEN/.test(error.message) && !error.message.includes(value),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.code === 'SECRET_TOO_SHORT' &&
+          error.exitCode === 2 &&
+          /AWS_SESSION_TOKEN/.test(error.message) &&
+          !error.message.includes(value),
       );
       // The long ones are registered all the same, so the failed run's report is still scrubbed.
       assert.equal(scrubSecrets(`k=${KEY}`), `k=${REDACTED}`);
@@ -202,7 +249,12 @@ describe('secrets that look like JSON values', () => {
     registerSecret('falsey');
     const dir = mkdtempSync(join(tmpdir(), 'scrub-json-'));
     try {
-      const report = { batch_rows: 123456, ok: true, note: 'id 123456 and falsey', nested: [123456, { '123456': 'k' }] } as unknown as RunReport;
+      const report = {
+        batch_rows: 123456,
+        ok: true,
+        note: 'id 123456 and falsey',
+        nested: [123456, { '123456': 'k' }],
+      } as unknown as RunReport;
       await writeReport(join(dir, 'report.json'), report);
       const written = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Record<string, unknown>;
       assert.equal(written.batch_rows, 123456);
@@ -210,7 +262,15 @@ describe('secrets that look like JSON values', () => {
       assert.deepEqual(written.nested, [123456, { [REDACTED]: 'k' }]);
 
       const rejected = new RejectedRowsFile(join(dir, 'rejected.jsonl'));
-      await rejected.write({ row: 123456, stage: 'validate', key: { ID: '123456' }, field: null, code: 'x', message: 'm', values: null });
+      await rejected.write({
+        row: 123456,
+        stage: 'validate',
+        key: { ID: '123456' },
+        field: null,
+        code: 'x',
+        message: 'm',
+        values: null,
+      });
       await rejected.close();
       const entry = JSON.parse(readFileSync(join(dir, 'rejected.jsonl'), 'utf8')) as Record<string, unknown>;
       assert.equal(entry.row, 123456);

@@ -23,10 +23,16 @@ function id(i: number): string {
 }
 
 describe('memberKey', () => {
-  it('puts each value in its type\'s stored form and joins them as the deduplication does', () => {
+  it("puts each value in its type's stored form and joins them as the deduplication does", () => {
     const forms = [keyForm('long'), keyForm('string'), keyForm('timestamp')];
-    assert.equal(memberKey(['007', 'Ab', '2026-05-01 10:15'], forms), memberKey([7, 'Ab', '2026-05-01T10:15:00.000Z'], forms));
-    assert.notEqual(memberKey([7, 'ab', '2026-05-01T10:15:00Z'], forms), memberKey([7, 'Ab', '2026-05-01T10:15:00Z'], forms));
+    assert.equal(
+      memberKey(['007', 'Ab', '2026-05-01 10:15'], forms),
+      memberKey([7, 'Ab', '2026-05-01T10:15:00.000Z'], forms),
+    );
+    assert.notEqual(
+      memberKey([7, 'ab', '2026-05-01T10:15:00Z'], forms),
+      memberKey([7, 'Ab', '2026-05-01T10:15:00Z'], forms),
+    );
     assert.equal(memberKey([9007199254740993n], [keyForm('long')]), '9007199254740993');
     assert.equal(memberKey(['a', 'b'], [undefined, undefined]), 'a\u0000b');
   });
@@ -41,12 +47,22 @@ describe('MembershipSpool', () => {
     const joining = Array.from({ length: 2_000 }, (_, i) => id(100_000 + i));
     const incoming = [...current.filter((key) => !leaving.has(key)), ...joining];
     // Pages as the search answers them.
-    for (let start = 0; start < current.length; start += 1_000) await spool.addCurrent(current.slice(start, start + 1_000).map((key) => [key]));
+    for (let start = 0; start < current.length; start += 1_000)
+      await spool.addCurrent(current.slice(start, start + 1_000).map((key) => [key]));
     const members: SegmentMember[] = incoming.map((key, i) => ({ row: i + 2, keyJson: JSON.stringify([key]) }));
-    for (let start = 0; start < members.length; start += 5_000) await spool.addIncoming(members.slice(start, start + 5_000));
+    for (let start = 0; start < members.length; start += 5_000)
+      await spool.addIncoming(members.slice(start, start + 5_000));
     assert.ok(spool.partitions >= 64);
     const counts = await spool.compare();
-    assert.deepEqual(counts, { before: 30_000, added: 2_000, kept: 28_500, removed: 1_500, after: 30_500, repeated: 0, unsendable: 0 });
+    assert.deepEqual(counts, {
+      before: 30_000,
+      added: 2_000,
+      kept: 28_500,
+      removed: 1_500,
+      after: 30_500,
+      repeated: 0,
+      unsendable: 0,
+    });
     const adds = await collect(spool.adds());
     assert.deepEqual(adds.map((member) => JSON.parse(member.keyJson)[0]).sort(), joining);
     const rowOf = new Map(members.map((member) => [member.keyJson, member.row]));
@@ -73,7 +89,9 @@ describe('MembershipSpool', () => {
     ]);
     const counts = await spool.compare();
     assert.deepEqual(counts, { before: 3, added: 1, kept: 2, removed: 1, after: 3, repeated: 0, unsendable: 0 });
-    assert.deepEqual(await collect(spool.adds()), [{ row: 4, keyJson: '[9007199254740992,"2026-05-01T10:15:00.000Z"]' }]);
+    assert.deepEqual(await collect(spool.adds()), [
+      { row: 4, keyJson: '[9007199254740992,"2026-05-01T10:15:00.000Z"]' },
+    ]);
     assert.deepEqual(await collect(spool.removals()), ['[8,"2026-05-01T10:15:00"]']);
   });
 

@@ -91,7 +91,7 @@ describe('RequestPacer', () => {
   it('stays under the budget when requests trickle in irregularly', () => {
     const { pacer, clock, sent } = paced(50, 10_000);
     let seed = 7;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 2_000; i++) {
       clock.now += Math.floor(random() * 300);
       clock.now += pacer.delayMs();

@@ -20,8 +20,13 @@ describe('PartitionWriter', () => {
       if (i % 5_000 === 0) await writer.flush();
     }
     await writer.close();
-    assert.deepEqual(writer.paths, [0, 1, 2].map((i) => join(dir, `rows-${i}.jsonl`)));
-    writer.paths.forEach((path, i) => assert.equal(readFileSync(path, 'utf8'), wanted[i]!.map((line) => `${line}\n`).join('')));
+    assert.deepEqual(
+      writer.paths,
+      [0, 1, 2].map((i) => join(dir, `rows-${i}.jsonl`)),
+    );
+    writer.paths.forEach((path, i) =>
+      assert.equal(readFileSync(path, 'utf8'), wanted[i]!.map((line) => `${line}\n`).join('')),
+    );
   });
 
   it('a partition that does not exist is refused', () => {

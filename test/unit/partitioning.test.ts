@@ -29,7 +29,10 @@ describe('hashKey', () => {
     const counts = new Array<number>(16).fill(0);
     for (const key of keys) counts[hashKey(key, 1) % 16]!++;
     const mean = keys.length / 16;
-    assert.ok(counts.every((count) => count > 0), `empty sub-partitions: ${JSON.stringify(counts)}`);
+    assert.ok(
+      counts.every((count) => count > 0),
+      `empty sub-partitions: ${JSON.stringify(counts)}`,
+    );
     assert.ok(Math.max(...counts) < 2 * mean, `largest sub-partition ${Math.max(...counts)} vs mean ${mean}`);
   });
 });

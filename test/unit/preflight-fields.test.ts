@@ -5,7 +5,12 @@ import { planColumns } from '../../src/pipeline/columns.js';
 import type { RunContext } from '../../src/pipeline/context.js';
 import { preflight } from '../../src/pipeline/preflight.js';
 
-const settings = parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'seg', key_fields: 'customer_id' });
+const settings = parseSettings({
+  organization: 'o',
+  list_api_name: 'L',
+  segment_column: 'seg',
+  key_fields: 'customer_id',
+});
 const silent = { info() {}, warn() {}, debug() {} };
 
 /** A context whose client answers the reads preflight makes with a List holding `fields`. */
@@ -34,12 +39,18 @@ describe('preflight: fields of an existing List', () => {
       plan,
       new Map([['seg_a', 1]]),
     );
-    assert.deepEqual(plan.fields.map((column) => [column.name, column.field, column.sendType]), [
-      ['customer_id', 'Customer_Id', 'long'],
-      ['email', 'eMail', 'string'],
-      ['score', 'Score', 'numeric'],
-      ['birth', 'BIRTH', 'date'],
-    ]);
-    assert.deepEqual(plan.keys.map((key) => key.field), ['Customer_Id']);
+    assert.deepEqual(
+      plan.fields.map((column) => [column.name, column.field, column.sendType]),
+      [
+        ['customer_id', 'Customer_Id', 'long'],
+        ['email', 'eMail', 'string'],
+        ['score', 'Score', 'numeric'],
+        ['birth', 'BIRTH', 'date'],
+      ],
+    );
+    assert.deepEqual(
+      plan.keys.map((key) => key.field),
+      ['Customer_Id'],
+    );
   });
 });

@@ -8,7 +8,8 @@ describe('RecordAligner', () => {
     const aligner = new RecordAligner(quoted, limit, () => new Error('too large'));
     const out: Array<string | number> = [];
     const done = (async () => {
-      for await (const piece of aligner as AsyncIterable<Buffer | OversizedRecord>) out.push(Buffer.isBuffer(piece) ? piece.toString() : piece.oversized);
+      for await (const piece of aligner as AsyncIterable<Buffer | OversizedRecord>)
+        out.push(Buffer.isBuffer(piece) ? piece.toString() : piece.oversized);
     })();
     for (const chunk of chunks) aligner.write(Buffer.from(chunk));
     aligner.end();
@@ -38,7 +39,8 @@ describe('RecordAligner: record boundaries', () => {
     const aligner = new RecordAligner(quoted, 1_000, () => new Error('too large'));
     const out: string[] = [];
     const done = (async () => {
-      for await (const piece of aligner as AsyncIterable<Buffer | OversizedRecord>) out.push(Buffer.isBuffer(piece) ? piece.toString() : `oversized ${piece.oversized}`);
+      for await (const piece of aligner as AsyncIterable<Buffer | OversizedRecord>)
+        out.push(Buffer.isBuffer(piece) ? piece.toString() : `oversized ${piece.oversized}`);
     })();
     for (const chunk of chunks) aligner.write(Buffer.from(chunk));
     aligner.end();
@@ -47,7 +49,11 @@ describe('RecordAligner: record boundaries', () => {
   }
 
   it('every piece ends at a newline outside quotes; a quoted newline is no boundary', async () => {
-    assert.deepEqual(await pieces(true, ['1,"a\nb",c\n2,', 'x\n3,"y\n', 'z"\n']), ['1,"a\nb",c\n', '2,x\n', '3,"y\nz"\n']);
+    assert.deepEqual(await pieces(true, ['1,"a\nb",c\n2,', 'x\n3,"y\n', 'z"\n']), [
+      '1,"a\nb",c\n',
+      '2,x\n',
+      '3,"y\nz"\n',
+    ]);
   });
 
   it('a doubled quote split over two chunks stays inside the quoted value', async () => {

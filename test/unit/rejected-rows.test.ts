@@ -11,7 +11,8 @@ describe('RowNumberSet: rejected input row numbers', () => {
     set.add(7);
     assert.equal(set.size, rows.length);
     for (const row of rows) assert.ok(set.has(row), `row ${row}`);
-    for (const row of [0, 3, 6, 9, 65_534, 65_538, 999_999, 10_000_000, 4_294_967_296 + 2]) assert.ok(!set.has(row), `row ${row}`);
+    for (const row of [0, 3, 6, 9, 65_534, 65_538, 999_999, 10_000_000, 4_294_967_296 + 2])
+      assert.ok(!set.has(row), `row ${row}`);
   });
 
   it('takes one bit per input row at most, and nothing where no row was rejected', () => {
@@ -35,7 +36,10 @@ describe('RowNumberSet: rejected input row numbers', () => {
         parentPort.postMessage(set.size);
       });`;
     const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); ${source.replace(/require\('node:worker_threads'\)/, "process.getBuiltinModule('node:worker_threads')")} })`;
-    const worker = new Worker(bootstrap, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(bootstrap, {
+      eval: true,
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
     const size = await new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -23,7 +23,9 @@ function emptyReport(dryRun: boolean): RunReport {
   });
 }
 
-const schema = JSON.parse(readFileSync(REPORT_SCHEMA_URL, 'utf8')) as { $defs: Record<string, { properties: Record<string, unknown>; required: string[] }> };
+const schema = JSON.parse(readFileSync(REPORT_SCHEMA_URL, 'utf8')) as {
+  $defs: Record<string, { properties: Record<string, unknown>; required: string[] }>;
+};
 
 test('the schema lists exactly the settings the exporter knows, each one required (a report holds effective settings)', () => {
   assert.deepEqual(Object.keys(schema.$defs.Settings!.properties).sort(), [...SETTING_NAMES].sort());
@@ -40,20 +42,35 @@ test('a report as a run starts it, and one with effective settings, conform; rep
 
 test('problems name the JSON path: a wrong enum, a missing field, an unknown field, a wrong type', () => {
   const report = emptyReport(true) as unknown as Record<string, unknown>;
-  const problems = validateReport({ ...report, status: 'done', exit_code: 9, extra: true, input: { ...(report.input as object), rows: -1 }, tool: { name: 'x' } });
+  const problems = validateReport({
+    ...report,
+    status: 'done',
+    exit_code: 9,
+    extra: true,
+    input: { ...(report.input as object), rows: -1 },
+    tool: { name: 'x' },
+  });
   const text = problems.map((p) => `${p.path}: ${p.message}`);
   assert.ok(text.includes('/status: must be one of "succeeded", "partial", "failed"'), text.join('\n'));
   assert.ok(text.includes('/exit_code: must be one of 0, 1, 2, 3, 4, 5, 6'), text.join('\n'));
   assert.ok(text.includes(': unknown field "extra"'), text.join('\n'));
   assert.ok(text.includes('/tool: missing field "version"'), text.join('\n'));
-  assert.ok(text.some((line) => line.startsWith('/input/rows: must be >= 0')), text.join('\n'));
+  assert.ok(
+    text.some((line) => line.startsWith('/input/rows: must be >= 0')),
+    text.join('\n'),
+  );
   assert.ok(validateReport([]).length > 0);
 });
 
 test('renderReport: a report that never got past the settings still reads, and names its error', () => {
   const report = emptyReport(false);
   report.exit_code = 2;
-  report.error = { code: 'SETTINGS_INVALID', message: 'settings has 2 problems:\n  - a: x\n  - b: y', stage: 'settings', exit_code: 2 };
+  report.error = {
+    code: 'SETTINGS_INVALID',
+    message: 'settings has 2 problems:\n  - a: x\n  - b: y',
+    stage: 'settings',
+    exit_code: 2,
+  };
   const text = renderReport(report);
   assert.match(text, /^ {2}status +failed \(exit 2\)$/m);
   assert.match(text, /^ {2}error +SETTINGS_INVALID in stage settings$/m);
@@ -62,7 +79,13 @@ test('renderReport: a report that never got past the settings still reads, and n
 });
 
 test('countRowsFile: lines by stage and reason, in order of appearance; an unreadable line counts under ?', () => {
-  const text = ['{"stage":"validate","code":"key_blank"}', '{"stage":"list-load","code":"InvalidType"}', '{"stage":"validate","code":"key_blank"}', 'not json', ''].join('\n');
+  const text = [
+    '{"stage":"validate","code":"key_blank"}',
+    '{"stage":"list-load","code":"InvalidType"}',
+    '{"stage":"validate","code":"key_blank"}',
+    'not json',
+    '',
+  ].join('\n');
   assert.deepEqual(countRowsFile(text).byReason, [
     { stage: 'validate', code: 'key_blank', rows: 2 },
     { stage: 'list-load', code: 'InvalidType', rows: 1 },

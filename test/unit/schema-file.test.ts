@@ -34,23 +34,39 @@ describe('parseSchema', () => {
       ],
       'test',
     );
-    assert.deepEqual([...types], [
-      ['CUSTOMER_IDENTIFIER', 'string'],
-      ['AGE', 'long'],
-      ['SCORE', 'double'],
-      ['OPTED_IN', 'boolean'],
-      ['UPDATED_AT', 'timestamp'],
-    ]);
+    assert.deepEqual(
+      [...types],
+      [
+        ['CUSTOMER_IDENTIFIER', 'string'],
+        ['AGE', 'long'],
+        ['SCORE', 'double'],
+        ['OPTED_IN', 'boolean'],
+        ['UPDATED_AT', 'timestamp'],
+      ],
+    );
   });
 
   it('reads the {"columns": [{"name","type"}]} form with Presto/Hive names', () => {
-    const types = parseSchema({ columns: [{ name: 'id', type: 'bigint' }, { name: 'email', type: 'varchar(255)' }, { name: 'ts', type: 'timestamp(3) with time zone' }, { name: 'tags', type: 'array(varchar)' }] }, 'test');
+    const types = parseSchema(
+      {
+        columns: [
+          { name: 'id', type: 'bigint' },
+          { name: 'email', type: 'varchar(255)' },
+          { name: 'ts', type: 'timestamp(3) with time zone' },
+          { name: 'tags', type: 'array(varchar)' },
+        ],
+      },
+      'test',
+    );
     assert.deepEqual(Object.fromEntries(types), { ID: 'long', EMAIL: 'string', TS: 'timestamp', TAGS: 'string' });
   });
 
   it('ignores extra items in an entry and extra properties', () => {
     assert.deepEqual([...parseSchema([['id', 'bigint', 'comment']], 't')], [['ID', 'long']]);
-    assert.deepEqual([...parseSchema({ columns: [{ name: 'id', type: 'int', nullable: true }], other: 1 }, 't')], [['ID', 'long']]);
+    assert.deepEqual(
+      [...parseSchema({ columns: [{ name: 'id', type: 'int', nullable: true }], other: 1 }, 't')],
+      [['ID', 'long']],
+    );
   });
 
   it('trims column names', () => {
@@ -63,8 +79,21 @@ describe('parseSchema', () => {
   });
 
   it('refuses an unknown type, naming the column and the type', () => {
-    schemaError(() => parseSchema([['id', 'long'], ['t', 'time']], 'src'), /^src: column t: unknown type "time"/);
-    schemaError(() => parseSchema({ columns: [{ name: 'x', type: 'unknown' }] }, 'src'), /column x: unknown type "unknown"/);
+    schemaError(
+      () =>
+        parseSchema(
+          [
+            ['id', 'long'],
+            ['t', 'time'],
+          ],
+          'src',
+        ),
+      /^src: column t: unknown type "time"/,
+    );
+    schemaError(
+      () => parseSchema({ columns: [{ name: 'x', type: 'unknown' }] }, 'src'),
+      /column x: unknown type "unknown"/,
+    );
     schemaError(() => parseSchema([['x', 'interval day to second']], 'src'), /unknown type/);
   });
 
@@ -96,13 +125,27 @@ describe('parseSchema', () => {
 describe('readSchemaFile', () => {
   it('reads a JSON file', async () => {
     const path = join(dir, 'schema.json');
-    writeFileSync(path, JSON.stringify([['id', 'bigint'], ['name', 'varchar']]));
+    writeFileSync(
+      path,
+      JSON.stringify([
+        ['id', 'bigint'],
+        ['name', 'varchar'],
+      ]),
+    );
     assert.deepEqual(Object.fromEntries(await readSchemaFile(path)), { ID: 'long', NAME: 'string' });
   });
 
   it('reads a JSON string inside JSON (as the TD API returns hive_result_schema)', async () => {
     const path = join(dir, 'nested.json');
-    writeFileSync(path, JSON.stringify(JSON.stringify([['id', 'long'], ['at', 'timestamp']])));
+    writeFileSync(
+      path,
+      JSON.stringify(
+        JSON.stringify([
+          ['id', 'long'],
+          ['at', 'timestamp'],
+        ]),
+      ),
+    );
     assert.deepEqual(Object.fromEntries(await readSchemaFile(path)), { ID: 'long', AT: 'timestamp' });
   });
 

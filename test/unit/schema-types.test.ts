@@ -90,10 +90,19 @@ describe('columnTypeFromName', () => {
 
 describe('field types', () => {
   it('maps each column type to the Selligent field type created for it', () => {
-    assert.deepEqual(FIELD_TYPE_FOR, { string: 'Text', long: 'Long', double: 'Float', boolean: 'Boolean', timestamp: 'DateTime', date: 'Date', numeric: 'Numeric' });
+    assert.deepEqual(FIELD_TYPE_FOR, {
+      string: 'Text',
+      long: 'Long',
+      double: 'Float',
+      boolean: 'Boolean',
+      timestamp: 'DateTime',
+      date: 'Date',
+      numeric: 'Numeric',
+    });
   });
   it('each column type loads at least into its own field type', () => {
-    for (const [type, field] of Object.entries(FIELD_TYPE_FOR)) assert.ok(COMPATIBLE_FIELD_TYPES[type as ColumnType].includes(field));
+    for (const [type, field] of Object.entries(FIELD_TYPE_FOR))
+      assert.ok(COMPATIBLE_FIELD_TYPES[type as ColumnType].includes(field));
   });
 });
 
@@ -133,8 +142,24 @@ describe('convertValue: long', () => {
     it(`${text} does not fit 64 bits`, () => assert.match(refused(text, 'long'), /does not fit a 64-bit long/));
   }
 
-  for (const text of ['1.0', '1.5', '1e3', 'abc', '12abc', '0x10', '1_000', '1,000', '--1', '+-1', 'NaN', 'Infinity', ' ', '']) {
-    it(`${JSON.stringify(text)} is not a whole number`, () => assert.match(refused(text, 'long'), /is not a whole number/));
+  for (const text of [
+    '1.0',
+    '1.5',
+    '1e3',
+    'abc',
+    '12abc',
+    '0x10',
+    '1_000',
+    '1,000',
+    '--1',
+    '+-1',
+    'NaN',
+    'Infinity',
+    ' ',
+    '',
+  ]) {
+    it(`${JSON.stringify(text)} is not a whole number`, () =>
+      assert.match(refused(text, 'long'), /is not a whole number/));
   }
 
   it('isLong agrees at the boundaries', () => {
@@ -329,7 +354,8 @@ describe('joinInferred (types found in different parts of the input)', () => {
       assert.equal(joinInferred(a, a), a);
       for (const b of types) {
         assert.equal(joinInferred(a, b), joinInferred(b, a), `${a} ${b}`);
-        for (const c of types) assert.equal(joinInferred(joinInferred(a, b), c), joinInferred(a, joinInferred(b, c)), `${a} ${b} ${c}`);
+        for (const c of types)
+          assert.equal(joinInferred(joinInferred(a, b), c), joinInferred(a, joinInferred(b, c)), `${a} ${b} ${c}`);
       }
     }
   });
@@ -337,7 +363,8 @@ describe('joinInferred (types found in different parts of the input)', () => {
   it('widening value by value equals joining the types of two halves', () => {
     const values = ['1', '2.5', '', '-3', '2026-05-01', 'true', 'x', '10'];
     for (let cut = 0; cut <= values.length; cut++) {
-      const infer = (part: string[]) => part.reduce<InferredType>((type, value) => (value === '' ? type : widen(type, value)), 'unknown');
+      const infer = (part: string[]) =>
+        part.reduce<InferredType>((type, value) => (value === '' ? type : widen(type, value)), 'unknown');
       const whole = infer(values);
       const left = infer(values.slice(0, cut));
       const right = infer(values.slice(cut));
@@ -387,7 +414,21 @@ describe('widen (type inference)', () => {
   }
 
   it('a value whose text would change on the way keeps the column text', () => {
-    for (const value of ['+819012345678', '+4', '12E3', '7E1', '1e3', '.5', '5.', '+1.5', '-0', ' 12', '12 ', '1.2345678901234567', '12345678901234567.5']) {
+    for (const value of [
+      '+819012345678',
+      '+4',
+      '12E3',
+      '7E1',
+      '1e3',
+      '.5',
+      '5.',
+      '+1.5',
+      '-0',
+      ' 12',
+      '12 ',
+      '1.2345678901234567',
+      '12345678901234567.5',
+    ]) {
       assert.equal(inferred([value]), 'string', value);
       assert.equal(inferred(['1', value]), 'string', `1 then ${value}`);
       assert.equal(inferred(['1.5', value]), 'string', `1.5 then ${value}`);
@@ -403,7 +444,12 @@ describe('widen (type inference)', () => {
   });
 
   it('every inferred value converts under its inferred type', () => {
-    const samples = [['1', '-2', '3'], ['1.5', '2', '0.5', '5.0'], ['true', 'FALSE'], ['2026-05-01', '2026-05-01 10:15:00.123+02:00']];
+    const samples = [
+      ['1', '-2', '3'],
+      ['1.5', '2', '0.5', '5.0'],
+      ['true', 'FALSE'],
+      ['2026-05-01', '2026-05-01 10:15:00.123+02:00'],
+    ];
     for (const values of samples) {
       const type = inferred(values);
       assert.notEqual(type, 'string');

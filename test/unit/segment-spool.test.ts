@@ -15,7 +15,7 @@ describe('SegmentSpool', () => {
     return members;
   }
 
-  it('keeps each Segment\'s members in order, many Segments through a small buffer', async () => {
+  it("keeps each Segment's members in order, many Segments through a small buffer", async () => {
     const dir = mkdtempSync(join(root, 'segments-'));
     const spool = new SegmentSpool(dir, 8_192);
     const segments = 40;
@@ -68,14 +68,23 @@ describe('SegmentSpool', () => {
       break;
     }
     assert.equal((await read(spool, 1)).length, 20);
-    assert.deepEqual((await read(spool, 0)).map((member) => member.row), Array.from({ length: 20 }, (_, i) => i * 3));
-    assert.deepEqual((await read(spool, 2)).map((member) => member.row), Array.from({ length: 20 }, (_, i) => i * 3 + 2));
+    assert.deepEqual(
+      (await read(spool, 0)).map((member) => member.row),
+      Array.from({ length: 20 }, (_, i) => i * 3),
+    );
+    assert.deepEqual(
+      (await read(spool, 2)).map((member) => member.row),
+      Array.from({ length: 20 }, (_, i) => i * 3 + 2),
+    );
   });
 
   it('a member line larger than a buffer chunk is kept whole, in order with its neighbours', async () => {
     const dir = mkdtempSync(join(root, 'segments-'));
     const spool = new SegmentSpool(dir, 64 * 1024);
-    const members = Array.from({ length: 30 }, (_, i) => ({ row: i + 1, keyJson: JSON.stringify([i % 4 === 0 ? `${'日'.repeat(5_000)}${i}` : `k${i}`]) }));
+    const members = Array.from({ length: 30 }, (_, i) => ({
+      row: i + 1,
+      keyJson: JSON.stringify([i % 4 === 0 ? `${'日'.repeat(5_000)}${i}` : `k${i}`]),
+    }));
     for (const member of members) await spool.add(0, member.row, member.keyJson);
     await spool.flush();
     assert.deepEqual(await read(spool, 0), members);

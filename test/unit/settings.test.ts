@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { parseSettings, REQUIRED_SETTINGS, SETTING_NAMES } from '../../src/config/settings.js';
 
-const BASE = { organization: 'my_org', list_api_name: 'master_contacts', segment_column: 'selligent_segment', key_fields: 'customer_identifier' };
+const BASE = {
+  organization: 'my_org',
+  list_api_name: 'master_contacts',
+  segment_column: 'selligent_segment',
+  key_fields: 'customer_identifier',
+};
 
 /** The ConfigError thrown for `raw`, checked for its code and exit code. */
 function failure(raw: unknown): ConfigError {
@@ -95,7 +100,8 @@ describe('parseSettings: defaults', () => {
       error_handling: ['ContinueOnError', 'StopOnError'],
       mode: ['Sync', 'Stream'],
     })) {
-      for (const value of values) assert.equal((parseSettings({ ...BASE, [name]: value }) as Record<string, unknown>)[name], value);
+      for (const value of values)
+        assert.equal((parseSettings({ ...BASE, [name]: value }) as Record<string, unknown>)[name], value);
     }
   });
 
@@ -153,14 +159,20 @@ describe('parseSettings: booleans', () => {
   }
 
   it('names the given text in the message', () => {
-    assert.equal(onlyProblem({ skip_invalid_records: 'yes' }), 'skip_invalid_records: expected true or false, got "yes"');
+    assert.equal(
+      onlyProblem({ skip_invalid_records: 'yes' }),
+      'skip_invalid_records: expected true or false, got "yes"',
+    );
   });
 });
 
 describe('parseSettings: enums', () => {
   it('a case-only mismatch is refused, naming the allowed values and the right spelling', () => {
     const problem = onlyProblem({ segment_data_import_option: 'Replace' });
-    assert.ok(problem.startsWith('segment_data_import_option: expected one of append, replace, got "Replace"'), problem);
+    assert.ok(
+      problem.startsWith('segment_data_import_option: expected one of append, replace, got "Replace"'),
+      problem,
+    );
     assert.match(problem, /case-sensitive: write replace/);
   });
 
@@ -194,7 +206,10 @@ describe('parseSettings: enums', () => {
   ] as const) {
     it(`${name}: refuses a value of the wrong type (${shown})`, () => {
       const problem = onlyProblem({ [name]: value });
-      assert.match(problem, new RegExp(`^${name}: expected one of .*, got ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+      assert.match(
+        problem,
+        new RegExp(`^${name}: expected one of .*, got ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+      );
     });
   }
 });
@@ -236,13 +251,21 @@ describe('parseSettings: string settings', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['organization', '', /^organization: must not be empty, got ""$/],
     ['organization', '   ', /^organization: must not be empty/],
-    ['organization', 'a/b', /^organization: must be an organization name \(letters, digits, "_", "\." and "-"\), got "a\/b"$/],
+    [
+      'organization',
+      'a/b',
+      /^organization: must be an organization name \(letters, digits, "_", "\." and "-"\), got "a\/b"$/,
+    ],
     ['organization', 'a b', /^organization: must be an organization name/],
     ['organization', '..', /^organization: must be an organization name, not a path, got "\.\."$/],
     ['organization', '.', /^organization: must be an organization name, not a path/],
     ['organization', 5, /^organization: expected string, got number 5$/],
     ['organization', null, /^organization: expected string, got null$/],
-    ['list_api_name', 'master-contacts', /^list_api_name: must be a Selligent api_name \(letters, digits and underscores only\).*got "master-contacts"$/],
+    [
+      'list_api_name',
+      'master-contacts',
+      /^list_api_name: must be a Selligent api_name \(letters, digits and underscores only\).*got "master-contacts"$/,
+    ],
     ['list_api_name', 'x'.repeat(101), /^list_api_name: must be at most 100 characters/],
     ['list_api_name', '', /^list_api_name: must not be empty/],
     ['list_api_name', 7, /^list_api_name: expected string, got number 7$/],
@@ -253,8 +276,14 @@ describe('parseSettings: string settings', () => {
   for (const [name, value, pattern] of cases) {
     it(`${name}: refuses ${JSON.stringify(value).slice(0, 30)}`, () => {
       const list = problems({ ...BASE, [name]: value });
-      assert.ok(list.some((problem) => pattern.test(problem)), `${JSON.stringify(list)} should match ${pattern}`);
-      assert.ok(list.every((problem) => problem.startsWith(`${name}: `)), 'every problem names the setting');
+      assert.ok(
+        list.some((problem) => pattern.test(problem)),
+        `${JSON.stringify(list)} should match ${pattern}`,
+      );
+      assert.ok(
+        list.every((problem) => problem.startsWith(`${name}: `)),
+        'every problem names the setting',
+      );
     });
   }
 
@@ -272,17 +301,29 @@ describe('parseSettings: string settings', () => {
 describe('parseSettings: key_fields', () => {
   it('parses comma-separated text, trimming and upper-casing', () => {
     assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a, b' }).key_fields, ['A', 'B']);
-    assert.deepEqual(parseSettings({ ...BASE, key_fields: ' customer_identifier ,email ' }).key_fields, ['CUSTOMER_IDENTIFIER', 'EMAIL']);
+    assert.deepEqual(parseSettings({ ...BASE, key_fields: ' customer_identifier ,email ' }).key_fields, [
+      'CUSTOMER_IDENTIFIER',
+      'EMAIL',
+    ]);
     assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a,,b,' }).key_fields, ['A', 'B']);
   });
 
   it('parses a list of names', () => {
-    assert.deepEqual(parseSettings({ ...BASE, key_fields: ['customer_identifier', ' Email '] }).key_fields, ['CUSTOMER_IDENTIFIER', 'EMAIL']);
+    assert.deepEqual(parseSettings({ ...BASE, key_fields: ['customer_identifier', ' Email '] }).key_fields, [
+      'CUSTOMER_IDENTIFIER',
+      'EMAIL',
+    ]);
   });
 
   it('refuses the same field twice, also when only the case differs', () => {
-    assert.equal(onlyProblem({ key_fields: 'a,b,a' }).startsWith('key_fields: must not name the same field twice'), true);
-    assert.equal(onlyProblem({ key_fields: ['id', 'ID'] }).startsWith('key_fields: must not name the same field twice'), true);
+    assert.equal(
+      onlyProblem({ key_fields: 'a,b,a' }).startsWith('key_fields: must not name the same field twice'),
+      true,
+    );
+    assert.equal(
+      onlyProblem({ key_fields: ['id', 'ID'] }).startsWith('key_fields: must not name the same field twice'),
+      true,
+    );
   });
 
   it('at most 3 key fields when the exporter may create the List: its business key takes 1 to 3 fields', () => {
@@ -291,8 +332,15 @@ describe('parseSettings: key_fields', () => {
       problem,
       'key_fields: must name at most 3 fields when create_list_if_not_exists is true: the exporter defines the List\'s business key (its unique key index) over key_fields, and Selligent\'s business key takes 1 to 3 fields, got "a,b,c,d"',
     );
-    assert.match(onlyProblem({ key_fields: ['a', 'b', 'c', 'd'], create_list_if_not_exists: 'true' }), /^key_fields: must name at most 3 fields when create_list_if_not_exists is true/);
-    assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a,b,c', create_list_if_not_exists: true }).key_fields, ['A', 'B', 'C']);
+    assert.match(
+      onlyProblem({ key_fields: ['a', 'b', 'c', 'd'], create_list_if_not_exists: 'true' }),
+      /^key_fields: must name at most 3 fields when create_list_if_not_exists is true/,
+    );
+    assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a,b,c', create_list_if_not_exists: true }).key_fields, [
+      'A',
+      'B',
+      'C',
+    ]);
     // An existing List's key is the List's own business: any number of key fields.
     assert.deepEqual(parseSettings({ ...BASE, key_fields: 'a,b,c,d' }).key_fields, ['A', 'B', 'C', 'D']);
   });
@@ -300,7 +348,10 @@ describe('parseSettings: key_fields', () => {
   it('refuses the routing column as a key field (case-insensitively)', () => {
     for (const key_fields of ['selligent_segment', 'id, SELLIGENT_SEGMENT', ['Selligent_Segment']]) {
       const problem = onlyProblem({ key_fields });
-      assert.ok(problem.startsWith('key_fields: segment_column is used for routing only and cannot also be a key field'), problem);
+      assert.ok(
+        problem.startsWith('key_fields: segment_column is used for routing only and cannot also be a key field'),
+        problem,
+      );
     }
   });
 
@@ -312,7 +363,10 @@ describe('parseSettings: key_fields', () => {
 
   for (const value of ['a-b', 'a b', 'email;phone', 'é']) {
     it(`refuses a name that is not letters, digits and underscores (${JSON.stringify(value)})`, () => {
-      assert.match(onlyProblem({ key_fields: value }), /^key_fields\.0: each key field must be letters, digits and underscores only, got /);
+      assert.match(
+        onlyProblem({ key_fields: value }),
+        /^key_fields\.0: each key field must be letters, digits and underscores only, got /,
+      );
     });
   }
 
@@ -322,7 +376,10 @@ describe('parseSettings: key_fields', () => {
     [true, 'boolean true'],
   ] as const) {
     it(`refuses a value of the wrong type (${shown})`, () => {
-      assert.equal(onlyProblem({ key_fields: value }), `key_fields: expected a comma-separated text of field names or a list of them, got ${shown}`);
+      assert.equal(
+        onlyProblem({ key_fields: value }),
+        `key_fields: expected a comma-separated text of field names or a list of them, got ${shown}`,
+      );
     });
   }
 

@@ -8,7 +8,17 @@ import type { AccountingReport, SegmentReport } from '../../src/report/types.ts'
 const TOLERANT = { max_rejected_rows: null, max_rejected_ratio: null };
 
 function accounting(counts: Partial<AccountingReport> = {}): AccountingReport {
-  return { input_rows: 10, skipped: 0, merged_duplicates: 0, rejected: 0, not_applied: 0, not_applied_by_reason: {}, loaded: 10, balanced: true, ...counts };
+  return {
+    input_rows: 10,
+    skipped: 0,
+    merged_duplicates: 0,
+    rejected: 0,
+    not_applied: 0,
+    not_applied_by_reason: {},
+    loaded: 10,
+    balanced: true,
+    ...counts,
+  };
 }
 
 function segment(counts: Partial<SegmentReport> = {}): SegmentReport {
@@ -31,7 +41,17 @@ function segment(counts: Partial<SegmentReport> = {}): SegmentReport {
 }
 
 function inputs(more: Partial<SettleInputs> = {}): SettleInputs {
-  return { failure: undefined, stage: 'segment-load', written: true, accounting: accounting(), segments: [segment()], failedWithoutDetail: [], settings: TOLERANT, rejectedFile: '/r/rejected.jsonl', ...more };
+  return {
+    failure: undefined,
+    stage: 'segment-load',
+    written: true,
+    accounting: accounting(),
+    segments: [segment()],
+    failedWithoutDetail: [],
+    settings: TOLERANT,
+    rejectedFile: '/r/rejected.jsonl',
+    ...more,
+  };
 }
 
 describe('settle: a run that finished', () => {
@@ -47,27 +67,48 @@ describe('settle: a run that finished', () => {
   });
 
   it('rows whose outcome is unknown, a partial Segment, failed Segment members or rows failed without detail make it partial', () => {
-    assert.equal(settle(inputs({ accounting: accounting({ not_applied_by_reason: { unknown: 1 } }) })).status, 'partial');
-    assert.equal(settle(inputs({ accounting: accounting({ not_applied_by_reason: { outcome_unknown: 1 } }) })).status, 'partial');
+    assert.equal(
+      settle(inputs({ accounting: accounting({ not_applied_by_reason: { unknown: 1 } }) })).status,
+      'partial',
+    );
+    assert.equal(
+      settle(inputs({ accounting: accounting({ not_applied_by_reason: { outcome_unknown: 1 } }) })).status,
+      'partial',
+    );
     assert.equal(settle(inputs({ segments: [segment({ status: 'partial' })] })).status, 'partial');
     assert.equal(settle(inputs({ segments: [segment({ failed: 1 })] })).status, 'partial');
-    const undetailed = [{ stage: 'list-load' as const, target: 'L', batch_rows: 5, first_row: 1, last_row: 5, failed: 2 }];
+    const undetailed = [
+      { stage: 'list-load' as const, target: 'L', batch_rows: 5, first_row: 1, last_row: 5, failed: 2 },
+    ];
     assert.equal(settle(inputs({ failedWithoutDetail: undetailed })).status, 'partial');
-    assert.equal(settle(inputs({ accounting: accounting({ not_applied_by_reason: { already_exists: 3 } }) })).status, 'succeeded');
+    assert.equal(
+      settle(inputs({ accounting: accounting({ not_applied_by_reason: { already_exists: 3 } }) })).status,
+      'succeeded',
+    );
   });
 
   it('rejections over the tolerance: exit 6 with REJECTIONS_OVER_TOLERANCE naming the rejected-rows file, and an error line to log', () => {
-    const outcome = settle(inputs({ accounting: accounting({ rejected: 2, loaded: 8 }), segments: [segment({ failed: 1 })], settings: { max_rejected_rows: 2, max_rejected_ratio: null } }));
+    const outcome = settle(
+      inputs({
+        accounting: accounting({ rejected: 2, loaded: 8 }),
+        segments: [segment({ failed: 1 })],
+        settings: { max_rejected_rows: 2, max_rejected_ratio: null },
+      }),
+    );
     assert.equal(outcome.status, 'partial');
     assert.equal(outcome.exitCode, ExitCode.partial);
     assert.equal(outcome.stage, null);
     assert.deepEqual(outcome.error, {
       code: 'REJECTIONS_OVER_TOLERANCE',
-      message: 'Selligent rejected 3 row(s), more than the tolerance (max_rejected_rows 2, max_rejected_ratio unset); see /r/rejected.jsonl',
+      message:
+        'Selligent rejected 3 row(s), more than the tolerance (max_rejected_rows 2, max_rejected_ratio unset); see /r/rejected.jsonl',
       stage: 'report',
       exit_code: 6,
     });
-    assert.deepEqual(outcome.log, { fields: { code: 'REJECTIONS_OVER_TOLERANCE', rejected: 3 }, message: outcome.error!.message });
+    assert.deepEqual(outcome.log, {
+      fields: { code: 'REJECTIONS_OVER_TOLERANCE', rejected: 3 },
+      message: outcome.error!.message,
+    });
   });
 
   it('no settings (never read): no tolerance check', () => {
@@ -82,33 +123,63 @@ describe('settle: a run that failed', () => {
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.exitCode, ExitCode.transient);
     assert.equal(outcome.stage, 'list-load');
-    assert.deepEqual(outcome.error, { code: 'SELLIGENT_TIMEOUT', message: 'timed out', stage: 'list-load', exit_code: 5 });
-    assert.deepEqual(outcome.log, { fields: { code: 'SELLIGENT_TIMEOUT', stage: 'list-load', exitCode: 5 }, message: 'timed out' });
+    assert.deepEqual(outcome.error, {
+      code: 'SELLIGENT_TIMEOUT',
+      message: 'timed out',
+      stage: 'list-load',
+      exit_code: 5,
+    });
+    assert.deepEqual(outcome.log, {
+      fields: { code: 'SELLIGENT_TIMEOUT', stage: 'list-load', exitCode: 5 },
+      message: 'timed out',
+    });
   });
 
   it('an error that names no stage is placed in the stage the run was in', () => {
-    const outcome = settle(inputs({ failure: new AuthError('SETTINGS_INVALID', 'denied'), stage: 'read', written: false }));
+    const outcome = settle(
+      inputs({ failure: new AuthError('SETTINGS_INVALID', 'denied'), stage: 'read', written: false }),
+    );
     assert.equal(outcome.error!.stage, 'read');
     assert.equal(outcome.exitCode, ExitCode.auth);
   });
 
   it('a configuration or input error after writes is a partial failure (exit 6); before writes it keeps its own code', () => {
-    assert.equal(settle(inputs({ failure: new ConfigError('SETTINGS_INVALID', 'm'), written: true })).exitCode, ExitCode.partial);
-    assert.equal(settle(inputs({ failure: new InputError('SETTINGS_INVALID', 'm'), written: true })).exitCode, ExitCode.partial);
-    assert.equal(settle(inputs({ failure: new ConfigError('SETTINGS_INVALID', 'm'), written: false })).exitCode, ExitCode.config);
-    assert.equal(settle(inputs({ failure: new InputError('SETTINGS_INVALID', 'm'), written: false })).exitCode, ExitCode.input);
-    assert.equal(settle(inputs({ failure: new TransientError('SETTINGS_INVALID', 'm'), written: true })).exitCode, ExitCode.transient);
+    assert.equal(
+      settle(inputs({ failure: new ConfigError('SETTINGS_INVALID', 'm'), written: true })).exitCode,
+      ExitCode.partial,
+    );
+    assert.equal(
+      settle(inputs({ failure: new InputError('SETTINGS_INVALID', 'm'), written: true })).exitCode,
+      ExitCode.partial,
+    );
+    assert.equal(
+      settle(inputs({ failure: new ConfigError('SETTINGS_INVALID', 'm'), written: false })).exitCode,
+      ExitCode.config,
+    );
+    assert.equal(
+      settle(inputs({ failure: new InputError('SETTINGS_INVALID', 'm'), written: false })).exitCode,
+      ExitCode.input,
+    );
+    assert.equal(
+      settle(inputs({ failure: new TransientError('SETTINGS_INVALID', 'm'), written: true })).exitCode,
+      ExitCode.transient,
+    );
   });
 
   it('an internal error logs its stack', () => {
     const failure = new InternalError('INTERNAL', 'bug', { stage: 'report' });
     const outcome = settle(inputs({ failure }));
     assert.equal(outcome.exitCode, ExitCode.internal);
-    assert.deepEqual(outcome.log, { fields: { code: 'INTERNAL', stage: 'report', stack: failure.stack }, message: 'bug' });
+    assert.deepEqual(outcome.log, {
+      fields: { code: 'INTERNAL', stage: 'report', stack: failure.stack },
+      message: 'bug',
+    });
   });
 
   it('a failure before any stage has no stage', () => {
-    const outcome = settle(inputs({ failure: new AuthError('SETTINGS_INVALID', 'denied'), stage: null, written: false }));
+    const outcome = settle(
+      inputs({ failure: new AuthError('SETTINGS_INVALID', 'denied'), stage: null, written: false }),
+    );
     assert.equal(outcome.stage, null);
     assert.equal(outcome.error!.stage, null);
   });

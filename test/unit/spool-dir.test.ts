@@ -5,10 +5,25 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isStale, ownIdentity, probeFromStat, removeStaleSpoolDirs, startTimeFromStat, type ProcessIdentity, type ProcessProbe } from '../../src/pipeline/spool-dir.ts';
+import {
+  isStale,
+  ownIdentity,
+  probeFromStat,
+  removeStaleSpoolDirs,
+  startTimeFromStat,
+  type ProcessIdentity,
+  type ProcessProbe,
+} from '../../src/pipeline/spool-dir.ts';
 
 const SELF: ProcessIdentity = { pid: 100, start: '5000', boot: 'boot-1', pidns: 'pid:[1]', uid: 1000 };
-const owner = (extra: Partial<ProcessIdentity> = {}): ProcessIdentity => ({ pid: 200, start: '6000', boot: 'boot-1', pidns: 'pid:[1]', uid: 1000, ...extra });
+const owner = (extra: Partial<ProcessIdentity> = {}): ProcessIdentity => ({
+  pid: 200,
+  start: '6000',
+  boot: 'boot-1',
+  pidns: 'pid:[1]',
+  uid: 1000,
+  ...extra,
+});
 const probe = (answer: ProcessProbe) => () => answer;
 
 describe('isStale', () => {
@@ -42,7 +57,8 @@ describe('startTimeFromStat', () => {
   });
 
   it('counts a zombie (ended, not yet collected by its parent) as gone', () => {
-    const line = (state: string) => `42 (node) ${[state, ...Array.from({ length: 30 }, (_, i) => (i === 18 ? '777' : '1'))].join(' ')}`;
+    const line = (state: string) =>
+      `42 (node) ${[state, ...Array.from({ length: 30 }, (_, i) => (i === 18 ? '777' : '1'))].join(' ')}`;
     assert.deepEqual(probeFromStat(line('S')), { state: 'running', start: '777' });
     assert.deepEqual(probeFromStat(line('Z')), { state: 'gone' });
     assert.deepEqual(probeFromStat(line('X')), { state: 'gone' });
@@ -79,7 +95,14 @@ describe('removeStaleSpoolDirs', () => {
 
       const removed = await removeStaleSpoolDirs(parent, self);
       assert.deepEqual(removed, [join(parent, 'selligent-export-DEAD01')]);
-      assert.deepEqual(readdirSync(parent).sort(), ['elsewhere', 'other-tool-ABCDEF', 'selligent-export-LINK01', 'selligent-export-LIVE01', 'selligent-export-NOOWNR', 'selligent-export-OTHRNS']);
+      assert.deepEqual(readdirSync(parent).sort(), [
+        'elsewhere',
+        'other-tool-ABCDEF',
+        'selligent-export-LINK01',
+        'selligent-export-LIVE01',
+        'selligent-export-NOOWNR',
+        'selligent-export-OTHRNS',
+      ]);
     } finally {
       sleeper.kill();
     }

@@ -24,7 +24,7 @@ describe('keyRow', () => {
 });
 
 describe('spoolNewMembers', () => {
-  it('reads each target Segment\'s members from the read spool, leaving the spool to the deduplication', async () => {
+  it("reads each target Segment's members from the read spool, leaving the spool to the deduplication", async () => {
     const directory = mkdtempSync(join(tmpdir(), 'sx-spooled-'));
     // Field cells: ACCOUNT (Long key), EMAIL.
     const rows = new RowSpool(directory, [0], 64, 'rows-w0');
@@ -52,12 +52,29 @@ describe('spoolNewMembers', () => {
       ]),
       [segA, segB, undefined],
     );
-    assert.deepEqual(await segA.compare(), { before: 3, added: 1, kept: 2, removed: 1, after: 3, repeated: 1, unsendable: 1 });
+    assert.deepEqual(await segA.compare(), {
+      before: 3,
+      added: 1,
+      kept: 2,
+      removed: 1,
+      after: 3,
+      repeated: 1,
+      unsendable: 1,
+    });
     assert.deepEqual(await collect(segA.adds()), [{ row: 1, keyJson: '[1]' }]);
     assert.deepEqual(await collect(segA.removals()), ['[8]']);
-    assert.deepEqual(await segB.compare(), { before: 0, added: 1, kept: 0, removed: 0, after: 1, repeated: 0, unsendable: 0 });
+    assert.deepEqual(await segB.compare(), {
+      before: 0,
+      added: 1,
+      kept: 0,
+      removed: 0,
+      after: 1,
+      repeated: 0,
+      unsendable: 0,
+    });
     let winners = 0;
-    for await (const partition of deduplicatePartitions(spooled, 'ImportLastMatch')) winners += partition.winners.length;
+    for await (const partition of deduplicatePartitions(spooled, 'ImportLastMatch'))
+      winners += partition.winners.length;
     assert.equal(winners, 6);
   });
 });

@@ -25,10 +25,16 @@ describe('runStage', () => {
     const results = emptyPipelineResults();
     const progress = new Progress(silent);
     const unnamed = new TransientError('SELLIGENT_TIMEOUT', 'timed out');
-    await assert.rejects(runStage(results, progress, 'list-load', async () => Promise.reject(unnamed)), unnamed);
+    await assert.rejects(
+      runStage(results, progress, 'list-load', async () => Promise.reject(unnamed)),
+      unnamed,
+    );
     assert.equal(unnamed.stage, 'list-load');
     const named = new ConfigError('SETTINGS_INVALID', 'm', { stage: 'settings' });
-    await assert.rejects(runStage(results, progress, 'segment-load', async () => Promise.reject(named)), named);
+    await assert.rejects(
+      runStage(results, progress, 'segment-load', async () => Promise.reject(named)),
+      named,
+    );
     assert.equal(named.stage, 'settings');
     assert.deepEqual(Object.keys(results.durations), ['list_load', 'segment_load'], 'a failed stage is timed too');
     assert.equal(results.stage, 'segment-load');

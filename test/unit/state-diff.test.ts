@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareEntry, countEntry, diffPartition, emptyTotals, recordedEntry, type InputEntry } from '../../src/state/diff.js';
+import {
+  compareEntry,
+  countEntry,
+  diffPartition,
+  emptyTotals,
+  recordedEntry,
+  type InputEntry,
+} from '../../src/state/diff.js';
 import type { StateEntry } from '../../src/state/format.js';
 import { rowHash } from '../../src/state/format.js';
 import { keyValuesJson } from '../../src/state/key-values.js';
@@ -31,7 +38,13 @@ describe('state diff: one key', () => {
   it('a Segment move adds the new one and, under replace only, removes the old one', () => {
     const before = state('a', '["a",1]', ['S1']);
     const now = input('a', '["a",1]', ['S2']);
-    assert.deepEqual(compareEntry(before, now, true), { key: 'a', row: 'unchanged', previous: before, add: ['S2'], remove: ['S1'] });
+    assert.deepEqual(compareEntry(before, now, true), {
+      key: 'a',
+      row: 'unchanged',
+      previous: before,
+      add: ['S2'],
+      remove: ['S1'],
+    });
     assert.deepEqual(compareEntry(before, now, false).remove, []);
   });
 
@@ -41,8 +54,18 @@ describe('state diff: one key', () => {
 });
 
 describe('state diff: a partition', () => {
-  const recorded = [state('kept', 'k', ['S1']), state('edited', 'e1', ['S1']), state('moved', 'm', ['S1']), state('gone', 'g', ['S1', 'S2'])];
-  const now = [input('kept', 'k', ['S1']), input('edited', 'e2', ['S1']), input('moved', 'm', ['S2']), input('fresh', 'f', ['S2'])];
+  const recorded = [
+    state('kept', 'k', ['S1']),
+    state('edited', 'e1', ['S1']),
+    state('moved', 'm', ['S1']),
+    state('gone', 'g', ['S1', 'S2']),
+  ];
+  const now = [
+    input('kept', 'k', ['S1']),
+    input('edited', 'e2', ['S1']),
+    input('moved', 'm', ['S2']),
+    input('fresh', 'f', ['S2']),
+  ];
 
   it('yields new, changed, unchanged and left, and the memberships to add and to remove', () => {
     const { entries, left } = diffPartition(recorded, now, true);
@@ -55,21 +78,35 @@ describe('state diff: a partition', () => {
         ['fresh', 'new', ['S2'], []],
       ],
     );
-    assert.deepEqual(left.map((entry) => [entry.key, entry.remove]), [['gone', ['S1', 'S2']]]);
+    assert.deepEqual(
+      left.map((entry) => [entry.key, entry.remove]),
+      [['gone', ['S1', 'S2']]],
+    );
     const totals = emptyTotals();
     for (const entry of [...entries, ...left]) countEntry(totals, entry);
-    assert.deepEqual(totals, { new: 1, changed: 1, unchanged: 2, left: 1, segments: { S2: { add: 2, remove: 1 }, S1: { add: 0, remove: 2 } } });
+    assert.deepEqual(totals, {
+      new: 1,
+      changed: 1,
+      unchanged: 2,
+      left: 1,
+      segments: { S2: { add: 2, remove: 1 }, S1: { add: 0, remove: 2 } },
+    });
   });
 
   it('under append, keys that left and Segments no longer named remove nothing', () => {
     const { entries, left } = diffPartition(recorded, now, false);
     assert.ok(entries.every((entry) => entry.remove.length === 0));
-    assert.deepEqual(left.map((entry) => entry.remove), [[]]);
+    assert.deepEqual(
+      left.map((entry) => entry.remove),
+      [[]],
+    );
   });
 
   it('an unchanged input against its own state sends nothing', () => {
     const { entries, left } = diffPartition(recorded, recorded, true);
-    assert.ok(entries.every((entry) => entry.row === 'unchanged' && entry.add.length === 0 && entry.remove.length === 0));
+    assert.ok(
+      entries.every((entry) => entry.row === 'unchanged' && entry.add.length === 0 && entry.remove.length === 0),
+    );
     assert.equal(left.length, 0);
   });
 });
@@ -80,7 +117,11 @@ describe('state diff: what is recorded after the writes', () => {
 
   it('an applied new row and membership are recorded', () => {
     const current = input('a', 'r', ['S1']);
-    assert.deepEqual(recordedEntry(compareEntry(undefined, current, true), current, all), { key: 'a', rowHash: h('r'), segments: ['S1'] });
+    assert.deepEqual(recordedEntry(compareEntry(undefined, current, true), current, all), {
+      key: 'a',
+      rowHash: h('r'),
+      segments: ['S1'],
+    });
   });
 
   it('a new row Selligent rejected is not recorded, so the next run sends it again', () => {
@@ -91,7 +132,11 @@ describe('state diff: what is recorded after the writes', () => {
   it('a changed row not applied keeps the previous hash, so the next run sends it again', () => {
     const current = input('a', 'new', ['S1']);
     const diff = compareEntry(state('a', 'old', ['S1']), current, true);
-    assert.deepEqual(recordedEntry(diff, current, { row: false, added: [], removed: [] }), { key: 'a', rowHash: h('old'), segments: ['S1'] });
+    assert.deepEqual(recordedEntry(diff, current, { row: false, added: [], removed: [] }), {
+      key: 'a',
+      rowHash: h('old'),
+      segments: ['S1'],
+    });
   });
 
   it('a membership not applied is not recorded; a removal not applied stays recorded', () => {
@@ -104,14 +149,22 @@ describe('state diff: what is recorded after the writes', () => {
   it('under append a Segment no longer named is forgotten (re-adding later is harmless)', () => {
     const current = input('a', 'r', ['S2']);
     const diff = compareEntry(state('a', 'r', ['S1']), current, false);
-    assert.deepEqual(recordedEntry(diff, current, { row: true, added: ['S2'], removed: [] }), { key: 'a', rowHash: h('r'), segments: ['S2'] });
+    assert.deepEqual(recordedEntry(diff, current, { row: true, added: ['S2'], removed: [] }), {
+      key: 'a',
+      rowHash: h('r'),
+      segments: ['S2'],
+    });
   });
 
   it('a key that left is dropped once its memberships are removed, and kept while a removal is pending', () => {
     const [gone] = diffPartition([state('g', 'r', ['S1', 'S2'])], [], true).left;
     assert.ok(gone);
     assert.equal(recordedEntry(gone, undefined, all), undefined);
-    assert.deepEqual(recordedEntry(gone, undefined, { row: true, added: [], removed: ['S1'] }), { key: 'g', rowHash: h('r'), segments: ['S2'] });
+    assert.deepEqual(recordedEntry(gone, undefined, { row: true, added: [], removed: ['S1'] }), {
+      key: 'g',
+      rowHash: h('r'),
+      segments: ['S2'],
+    });
   });
 });
 

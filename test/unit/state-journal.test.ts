@@ -44,7 +44,11 @@ async function replayed(journal: StateJournal, outcome: AppliedOutcome): Promise
 describe('state journal: the new state from what Selligent applied', () => {
   it('records the input as sent when everything was applied, and drops keys whose memberships were removed', async () => {
     const journal = await journalled();
-    const entries = await replayed(journal, { rowApplied: (row) => row !== 5, membershipApplied: (_, row) => row !== 5, removalApplied: () => true });
+    const entries = await replayed(journal, {
+      rowApplied: (row) => row !== 5,
+      membershipApplied: (_, row) => row !== 5,
+      removalApplied: () => true,
+    });
     assert.deepEqual(entries, [
       { key: 'edited', rowHash: h('e2'), segments: ['A'] },
       { key: 'fresh', rowHash: h('f'), segments: ['B'] },
@@ -56,7 +60,11 @@ describe('state journal: the new state from what Selligent applied', () => {
 
   it('nothing applied: the previous records stay as they were, so the next run sends the same again', async () => {
     const journal = await journalled();
-    const entries = await replayed(journal, { rowApplied: () => false, membershipApplied: () => false, removalApplied: () => false });
+    const entries = await replayed(journal, {
+      rowApplied: () => false,
+      membershipApplied: () => false,
+      removalApplied: () => false,
+    });
     assert.deepEqual(entries, [
       { key: 'edited', rowHash: h('e1'), segments: ['A'] },
       { key: 'gone', rowHash: h('g'), segments: ['A'] },
@@ -68,6 +76,9 @@ describe('state journal: the new state from what Selligent applied', () => {
 
   it('an empty journal replays to nothing', async () => {
     const journal = new StateJournal(join(await tempDir(), 'journal.jsonl'));
-    assert.deepEqual(await replayed(journal, { rowApplied: () => true, membershipApplied: () => true, removalApplied: () => true }), []);
+    assert.deepEqual(
+      await replayed(journal, { rowApplied: () => true, membershipApplied: () => true, removalApplied: () => true }),
+      [],
+    );
   });
 });

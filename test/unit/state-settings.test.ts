@@ -38,7 +38,16 @@ describe('state identity', () => {
     ['List', { list: 'other' }, /List contacts -> other/],
     ['key fields', { key_fields: ['EMAIL', 'ID'] }, /key_fields EMAIL -> EMAIL,ID/],
     ['key form', { key_form: 'typed' }, /key comparison as-written -> typed/],
-    ['a field type', { fields: [{ name: 'EMAIL', type: 'Text' }, { name: 'AGE', type: 'Float' }] }, /AGE Long -> Float/],
+    [
+      'a field type',
+      {
+        fields: [
+          { name: 'EMAIL', type: 'Text' },
+          { name: 'AGE', type: 'Float' },
+        ],
+      },
+      /AGE Long -> Float/,
+    ],
     ['a field added', { fields: [...identity.fields, { name: 'CITY', type: 'Text' }] }, /fields added CITY/],
     ['a field removed', { fields: [{ name: 'EMAIL', type: 'Text' }] }, /fields removed AGE/],
     ['field order', { fields: [...identity.fields].reverse() }, /field order changed/],
@@ -61,12 +70,15 @@ describe('state settings', () => {
   });
 
   it('changes mode takes state_uri, else env STATE_URI', () => {
-    assert.deepEqual(resolveStateConfig(parseSettings({ ...BASE, sync_mode: 'changes', state_uri: 's3://b-1/state/' }), {}), {
-      mode: 'changes',
-      uri: 's3://b-1/state/',
-      fullResync: false,
-      encryption: undefined,
-    });
+    assert.deepEqual(
+      resolveStateConfig(parseSettings({ ...BASE, sync_mode: 'changes', state_uri: 's3://b-1/state/' }), {}),
+      {
+        mode: 'changes',
+        uri: 's3://b-1/state/',
+        fullResync: false,
+        encryption: undefined,
+      },
+    );
     const fromEnv = resolveStateConfig(parseSettings({ ...BASE, sync_mode: 'changes' }), { STATE_URI: '/var/state' });
     assert.equal(fromEnv.mode === 'changes' && fromEnv.uri, '/var/state');
   });
@@ -74,7 +86,11 @@ describe('state settings', () => {
   it('changes mode without a location is a configuration error naming both', () => {
     assert.throws(
       () => resolveStateConfig(parseSettings({ ...BASE, sync_mode: 'changes' }), {}),
-      (error: unknown) => error instanceof ConfigError && error.code === 'STATE_URI_MISSING' && /state_uri/.test(error.message) && /STATE_URI/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.code === 'STATE_URI_MISSING' &&
+        /state_uri/.test(error.message) &&
+        /STATE_URI/.test(error.message),
     );
   });
 
@@ -98,24 +114,42 @@ describe('state encryption', () => {
 
   it('from the settings', () => {
     assert.deepEqual(resolveStateEncryption({ state_sse: 'AES256' }, {}), { algorithm: 'AES256' });
-    assert.deepEqual(resolveStateEncryption({ state_sse: 'aws:kms', state_sse_kms_key_id: 'arn:aws:kms:eu-west-1:1:key/k' }, {}), {
-      algorithm: 'aws:kms',
-      kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
-    });
+    assert.deepEqual(
+      resolveStateEncryption({ state_sse: 'aws:kms', state_sse_kms_key_id: 'arn:aws:kms:eu-west-1:1:key/k' }, {}),
+      {
+        algorithm: 'aws:kms',
+        kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/k',
+      },
+    );
   });
 
   it('from the environment when the settings say nothing; the settings win otherwise', () => {
-    assert.deepEqual(resolveStateEncryption({}, { STATE_SSE: 'aws:kms', STATE_SSE_KMS_KEY_ID: 'k1' }), { algorithm: 'aws:kms', kmsKeyId: 'k1' });
-    assert.deepEqual(resolveStateEncryption({}, { STATE_SSE_KMS_KEY_ID: 'k1' }), { algorithm: 'aws:kms', kmsKeyId: 'k1' });
+    assert.deepEqual(resolveStateEncryption({}, { STATE_SSE: 'aws:kms', STATE_SSE_KMS_KEY_ID: 'k1' }), {
+      algorithm: 'aws:kms',
+      kmsKeyId: 'k1',
+    });
+    assert.deepEqual(resolveStateEncryption({}, { STATE_SSE_KMS_KEY_ID: 'k1' }), {
+      algorithm: 'aws:kms',
+      kmsKeyId: 'k1',
+    });
     assert.equal(resolveStateEncryption({ state_sse: 'none' }, { STATE_SSE: 'AES256' }), undefined);
   });
 
   it('refuses an unknown algorithm and a key id without KMS, naming the setting', () => {
-    assert.throws(() => resolveStateEncryption({}, { STATE_SSE: 'aes' }), /STATE_SSE must be one of none, AES256, aws:kms/);
-    assert.throws(() => resolveStateEncryption({ state_sse: 'AES256', state_sse_kms_key_id: 'k' }, {}), /state_sse_kms_key_id needs state_sse aws:kms/);
+    assert.throws(
+      () => resolveStateEncryption({}, { STATE_SSE: 'aes' }),
+      /STATE_SSE must be one of none, AES256, aws:kms/,
+    );
+    assert.throws(
+      () => resolveStateEncryption({ state_sse: 'AES256', state_sse_kms_key_id: 'k' }, {}),
+      /state_sse_kms_key_id needs state_sse aws:kms/,
+    );
   });
 
   it('parseSettings refuses an unknown state_sse', () => {
-    assert.throws(() => parseSettings({ ...BASE, state_sse: 'kms' }), /state_sse: expected one of none, AES256, aws:kms/);
+    assert.throws(
+      () => parseSettings({ ...BASE, state_sse: 'kms' }),
+      /state_sse: expected one of none, AES256, aws:kms/,
+    );
   });
 });

@@ -8,7 +8,14 @@ import { localStateStore } from '../../src/state/local-store.js';
 import { openStateStore } from '../../src/state/open.js';
 import { readPartition, readResyncBase, readState } from '../../src/state/reader.js';
 import { StateWriter } from '../../src/state/writer.js';
-import { IDENTITY, sampleEntries, stateStoreContract, tempDir, write, writeAndCommit } from '../helpers/state-store-contract.js';
+import {
+  IDENTITY,
+  sampleEntries,
+  stateStoreContract,
+  tempDir,
+  write,
+  writeAndCommit,
+} from '../helpers/state-store-contract.js';
 
 describe('local directory state store', () => {
   stateStoreContract({
@@ -38,11 +45,16 @@ describe('local directory state store', () => {
     const directory = await tempDir();
     assert.equal(openStateStore(directory).kind, 'local');
     assert.equal(openStateStore(`file://${directory}`).location, directory);
-    assert.throws(() => openStateStore('https://user:pw@example.com/state'), (error: unknown) => {
-      assert.ok(error instanceof Error && /expected s3:\/\/bucket\/prefix\/ or a local directory/.test(error.message));
-      assert.ok(!error.message.includes('pw'), 'no credentials in the message');
-      return true;
-    });
+    assert.throws(
+      () => openStateStore('https://user:pw@example.com/state'),
+      (error: unknown) => {
+        assert.ok(
+          error instanceof Error && /expected s3:\/\/bucket\/prefix\/ or a local directory/.test(error.message),
+        );
+        assert.ok(!error.message.includes('pw'), 'no credentials in the message');
+        return true;
+      },
+    );
   });
 });
 
@@ -87,6 +99,11 @@ describe('state writer', () => {
   });
 
   it('an s3:// state_uri that is not valid names state_uri', () => {
-    assert.throws(() => openStateStore('s3://Bad_Bucket/state/'), (error: unknown) => error instanceof Error && /^state_uri "s3:\/\/Bad_Bucket\/state\/" is not a valid s3:\/\/ URI/.test(error.message));
+    assert.throws(
+      () => openStateStore('s3://Bad_Bucket/state/'),
+      (error: unknown) =>
+        error instanceof Error &&
+        /^state_uri "s3:\/\/Bad_Bucket\/state\/" is not a valid s3:\/\/ URI/.test(error.message),
+    );
   });
 });

@@ -20,7 +20,16 @@ function report(change: (r: RunReport) => void = () => undefined): RunReport {
   return r;
 }
 
-const ACCOUNTING = { input_rows: 10, skipped: 1, merged_duplicates: 2, rejected: 1, not_applied: 0, not_applied_by_reason: {}, loaded: 6, balanced: true };
+const ACCOUNTING = {
+  input_rows: 10,
+  skipped: 1,
+  merged_duplicates: 2,
+  rejected: 1,
+  not_applied: 0,
+  not_applied_by_reason: {},
+  loaded: 6,
+  balanced: true,
+};
 const LIST = {
   api_name: 'L',
   existed: true,
@@ -38,7 +47,20 @@ const LIST = {
   not_applied: 0,
   failed_without_detail: 0,
 };
-const SEGMENT = { api_name: 's', existed: true, created: false, cleared: false, rows: 3, rows_sent: 3, members_loaded: 3, not_found: 0, failed: 0, failed_without_detail: 0, skipped_rejected_keys: 0, requests: 1 };
+const SEGMENT = {
+  api_name: 's',
+  existed: true,
+  created: false,
+  cleared: false,
+  rows: 3,
+  rows_sent: 3,
+  members_loaded: 3,
+  not_found: 0,
+  failed: 0,
+  failed_without_detail: 0,
+  skipped_rejected_keys: 0,
+  requests: 1,
+};
 
 describe('summaryLine', () => {
   it('a run that failed before reading names the error, its stage, the exit code and the report', () => {
@@ -50,7 +72,10 @@ describe('summaryLine', () => {
       }),
       '/r/report.json',
     );
-    assert.equal(line, 'selligent-export: failed - error SETTINGS_MISSING in settings: no settings, exit 2, report /r/report.json');
+    assert.equal(
+      line,
+      'selligent-export: failed - error SETTINGS_MISSING in settings: no settings, exit 2, report /r/report.json',
+    );
   });
 
   it('a loaded run counts rows, List figures and Segments', () => {
@@ -59,23 +84,46 @@ describe('summaryLine', () => {
         r.status = 'partial';
         r.accounting = ACCOUNTING;
         r.list = LIST;
-        r.segments = [{ ...SEGMENT, status: 'succeeded' }, { ...SEGMENT, api_name: 't', members_loaded: 0, status: 'failed' }];
+        r.segments = [
+          { ...SEGMENT, status: 'succeeded' },
+          { ...SEGMENT, api_name: 't', members_loaded: 0, status: 'failed' },
+        ];
       }),
       'r.json',
     );
-    assert.equal(line, 'selligent-export: partial - 10 rows read, 6 loaded into List L (4 inserted, 2 updated), 1 skipped, 2 duplicates merged, 1 rejected, 1/2 Segments loaded (3 members), exit 0, report r.json');
+    assert.equal(
+      line,
+      'selligent-export: partial - 10 rows read, 6 loaded into List L (4 inserted, 2 updated), 1 skipped, 2 duplicates merged, 1 rejected, 1/2 Segments loaded (3 members), exit 0, report r.json',
+    );
   });
 
   it('rows not applied, those failed without detail among them, and warnings are named', () => {
     const line = summaryLine(
       report((r) => {
-        r.accounting = { ...ACCOUNTING, loaded: 3, not_applied: 3, not_applied_by_reason: { failed_without_detail: 2, unknown: 1 } };
-        r.warnings = [{ code: 'A', message: 'a' }, { code: 'B', message: 'b' }];
+        r.accounting = {
+          ...ACCOUNTING,
+          loaded: 3,
+          not_applied: 3,
+          not_applied_by_reason: { failed_without_detail: 2, unknown: 1 },
+        };
+        r.warnings = [
+          { code: 'A', message: 'a' },
+          { code: 'B', message: 'b' },
+        ];
       }),
       'r.json',
     );
-    assert.match(line, /, 1 rejected, 3 not applied, 2 of them failed without detail, 2 warnings \(see report\), exit 0, report r\.json$/);
-    assert.match(summaryLine(report((r) => (r.warnings = [{ code: 'A', message: 'a' }])), 'r.json'), / - 1 warning \(see report\), exit 0/);
+    assert.match(
+      line,
+      /, 1 rejected, 3 not applied, 2 of them failed without detail, 2 warnings \(see report\), exit 0, report r\.json$/,
+    );
+    assert.match(
+      summaryLine(
+        report((r) => (r.warnings = [{ code: 'A', message: 'a' }])),
+        'r.json',
+      ),
+      / - 1 warning \(see report\), exit 0/,
+    );
   });
 
   it('a dry run says what it would load and in how many requests', () => {
@@ -85,11 +133,22 @@ describe('summaryLine', () => {
         r.accounting = ACCOUNTING;
         r.list = LIST;
         r.segments = [{ ...SEGMENT, status: 'planned' }];
-        r.plan = { list_to_create: false, fields_to_create: [], business_key_to_set: null, list_rows: 7, list_requests: 1, segments: [{ api_name: 's', rows: 3, create: false, clear: false, requests: 1 }], requests: 2 };
+        r.plan = {
+          list_to_create: false,
+          fields_to_create: [],
+          business_key_to_set: null,
+          list_rows: 7,
+          list_requests: 1,
+          segments: [{ api_name: 's', rows: 3, create: false, clear: false, requests: 1 }],
+          requests: 2,
+        };
       }),
       'r.json',
     );
-    assert.equal(line, 'selligent-export: dry run succeeded - 10 rows read, would load 7 into List L and 1 Segment(s) in 2 requests, 1 skipped, 2 duplicates merged, 1 rejected, exit 0, report r.json');
+    assert.equal(
+      line,
+      'selligent-export: dry run succeeded - 10 rows read, would load 7 into List L and 1 Segment(s) in 2 requests, 1 skipped, 2 duplicates merged, 1 rejected, exit 0, report r.json',
+    );
   });
 
   it('a run that failed while reading gives the rows read so far', () => {
@@ -102,13 +161,30 @@ describe('summaryLine', () => {
       }),
       'r.json',
     );
-    assert.equal(line, 'selligent-export: failed - 42 rows read, error INVALID_ROW in read: input row 43: bad, exit 3, report r.json');
+    assert.equal(
+      line,
+      'selligent-export: failed - 42 rows read, error INVALID_ROW in read: input row 43: bad, exit 3, report r.json',
+    );
   });
 
   it('a multi-line message is folded into the line, and a long one is cut', () => {
-    const folded = summaryLine(report((r) => (r.error = { code: 'SETTINGS_INVALID', message: 'settings are invalid:\n  - a: bad\n  - b: bad', stage: 'settings', exit_code: 2 })), 'r.json');
+    const folded = summaryLine(
+      report(
+        (r) =>
+          (r.error = {
+            code: 'SETTINGS_INVALID',
+            message: 'settings are invalid:\n  - a: bad\n  - b: bad',
+            stage: 'settings',
+            exit_code: 2,
+          }),
+      ),
+      'r.json',
+    );
     assert.match(folded, /error SETTINGS_INVALID in settings: settings are invalid: a: bad; b: bad, exit/);
-    const long = summaryLine(report((r) => (r.error = { code: 'X', message: 'x'.repeat(1000), stage: null, exit_code: 1 })), 'r.json');
+    const long = summaryLine(
+      report((r) => (r.error = { code: 'X', message: 'x'.repeat(1000), stage: null, exit_code: 1 })),
+      'r.json',
+    );
     assert.match(long, /error X in run: x{597}\.\.\., exit/);
   });
 });

@@ -11,7 +11,13 @@ import {
   RefusedError,
   TransientError,
 } from '../../src/errors.js';
-import { BatchTooLargeError, SelligentAuthError, SelligentRefusedError, SelligentUnavailableError, type HttpExchange } from '../../src/selligent/http-error.js';
+import {
+  BatchTooLargeError,
+  SelligentAuthError,
+  SelligentRefusedError,
+  SelligentUnavailableError,
+  type HttpExchange,
+} from '../../src/selligent/http-error.js';
 import { readWorkerCount } from '../../src/pipeline/read.js';
 import { fromWireError, toWireError } from '../../src/pipeline/threads.js';
 
@@ -27,20 +33,26 @@ describe('readWorkerCount', () => {
     assert.equal(readWorkerCount({ SELLIGENT_EXPORT_READ_THREADS: '1' }, 8), 1);
     assert.equal(readWorkerCount({ SELLIGENT_EXPORT_READ_THREADS: '6' }, 2), 6);
     for (const bad of ['0', '17', '1.5', 'two', '-1']) {
-      assert.throws(() => readWorkerCount({ SELLIGENT_EXPORT_READ_THREADS: bad }, 2), (error: ConfigError) => {
-        assert.ok(error instanceof ConfigError);
-        assert.equal(error.code, 'READ_THREADS_INVALID');
-        assert.equal(error.exitCode, 2);
-        assert.match(error.message, /^SELLIGENT_EXPORT_READ_THREADS: expected a whole number from 1 to 16, got "/);
-        return true;
-      });
+      assert.throws(
+        () => readWorkerCount({ SELLIGENT_EXPORT_READ_THREADS: bad }, 2),
+        (error: ConfigError) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.code, 'READ_THREADS_INVALID');
+          assert.equal(error.exitCode, 2);
+          assert.match(error.message, /^SELLIGENT_EXPORT_READ_THREADS: expected a whole number from 1 to 16, got "/);
+          return true;
+        },
+      );
     }
   });
 });
 
 describe('errors crossing from a worker thread', () => {
   it('an exporter error comes back as the same class, code, stage and details', () => {
-    const original = new InputError('INPUT_MALFORMED', 'input x.csv: malformed CSV', { stage: 'read', details: { uri: 'x.csv' } });
+    const original = new InputError('INPUT_MALFORMED', 'input x.csv: malformed CSV', {
+      stage: 'read',
+      details: { uri: 'x.csv' },
+    });
     const back = fromWireError(structuredClone(toWireError(original)));
     assert.ok(back instanceof InputError);
     assert.equal(back.code, 'INPUT_MALFORMED');
@@ -61,7 +73,15 @@ describe('errors crossing from a worker thread', () => {
     assert.equal(fromWireError(toWireError('boom')).message, 'boom');
   });
 
-  const http: HttpExchange = { route: 'loadList', method: 'POST', path: '/organizations/o/lists/l/data/load', status: 400, errorCode: null, attempts: 2, body: 'Failed: bad' };
+  const http: HttpExchange = {
+    route: 'loadList',
+    method: 'POST',
+    path: '/organizations/o/lists/l/data/load',
+    status: 400,
+    errorCode: null,
+    attempts: 2,
+    body: 'Failed: bad',
+  };
   const options = { stage: 'list-load' as const, details: { why: 'x' } };
   const family: Array<[ExporterError, Array<abstract new (...args: never[]) => ExporterError>]> = [
     [new ConfigError('LIST_NOT_FOUND', 'no list', options), [ConfigError]],
@@ -72,10 +92,22 @@ describe('errors crossing from a worker thread', () => {
     [Object.assign(new InterruptedError('SIGTERM'), { stage: 'read' as const }), [InterruptedError, TransientError]],
     [new PartialFailureError('STOPPED_ON_ERROR', 'stopped', options), [PartialFailureError]],
     [new InternalError('WORKER_EXITED', 'gone', options), [InternalError]],
-    [new SelligentAuthError('SELLIGENT_UNAUTHORIZED', 'no', { ...options, http: { ...http, status: 401 } }), [SelligentAuthError, AuthError]],
-    [new SelligentUnavailableError('SELLIGENT_UNAVAILABLE', 'down', { ...options, http: { ...http, status: 503 } }), [SelligentUnavailableError, TransientError]],
-    [new SelligentRefusedError('SELLIGENT_REQUEST_REFUSED', 'refused', { ...options, http }), [SelligentRefusedError, RefusedError]],
-    [new BatchTooLargeError('too large', { ...options, http: { ...http, status: 413 }, mayHaveApplied: true }), [BatchTooLargeError, SelligentUnavailableError]],
+    [
+      new SelligentAuthError('SELLIGENT_UNAUTHORIZED', 'no', { ...options, http: { ...http, status: 401 } }),
+      [SelligentAuthError, AuthError],
+    ],
+    [
+      new SelligentUnavailableError('SELLIGENT_UNAVAILABLE', 'down', { ...options, http: { ...http, status: 503 } }),
+      [SelligentUnavailableError, TransientError],
+    ],
+    [
+      new SelligentRefusedError('SELLIGENT_REQUEST_REFUSED', 'refused', { ...options, http }),
+      [SelligentRefusedError, RefusedError],
+    ],
+    [
+      new BatchTooLargeError('too large', { ...options, http: { ...http, status: 413 }, mayHaveApplied: true }),
+      [BatchTooLargeError, SelligentUnavailableError],
+    ],
   ];
 
   for (const [original, classes] of family) {

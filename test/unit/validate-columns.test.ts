@@ -6,7 +6,12 @@ import { planColumns, settleInferredTypes, type ColumnPlan } from '../../src/pip
 import { validateRow, type Verdict } from '../../src/pipeline/validate.js';
 import type { ColumnType } from '../../src/schema/types.js';
 
-const settings = parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'Selligent_Segment', key_fields: 'customer_identifier, email' });
+const settings = parseSettings({
+  organization: 'o',
+  list_api_name: 'L',
+  segment_column: 'Selligent_Segment',
+  key_fields: 'customer_identifier, email',
+});
 const HEADER = ['customer_identifier', 'selligent_segment', 'Email', 'age', 'score', 'opted_in', 'updated_at'];
 const SCHEMA = new Map<string, ColumnType>([
   ['CUSTOMER_IDENTIFIER', 'string'],
@@ -40,14 +45,17 @@ const valid = () => ['C001', 'vip_customers', 'a@example.com', '42', '1.5', 'tru
 describe('planColumns', () => {
   it('maps every column but the routing column to an upper-case field, in input order', () => {
     const plan = planColumns(HEADER, settings, undefined, 'inferred');
-    assert.deepEqual(plan.fields.map((column) => [column.index, column.name, column.field]), [
-      [0, 'customer_identifier', 'CUSTOMER_IDENTIFIER'],
-      [2, 'Email', 'EMAIL'],
-      [3, 'age', 'AGE'],
-      [4, 'score', 'SCORE'],
-      [5, 'opted_in', 'OPTED_IN'],
-      [6, 'updated_at', 'UPDATED_AT'],
-    ]);
+    assert.deepEqual(
+      plan.fields.map((column) => [column.index, column.name, column.field]),
+      [
+        [0, 'customer_identifier', 'CUSTOMER_IDENTIFIER'],
+        [2, 'Email', 'EMAIL'],
+        [3, 'age', 'AGE'],
+        [4, 'score', 'SCORE'],
+        [5, 'opted_in', 'OPTED_IN'],
+        [6, 'updated_at', 'UPDATED_AT'],
+      ],
+    );
     assert.equal(plan.segmentIndex, 1);
     assert.equal(plan.segmentColumn, 'selligent_segment');
     assert.equal(plan.width, 7);
@@ -56,8 +64,16 @@ describe('planColumns', () => {
   });
 
   it('matches key fields and the routing column case-insensitively, keys in key_fields order', () => {
-    const plan = planColumns(['EMAIL', 'x', 'SELLIGENT_SEGMENT', 'Customer_Identifier'], settings, undefined, 'inferred');
-    assert.deepEqual(plan.keys.map((column) => column.name), ['Customer_Identifier', 'EMAIL']);
+    const plan = planColumns(
+      ['EMAIL', 'x', 'SELLIGENT_SEGMENT', 'Customer_Identifier'],
+      settings,
+      undefined,
+      'inferred',
+    );
+    assert.deepEqual(
+      plan.keys.map((column) => column.name),
+      ['Customer_Identifier', 'EMAIL'],
+    );
     assert.deepEqual(plan.keyPositions, [2, 0]);
     assert.equal(plan.segmentIndex, 2);
     for (const [i, position] of plan.keyPositions.entries()) assert.equal(plan.fields[position], plan.keys[i]);
@@ -65,14 +81,17 @@ describe('planColumns', () => {
 
   it('takes types from a schema file and does not infer', () => {
     const plan = planColumns(HEADER, settings, SCHEMA, 'schema-file');
-    assert.deepEqual(plan.fields.map((column) => [column.field, column.type, column.sendType]), [
-      ['CUSTOMER_IDENTIFIER', 'string', 'string'],
-      ['EMAIL', 'string', 'string'],
-      ['AGE', 'long', 'long'],
-      ['SCORE', 'double', 'double'],
-      ['OPTED_IN', 'boolean', 'boolean'],
-      ['UPDATED_AT', 'timestamp', 'timestamp'],
-    ]);
+    assert.deepEqual(
+      plan.fields.map((column) => [column.field, column.type, column.sendType]),
+      [
+        ['CUSTOMER_IDENTIFIER', 'string', 'string'],
+        ['EMAIL', 'string', 'string'],
+        ['AGE', 'long', 'long'],
+        ['SCORE', 'double', 'double'],
+        ['OPTED_IN', 'boolean', 'boolean'],
+        ['UPDATED_AT', 'timestamp', 'timestamp'],
+      ],
+    );
     assert.equal(plan.inferred, undefined);
   });
 
@@ -81,14 +100,23 @@ describe('planColumns', () => {
   });
 
   it('a missing routing column: INPUT_COLUMNS_MISSING naming it and the columns present', () => {
-    const error = inputError(() => planColumns(['customer_identifier', 'email'], settings, undefined, 'inferred'), 'INPUT_COLUMNS_MISSING');
+    const error = inputError(
+      () => planColumns(['customer_identifier', 'email'], settings, undefined, 'inferred'),
+      'INPUT_COLUMNS_MISSING',
+    );
     assert.match(error.message, /segment_column "Selligent_Segment"/);
     assert.match(error.message, /\(columns: customer_identifier, email\)/);
-    assert.deepEqual(error.details, { missing: ['segment_column "Selligent_Segment"'], columns: ['customer_identifier', 'email'] });
+    assert.deepEqual(error.details, {
+      missing: ['segment_column "Selligent_Segment"'],
+      columns: ['customer_identifier', 'email'],
+    });
   });
 
   it('missing key columns: INPUT_COLUMNS_MISSING naming each', () => {
-    const error = inputError(() => planColumns(['selligent_segment', 'name'], settings, undefined, 'inferred'), 'INPUT_COLUMNS_MISSING');
+    const error = inputError(
+      () => planColumns(['selligent_segment', 'name'], settings, undefined, 'inferred'),
+      'INPUT_COLUMNS_MISSING',
+    );
     assert.deepEqual(error.details?.missing, ['key field CUSTOMER_IDENTIFIER', 'key field EMAIL']);
   });
 
@@ -130,20 +158,38 @@ describe('validateRow', () => {
 
   it('field_count: fewer or more values than the header', () => {
     const short = skipped(validateRow(valid().slice(0, 5), plan()));
-    assert.deepEqual(short, { ok: false, reason: 'field_count', column: null, message: 'has 5 value(s), the header has 7' });
+    assert.deepEqual(short, {
+      ok: false,
+      reason: 'field_count',
+      column: null,
+      message: 'has 5 value(s), the header has 7',
+    });
     assert.equal(skipped(validateRow([...valid(), 'extra'], plan())).reason, 'field_count');
   });
 
   it('malformed_row and unknown_field pass through from the reader', () => {
-    assert.deepEqual(validateRow({ problem: 'value too large', reason: 'malformed_row' }, plan()), { ok: false, reason: 'malformed_row', column: null, message: 'value too large' });
-    assert.equal(skipped(validateRow({ problem: 'field "x"', reason: 'unknown_field' }, plan())).reason, 'unknown_field');
+    assert.deepEqual(validateRow({ problem: 'value too large', reason: 'malformed_row' }, plan()), {
+      ok: false,
+      reason: 'malformed_row',
+      column: null,
+      message: 'value too large',
+    });
+    assert.equal(
+      skipped(validateRow({ problem: 'field "x"', reason: 'unknown_field' }, plan())).reason,
+      'unknown_field',
+    );
   });
 
   for (const value of ['', ' ', '\t']) {
     it(`segment_blank: ${JSON.stringify(value)}`, () => {
       const row = valid();
       row[1] = value;
-      assert.deepEqual(validateRow(row, plan()), { ok: false, reason: 'segment_blank', column: 'selligent_segment', message: 'the Segment value is blank' });
+      assert.deepEqual(validateRow(row, plan()), {
+        ok: false,
+        reason: 'segment_blank',
+        column: 'selligent_segment',
+        message: 'the Segment value is blank',
+      });
     });
   }
 
@@ -172,7 +218,12 @@ describe('validateRow', () => {
       it(`key_blank: ${column} = ${JSON.stringify(value)}`, () => {
         const row = valid();
         row[index] = value;
-        assert.deepEqual(validateRow(row, plan()), { ok: false, reason: 'key_blank', column, message: `key field ${field} is blank` });
+        assert.deepEqual(validateRow(row, plan()), {
+          ok: false,
+          reason: 'key_blank',
+          column,
+          message: `key field ${field} is blank`,
+        });
       });
     }
   }
@@ -236,7 +287,14 @@ describe('type inference through validateRow and settleInferredTypes', () => {
 
   it('infers each column from its values', () => {
     const plan = infer([valid(), ['C002', 'vip', 'b@example.com', '-7', '3', 'FALSE', '2026-05-02']]);
-    assert.deepEqual(types(plan), { CUSTOMER_IDENTIFIER: 'string', EMAIL: 'string', AGE: 'long', SCORE: 'double', OPTED_IN: 'boolean', UPDATED_AT: 'timestamp' });
+    assert.deepEqual(types(plan), {
+      CUSTOMER_IDENTIFIER: 'string',
+      EMAIL: 'string',
+      AGE: 'long',
+      SCORE: 'double',
+      OPTED_IN: 'boolean',
+      UPDATED_AT: 'timestamp',
+    });
     for (const column of plan.fields) assert.equal(column.sendType, column.type);
   });
 
@@ -245,34 +303,81 @@ describe('type inference through validateRow and settleInferredTypes', () => {
     assert.equal(validateRow(valid(), plan).ok, true);
     assert.equal(validateRow(['C2', 'vip', 'e', 'forty', 'x', 'maybe', 'later'], plan).ok, true);
     settleInferredTypes(plan);
-    assert.deepEqual(types(plan), { CUSTOMER_IDENTIFIER: 'string', EMAIL: 'string', AGE: 'string', SCORE: 'string', OPTED_IN: 'string', UPDATED_AT: 'string' });
+    assert.deepEqual(types(plan), {
+      CUSTOMER_IDENTIFIER: 'string',
+      EMAIL: 'string',
+      AGE: 'string',
+      SCORE: 'string',
+      OPTED_IN: 'string',
+      UPDATED_AT: 'string',
+    });
   });
 
   it('leading-zero ids stay text', () => {
-    const plan = infer([['007', 'vip', 'e', '0123', '1', 'true', '2026-05-01'], ['8', 'vip', 'f', '5', '2', 'true', '2026-05-01']]);
+    const plan = infer([
+      ['007', 'vip', 'e', '0123', '1', 'true', '2026-05-01'],
+      ['8', 'vip', 'f', '5', '2', 'true', '2026-05-01'],
+    ]);
     assert.equal(types(plan).CUSTOMER_IDENTIFIER, 'string');
     assert.equal(types(plan).AGE, 'string');
   });
 
   it('a column with only empty values is text; empty values do not widen', () => {
-    const plan = infer([['1', 'vip', 'e', '', '', '', ''], ['2', 'vip', 'f', '5', '', '', '']]);
-    assert.deepEqual(types(plan), { CUSTOMER_IDENTIFIER: 'long', EMAIL: 'string', AGE: 'long', SCORE: 'string', OPTED_IN: 'string', UPDATED_AT: 'string' });
+    const plan = infer([
+      ['1', 'vip', 'e', '', '', '', ''],
+      ['2', 'vip', 'f', '5', '', '', ''],
+    ]);
+    assert.deepEqual(types(plan), {
+      CUSTOMER_IDENTIFIER: 'long',
+      EMAIL: 'string',
+      AGE: 'long',
+      SCORE: 'string',
+      OPTED_IN: 'string',
+      UPDATED_AT: 'string',
+    });
   });
 
   it('invalid rows do not take part in inference', () => {
-    const plan = infer([valid(), ['C9', '', 'e', 'not-a-number', 'x', 'x', 'x'], ['C9', 'vip', '', 'x', 'x', 'x', 'x']]);
+    const plan = infer([
+      valid(),
+      ['C9', '', 'e', 'not-a-number', 'x', 'x', 'x'],
+      ['C9', 'vip', '', 'x', 'x', 'x', 'x'],
+    ]);
     assert.equal(types(plan).AGE, 'long');
   });
 
   it('long and double widen to double; with text to string', () => {
-    assert.equal(types(infer([['1', 'v', 'e', '1', '1', 'true', '2026-05-01'], ['2', 'v', 'e', '1.5', '1', 'true', '2026-05-01']])).AGE, 'double');
-    assert.equal(types(infer([['1', 'v', 'e', '1', '1', 'true', 'x'], ['2', 'v', 'e', '1.5', 'true', '1', '2026-05-01']])).SCORE, 'string');
+    assert.equal(
+      types(
+        infer([
+          ['1', 'v', 'e', '1', '1', 'true', '2026-05-01'],
+          ['2', 'v', 'e', '1.5', '1', 'true', '2026-05-01'],
+        ]),
+      ).AGE,
+      'double',
+    );
+    assert.equal(
+      types(
+        infer([
+          ['1', 'v', 'e', '1', '1', 'true', 'x'],
+          ['2', 'v', 'e', '1.5', 'true', '1', '2026-05-01'],
+        ]),
+      ).SCORE,
+      'string',
+    );
   });
 
   it('native types (JSON Lines) decide when given, by input column position', () => {
     const plan = planColumns(HEADER, settings, undefined, 'native');
     settleInferredTypes(plan, ['long', 'string', 'string', 'long', 'double', 'boolean', 'unknown']);
-    assert.deepEqual(types(plan), { CUSTOMER_IDENTIFIER: 'long', EMAIL: 'string', AGE: 'long', SCORE: 'double', OPTED_IN: 'boolean', UPDATED_AT: 'string' });
+    assert.deepEqual(types(plan), {
+      CUSTOMER_IDENTIFIER: 'long',
+      EMAIL: 'string',
+      AGE: 'long',
+      SCORE: 'double',
+      OPTED_IN: 'boolean',
+      UPDATED_AT: 'string',
+    });
   });
 
   it('native types shorter than the header leave the rest as text', () => {
@@ -292,7 +397,12 @@ describe('type inference through validateRow and settleInferredTypes', () => {
 describe('validateRow: blank rows', () => {
   it('a row whose every value is empty or spaces is blank_row, whatever its number of values', () => {
     const plan = planColumns(HEADER, settings, undefined, 'inferred');
-    for (const row of [['', '', '', '', '', '', ''], [' ', '  ', '', '\t', '', '', ''], ['', ''], ['', '', '', '', '', '', '', '']]) {
+    for (const row of [
+      ['', '', '', '', '', '', ''],
+      [' ', '  ', '', '\t', '', '', ''],
+      ['', ''],
+      ['', '', '', '', '', '', '', ''],
+    ]) {
       const verdict = skipped(validateRow(row, plan));
       assert.equal(verdict.reason, 'blank_row', JSON.stringify(row));
       assert.equal(verdict.message, 'the row is blank (every value is empty)');
@@ -303,17 +413,39 @@ describe('validateRow: blank rows', () => {
 describe('planColumns: field names', () => {
   it('a column that cannot be a Selligent field name is refused before anything is written, naming the column and the rule', () => {
     for (const bad of ['e-mail', 'First Name', 'prénom', 'a.b', 'x'.repeat(101)]) {
-      const error = inputError(() => planColumns(['customer_identifier', 'selligent_segment', 'email', bad], settings, undefined, 'inferred'), 'FIELD_NAME_INVALID');
+      const error = inputError(
+        () => planColumns(['customer_identifier', 'selligent_segment', 'email', bad], settings, undefined, 'inferred'),
+        'FIELD_NAME_INVALID',
+      );
       assert.ok(error.message.includes(JSON.stringify(bad)), error.message);
       assert.match(error.message, /letters, digits and underscores/);
     }
   });
 
   it('names every bad column at once; the routing column is not a field and is not checked', () => {
-    const error = inputError(() => planColumns(['customer_identifier', 'Selligent_Segment', 'email', 'e-mail', 'First Name'], settings, undefined, 'inferred'), 'FIELD_NAME_INVALID');
+    const error = inputError(
+      () =>
+        planColumns(
+          ['customer_identifier', 'Selligent_Segment', 'email', 'e-mail', 'First Name'],
+          settings,
+          undefined,
+          'inferred',
+        ),
+      'FIELD_NAME_INVALID',
+    );
     assert.match(error.message, /"e-mail", "First Name"/);
-    const segmentSettings = parseSettings({ organization: 'o', list_api_name: 'L', segment_column: 'target segment', key_fields: 'customer_identifier, email' });
-    const plan = planColumns(['customer_identifier', 'target segment', 'email', 'x'.repeat(100)], segmentSettings, undefined, 'inferred');
+    const segmentSettings = parseSettings({
+      organization: 'o',
+      list_api_name: 'L',
+      segment_column: 'target segment',
+      key_fields: 'customer_identifier, email',
+    });
+    const plan = planColumns(
+      ['customer_identifier', 'target segment', 'email', 'x'.repeat(100)],
+      segmentSettings,
+      undefined,
+      'inferred',
+    );
     assert.equal(plan.fields.length, 3);
   });
 });

@@ -11,7 +11,14 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const WRAPPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows', 'scripts', 'selligent_export.sh');
+const WRAPPER = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'workflows',
+  'scripts',
+  'selligent_export.sh',
+);
 
 function wrapper(codes: number[], limit = 3) {
   const dir = mkdtempSync(join(tmpdir(), 'sx-retry-'));

@@ -56,7 +56,8 @@ function parseYamlFile(path: string): unknown {
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-const isMap = (value: unknown): value is Record<string, Json> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isMap = (value: unknown): value is Record<string, Json> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 interface Found {
   path: string[];
@@ -103,7 +104,8 @@ function secretProblems(node: Json, path: string[] = []): string[] {
       // Settings travel as a plain environment variable and land in the run report: never a secret.
       for (const [k, v] of Object.entries(isMap(value) ? value : {})) {
         if (SECRET_KEY.test(k)) problems.push(`${where(key)}.${k}: a secret-looking key inside result_settings`);
-        if (typeof v === 'string' && v.includes('${secret:')) problems.push(`${where(key)}.${k}: a secret inside result_settings`);
+        if (typeof v === 'string' && v.includes('${secret:'))
+          problems.push(`${where(key)}.${k}: a secret inside result_settings`);
       }
       continue;
     }
@@ -111,8 +113,12 @@ function secretProblems(node: Json, path: string[] = []): string[] {
       problems.push(`${where(key)}: \${secret:...} outside _env`);
     }
     if (SECRET_KEY.test(key) && !isMap(value) && !Array.isArray(value)) {
-      if (!underEnv) problems.push(`${where(key)}: a secret-looking key outside _env (plain parameters and _export are passed to every task)`);
-      else if (typeof value !== 'string' || !SECRET_REF.test(value)) problems.push(`${where(key)}: must be exactly \${secret:NAME}, got a literal value`);
+      if (!underEnv)
+        problems.push(
+          `${where(key)}: a secret-looking key outside _env (plain parameters and _export are passed to every task)`,
+        );
+      else if (typeof value !== 'string' || !SECRET_REF.test(value))
+        problems.push(`${where(key)}: must be exactly \${secret:NAME}, got a literal value`);
     }
     problems.push(...secretProblems(value, [...path, key]));
   }
@@ -120,7 +126,10 @@ function secretProblems(node: Json, path: string[] = []): string[] {
 }
 
 function csvHeader(path: string): string[] {
-  return readFileSync(path, 'utf8').split(/\r?\n/, 1)[0]!.split(',').map((name) => name.trim());
+  return readFileSync(path, 'utf8')
+    .split(/\r?\n/, 1)[0]!
+    .split(',')
+    .map((name) => name.trim());
 }
 
 describe('workflows and samples: files', () => {
@@ -131,14 +140,20 @@ describe('workflows and samples: files', () => {
         const path = join(ROOT, 'digdag-samples', sample, `${sample}${ext}`);
         assert.ok(existsSync(path), `missing ${rel(path)}`);
       }
-      assert.ok(existsSync(join(ROOT, 'digdag-samples', sample, 'README.md')), `missing digdag-samples/${sample}/README.md`);
+      assert.ok(
+        existsSync(join(ROOT, 'digdag-samples', sample, 'README.md')),
+        `missing digdag-samples/${sample}/README.md`,
+      );
     }
   });
 
   it('every .yml is either a settings file (*.settings.yml) or a known other kind', () => {
     for (const file of ymlFiles) {
       if (file.endsWith('.settings.yml')) continue;
-      assert.ok(OTHER_YAML[rel(file)], `${rel(file)}: name settings files *.settings.yml, or list this file in OTHER_YAML`);
+      assert.ok(
+        OTHER_YAML[rel(file)],
+        `${rel(file)}: name settings files *.settings.yml, or list this file in OTHER_YAML`,
+      );
     }
   });
 });
@@ -155,7 +170,9 @@ describe('settings files', () => {
 });
 
 describe('result_settings blocks', () => {
-  const all = digFiles.flatMap((file) => findResultSettings(parseYamlFile(file) as Json).map((found) => ({ file, found })));
+  const all = digFiles.flatMap((file) =>
+    findResultSettings(parseYamlFile(file) as Json).map((found) => ({ file, found })),
+  );
 
   it('finds them', () => {
     const exporter = all.filter(({ found }) => isExporterSettings(found));
@@ -201,7 +218,10 @@ describe('result_settings blocks', () => {
     const blocks = findResultSettings(dig).filter(isExporterSettings);
     assert.ok(blocks.length >= 2);
     const total = blocks.reduce((sum, block) => sum + parseSettings(block.value).requests_per_minute, 0);
-    assert.ok(total <= 2500, `the parallel tasks ask for ${total} requests per minute together; the per-key budget is 2500`);
+    assert.ok(
+      total <= 2500,
+      `the parallel tasks ask for ${total} requests per minute together; the per-key budget is 2500`,
+    );
   });
 });
 
@@ -243,7 +263,8 @@ describe('what the workflows refer to exists', () => {
         ...[...text.matchAll(/(?:--input|--schema)\s+(?!s3:\/\/)(\S+)/g)].map((m) => m[1]!),
         ...[...text.matchAll(/sh\s+(scripts\/\S+)/g)].map((m) => m[1]!),
       ];
-      for (const ref of refs) assert.ok(existsSync(join(base, ref)), `${rel(file)} refers to ${ref}, which does not exist`);
+      for (const ref of refs)
+        assert.ok(existsSync(join(base, ref)), `${rel(file)} refers to ${ref}, which does not exist`);
     });
   }
 });
@@ -260,8 +281,12 @@ describe('sample data', () => {
 
   it('digdag-samples/create_list: the schema file covers every column', () => {
     const dir = join(ROOT, 'digdag-samples', 'create_list');
-    const types = parseSchema(JSON.parse(readFileSync(join(dir, 'create_list.schema.json'), 'utf8')), 'create_list.schema.json');
-    for (const column of csvHeader(join(dir, 'create_list.csv'))) assert.ok(types.has(column.toUpperCase()), `no type for ${column}`);
+    const types = parseSchema(
+      JSON.parse(readFileSync(join(dir, 'create_list.schema.json'), 'utf8')),
+      'create_list.schema.json',
+    );
+    for (const column of csvHeader(join(dir, 'create_list.csv')))
+      assert.ok(types.has(column.toUpperCase()), `no type for ${column}`);
   });
 
   it('digdag-samples/simulator.yml starts the simulator with every field the existing-List samples load', async () => {
@@ -272,7 +297,9 @@ describe('sample data', () => {
         headers: { 'X-ApiKey': 'simulator-key:simulator-secret' },
       });
       assert.equal(response.status, 200);
-      const fields = new Set(((await response.json()) as { fields: Array<{ name: string }> }).fields.map((f) => f.name.toUpperCase()));
+      const fields = new Set(
+        ((await response.json()) as { fields: Array<{ name: string }> }).fields.map((f) => f.name.toUpperCase()),
+      );
       for (const sample of ['basic', 'multi_segment', 'replace']) {
         const settings = parseSettings(parseYamlFile(join(ROOT, 'digdag-samples', sample, `${sample}.settings.yml`)));
         assert.equal(settings.list_api_name, 'master_contacts');
@@ -299,15 +326,34 @@ describe('retries and run options in workflows/', () => {
     assert.ok(exporterTasks.length >= 5);
     for (const { file, found } of exporterTasks) {
       const name = `${rel(file)}: ${found.path.slice(0, -1).join('.')}`;
-      assert.match(String(found.task['sh>']), /^(exec )?sh scripts\/selligent_export\.sh /, `${name} must run the retry wrapper`);
-      assert.equal(found.task._retry, undefined, `${name}: _retry retries every exit code; the wrapper retries exit 5 only`);
+      assert.match(
+        String(found.task['sh>']),
+        /^(exec )?sh scripts\/selligent_export\.sh /,
+        `${name} must run the retry wrapper`,
+      );
+      assert.equal(
+        found.task._retry,
+        undefined,
+        `${name}: _retry retries every exit code; the wrapper retries exit 5 only`,
+      );
     }
-    for (const file of workflowDigs) assert.doesNotMatch(readFileSync(file, 'utf8').replace(/^\s*#.*$/gm, ''), /^\s*_retry:/m, `${rel(file)} uses _retry`);
+    for (const file of workflowDigs)
+      assert.doesNotMatch(
+        readFileSync(file, 'utf8').replace(/^\s*#.*$/gm, ''),
+        /^\s*_retry:/m,
+        `${rel(file)} uses _retry`,
+      );
   });
 
   it('selligent_export_local.dig hard-codes neither a user nor the host network', () => {
-    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_local.dig')) as { _export: { docker: Record<string, Json> } };
-    assert.equal(dig._export.docker.run_options, undefined, 'run_options belong to the machine that runs digdag: explained in a comment, not set');
+    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_local.dig')) as {
+      _export: { docker: Record<string, Json> };
+    };
+    assert.equal(
+      dig._export.docker.run_options,
+      undefined,
+      'run_options belong to the machine that runs digdag: explained in a comment, not set',
+    );
     const text = readFileSync(join(ROOT, 'workflows', 'selligent_export_local.dig'), 'utf8');
     assert.match(text, /#.*--user UID:GID/);
     assert.match(text, /#.*--network host/);
@@ -316,20 +362,30 @@ describe('retries and run options in workflows/', () => {
   it('every py> task names a function of a script in the project', () => {
     let found = 0;
     for (const file of workflowDigs) {
-      for (const [, module, fn] of readFileSync(file, 'utf8').replace(/^\s*#.*$/gm, '').matchAll(/py>:\s*([\w.]+)\.(\w+)/g)) {
+      for (const [, module, fn] of readFileSync(file, 'utf8')
+        .replace(/^\s*#.*$/gm, '')
+        .matchAll(/py>:\s*([\w.]+)\.(\w+)/g)) {
         found++;
         const script = join(dirname(file), `${module!.split('.').join('/')}.py`);
         assert.ok(existsSync(script), `${rel(file)}: py> ${module}.${fn}: no ${rel(script)}`);
-        assert.match(readFileSync(script, 'utf8'), new RegExp(`^def ${fn}\\(`, 'm'), `${rel(script)} has no function ${fn}`);
+        assert.match(
+          readFileSync(script, 'utf8'),
+          new RegExp(`^def ${fn}\\(`, 'm'),
+          `${rel(script)} has no function ${fn}`,
+        );
       }
     }
     assert.ok(found >= 2);
   });
 
-  it('only the export task runs in the exporter image in selligent_export_results.dig (py> and curl run on digdag\'s machine)', () => {
-    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_results.dig')) as Record<string, Record<string, Json>>;
+  it("only the export task runs in the exporter image in selligent_export_results.dig (py> and curl run on digdag's machine)", () => {
+    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_results.dig')) as Record<
+      string,
+      Record<string, Json>
+    >;
     assert.equal((dig._export as Record<string, Json>).docker, undefined);
     assert.ok(isMap(dig['+load_into_selligent']!.docker));
-    for (const [name, task] of Object.entries(dig)) if (name.startsWith('+') && name !== '+load_into_selligent') assert.equal(task.docker, undefined, name);
+    for (const [name, task] of Object.entries(dig))
+      if (name.startsWith('+') && name !== '+load_into_selligent') assert.equal(task.docker, undefined, name);
   });
 });
