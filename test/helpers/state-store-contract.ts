@@ -219,7 +219,7 @@ function describe_bad_state(options: ContractOptions): void {
     const { store, state } = await committed();
     const name = `${state.manifest.directory}/part-0002.jsonl.gz`;
     const bytes = Buffer.from((await store.get(name))!);
-    bytes[bytes.length - 5] ^= 0xff;
+    bytes[bytes.length - 5]! ^= 0xff;
     await options.overwrite(store, name, bytes);
     await assert.rejects(readPartition(store, state, 2), unusable('STATE_CHECKSUM_MISMATCH', /part-0002\.jsonl\.gz/));
     await assert.rejects(

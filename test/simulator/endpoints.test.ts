@@ -204,7 +204,7 @@ describe('simulator endpoints (contract section 3)', () => {
       );
       assert.equal(load.status, 200);
       assert.equal(load.json.number_of_inserted_records, 1);
-      assert.equal(c.sim.listRecords('my_org', 'contacts')[0].EMAIL, 'a@x');
+      assert.equal(c.sim.listRecords('my_org', 'contacts')[0]!.EMAIL, 'a@x');
       // Api names and field names match case-insensitively too.
       assert.equal((await c.call('GET', '/lists/CONTACTS/segments/VIP')).status, 200);
     }));

@@ -158,7 +158,7 @@ describe('list load (contract section 4)', () => {
       r.json.invalid_records.forEach(
         (inv: { record_index: number; field_name: string; validation_code: string; message: string }, i: number) => {
           assert.equal(inv.record_index, i);
-          assert.equal(inv.field_name, names[badByColumn[i][0]]);
+          assert.equal(inv.field_name, names[badByColumn[i]![0]!]);
           assert.equal(inv.validation_code, 'InvalidType', JSON.stringify(inv));
           assert.ok(inv.message.length > 0);
         },
@@ -296,7 +296,7 @@ describe('list load (contract section 4)', () => {
         not_found: 0,
         deleted: 0,
       });
-      assert.equal(c.sim.listRecords('my_org', 'contacts')[0].EMAIL, 'a');
+      assert.equal(c.sim.listRecords('my_org', 'contacts')[0]!.EMAIL, 'a');
       const upd = await c.load('contacts', `${KEY}&${FIELDS3}&data_import_option=OnlyUpdate`, [
         ['C2', 'B', 22],
         ['C4', 'd', 4],

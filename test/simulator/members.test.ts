@@ -121,21 +121,21 @@ describe('Segment watermarks', () => {
         ['C3', 'c', 3],
       ]);
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1'], ['C2']]);
-      assert.deepEqual((await watermarks(c, true)).contacts.vip, { min: 2, current: 2 });
+      assert.deepEqual((await watermarks(c, true)).contacts!.vip, { min: 2, current: 2 });
       // Growing never lowers the mark; removing one member does, and so does a clear followed by a reload.
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C3']]);
-      assert.deepEqual((await watermarks(c)).contacts.vip, { min: 2, current: 3 });
+      assert.deepEqual((await watermarks(c)).contacts!.vip, { min: 2, current: 3 });
       await remove(c, 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C3']]);
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C3']]);
-      assert.deepEqual(c.sim.watermarks().contacts.vip, { min: 2, current: 3 });
+      assert.deepEqual(c.sim.watermarks().contacts!.vip, { min: 2, current: 3 });
       c.sim.resetWatermarks();
       await remove(c, 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C3'], ['C2']]);
-      assert.deepEqual(c.sim.watermarks().contacts.vip, { min: 1, current: 1 });
+      assert.deepEqual(c.sim.watermarks().contacts!.vip, { min: 1, current: 1 });
       await c.call('DELETE', '/lists/contacts/segments/vip/data/clear');
       await c.loadSegment('contacts', 'vip', KEY, [['CUSTOMER_IDENTIFIER'], ['C1'], ['C2'], ['C3']]);
       const w = await watermarks(c);
-      assert.deepEqual(w.contacts.vip, { min: 0, current: 3 }, 'the Segment was emptied in between');
-      assert.deepEqual(w.contacts.dyn, { min: 0, current: 0 });
-      assert.deepEqual((await watermarks(c, true)).contacts.vip, { min: 3, current: 3 });
+      assert.deepEqual(w.contacts!.vip, { min: 0, current: 3 }, 'the Segment was emptied in between');
+      assert.deepEqual(w.contacts!.dyn, { min: 0, current: 0 });
+      assert.deepEqual((await watermarks(c, true)).contacts!.vip, { min: 3, current: 3 });
     }));
 });

@@ -51,8 +51,8 @@ test('5,000-row list load latency (logged)', async (t) => {
       .map((e) => e.durationMs)
       .sort((a, b) => a - b);
     t.diagnostic(
-      `5,000-row load round trip: min ${times[0].toFixed(1)} ms, median ${times[times.length >> 1].toFixed(1)} ms; ` +
-        `server median ${server[server.length >> 1].toFixed(1)} ms (request log)`,
+      `5,000-row load round trip: min ${times[0]!.toFixed(1)} ms, median ${times[times.length >> 1]!.toFixed(1)} ms; ` +
+        `server median ${server[server.length >> 1]!.toFixed(1)} ms (request log)`,
     );
   } finally {
     await sim.close();

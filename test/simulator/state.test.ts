@@ -105,7 +105,7 @@ describe('seed, reset and inspection', () => {
     try {
       const c = client(sim);
       await c.load('contacts', `${KEY}&${FIELDS3}`, [['N1', 'n', 5]]);
-      const [e] = sim.requestLog();
+      const e = sim.requestLog()[0]!;
       assert.equal(e.method, 'POST');
       assert.equal(e.path, '/Portal/Api/organizations/my_org/lists/contacts/data/load');
       assert.deepEqual(e.query, { keyFields: 'CUSTOMER_IDENTIFIER', fields: 'CUSTOMER_IDENTIFIER,EMAIL,AGE' });

@@ -386,12 +386,12 @@ describe('variant switches: key index, quota window, value typing', () => {
         seen.slice(0, 3).map((r) => r.headers.get('x-ratelimit-remaining')),
         ['2', '1', '0'],
       );
-      const reset = Number(seen[3].headers.get('x-ratelimit-reset'));
+      const reset = Number(seen[3]!.headers.get('x-ratelimit-reset'));
       assert.ok(reset >= 1 && reset <= 60, String(reset));
-      assert.equal(seen[3].headers.get('x-ratelimit-remaining'), '0');
-      assert.equal(seen[3].text, 'API calls quota exceeded! The maximum allowed is 3 per minute');
+      assert.equal(seen[3]!.headers.get('x-ratelimit-remaining'), '0');
+      assert.equal(seen[3]!.text, 'API calls quota exceeded! The maximum allowed is 3 per minute');
       // The reset of a fixed window counts down instead of naming the time to the next token.
-      assert.ok(Number(seen[0].headers.get('x-ratelimit-reset')) >= reset);
+      assert.ok(Number(seen[0]!.headers.get('x-ratelimit-reset')) >= reset);
     }));
 
   test('V11 stringValues: strings for numeric and boolean fields are refused by default, accepted as typed values when switched', () =>
