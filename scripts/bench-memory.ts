@@ -79,7 +79,7 @@ function manyRejected(rows: number, env: Record<string, string> = {}, typed = fa
           business_key: ['CUSTOMER_IDENTIFIER'],
         },
       ],
-    } as SeedState,
+    },
     rows: async (write) => {
       await write(HEADER);
       for (let i = 0; i < rows; i++) await write(`seg_${i % 20},C${i},c${i}@example.com,Name${i}`);

@@ -81,7 +81,7 @@ function scrubbingSink(target: NodeJS.WritableStream, json: boolean): Writable &
       }
     },
   });
-  return sink as Writable & DestinationStream;
+  return sink;
 }
 
 /** Descriptors whose reader went away: output to them is dropped from then on. */

@@ -47,7 +47,7 @@ export function registerSecret(value: string | undefined): void {
  */
 export function registerSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): void {
   const tooShort = SECRET_ENV_VARS.filter(
-    (name) => env[name] !== undefined && env[name] !== '' && env[name]!.length < MIN_SECRET_LENGTH,
+    (name) => env[name] !== undefined && env[name] !== '' && env[name].length < MIN_SECRET_LENGTH,
   );
   for (const name of SECRET_ENV_VARS) registerSecret(env[name]);
   const key = env.SELLIGENT_API_KEY;

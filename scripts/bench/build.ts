@@ -19,7 +19,7 @@ export interface BuildUnderTest {
  */
 export async function snapshotDist(): Promise<BuildUnderTest> {
   const dist = join(ROOT, 'dist');
-  const files = ((await readdir(dist, { recursive: true })) as string[]).filter((f) => f.endsWith('.js')).sort();
+  const files = (await readdir(dist, { recursive: true })).filter((f) => f.endsWith('.js')).sort();
   const hash = createHash('sha256');
   for (const f of files) {
     hash.update(f + '\0');

@@ -139,7 +139,7 @@ export async function runCase(
       otherCores: round(Math.max(0, machineBusy - exporterCpu - simulatorCpu - benchCpu) / r.wallSeconds, 3),
       otherCoresBeforeRun: round(quietBefore, 3),
       loadavgBefore: round(loadBefore, 2),
-      loadavgAfter: round(loadavg()[0]!, 2),
+      loadavgAfter: round(loadavg()[0], 2),
     };
     result.files = {
       report: reportPath,

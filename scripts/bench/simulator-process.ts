@@ -69,11 +69,11 @@ export async function startSimulatorProcess(o: SimulatorStartOptions): Promise<S
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
     if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const seen: string[] = [];
   const ready = new Promise<{ baseUrl: string; apiKey: string; apiSecret: string }>((resolve, reject) => {
     let baseUrl: string | undefined;

@@ -103,7 +103,7 @@ export class BatchBuilder {
 
 /** Row `index` of the batch as JSON array text, as it was sent. */
 export function rowJson(batch: Batch, index: number): string {
-  return batch.body.toString('utf8', batch.starts[index]!, rowEnd(batch, index));
+  return batch.body.toString('utf8', batch.starts[index], rowEnd(batch, index));
 }
 
 function rowEnd(batch: Batch, index: number): number {

@@ -99,7 +99,7 @@ export function planColumns(
     segmentColumn: header[segmentIndex]!,
     width: header.length,
     typesFrom,
-    inferred: typesFrom === 'schema-file' ? undefined : fields.map(() => 'unknown' as InferredType),
+    inferred: typesFrom === 'schema-file' ? undefined : fields.map(() => 'unknown'),
     longest: fields.map(() => 0),
   };
 }

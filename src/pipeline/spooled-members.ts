@@ -47,7 +47,7 @@ export async function spoolNewMembers(
           });
           if (group.length >= GROUP) {
             groups[target] = [];
-            await targets[target]!.addIncoming(group);
+            await targets[target].addIncoming(group);
           }
         }
       }

@@ -42,7 +42,7 @@ export type AnswerVerdict =
  * every other code is a refusal of the whole request, whatever the status.
  */
 export function classifyAnswer(status: number, body: string, load: boolean): AnswerVerdict {
-  const envelope = parseEnvelope(body) as LoadResult | undefined;
+  const envelope = parseEnvelope(body);
   const code =
     typeof envelope?.result_code === 'string' && RESULT_CODES.has(envelope.result_code)
       ? envelope.result_code
@@ -63,7 +63,7 @@ function parseEnvelope(body: string): Envelope | undefined {
   } catch {
     return undefined;
   }
-  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Envelope) : undefined;
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : undefined;
 }
 
 function hasRowDetail(result: LoadResult): boolean {

@@ -322,7 +322,7 @@ export function loadValidationFailed(message: string, descriptions: string[] = [
 /** Makes a 404 (or other envelope) load-shaped. */
 export function asLoadReply(reply: Reply): Reply {
   if (reply.json && typeof reply.json === 'object' && !Array.isArray(reply.json))
-    Object.assign(reply.json as object, zeroCounters());
+    Object.assign(reply.json, zeroCounters());
   return reply;
 }
 

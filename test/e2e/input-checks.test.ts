@@ -80,7 +80,7 @@ describe('input checks', { concurrency: 2 }, () => {
           [5, 'blank_row'],
         ],
       );
-      assert.deepEqual(result.report!.validation!.by_reason, { blank_row: 3 });
+      assert.deepEqual(result.report!.validation.by_reason, { blank_row: 3 });
       assert.deepEqual(
         records(sim)
           .map((r) => r.CUSTOMER_IDENTIFIER)

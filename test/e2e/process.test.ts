@@ -314,7 +314,7 @@ describe('the process', () => {
       const parentEnd = await run.exited;
       assert.equal(parentEnd.signal, 'SIGKILL');
       const atKill = routes(sim, 'loadList').length;
-      await until(() => !alive(exporter!), 'the child to stop');
+      await until(() => !alive(exporter), 'the child to stop');
       const after = routes(sim, 'loadList').length;
       // At most the request that was on the wire when the parent died.
       assert.ok(after - atKill <= 1, `${after - atKill} List loads after the parent died`);
@@ -422,7 +422,7 @@ describe('the process', () => {
       // The whole process group, as an out-of-memory kill or `kill -9` of a container would.
       process.kill(-run.child.pid!, 'SIGKILL');
       await run.exited;
-      await until(() => !alive(exporter!), 'the killed exporter to end');
+      await until(() => !alive(exporter), 'the killed exporter to end');
       const left = readdirSync(spool).filter(
         (name) => !['selligent-export-LIVE01', 'selligent-export-NOOWNR'].includes(name),
       );

@@ -177,7 +177,7 @@ describe('Segment members: removal', { concurrency: 2 }, () => {
     withClient({ seed: seed(5) }, async (client, sim, http) => {
       sim.faults.add({
         route: 'deleteSegmentData',
-        status: 429 as FaultStatus,
+        status: 429,
         times: 2,
         headers: { 'Content-Type': 'application/json', 'X-RateLimit-Remaining': '2400' },
         body: JSON.stringify({ result_code: 'Failed', message: 'Another bulk operation is running on this list' }),
@@ -212,7 +212,7 @@ describe('Segment members: removal', { concurrency: 2 }, () => {
 
   test('ServiceUnavailable in a 200 is retried like a 503', () =>
     withClient({ seed: seed(5), variants: { loadTransientInBody: true } }, async (client, sim) => {
-      sim.faults.add({ route: 'deleteSegmentData', status: 503 as FaultStatus, times: 1 });
+      sim.faults.add({ route: 'deleteSegmentData', status: 503, times: 1 });
       const answer = await client.removeSegmentMembers(ORG, LIST, 'seg_a', REMOVE, keyRows([id(3)]), 1);
       assert.equal(answer.result.number_of_deleted_records, 1);
       assert.equal(sim.requestLog().filter((entry) => entry.route === 'deleteSegmentData').length, 2);

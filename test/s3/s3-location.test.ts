@@ -99,8 +99,8 @@ async function rejectsWith(
     },
   );
   assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)} ${(caught as Error)?.stack ?? ''}`);
-  assert.equal((caught as ExporterError).code, code);
-  return caught as ExporterError;
+  assert.equal(caught.code, code);
+  return caught;
 }
 
 /**

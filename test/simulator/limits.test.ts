@@ -52,7 +52,7 @@ describe('body size limit', () => {
         headers: { 'X-ApiKey': AUTH, 'Content-Type': 'application/json' },
         body: chunked,
         duplex: 'half',
-      } as RequestInit);
+      });
       assert.equal(r2.status, 413);
       await r2.text();
       assert.equal(c.sim.listRecords('my_org', 'contacts').length, 0);
@@ -160,7 +160,7 @@ describe('one bulk operation per list at a time', () => {
         headers: { 'X-ApiKey': AUTH, 'Content-Type': 'application/json' },
         body: held.body,
         duplex: 'half',
-      } as RequestInit);
+      });
       // Let the server receive the first request and its first chunk.
       await sleep(50);
       const t = performance.now();
@@ -192,7 +192,7 @@ describe('one bulk operation per list at a time', () => {
         body: held.body,
         duplex: 'half',
         signal: ac.signal,
-      } as RequestInit);
+      });
       await sleep(50);
       assert.equal((await c.load('contacts', `${KEY}&${FIELDS3}`, [['C3', 'c', 3]])).status, 429);
       ac.abort();

@@ -158,7 +158,7 @@ describe('list load (contract section 4)', () => {
       r.json.invalid_records.forEach(
         (inv: { record_index: number; field_name: string; validation_code: string; message: string }, i: number) => {
           assert.equal(inv.record_index, i);
-          assert.equal(inv.field_name, names[badByColumn[i]![0]!]);
+          assert.equal(inv.field_name, names[badByColumn[i]![0]]);
           assert.equal(inv.validation_code, 'InvalidType', JSON.stringify(inv));
           assert.ok(inv.message.length > 0);
         },
@@ -370,7 +370,7 @@ describe('list load (contract section 4)', () => {
         headers: { 'X-ApiKey': 'simulator-key:simulator-secret', 'Content-Type': 'application/json' },
         body,
         duplex: 'half',
-      } as RequestInit);
+      });
       const j = (await r.json()) as { number_of_inserted_records: number };
       assert.equal(r.status, 200);
       assert.equal(j.number_of_inserted_records, 300);

@@ -466,8 +466,8 @@ describe('variant switches in the simulator configuration file', () => {
     const err = process.stderr.write;
     const out = process.stdout.write;
     let text = '';
-    process.stderr.write = ((s: string) => ((text += s), true)) as typeof process.stderr.write;
-    process.stdout.write = ((s: string) => ((text += s), true)) as typeof process.stdout.write;
+    process.stderr.write = (s: string) => ((text += s), true);
+    process.stdout.write = (s: string) => ((text += s), true);
     try {
       await writeFile(join(dir, 'bad.yml'), 'variants:\n  notFoundStatus: 401\n');
       assert.equal(await simulateCommand(['--config', join(dir, 'bad.yml'), '--port', '0']), 2);

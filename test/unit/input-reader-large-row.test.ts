@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { InputError } from '../../src/errors.js';
+import { type InputError } from '../../src/errors.js';
 import { InputReader } from '../../src/source/input-reader.js';
 import type { RawRow } from '../../src/source/raw-rows.js';
 import type { InputLocation } from '../../src/source/types.js';

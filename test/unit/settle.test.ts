@@ -107,7 +107,7 @@ describe('settle: a run that finished', () => {
     });
     assert.deepEqual(outcome.log, {
       fields: { code: 'REJECTIONS_OVER_TOLERANCE', rejected: 3 },
-      message: outcome.error!.message,
+      message: outcome.error.message,
     });
   });
 
