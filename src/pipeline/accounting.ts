@@ -9,15 +9,18 @@ export interface AccountingCounts {
   rejected: number;
   notApplied: Record<string, number>;
   loaded: number;
+  /** changes mode: rows not sent because the state records them as they are; undefined in full mode. */
+  unchanged?: number;
 }
 
 /**
- * The accounting promise: every input row is skipped, merged away as a duplicate, rejected, not applied
- * or loaded, exactly once. `balanced` is checked by the caller; a false value is a bug.
+ * The accounting promise: every input row is skipped, merged away as a duplicate, rejected, not applied,
+ * loaded or (changes mode) unchanged, exactly once. `balanced` is checked by the caller; a false value is a bug.
  */
 export function accountingReport(counts: AccountingCounts): AccountingReport {
   const notApplied = Object.values(counts.notApplied).reduce((sum, n) => sum + n, 0);
-  const total = counts.skipped + counts.mergedDuplicates + counts.rejected + notApplied + counts.loaded;
+  const total =
+    counts.skipped + counts.mergedDuplicates + counts.rejected + notApplied + counts.loaded + (counts.unchanged ?? 0);
   return {
     input_rows: counts.inputRows,
     skipped: counts.skipped,
@@ -26,6 +29,7 @@ export function accountingReport(counts: AccountingCounts): AccountingReport {
     not_applied: notApplied,
     not_applied_by_reason: Object.fromEntries(Object.entries(counts.notApplied).filter(([, n]) => n > 0)),
     loaded: counts.loaded,
+    ...(counts.unchanged === undefined ? {} : { unchanged: counts.unchanged }),
     balanced: total === counts.inputRows,
   };
 }
@@ -40,7 +44,11 @@ export function accountRun(rows: ReadRows, counts: Omit<ListCounts, 'rejectedRow
   const valid = rows.inputRows - rows.skipped;
   const notApplied = { ...tally.notApplied };
   const processed =
-    counts.clientRejected + tally.rejected + tally.loaded + Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
+    counts.clientRejected +
+    tally.rejected +
+    tally.loaded +
+    (counts.unchanged ?? 0) +
+    Object.values(tally.notApplied).reduce((a, b) => a + b, 0);
   if (!counts.complete) add(notApplied, 'not_sent', valid - counts.merged - processed);
   const accounting = accountingReport({
     inputRows: rows.inputRows,
@@ -49,6 +57,7 @@ export function accountRun(rows: ReadRows, counts: Omit<ListCounts, 'rejectedRow
     rejected: counts.clientRejected + tally.rejected,
     notApplied,
     loaded: tally.loaded,
+    unchanged: counts.unchanged,
   });
   if (counts.complete && rows.spooledRows !== valid) accounting.balanced = false;
   return accounting;

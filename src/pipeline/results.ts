@@ -14,6 +14,7 @@ import type {
   ValidationReport,
 } from '../report/types.js';
 import type { ClientStats } from '../selligent/stats.js';
+import type { ChangesReport } from '../state/report.js';
 import type { LoadTally } from './send-batches.js';
 import { RowNumberSet } from './rejected.js';
 import { emptyTally } from './send-batches.js';
@@ -52,6 +53,10 @@ export interface PipelineResults {
   splitBatches: number;
   /** The dry run. */
   plan: DryRunPlan | null;
+  /** sync_mode changes: the comparison with the state and its commit. */
+  changes: ChangesReport | null;
+  /** sync_mode changes: puts the state written by this run in force; run.ts calls it once the status is known. */
+  commitState: ((commit: boolean) => Promise<void>) | null;
   /** The end of the pipeline, from the figures above. */
   accounting: AccountingReport | null;
   /** The Selligent client's own statistics, once it exists. */
@@ -74,6 +79,8 @@ export interface ListCounts {
   clientRejected: number;
   /** Input row numbers of List rows that were rejected: their keys are not loaded into Segments. */
   rejectedRows: RowNumberSet;
+  /** changes mode: winners not sent because the state records them as they are; undefined in full mode. */
+  unchanged?: number;
   /** Every deduplicated row was sent (or planned, in a dry run). */
   complete: boolean;
 }
@@ -111,6 +118,8 @@ export function emptyPipelineResults(): PipelineResults {
     failedWithoutDetail: [],
     splitBatches: 0,
     plan: null,
+    changes: null,
+    commitState: null,
     accounting: null,
     http: null,
   };

@@ -58,6 +58,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
     segment_batch_rows: pipeline.segmentBatchRows,
     durations_seconds: { ...pipeline.durations, total: inputs.totalSeconds },
     plan: pipeline.plan,
+    changes: pipeline.changes,
     warnings: [...settings.warnings, ...pipeline.warnings],
     error: outcome.error,
   };

@@ -10,6 +10,7 @@ export function renderReport(report: RunReport, rowsFile?: RowsFileCounts): stri
   const sections = [
     overview(report),
     accounting(report),
+    changes(report),
     list(report),
     segments(report),
     reasons(report, rowsFile),
@@ -81,10 +82,37 @@ function accounting(report: RunReport): string[] {
     ['rejected by Selligent', String(a.rejected)],
     [report.dry_run ? 'not applied (dry run)' : 'not applied', String(a.not_applied)],
   ];
+  if (a.unchanged !== undefined) rows.push(['unchanged (not sent)', String(a.unchanged)]);
   return [
     `Rows (each input row is counted once)${a.balanced ? '' : ': THE COUNTS DO NOT ADD UP, please report it'}`,
     ...keyValues(rows, 2),
   ];
+}
+
+function changes(report: RunReport): string[] {
+  const c = report.changes;
+  if (!c) return [];
+  const rows: Array<[string, string]> = [
+    ['mode', c.reset_reason ? `${c.mode}: ${c.reset_reason}` : c.mode],
+    ['state', c.state],
+    [
+      'generation',
+      `read ${c.generation_read ?? 'none'}, written ${c.generation_written ?? (c.commit_error ? 'none (not committed)' : 'none')}`,
+    ],
+    ['rows in state', String(c.rows_in_state)],
+    ['new / changed / unchanged', `${c.new} / ${c.changed} / ${c.unchanged}`],
+    ['left the input', String(c.left_input)],
+  ];
+  for (const [segment, counts] of Object.entries(c.segments))
+    rows.push([`Segment ${segment}`, `${counts.added} to add, ${counts.removed} to remove`]);
+  if (c.removal_requests > 0) rows.push(['removal requests', String(c.removal_requests)]);
+  rows.push([
+    'state bytes',
+    `read ${c.state_bytes_read}${c.state_bytes_written === null ? '' : `, written ${c.state_bytes_written}`}`,
+  ]);
+  if (c.commit_guarantee) rows.push(['commit', c.commit_guarantee]);
+  if (c.commit_error) rows.push(['not committed', c.commit_error]);
+  return ['Changes since the last run (sync_mode changes)', ...keyValues(rows, 2)];
 }
 
 function list(report: RunReport): string[] {

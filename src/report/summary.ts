@@ -18,6 +18,7 @@ export function summaryLine(report: RunReport, reportPath: string): string {
         `${a.loaded} loaded into List ${report.list.api_name} (${report.list.inserted} inserted, ${report.list.updated} updated)`,
       );
     }
+    if (a.unchanged !== undefined) parts.push(`${a.unchanged} unchanged`);
     parts.push(`${a.skipped} skipped`, `${a.merged_duplicates} duplicates merged`, `${a.rejected} rejected`);
     if (a.not_applied > 0) parts.push(`${a.not_applied} not applied`);
     const withoutDetail = a.not_applied_by_reason.failed_without_detail ?? 0;

@@ -1,3 +1,4 @@
+import type { ChangesReport } from '../state/report.js';
 import type { Settings } from '../config/settings.js';
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed';
@@ -120,6 +121,8 @@ export interface AccountingReport {
   not_applied: number;
   not_applied_by_reason: Record<string, number>;
   loaded: number;
+  /** sync_mode changes only: rows not sent because the state records them as they are. */
+  unchanged?: number;
   balanced: boolean;
 }
 
@@ -182,6 +185,8 @@ export interface RunReport {
   segment_batch_rows: SegmentBatchRowsReport | null;
   durations_seconds: StageDurations;
   plan: DryRunPlan | null;
+  /** sync_mode changes: the comparison with the state; null in full mode. */
+  changes: ChangesReport | null;
   warnings: RunWarning[];
   error: ErrorReport | null;
 }

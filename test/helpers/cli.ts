@@ -94,6 +94,6 @@ export function tempDir(): string {
 export function assertBalanced(report: RunReport | undefined): void {
   if (!report?.accounting) throw new Error('report has no accounting');
   const a = report.accounting;
-  const sum = a.skipped + a.merged_duplicates + a.rejected + a.not_applied + a.loaded;
+  const sum = a.skipped + a.merged_duplicates + a.rejected + a.not_applied + a.loaded + (a.unchanged ?? 0);
   if (sum !== a.input_rows || !a.balanced) throw new Error(`accounting does not balance: ${JSON.stringify(a)}`);
 }

@@ -53,6 +53,7 @@ describe('buildReport', () => {
       'segment_batch_rows',
       'durations_seconds',
       'plan',
+      'changes',
       'warnings',
       'error',
     ]);
