@@ -126,6 +126,10 @@ export async function runCommand(options: RunCommandOptions): Promise<RunOutcome
     rejectedFile: results.rejectedRows.file,
   });
   if (outcome.log) logger.error(outcome.log.fields, outcome.log.message);
+  if (results.commitState) {
+    // The changes-only state is put in force only by a run whose writes are done and accepted.
+    await results.commitState(outcome.status === 'succeeded' || outcome.status === 'partial');
+  }
   let report = buildReport({
     dryRun: options.dryRun,
     startedAt,

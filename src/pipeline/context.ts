@@ -2,6 +2,7 @@ import type { Credentials } from '../config/credentials.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import type { SelligentClient } from '../selligent/client.js';
+import type { ChangeSync } from '../state/sync-run.js';
 import type { Progress } from './progress.js';
 import type { RejectedRowsFile } from './rejected.js';
 import type { PipelineResults } from './results.js';
@@ -32,4 +33,6 @@ export interface RunContext {
   client: SelligentClient;
   /** A scratch directory for spool files, removed at the end of the run. */
   workDir: string;
+  /** sync_mode changes: the state compared with and what the loads applied. */
+  sync?: ChangeSync;
 }

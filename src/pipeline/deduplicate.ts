@@ -50,6 +50,8 @@ export interface DedupedPartition {
   data: Buffer;
   winners: Winner[];
   merged: number;
+  /** The top-level spool partition it came from (the parts of a partition split again share it). */
+  partition: number;
 }
 
 /** A winner's field values as strings. */
@@ -65,7 +67,8 @@ export async function* deduplicatePartitions(
   spooled: SpooledPartitions,
   strategy: DeduplicationStrategy,
 ): AsyncGenerator<DedupedPartition> {
-  for (const group of spooled.groups) yield* deduplicateGroup(spooled, group, strategy, 1);
+  for (const [partition, group] of spooled.groups.entries())
+    for await (const part of deduplicateGroup(spooled, group, strategy, 1)) yield { ...part, partition };
 }
 
 async function* deduplicateGroup(
@@ -73,7 +76,7 @@ async function* deduplicateGroup(
   files: string[],
   strategy: DeduplicationStrategy,
   depth: number,
-): AsyncGenerator<DedupedPartition> {
+): AsyncGenerator<Omit<DedupedPartition, 'partition'>> {
   const [first] = files;
   if (first === undefined) return;
   const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));

@@ -33,7 +33,7 @@ export async function planDryRun(
       api_name: segment.apiName,
       rows,
       create: !segment.exists,
-      clear: settings.segment_data_import_option === 'replace' && segment.exists,
+      clear: settings.segment_data_import_option === 'replace' && segment.exists && !ctx.sync?.comparing,
       requests: Math.ceil(rows / settings.segment_batch_rows),
     };
   });

@@ -16,6 +16,8 @@ import { createMissingSegments, emptySegmentReport, type SegmentLoad } from './s
 import { createSpoolDir } from './spool-dir.js';
 import { SegmentSpool } from './segment-spool.js';
 import { runStage } from './stage-runner.js';
+import { openChangeSync } from '../state/sync-run.js';
+import { planRemovals, removeLeftMembers } from './segment-removals.js';
 
 export type { PipelineOptions };
 
@@ -76,6 +78,9 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       },
       'input read and validated; preflight passed',
     );
+    // Before any write: a bad state stops the run here with nothing written.
+    const sync = (ctx.sync = await stage('preflight', () => openChangeSync(ctx, read.plan)));
+    results.changes = sync?.report ?? null;
     const segmentSpool = new SegmentSpool(workDir);
     const list = (results.list = emptyListReport(settings.list_api_name, checked.listExists));
     if (options.dryRun) {
@@ -85,6 +90,10 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
         ...emptySegmentReport(segment, segmentSpool.rows(i)),
         status: 'planned' as const,
       }));
+      if (sync) {
+        sync.report.removal_requests = await planRemovals(ctx);
+        plan.requests += sync.report.removal_requests;
+      }
       results.plan = plan;
       logger.info({ plan: { ...plan, segments: plan.segments.length } }, 'dry run: nothing was written');
       return;
@@ -108,9 +117,27 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
         (sizes) => (results.segmentBatchRows = sizes),
       ),
     );
+    if (sync) {
+      await stage('segment-load', () => removeLeftMembers(ctx, read.plan));
+      // Stored now, in force only once the run's status is known (run.ts): a failed run keeps the old state.
+      const notApplied = sync.applied.listNotApplied;
+      await sync.writeState(
+        sync.journalFile,
+        (row) => !counts.rejectedRows.has(row) && !notApplied.has(row),
+        read.spooled.groups.length,
+      );
+      results.commitState = async (commit) => {
+        try {
+          if (commit) await sync.commit(results.warnings);
+        } finally {
+          await sync.close();
+        }
+      };
+    }
   } finally {
     progress.stop();
     client.close();
+    if (!results.commitState) await ctx.sync?.close();
     if (results.rows) {
       results.accounting = accountRun(results.rows, counts);
       results.deduplication.unique_keys = counts.winners;

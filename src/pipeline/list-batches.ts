@@ -9,6 +9,9 @@ import {
   type SpooledPartitions,
 } from './deduplicate.js';
 import { SegmentSpool, type SegmentSpoolFiles } from './segment-spool.js';
+import { WorkerComparer, type CompareJob } from '../state/compare-in-worker.js';
+import { rowHash } from '../state/format.js';
+import type { ChangeTotals } from '../state/diff.js';
 
 /**
  * Turning the spooled rows into List request bodies: deduplicate each partition, convert every winner
@@ -30,6 +33,8 @@ export interface ListBatchJob {
   segmentDirectory: string;
   batchRows: number;
   batchBytes: number;
+  /** sync_mode changes: compare with the state, send only new and changed rows and missing memberships. */
+  compare?: CompareJob & { segmentApiNames: string[] };
 }
 
 /** What happened since the previous update: a full batch (if any), and the counts on the way to it. */
@@ -41,6 +46,10 @@ export interface ListBatchUpdate {
   merged: number;
   /** Rows whose values do not convert to their List field's type: reported, not sent. */
   rejected: RejectedRow[];
+  /** Winners not sent because the state records them as they are (changes mode). */
+  unchanged?: number;
+  /** The comparison's totals, in the last update only (changes mode). */
+  changes?: ChangeTotals;
 }
 
 /** The Segment member runs and each Segment's member count: the generator's return value. */
@@ -58,23 +67,48 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   const segmentSpool = new SegmentSpool(job.segmentDirectory);
   const builder = new BatchBuilder(job.batchRows, job.batchBytes);
   const encoder = new RowEncoder(plan);
+  const comparer = job.compare ? new WorkerComparer(job.compare) : undefined;
   let update: ListBatchUpdate = { winners: 0, merged: 0, rejected: [] };
   for await (const partition of deduplicatePartitions(job.spooled, job.strategy)) {
     update.merged += partition.merged;
+    await comparer?.enter(partition.partition);
     for (const winner of partition.winners) {
       update.winners++;
       const failure = encoder.encode(partition.data, winner.start, winner.end);
       const keyJson = encoder.keyJson();
       // Two spellings of one Segment on one key make it a member once.
       const seen = winner.segments.length > 1 && job.segmentAliases?.length ? new Set<number>() : undefined;
+      const indexes: number[] = [];
       for (const segment of winner.segments) {
         const index = segmentIndex.get(segment)!;
         if (seen) {
           if (seen.has(index)) continue;
           seen.add(index);
         }
+        indexes.push(index);
+      }
+      let toLoad: readonly number[] = indexes;
+      let unchanged = false;
+      if (comparer && job.compare) {
+        const names = job.compare.segmentApiNames;
+        const d = await comparer.compare(
+          winner.row,
+          spooledKeyOf(partition.data, winner.start),
+          failure ? '' : rowHash(encoder.row.subarray(0, encoder.rowLength)),
+          indexes.map((index) => names[index]!),
+          !failure,
+          keyJson,
+        );
+        toLoad = indexes.filter((index) => d.add.includes(names[index]!));
+        unchanged = d.row === 'unchanged' && !failure;
+      }
+      for (const index of toLoad) {
         const flushing = segmentSpool.add(index, winner.row, keyJson ?? '');
         if (flushing) await flushing;
+      }
+      if (unchanged) {
+        update.unchanged = (update.unchanged ?? 0) + 1;
+        continue;
       }
       if (failure) {
         const cells = winnerCells(partition, winner);
@@ -104,8 +138,21 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   await segmentSpool.flush();
   const last = builder.finish();
   if (last) update.batch = last;
-  if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0) yield update;
+  if (comparer) update.changes = await comparer.finish();
+  if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0 || update.changes)
+    yield update;
   return segmentSpool.files();
+}
+
+/**
+ * The canonical key of the winner whose values start at `start`: the spool line's first field (JSON
+ * text), which is the key the deduplication matched rows on.
+ */
+function spooledKeyOf(data: Buffer, start: number): string {
+  const rowTab = data.lastIndexOf(0x09, start - 2);
+  const keyTab = data.lastIndexOf(0x09, rowTab - 1);
+  const lineStart = data.lastIndexOf(0x0a, keyTab - 1) + 1;
+  return JSON.parse(data.toString('utf8', lineStart, keyTab)) as string;
 }
 
 const QUOTE = 0x22;

@@ -40,6 +40,10 @@ export async function* listBatches(
     segmentDirectory: segmentSpool.directory,
     batchRows: settings.batch_rows,
     batchBytes: settings.batch_bytes,
+    compare: ctx.sync && {
+      ...ctx.sync.compareJob(read.plan, read.spooled.groups.length, settings.segment_data_import_option === 'replace'),
+      segmentApiNames: segments.map((segment) => segment.apiName),
+    },
   };
   const updates = generatorInWorker<ListBatchUpdate, SegmentMemberCounts>(
     siblingModule(import.meta.url, 'list-worker'),
@@ -56,6 +60,8 @@ export async function* listBatches(
       const update = next.value;
       counts.winners += update.winners;
       counts.merged += update.merged;
+      if (ctx.sync) counts.unchanged = (counts.unchanged ?? 0) + (update.unchanged ?? 0);
+      if (update.changes) ctx.sync?.setTotals(update.changes);
       for (const entry of update.rejected) {
         counts.clientRejected++;
         counts.rejectedRows.add(entry.row);
@@ -109,6 +115,9 @@ export async function loadList(
           body,
           rows,
         ),
+      unapplied: (rows) => {
+        for (const row of rows) ctx.sync?.applied.listNotApplied.add(row);
+      },
       reject: async (rejection) => {
         counts.rejectedRows.add(rejection.row);
         await ctx.rejected.write(rejectedEntry(plan, 'list-load', rejection));

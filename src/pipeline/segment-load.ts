@@ -53,7 +53,8 @@ async function loadSegment(
   const org = settings.organization;
   const listName = settings.list_api_name;
   ctx.progress.enter(`segment-load ${segment.apiName}`, entry.rows);
-  if (settings.segment_data_import_option === 'replace' && segment.exists) {
+  // Comparing with a changes-only state, replace removes only what left (see segment-removals.ts).
+  if (settings.segment_data_import_option === 'replace' && segment.exists && !ctx.sync?.comparing) {
     // Cleared only now, after the List load and right before this Segment's own load, so a failure
     // elsewhere never leaves a Segment emptied.
     await client.clearSegment(org, listName, segment.apiName);
@@ -83,7 +84,11 @@ async function loadSegment(
           body,
           rows,
         ),
-      reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
+      reject: (rejection) => {
+        ctx.sync?.applied.segmentUnapplied(segment.apiName, [rejection.row]);
+        return ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true));
+      },
+      unapplied: (rows) => ctx.sync?.applied.segmentUnapplied(segment.apiName, rows),
       observe: (outcome) => batchSize.observe(outcome),
     },
     tally,
@@ -131,6 +136,7 @@ async function* segmentBatches(
   for await (const members of spool.memberGroups(index)) {
     for (const { row, keyJson } of members) {
       if (keyJson === '' || rejectedRows.has(row)) {
+        ctx.sync?.applied.segmentUnapplied(entry.api_name, [row]);
         entry.skipped_rejected_keys++;
         continue;
       }

@@ -80,6 +80,8 @@ export interface LoadTarget {
   reject(rejection: Rejection): Promise<void>;
   /** Told how long each answered request took, and of each refusal as too large (adaptive sizing). */
   observe?(outcome: RequestOutcome): void;
+  /** Told the rows of a batch the answer says were not all applied (the changes-only state keeps none of them). */
+  unapplied?(rows: readonly number[]): void;
 }
 
 export type BatchOutcome = 'continue' | 'stopped';
@@ -146,6 +148,7 @@ export async function sendBatch(
   tally.rejected += account.invalid.length;
   tally.loaded += account.loaded;
   for (const [reason, count] of Object.entries(account.notApplied)) add(tally.notApplied, reason, count);
+  if (Object.keys(account.notApplied).length > 0) target.unapplied?.(batch.rows);
   const withoutDetail = account.notApplied.failed_without_detail ?? 0;
   if (withoutDetail > 0) {
     let first = Infinity;

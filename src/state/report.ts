@@ -16,6 +16,8 @@ export interface ChangesReport {
   left_input: number;
   /** Per Segment: memberships added and removed (removals only under replace). */
   segments: Record<string, { added: number; removed: number }>;
+  /** Member removal requests made (or, in a dry run, that would be made). */
+  removal_requests: number;
   /** Compressed bytes of the state read and of the state written. */
   state_bytes_read: number;
   state_bytes_written: number | null;
@@ -51,6 +53,7 @@ export function changesReport(args: {
     unchanged: args.totals.unchanged,
     left_input: args.totals.left,
     segments,
+    removal_requests: 0,
     state_bytes_read: args.bytesRead,
     state_bytes_written: null,
     reset_reason: args.resetReason,

@@ -1,0 +1,237 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ColumnPlan } from '../pipeline/columns.js';
+import type { RunWarning } from '../report/types.js';
+import type { RunContext } from '../pipeline/context.js';
+import { RowNumberSet } from '../pipeline/rejected.js';
+import { FIELD_TYPE_FOR } from '../schema/types.js';
+import { commitState } from './commit.js';
+import type { CompareJob } from './compare-in-worker.js';
+import { resolveStateConfig } from './config.js';
+import type { ChangeTotals } from './diff.js';
+import { StateConflictError } from './errors.js';
+import type { StateIdentity } from './format.js';
+import { identityResetReason, stateIdentity } from './identity.js';
+import { StateJournal } from './journal.js';
+import { openStateStore } from './open.js';
+import { readResyncBase, readState, stageState, type LoadedState } from './reader.js';
+import { changesReport, type ChangesReport } from './report.js';
+import type { StateStore } from './store.js';
+import { StateWriter } from './writer.js';
+
+/**
+ * What Selligent did not apply, told by the loads as they go: those rows and memberships are not
+ * recorded, so the next run sends them again. A removal that failed stays recorded and is retried.
+ */
+export class AppliedRecorder {
+  readonly listNotApplied = new RowNumberSet();
+  private readonly segmentNotApplied = new Map<string, RowNumberSet>();
+  private readonly removalFailed = new Set<string>();
+
+  segmentUnapplied(segment: string, rows: Iterable<number>): void {
+    let set = this.segmentNotApplied.get(segment);
+    if (!set) this.segmentNotApplied.set(segment, (set = new RowNumberSet()));
+    for (const row of rows) set.add(row);
+  }
+
+  /** A Segment's removals not all applied: every one stays recorded (removing again is harmless). */
+  removalsUnapplied(segment: string): void {
+    this.removalFailed.add(segment);
+  }
+
+  membershipApplied(segment: string, row: number): boolean {
+    return !this.segmentNotApplied.get(segment)?.has(row);
+  }
+
+  removalApplied(segment: string): boolean {
+    return !this.removalFailed.has(segment);
+  }
+}
+
+/** One changes-mode run: the state read, the comparison's settings, and the commit at the end. */
+export class ChangeSync {
+  readonly applied = new AppliedRecorder();
+  private written: Awaited<ReturnType<StateWriter['write']>> | undefined;
+
+  constructor(
+    readonly store: StateStore,
+    readonly identity: StateIdentity,
+    readonly report: ChangesReport,
+    /** The state compared with; undefined on a reset (every row is new). */
+    private readonly state: LoadedState | undefined,
+    /** A local directory holding the state's verified pieces, when compared. */
+    private readonly stateDirectory: string | undefined,
+    /** What the commit replaces: the pointer read and the generation it named. */
+    private readonly base: { token: string | undefined; generation: number },
+    private readonly workDir: string,
+  ) {}
+
+  /** True when rows are compared with a state (not a reset): Segments are then never cleared. */
+  get comparing(): boolean {
+    return this.state !== undefined;
+  }
+
+  get journalFile(): string {
+    return join(this.workDir, 'state-journal.jsonl');
+  }
+
+  get removalDirectory(): string {
+    return join(this.workDir, 'state-removals');
+  }
+
+  compareJob(plan: ColumnPlan, partitionCount: number, replace: boolean): CompareJob {
+    return {
+      stateDirectory: this.stateDirectory,
+      manifest: this.state?.manifest,
+      partitionCount,
+      replace: replace && this.comparing,
+      journalFile: this.journalFile,
+      removalDirectory: this.removalDirectory,
+      keyTypes: plan.keys.map((key) => key.sendType),
+      keyForm: this.identity.key_form,
+    };
+  }
+
+  /** The comparison's totals, once the List worker is done. */
+  setTotals(totals: ChangeTotals): void {
+    const counted = changesReport({
+      mode: this.report.mode,
+      location: this.report.state,
+      generationRead: this.report.generation_read,
+      rowsInState: this.report.rows_in_state,
+      bytesRead: this.report.state_bytes_read,
+      totals,
+      resetReason: this.report.reset_reason,
+    });
+    Object.assign(this.report, counted, { removal_requests: this.report.removal_requests });
+  }
+
+  /** The Segments with members to remove, each with its file of key rows. */
+  async removalFiles(): Promise<Array<{ segment: string; file: string }>> {
+    let names: string[];
+    try {
+      names = await readdir(this.removalDirectory);
+    } catch {
+      return [];
+    }
+    return names
+      .filter((name) => name.startsWith('removals-'))
+      .sort()
+      .map((name) => ({
+        segment: Buffer.from(name.slice('removals-'.length, -'.jsonl'.length), 'base64url').toString('utf8'),
+        file: join(this.removalDirectory, name),
+      }));
+  }
+
+  /**
+   * After the run's writes: the new generation, holding what Selligent applied, stored beside the state
+   * in force but not yet in force (`commit` does that once the run's status is known).
+   */
+  async writeState(journalFile: string, rowApplied: (row: number) => boolean, partitionCount: number): Promise<void> {
+    const journal = new StateJournal(journalFile);
+    const writer = new StateWriter(this.workDir, partitionCount);
+    try {
+      for await (const entry of journal.replay({
+        rowApplied,
+        membershipApplied: (segment, row) => this.applied.membershipApplied(segment, row),
+        removalApplied: (segment) => this.applied.removalApplied(segment),
+      }))
+        await writer.add(entry);
+      this.written = await writer.write(this.store, this.identity, this.base.generation);
+    } finally {
+      await writer.discard();
+    }
+  }
+
+  /** Puts the written state in force; a run that lost the race to another reports it and keeps its status. */
+  async commit(warnings: RunWarning[]): Promise<void> {
+    if (!this.written) return;
+    this.report.state_bytes_written = this.written.manifest.bytes;
+    try {
+      const result = await commitState(this.store, this.written, { token: this.base.token });
+      this.report.generation_written = result.generation;
+      this.report.commit_guarantee = result.guarantee;
+    } catch (error) {
+      // The loads were idempotent: the state in force (another run's, or the old one) stays valid, and
+      // the next run sends what differs from it.
+      const code = error instanceof StateConflictError ? 'STATE_CONFLICT' : 'STATE_NOT_COMMITTED';
+      const message = error instanceof Error ? error.message : String(error);
+      this.report.commit_error = `${code}: ${message}`;
+      warnings.push({ code, message });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close().catch(() => undefined);
+  }
+}
+
+/**
+ * sync_mode changes: opens the state, checks every piece of it, and decides whether this run compares
+ * or resets. Runs after the input is read (the identity needs the final column types) and before any
+ * write, so a bad state stops the run with nothing written. Undefined in full mode.
+ */
+export async function openChangeSync(ctx: RunContext, plan: ColumnPlan): Promise<ChangeSync | undefined> {
+  const { settings, options } = ctx;
+  const config = resolveStateConfig(settings, options.env);
+  if (config.mode !== 'changes') return undefined;
+  const store = openStateStore(config.uri, { env: options.env, encryption: config.encryption });
+  try {
+    const identity = stateIdentity({
+      baseUrl: options.credentials.baseUrl,
+      organization: settings.organization,
+      list: settings.list_api_name,
+      keyFields: settings.key_fields,
+      keyForm: plan.typesFrom === 'schema-file' ? 'typed' : 'as-written',
+      fields: plan.fields.map((column) => ({ name: column.field, type: FIELD_TYPE_FOR[column.sendType] })),
+      segmentColumn: settings.segment_column,
+      segmentImportOption: settings.segment_data_import_option,
+    });
+    let state: LoadedState | undefined;
+    let base: { token: string | undefined; generation: number };
+    let resetReason: string | null;
+    let mode: ChangesReport['mode'];
+    if (config.fullResync) {
+      base = await readResyncBase(store);
+      resetReason = 'full resync requested';
+      mode = 'full-resync';
+    } else {
+      state = await readState(store);
+      resetReason = !state ? 'no state yet' : identityResetReason(state.manifest.identity, identity);
+      base = state ? { token: state.token, generation: state.manifest.generation } : await readResyncBase(store);
+      mode = resetReason === null ? 'changes' : 'reset';
+    }
+    let stateDirectory: string | undefined;
+    const compared = resetReason === null ? state : undefined;
+    if (compared) {
+      const staging = join(ctx.workDir, 'state-read');
+      await mkdir(staging, { recursive: true });
+      await stageState(store, compared, staging);
+      stateDirectory = store.kind === 'local' ? localRoot(config.uri) : staging;
+    }
+    const report = changesReport({
+      mode,
+      location: store.location,
+      generationRead: state?.manifest.generation ?? null,
+      rowsInState: state?.manifest.rows ?? 0,
+      bytesRead: state?.manifest.bytes ?? 0,
+      totals: { new: 0, changed: 0, unchanged: 0, left: 0, segments: {} },
+      resetReason,
+    });
+    ctx.logger.info(
+      { state: store.location, mode, generation: report.generation_read, rows: report.rows_in_state, resetReason },
+      resetReason === null
+        ? 'changes-only sync: comparing with the state'
+        : `changes-only sync: full run (${resetReason})`,
+    );
+    return new ChangeSync(store, identity, report, compared, stateDirectory, base, ctx.workDir);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function localRoot(uri: string): string {
+  return /^file:\/\//i.test(uri.trim()) ? fileURLToPath(uri.trim()) : uri.trim();
+}
