@@ -389,3 +389,21 @@ describe('retries and run options in workflows/', () => {
       if (name.startsWith('+') && name !== '+load_into_selligent') assert.equal(task.docker, undefined, name);
   });
 });
+
+describe('selligent_export_changes.dig', () => {
+  it('runs changes-only sync daily and a full resync on Sundays, with the state on S3', () => {
+    const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_changes.dig')) as {
+      '+load_into_selligent': Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const task = dig['+load_into_selligent'];
+    assert.match(String(task['if>']), /isoWeekday\(\) == 7/);
+    const full = task._do!['+full_resync']!;
+    const daily = task._else_do!['+changes']!;
+    assert.match(String(full['sh>']), /--full-resync/);
+    assert.doesNotMatch(String(daily['sh>']), /--full-resync/);
+    for (const run of [full, daily]) {
+      assert.equal((run.result_settings as Record<string, unknown>).sync_mode, 'changes');
+      assert.match(String((run._env as Record<string, unknown>).STATE_URI), /^s3:\/\/.+\/state\/$/);
+    }
+  });
+});
