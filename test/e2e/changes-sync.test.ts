@@ -341,7 +341,9 @@ function suite(kind: 'local' | 's3'): void {
         assert.equal(rerun.code, 0, rerun.stdout);
         assertBalanced(rerun.report);
         assert.equal(rerun.report!.changes!.changed, 6);
-        assert.deepEqual(rerun.loads, { loadList: 1, loadSegment: 1 });
+        // Request counts vary when a slow answer makes the client split a batch: the rows are what count.
+        assert.equal(rerun.report!.accounting!.loaded, 6);
+        assert.equal(rerun.report!.segments.find((s) => s.api_name === 'seg_a')!.members_loaded, 1);
         assert.deepEqual(members(h.sim, 'seg_a'), ['C0', 'C1', 'C2', 'C4']);
         assert.equal(record(h.sim, 'C5')!.EMAIL, 'c5@example.org');
         assert.deepEqual((await run(h, changed)).loads, {});
