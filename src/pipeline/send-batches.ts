@@ -5,6 +5,7 @@ import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.j
 import { rowJson, splitBatch, type Batch } from './batches.js';
 import type { ColumnPlan } from './columns.js';
 import type { PipelineResults } from './results.js';
+import { scalarText } from '../scalar-text.js';
 
 /** Counters of one load target (the List, or one Segment) across its requests. */
 export interface LoadTally {
@@ -261,7 +262,7 @@ export function add(record: Record<string, number>, key: string, count: number):
  * being prepared: at most one batch waits, so memory does not grow with the input.
  */
 export async function sendAll(
-  batches: AsyncGenerator<Batch>,
+  batches: AsyncGenerator<Batch, void>,
   target: LoadTarget,
   tally: LoadTally,
   onSent?: (batch: Batch) => void,
@@ -319,7 +320,7 @@ export function rejectedEntry(
   const sent = JSON.parse(rejection.json) as unknown[];
   const columns = keyOnly ? plan.keys : plan.fields;
   const values = Object.fromEntries(
-    columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]),
+    columns.map((column, i) => [column.field, sent[i] === null ? '' : scalarText(sent[i])]),
   );
   const key = Object.fromEntries(plan.keys.map((column) => [column.field, values[column.field] ?? '']));
   return {
