@@ -262,7 +262,7 @@ export function add(record: Record<string, number>, key: string, count: number):
  * being prepared: at most one batch waits, so memory does not grow with the input.
  */
 export async function sendAll(
-  batches: AsyncGenerator<Batch, void>,
+  batches: AsyncGenerator<Batch>,
   target: LoadTarget,
   tally: LoadTally,
   onSent?: (batch: Batch) => void,
@@ -270,8 +270,9 @@ export async function sendAll(
   let next = batches.next();
   try {
     for (;;) {
-      const { value: batch, done } = await next;
-      if (done) return 'continue';
+      const step: IteratorResult<Batch, unknown> = await next;
+      if (step.done) return 'continue';
+      const batch = step.value;
       const sending = sendBatch(target, batch, tally);
       // The next batch is prepared once this request is on the wire (a turn of the event loop later):
       // started before, its work would hold the request back.
