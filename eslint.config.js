@@ -22,6 +22,8 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  // Which folder of src/ may import which (docs/architecture.md, "Modules and imports").
+  ...importBoundaries(),
   {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
@@ -53,3 +55,37 @@ export default tseslint.config(
     },
   },
 );
+
+/** One `no-restricted-imports` block per folder of src/: the folders (and root modules) it may not import. */
+function importBoundaries() {
+  const folders = ['config', 'demo', 'pipeline', 'report', 'schema', 'selligent', 'simulator', 'source', 'state'];
+  const entryPoints = ['../cli.js', '../run.js'];
+  const not = (...names) => [...names.map((name) => `../${name}/*`), ...entryPoints];
+  const rules = {
+    config: not('demo', 'pipeline', 'report', 'schema', 'selligent', 'simulator', 'source', 'state'),
+    schema: not('config', 'demo', 'pipeline', 'report', 'selligent', 'simulator', 'source', 'state'),
+    source: not('config', 'demo', 'pipeline', 'report', 'selligent', 'simulator', 'state'),
+    selligent: not('demo', 'pipeline', 'report', 'schema', 'simulator', 'source', 'state'),
+    pipeline: not('demo', 'simulator', 'state'),
+    report: not('demo', 'simulator', 'source', 'state'),
+    state: not('demo', 'report', 'selligent', 'simulator'),
+    // The simulator is a separate program: of the exporter it uses only the shared leaf modules.
+    simulator: [
+      ...folders.filter((name) => name !== 'simulator').map((name) => `../${name}/*`),
+      '../*.js',
+      '!../api-name.js',
+      '!../json-exact.js',
+      '!../rounding.js',
+      '!../scalar-text.js',
+    ],
+  };
+  return Object.entries(rules).map(([folder, group]) => ({
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group, message: `src/${folder}/ may not import this (docs/architecture.md).` }] },
+      ],
+    },
+  }));
+}
