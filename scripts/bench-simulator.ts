@@ -85,27 +85,32 @@ async function serveInChild(): Promise<void> {
   const sim = await startSimulator(BENCH_OPTIONS);
   process.send!({ port: sim.port });
   let cpuMark = process.cpuUsage();
-  process.on('message', async (msg: string) => {
-    if (msg === 'mark') {
-      cpuMark = process.cpuUsage();
-      process.send!('marked');
-      return;
-    }
-    if (msg !== 'report') return;
-    const cpu = process.cpuUsage(cpuMark);
-    gc?.();
-    const report: ChildReport = {
-      serverMs: sim
-        .requestLog()
-        .filter((e) => e.route === 'loadList')
-        .map((e) => e.durationMs),
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      heapBefore,
-      heapAfter: process.memoryUsage().heapUsed,
-    };
-    await sim.close();
-    process.send!(report, () => process.exit(0));
-  });
+  // A failure is left unhandled on purpose: it ends the child, and the parent sees it exit.
+  process.on(
+    'message',
+    (msg: string) =>
+      void (async () => {
+        if (msg === 'mark') {
+          cpuMark = process.cpuUsage();
+          process.send!('marked');
+          return;
+        }
+        if (msg !== 'report') return;
+        const cpu = process.cpuUsage(cpuMark);
+        gc?.();
+        const report: ChildReport = {
+          serverMs: sim
+            .requestLog()
+            .filter((e) => e.route === 'loadList')
+            .map((e) => e.durationMs),
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          heapBefore,
+          heapAfter: process.memoryUsage().heapUsed,
+        };
+        await sim.close();
+        process.send!(report, () => process.exit(0));
+      })(),
+  );
 }
 
 export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> {

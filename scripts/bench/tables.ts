@@ -1,6 +1,7 @@
 /** The readable tables on stderr: the figures of a run (or the medians and each run), and the realistic comparison. */
 import { round, type Any } from './common.js';
 import { STAGES, type Target } from './types.js';
+import { scalarText } from '../../src/scalar-text.js';
 
 export function table(doc: Any): string {
   const runs: Any[] = doc.runs;
@@ -14,7 +15,7 @@ export function table(doc: Any): string {
           ? Number.isInteger(v)
             ? v.toLocaleString('en-US')
             : String(round(v, 3))
-          : String(v);
+          : scalarText(v);
     return runs.length > 1 ? [fmt(f(m)), ...runs.map((r) => fmt(f(r)))] : [fmt(f(m))];
   };
   const rows: Array<[string, string[]]> = [
@@ -101,7 +102,7 @@ export function comparisonTable(fixed: Any, adaptive: Any): string {
         ? Number.isInteger(v)
           ? v.toLocaleString('en-US')
           : String(round(v, 2))
-        : String(v);
+        : scalarText(v);
   const ratio = (a: unknown, f: unknown) =>
     typeof a === 'number' && typeof f === 'number' && f > 0 ? String(round(a / f, 3)) : '';
   const figures: Array<[string, (r: Any) => unknown, boolean]> = [
