@@ -7,15 +7,19 @@ import type { ColumnPlan } from './columns.js';
 import type { PipelineResults } from './results.js';
 import { scalarText } from '../scalar-text.js';
 
-/** Counters of one load target (the List, or one Segment) across its requests. */
-export interface LoadTally {
-  requests: number;
-  rowsSent: number;
+/** The counters of a load answer (a missing or malformed counter is 0). */
+export interface AnswerCounters {
   inserted: number;
   updated: number;
   failed: number;
   duplicates: number;
   notFound: number;
+}
+
+/** Counters of one load target (the List, or one Segment) across its requests. */
+export interface LoadTally extends AnswerCounters {
+  requests: number;
+  rowsSent: number;
   /** Rows Selligent took. */
   loaded: number;
   /** Rows Selligent (or the size limit) rejected, each reported. */
@@ -161,15 +165,9 @@ export async function sendBatch(
 }
 
 /** How the rows of one batch fared, from Selligent's answer alone: every row is in exactly one count. */
-export interface BatchAccount {
+export interface BatchAccount extends AnswerCounters {
   /** The identified invalid rows (distinct, in range): each is rejected and reported. */
   invalid: InvalidRecord[];
-  /** The answer's counters (a missing or malformed counter is 0). */
-  inserted: number;
-  updated: number;
-  failed: number;
-  duplicates: number;
-  notFound: number;
   /** Rows applied. */
   loaded: number;
   /** Rows neither rejected nor loaded, by reason. */
