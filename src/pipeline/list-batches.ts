@@ -1,6 +1,6 @@
 import { convertValue, type ColumnType } from '../schema/types.js';
 import { BatchBuilder, type Batch } from './batches.js';
-import type { Column, ColumnPlan } from './columns.js';
+import type { ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
 import {
   deduplicatePartitions,

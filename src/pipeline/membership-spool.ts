@@ -7,6 +7,7 @@ import { readLineGroups } from './lines.js';
 import { diffPartition } from './membership-diff.js';
 import { hashKey, partitionCount } from './partitioning.js';
 import type { SegmentMember } from './segment-spool.js';
+import { scalarText } from '../scalar-text.js';
 
 /**
  * One Segment's replacement plan on disk: its members now (from the segment search) and its new
@@ -52,7 +53,7 @@ export function memberKey(
   let key = '';
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
-    const text = value === null || value === undefined ? '' : String(value);
+    const text = value === null || value === undefined ? '' : scalarText(value);
     const form = forms[i];
     key += (i > 0 ? KEY_SEPARATOR : '') + (form ? form(text) : text);
   }

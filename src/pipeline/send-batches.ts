@@ -5,16 +5,21 @@ import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.j
 import { rowJson, splitBatch, type Batch } from './batches.js';
 import type { ColumnPlan } from './columns.js';
 import type { PipelineResults } from './results.js';
+import { scalarText } from '../scalar-text.js';
 
-/** Counters of one load target (the List, or one Segment) across its requests. */
-export interface LoadTally {
-  requests: number;
-  rowsSent: number;
+/** The counters of a load answer (a missing or malformed counter is 0). */
+export interface AnswerCounters {
   inserted: number;
   updated: number;
   failed: number;
   duplicates: number;
   notFound: number;
+}
+
+/** Counters of one load target (the List, or one Segment) across its requests. */
+export interface LoadTally extends AnswerCounters {
+  requests: number;
+  rowsSent: number;
   /** Rows Selligent took. */
   loaded: number;
   /** Rows Selligent (or the size limit) rejected, each reported. */
@@ -160,15 +165,9 @@ export async function sendBatch(
 }
 
 /** How the rows of one batch fared, from Selligent's answer alone: every row is in exactly one count. */
-export interface BatchAccount {
+export interface BatchAccount extends AnswerCounters {
   /** The identified invalid rows (distinct, in range): each is rejected and reported. */
   invalid: InvalidRecord[];
-  /** The answer's counters (a missing or malformed counter is 0). */
-  inserted: number;
-  updated: number;
-  failed: number;
-  duplicates: number;
-  notFound: number;
   /** Rows applied. */
   loaded: number;
   /** Rows neither rejected nor loaded, by reason. */
@@ -269,8 +268,9 @@ export async function sendAll(
   let next = batches.next();
   try {
     for (;;) {
-      const { value: batch, done } = await next;
-      if (done) return 'continue';
+      const step: IteratorResult<Batch, unknown> = await next;
+      if (step.done) return 'continue';
+      const batch = step.value;
       const sending = sendBatch(target, batch, tally);
       // The next batch is prepared once this request is on the wire (a turn of the event loop later):
       // started before, its work would hold the request back.
@@ -319,7 +319,7 @@ export function rejectedEntry(
   const sent = JSON.parse(rejection.json) as unknown[];
   const columns = keyOnly ? plan.keys : plan.fields;
   const values = Object.fromEntries(
-    columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]),
+    columns.map((column, i) => [column.field, sent[i] === null ? '' : scalarText(sent[i])]),
   );
   const key = Object.fromEntries(plan.keys.map((column) => [column.field, values[column.field] ?? '']));
   return {
