@@ -21,6 +21,7 @@ import {
 import { DEV_API_KEY, DEV_API_SECRET, type SeedState, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { SelligentClient } from '../../src/selligent/client.ts';
 import { createLogger } from '../../src/log.ts';
+import { renderReport } from '../../src/report/render.ts';
 
 const OLD = 2_000;
 /** Members now: C00000-C01999. Input: C01000-C03499, so 1,000 stay, 1,000 leave, 1,500 join. */
@@ -238,6 +239,12 @@ describe('the blast-radius guard', () => {
         );
         assert.equal(planned.removal_requests, strategy === 'load_then_remove' ? 4 : 0);
         assert.equal(writes(sim).length, 0);
+        const dryText = renderReport(dry.report!);
+        assert.match(
+          dryText,
+          /Segment\s+strategy\s+now\s+to add\s+to keep\s+to remove\s+after\s+searches\s+removals\s+guard/,
+        );
+        assert.match(dryText, /seg_a\s+\S+\s+2000\s+1500\s+1000\s+1000\s+2500\s+3\s+\d+\s+would_stop/);
 
         const forced = await runCli({ settings, input: input(dir), env: selligentEnv(sim), args: ['--force'] });
         assert.equal(forced.code, 0, forced.stdout + forced.stderr);
@@ -245,6 +252,14 @@ describe('the blast-radius guard', () => {
         assert.equal(forced.report!.segments[0]!.replace!.guard, 'overridden');
         assert.ok(forced.report!.warnings.some((w) => w.code === 'SEGMENT_GUARD_OVERRIDDEN'));
         assert.equal(forced.report!.segments[0]!.replace!.after, 2_500);
+        const text = renderReport(forced.report!);
+        assert.match(text, /Replaced Segments/);
+        assert.match(
+          text,
+          new RegExp(
+            `seg_a\\s+${strategy}\\s+2000\\s+(1500|2500)\\s+1000\\s+(1000|2000)\\s+2500\\s+\\d+\\s+overridden`,
+          ),
+        );
       } finally {
         await sim.close();
       }
