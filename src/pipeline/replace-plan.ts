@@ -16,6 +16,8 @@ import { spoolNewMembers } from './spooled-members.js';
  */
 
 export interface ReplacePlan {
+  /** Names the plan's files in the run's work directory. */
+  name: string;
   strategy: Settings['segment_replace_strategy'];
   spool: MembershipSpool;
   counts: MembershipCounts;
@@ -81,6 +83,7 @@ export async function planReplacements(
     }
     const counts = await spool.compare();
     plans.push({
+      name: `seg-${i}`,
       strategy: settings.segment_replace_strategy,
       spool,
       counts,

@@ -70,7 +70,9 @@ async function loadSegment(
     { stage: 'segment-load', target: segment.apiName, sync: () => syncSegmentReport(entry, tally) },
     segmentBatches(
       ctx,
-      removeAfter ? replace.spool.adds() : segmentSpool.memberGroups(index),
+      removeAfter
+        ? winnerAdds(replace, segmentSpool.memberGroups(index), rejectedRows, entry)
+        : segmentSpool.memberGroups(index),
       rejectedRows,
       entry,
       batchSize,
@@ -161,6 +163,32 @@ async function* segmentBatches(
   }
   const last = builder.finish();
   if (last) yield last;
+}
+
+/**
+ * The members to add, compared again once the List is loaded: the Segment spool holds each key's
+ * deduplication winner, and a key whose List row was rejected is skipped here (counted as the full load
+ * counts it), so it is never added. The removals stay those planned before the first write.
+ */
+async function* winnerAdds(
+  replace: ReplacePlan,
+  members: AsyncIterable<SegmentMember[]>,
+  rejectedRows: RowNumberSet,
+  entry: SegmentReport,
+): AsyncGenerator<SegmentMember[]> {
+  async function* loadable(): AsyncGenerator<SegmentMember[]> {
+    for await (const group of members) {
+      const kept = group.filter(({ row, keyJson }) => keyJson !== '' && !rejectedRows.has(row));
+      entry.skipped_rejected_keys += group.length - kept.length;
+      yield kept;
+    }
+  }
+  const adds = await replace.spool.againstCurrent(`${replace.name}-load`, loadable());
+  try {
+    yield* adds.adds();
+  } finally {
+    await adds.destroy();
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { assertBalanced, runCli, tempDir, writeInput } from '../helpers/cli.ts';
 import {
   BASE_SETTINGS,
@@ -19,6 +20,7 @@ import {
   type SimulatorHandle,
 } from '../helpers/sim.ts';
 import { DEV_API_KEY, DEV_API_SECRET, type SeedState, type SimulatorOptions } from '../../src/simulator/index.ts';
+import type { FaultStatus } from '../../src/simulator/types.ts';
 import { SelligentClient } from '../../src/selligent/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { renderReport } from '../../src/report/render.ts';
@@ -139,7 +141,7 @@ describe('segment_replace_strategy load_then_remove', () => {
     try {
       sim.faults.add({
         route: 'deleteSegmentData',
-        status: 200,
+        status: 200 as FaultStatus,
         times: 1,
         afterCalls: 1,
         headers: { 'Content-Type': 'application/json' },
@@ -160,6 +162,27 @@ describe('segment_replace_strategy load_then_remove', () => {
       assert.equal(second.report!.segments[0]!.replace!.added, 0);
       assert.equal(second.report!.segments[0]!.replace!.removed, between.length - WANTED.length);
       assert.ok(low(sim) >= Math.min(OLD, WANTED.length));
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('a key whose deduplication winner the List refused is not added, as under clear_then_load', async () => {
+    const sim = await seeded();
+    try {
+      const dir = tempDir();
+      const joiner = id(4_100);
+      const longEmail = `${'x'.repeat(240)}@example.com`;
+      const text = readFileSync(input(dir), 'utf8') + `seg_a,${joiner},ok@example.com\nseg_a,${joiner},${longEmail}\n`;
+      const run = await runCli({
+        settings: { ...SETTINGS, deduplication: 'ImportLastMatch' },
+        input: writeInput(dir, 'with-refused.csv', text),
+        env: selligentEnv(sim),
+      });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assertBalanced(run.report);
+      assert.deepEqual(members(sim, 'seg_a'), WANTED);
+      assert.equal(run.report!.segments[0]!.skipped_rejected_keys, 1);
     } finally {
       await sim.close();
     }
