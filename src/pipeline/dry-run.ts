@@ -6,6 +6,7 @@ import type { ReadResult } from './read.js';
 import type { ListCounts } from './results.js';
 import { add } from './send-batches.js';
 import type { SegmentSpool } from './segment-spool.js';
+import { dryRunReplacePlan, type ReplacePlan } from './replace-plan.js';
 
 /**
  * The dry run, after preflight: deduplicates and batches the List rows as a real run would, then counts
@@ -17,6 +18,7 @@ export async function planDryRun(
   checked: PreflightResult,
   segmentSpool: SegmentSpool,
   counts: ListCounts,
+  replacements: ReadonlyArray<ReplacePlan | undefined> = [],
 ): Promise<DryRunPlan> {
   const { settings } = ctx;
   let listRequests = 0;
@@ -29,6 +31,21 @@ export async function planDryRun(
   counts.complete = true;
   const segments = checked.segments.map((segment, i) => {
     const rows = segmentSpool.rows(i);
+    const replace = replacements[i];
+    if (replace) {
+      const figures = dryRunReplacePlan(replace, settings.segment_batch_rows);
+      const removeAfter = replace.strategy === 'load_then_remove';
+      return {
+        api_name: segment.apiName,
+        rows,
+        create: false,
+        clear: !removeAfter,
+        requests: removeAfter
+          ? Math.ceil(figures.to_add / settings.segment_batch_rows) + figures.removal_requests
+          : Math.ceil(rows / settings.segment_batch_rows),
+        replace: figures,
+      };
+    }
     return {
       api_name: segment.apiName,
       rows,
@@ -51,6 +68,10 @@ export async function planDryRun(
     list_rows: listRows,
     list_requests: listRequests,
     segments,
-    requests: setupRequests + listRequests + segmentRequests,
+    requests:
+      setupRequests +
+      listRequests +
+      segmentRequests +
+      replacements.reduce((sum, plan) => sum + (plan?.searchRequests ?? 0), 0),
   };
 }

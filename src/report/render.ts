@@ -138,6 +138,32 @@ function segments(report: RunReport): string[] {
   const lines = [`Segments (${report.segments.length})`, ...table(header, body, [2, 3, 4, 5, 6])];
   if (report.segments.some((s) => s.skipped_rejected_keys > 0))
     lines.push('  failed includes members not loaded because their List row was rejected');
+  const replaced = report.segments.filter((s) => s.replace);
+  if (replaced.length > 0) {
+    const body = replaced.map((s) => {
+      const r = s.replace!;
+      return [
+        s.api_name,
+        r.strategy,
+        String(r.members_before),
+        String(r.added),
+        String(r.kept),
+        String(r.removed),
+        String(r.after),
+        String(r.removal_requests),
+        r.guard,
+      ];
+    });
+    lines.push(
+      'Replaced Segments (memberships, not input rows)',
+      ...table(
+        ['Segment', 'strategy', 'before', 'added', 'kept', 'removed', 'after', 'removal requests', 'guard'],
+        body,
+        [2, 3, 4, 5, 6, 7],
+      ),
+    );
+    for (const s of replaced) if (s.replace!.guard_message) lines.push(`  ${s.replace!.guard_message}`);
+  }
   return lines;
 }
 
@@ -199,6 +225,32 @@ function plan(report: RunReport): string[] {
       s.clear ? 'yes' : 'no',
     ]);
     lines.push(...table(['Segment', 'rows', 'requests', 'create', 'clear'], body, [1, 2]));
+    const replaced = p.segments.filter((s) => s.replace);
+    if (replaced.length > 0) {
+      const rows = replaced.map((s) => {
+        const r = s.replace!;
+        return [
+          s.api_name,
+          r.strategy,
+          String(r.members_now),
+          String(r.to_add),
+          String(r.to_keep),
+          String(r.to_remove),
+          String(r.after),
+          String(r.search_requests),
+          String(r.removal_requests),
+          r.guard,
+        ];
+      });
+      lines.push(
+        ...table(
+          ['Segment', 'strategy', 'now', 'to add', 'to keep', 'to remove', 'after', 'searches', 'removals', 'guard'],
+          rows,
+          [2, 3, 4, 5, 6, 7, 8],
+        ),
+      );
+      for (const s of replaced) if (s.replace!.guard_message) lines.push(`  ${s.replace!.guard_message}`);
+    }
   }
   lines.push(`  ${count(p.requests, 'request')} in all`);
   return lines;

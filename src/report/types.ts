@@ -83,6 +83,34 @@ export interface SegmentReport {
   status: 'succeeded' | 'partial' | 'failed' | 'pending' | 'planned';
   /** The routing values that name this Segment when more than one spelling does (api names match case-insensitively). */
   routing_values?: string[];
+  /** The membership change of a replaced Segment that existed; absent when no plan was made. */
+  replace?: SegmentReplaceReport;
+}
+
+/**
+ * How a replaced existing Segment changed. Memberships, not input rows: the input-row accounting does
+ * not count them.
+ */
+export interface SegmentReplaceReport {
+  strategy: 'clear_then_load' | 'load_then_remove';
+  /** Members read before the first write. */
+  members_before: number;
+  /** New members the answers say were added (load_then_remove), or loaded after the clear (clear_then_load). */
+  added: number;
+  /** Members before that the plan keeps (load_then_remove: left untouched). */
+  kept: number;
+  /** Members the removal answers say were removed (clear_then_load: members_before once cleared). */
+  removed: number;
+  /** members_before - removed + added, as answered. */
+  after: number;
+  /** Members the plan expects once the run is done. */
+  planned_after: number;
+  /** Segment search requests made to read the members before. */
+  search_requests: number;
+  removal_requests: number;
+  /** The blast-radius guard's verdict: `overridden` when force let a stopping change through. */
+  guard: 'ok' | 'stopped' | 'overridden';
+  guard_message?: string;
 }
 
 /** One batch in which Selligent counted failed rows without identifying them. */
@@ -129,8 +157,31 @@ export interface DryRunPlan {
   business_key_to_set: string[] | null;
   list_rows: number;
   list_requests: number;
-  segments: Array<{ api_name: string; rows: number; create: boolean; clear: boolean; requests: number }>;
+  segments: Array<{
+    api_name: string;
+    rows: number;
+    create: boolean;
+    clear: boolean;
+    requests: number;
+    /** The plan of a replaced existing Segment, when one was made (reads only). */
+    replace?: DryRunReplacePlan;
+  }>;
   requests: number;
+}
+
+export interface DryRunReplacePlan {
+  strategy: 'clear_then_load' | 'load_then_remove';
+  members_now: number;
+  to_add: number;
+  to_keep: number;
+  to_remove: number;
+  after: number;
+  /** Segment search requests made for the plan (already made: they are reads). */
+  search_requests: number;
+  /** Member removal requests the run would make at segment_batch_rows. */
+  removal_requests: number;
+  guard: 'ok' | 'would_stop' | 'overridden';
+  guard_message?: string;
 }
 
 /** Something worth a look that did not fail the run; `code` is stable. */
