@@ -32,7 +32,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/bench/tables.ts', 'scripts/bench/targets.ts', 'scripts/bench/document.ts', 'scripts/bench/main.ts'],
+    files: [
+      'scripts/bench/tables.ts',
+      'scripts/bench/targets.ts',
+      'scripts/bench/document.ts',
+      'scripts/bench/main.ts',
+    ],
     rules: {
       // The benchmark's JSON document (common.ts `Any`) is read back from earlier runs and printed; it has no
       // interface yet, so member access on it cannot be checked. Typing it lifts these.
