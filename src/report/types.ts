@@ -130,7 +130,19 @@ export interface DryRunPlan {
   list_rows: number;
   list_requests: number;
   segments: Array<{ api_name: string; rows: number; create: boolean; clear: boolean; requests: number }>;
+  /** Every write request a real run would make, grouped by what it does, in the order it would make them. */
+  steps?: DryRunStep[];
+  /** The sum of the steps' requests. */
   requests: number;
+}
+
+export interface DryRunStep {
+  action: string;
+  /** The List or Segment the requests are for. */
+  target: string;
+  requests: number;
+  /** Rows (List) or members (Segment) the requests carry. */
+  rows?: number;
 }
 
 /** Something worth a look that did not fail the run; `code` is stable. */
@@ -155,6 +167,15 @@ export interface SegmentBatchRowsReport {
   max: number;
 }
 
+/** The rows file: one line per input row not loaded (and per Segment member rejected), with its reason. */
+export interface RowsFileReport {
+  file: string | null;
+  /** Lines in the file. */
+  count: number;
+  /** Lines by stage: validate (skipped), deduplicate (merged away), list-load, segment-load. */
+  by_stage?: Record<string, number>;
+}
+
 /** Raised when a field changes meaning or goes away; new fields are added without raising it. */
 export const REPORT_VERSION = 1;
 
@@ -177,7 +198,7 @@ export interface RunReport {
   segments: SegmentReport[];
   http: HttpReport;
   accounting: AccountingReport | null;
-  rejected_rows: { file: string | null; count: number };
+  rejected_rows: RowsFileReport;
   failed_without_detail: UndetailedFailureReport[];
   segment_batch_rows: SegmentBatchRowsReport | null;
   durations_seconds: StageDurations;
