@@ -140,6 +140,7 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       results.deduplication.segment_memberships = results.segments.reduce((sum, s) => sum + s.rows, 0);
     }
     results.rejectedRows.count = rejected.count;
+    results.rejectedRows.by_stage = { ...rejected.byStage };
     await rejected.close().catch(() => undefined);
     await rm(workDir, { recursive: true, force: true, maxRetries: 3 }).catch((error: Error) =>
       logger.warn({ workDir, reason: error.message }, 'could not remove the spool directory'),

@@ -41,6 +41,16 @@ export interface ListBatchUpdate {
   merged: number;
   /** Rows whose values do not convert to their List field's type: reported, not sent. */
   rejected: RejectedRow[];
+  /** Which rows were merged away, and into which: `merged` counts them too, perhaps in an earlier update. */
+  merges: Merge[];
+}
+
+/** Rows merged away into the row that won their key. */
+export interface Merge {
+  winner: number;
+  losers: number[];
+  /** The key's values as a JSON array (the List's types), or null when a key value does not convert. */
+  keyJson: string | null;
 }
 
 /** The Segment member runs and each Segment's member count: the generator's return value. */
@@ -48,6 +58,8 @@ export type SegmentMemberCounts = SegmentSpoolFiles;
 
 /** Rejections are handed over in groups this size at most, so a run of bad rows never piles up. */
 const REJECTED_PER_UPDATE = 1_000;
+/** Likewise the rows merged away. */
+const MERGED_PER_UPDATE = 10_000;
 
 export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<ListBatchUpdate, SegmentMemberCounts> {
   const { plan } = job;
@@ -58,13 +70,23 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   const segmentSpool = new SegmentSpool(job.segmentDirectory);
   const builder = new BatchBuilder(job.batchRows, job.batchBytes);
   const encoder = new RowEncoder(plan);
-  let update: ListBatchUpdate = { winners: 0, merged: 0, rejected: [] };
+  let update = emptyUpdate();
+  let mergesListed = 0;
   for await (const partition of deduplicatePartitions(job.spooled, job.strategy)) {
     update.merged += partition.merged;
     for (const winner of partition.winners) {
       update.winners++;
       const failure = encoder.encode(partition.data, winner.start, winner.end);
       const keyJson = encoder.keyJson();
+      if (winner.losers) {
+        update.merges.push({ winner: winner.row, losers: winner.losers, keyJson: keyJson ?? null });
+        mergesListed += winner.losers.length;
+        if (mergesListed >= MERGED_PER_UPDATE) {
+          yield update;
+          update = emptyUpdate();
+          mergesListed = 0;
+        }
+      }
       // Two spellings of one Segment on one key make it a member once.
       const seen = winner.segments.length > 1 && job.segmentAliases?.length ? new Set<number>() : undefined;
       for (const segment of winner.segments) {
@@ -89,7 +111,8 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
         });
         if (update.rejected.length >= REJECTED_PER_UPDATE) {
           yield update;
-          update = { winners: 0, merged: 0, rejected: [] };
+          update = emptyUpdate();
+          mergesListed = 0;
         }
         continue;
       }
@@ -97,15 +120,21 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
       if (full) {
         update.batch = full;
         yield update;
-        update = { winners: 0, merged: 0, rejected: [] };
+        update = emptyUpdate();
+        mergesListed = 0;
       }
     }
   }
   await segmentSpool.flush();
   const last = builder.finish();
   if (last) update.batch = last;
-  if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0) yield update;
+  if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0 || update.merges.length > 0)
+    yield update;
   return segmentSpool.files();
+}
+
+function emptyUpdate(): ListBatchUpdate {
+  return { winners: 0, merged: 0, rejected: [], merges: [] };
 }
 
 const QUOTE = 0x22;

@@ -83,6 +83,12 @@ export interface LoadTarget {
   /** `rows`: how many rows the body holds. */
   send(body: Buffer, rows: number): Promise<LoadAnswer>;
   reject(rejection: Rejection): Promise<void>;
+  /**
+   * Told of each row of a batch that loaded none of its rows and was not rejected itself (the answer
+   * then says every such row was not applied, and why). In a batch that loaded some rows, the answer
+   * does not say which of the others were not applied, so they are counted only.
+   */
+  unapplied?: (rejection: Rejection) => Promise<void>;
   /** Told how long each answered request took, and of each refusal as too large (adaptive sizing). */
   observe?(outcome: RequestOutcome): void;
 }
@@ -143,6 +149,7 @@ export async function sendBatch(
       message: record.message ?? 'rejected by Selligent',
     });
   }
+  if (target.unapplied && account.loaded === 0) await listUnapplied(target.unapplied, batch, account);
   tally.inserted += account.inserted;
   tally.updated += account.updated;
   tally.failed += account.failed;
@@ -162,6 +169,39 @@ export async function sendBatch(
     tally.undetailed.push({ batch_rows: batch.rows.length, first_row: first, last_row: last, failed: withoutDetail });
   }
   return account.stopped ? 'stopped' : 'continue';
+}
+
+/** Why a row was not applied, as a person reads it in the rows file. */
+const UNAPPLIED_TEXT: Record<string, string> = {
+  stopped_on_error:
+    'not applied: Selligent refused the whole batch for an invalid row in it (error_handling StopOnError)',
+  failed_without_detail: "not applied: Selligent counted the batch's rows as failed without naming them or saying why",
+  unknown: "not applied: Selligent's answer counts none of the batch's rows as loaded and does not say why",
+  outcome_unknown:
+    'not inserted as its key exists, after an earlier attempt whose answer was lost: that attempt may have inserted it',
+  already_exists: 'not inserted: its key is already in the List (data_import_option OnlyInsert)',
+  not_found: 'not updated: its key is not in the List (data_import_option OnlyUpdate)',
+  duplicate: 'not applied: already a member',
+};
+
+async function listUnapplied(
+  unapplied: NonNullable<LoadTarget['unapplied']>,
+  batch: Batch,
+  account: BatchAccount,
+): Promise<void> {
+  const reasons = Object.entries(account.notApplied);
+  const [only] = reasons;
+  if (!only) return;
+  const code = reasons.length === 1 ? only[0] : 'not_applied';
+  const message =
+    reasons.length === 1
+      ? (UNAPPLIED_TEXT[only[0]] ?? `not applied: ${only[0]}`)
+      : `not applied: of this batch's ${reasons.reduce((sum, [, n]) => sum + n, 0)} rows not applied, ${reasons.map(([reason, n]) => `${n} ${reason}`).join(', ')}, and the answer does not say which is which`;
+  const invalid = new Set(account.invalid.map((record) => record.record_index));
+  for (let i = 0; i < batch.rows.length; i++) {
+    if (invalid.has(i)) continue;
+    await unapplied({ row: batch.rows[i]!, json: rowJson(batch, i), field: null, code, message });
+  }
 }
 
 /** How the rows of one batch fared, from Selligent's answer alone: every row is in exactly one count. */

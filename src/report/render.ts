@@ -79,7 +79,7 @@ function accounting(report: RunReport): string[] {
     ['skipped (invalid)', String(a.skipped)],
     ['merged duplicates', String(a.merged_duplicates)],
     ['rejected by Selligent', String(a.rejected)],
-    [report.dry_run ? 'not applied (dry run)' : 'not applied', String(a.not_applied)],
+    [report.dry_run ? 'to load (dry run: nothing sent)' : 'not applied', String(a.not_applied)],
   ];
   return [
     `Rows (each input row is counted once)${a.balanced ? '' : ': THE COUNTS DO NOT ADD UP, please report it'}`,
@@ -209,6 +209,17 @@ function plan(report: RunReport): string[] {
   const p = report.plan;
   if (!p) return [];
   const lines = ['Plan (what a real run would do)'];
+  if (p.steps) {
+    const body = p.steps.map((step) => [
+      step.action,
+      step.target,
+      step.rows === undefined ? '' : String(step.rows),
+      String(step.requests),
+    ]);
+    lines.push(...table(['request', 'for', 'rows', 'requests'], body, [2, 3]));
+    lines.push(`  ${count(p.requests, 'request')} in all`);
+    return lines;
+  }
   if (p.list_to_create) lines.push('  create the List');
   if (p.fields_to_create.length > 0)
     lines.push(

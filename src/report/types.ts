@@ -166,7 +166,19 @@ export interface DryRunPlan {
     /** The plan of a replaced existing Segment, when one was made (reads only). */
     replace?: DryRunReplacePlan;
   }>;
+  /** Every request a real run would make, grouped by what it does, in the order it would make them. */
+  steps?: DryRunStep[];
+  /** The sum of the steps' requests. */
   requests: number;
+}
+
+export interface DryRunStep {
+  action: string;
+  /** The List or Segment the requests are for. */
+  target: string;
+  requests: number;
+  /** Rows (List) or members (Segment) the requests carry. */
+  rows?: number;
 }
 
 export interface DryRunReplacePlan {
@@ -206,6 +218,15 @@ export interface SegmentBatchRowsReport {
   max: number;
 }
 
+/** The rows file: one line per input row not loaded (and per Segment member rejected), with its reason. */
+export interface RowsFileReport {
+  file: string | null;
+  /** Lines in the file. */
+  count: number;
+  /** Lines by stage: validate (skipped), deduplicate (merged away), list-load, segment-load. */
+  by_stage?: Record<string, number>;
+}
+
 /** Raised when a field changes meaning or goes away; new fields are added without raising it. */
 export const REPORT_VERSION = 1;
 
@@ -228,7 +249,7 @@ export interface RunReport {
   segments: SegmentReport[];
   http: HttpReport;
   accounting: AccountingReport | null;
-  rejected_rows: { file: string | null; count: number };
+  rejected_rows: RowsFileReport;
   failed_without_detail: UndetailedFailureReport[];
   segment_batch_rows: SegmentBatchRowsReport | null;
   durations_seconds: StageDurations;
