@@ -1,4 +1,4 @@
-import type { RunReport, SegmentReport, StageDurations } from './types.js';
+import type { DryRunPlan, RunReport, SegmentReport, StageDurations } from './types.js';
 
 import type { RowsFileCounts } from './rows-file-counts.js';
 
@@ -217,6 +217,7 @@ function plan(report: RunReport): string[] {
       String(step.requests),
     ]);
     lines.push(...table(['request', 'for', 'rows', 'requests'], body, [2, 3]));
+    lines.push(...replacePlan(p));
     lines.push(`  ${count(p.requests, 'request')} in all`);
     return lines;
   }
@@ -236,34 +237,41 @@ function plan(report: RunReport): string[] {
       s.clear ? 'yes' : 'no',
     ]);
     lines.push(...table(['Segment', 'rows', 'requests', 'create', 'clear'], body, [1, 2]));
-    const replaced = p.segments.filter((s) => s.replace);
-    if (replaced.length > 0) {
-      const rows = replaced.map((s) => {
-        const r = s.replace!;
-        return [
-          s.api_name,
-          r.strategy,
-          String(r.members_now),
-          String(r.to_add),
-          String(r.to_keep),
-          String(r.to_remove),
-          String(r.after),
-          String(r.search_requests),
-          String(r.removal_requests),
-          r.guard,
-        ];
-      });
-      lines.push(
-        ...table(
-          ['Segment', 'strategy', 'now', 'to add', 'to keep', 'to remove', 'after', 'searches', 'removals', 'guard'],
-          rows,
-          [2, 3, 4, 5, 6, 7, 8],
-        ),
-      );
-      for (const s of replaced) if (s.replace!.guard_message) lines.push(`  ${s.replace!.guard_message}`);
-    }
+    lines.push(...replacePlan(p));
   }
   lines.push(`  ${count(p.requests, 'request')} in all`);
+  return lines;
+}
+
+/** The replaced Segments of a dry-run plan: members now, to add, keep and remove, and the guard's verdict. */
+function replacePlan(p: DryRunPlan): string[] {
+  const lines: string[] = [];
+  const replaced = p.segments.filter((s) => s.replace);
+  if (replaced.length > 0) {
+    const rows = replaced.map((s) => {
+      const r = s.replace!;
+      return [
+        s.api_name,
+        r.strategy,
+        String(r.members_now),
+        String(r.to_add),
+        String(r.to_keep),
+        String(r.to_remove),
+        String(r.after),
+        String(r.search_requests),
+        String(r.removal_requests),
+        r.guard,
+      ];
+    });
+    lines.push(
+      ...table(
+        ['Segment', 'strategy', 'now', 'to add', 'to keep', 'to remove', 'after', 'searches', 'removals', 'guard'],
+        rows,
+        [2, 3, 4, 5, 6, 7, 8],
+      ),
+    );
+    for (const s of replaced) if (s.replace!.guard_message) lines.push(`  ${s.replace!.guard_message}`);
+  }
   return lines;
 }
 
