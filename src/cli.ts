@@ -55,7 +55,7 @@ Options:
   --dry-run         read, validate and preflight, then report what would be written; write nothing.
   --force           for this run only, go on although the Segment guard (max_segment_removal_ratio,
                     min_segment_members) would stop it; the report says the guard was overridden.
-  --full-resync     with sync_mode: changes, send every row this run and write a fresh state.
+  --full-resync     with sync_mode: changes (not available yet), send every row and write a fresh state.
   -h, --help        this help.
 
 Environment:

@@ -166,6 +166,15 @@ async function settingsStage(
   if (options.fullResync) settings = { ...settings, full_resync: true };
   result.source = loaded.from;
   result.settings = settings;
+  if (settings.sync_mode === 'changes') {
+    // The state store exists (`state show`), but runs do not compare with it yet: a changes run would
+    // quietly send everything and record nothing, so it is refused rather than run as a full one.
+    throw new ConfigError(
+      'SETTINGS_INVALID',
+      'sync_mode: changes is not available in this version (the state can be inspected with `state show`, but runs do not read or write it yet); use sync_mode: full',
+      { stage: 'settings' },
+    );
+  }
   const input = options.input ?? env.INPUT_URI;
   if (!input) {
     throw new ConfigError(
