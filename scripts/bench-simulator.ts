@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { DEV_API_KEY, DEV_API_SECRET, startSimulator, type SimulatorOptions } from '../src/simulator/index.js';
+import { roundTo } from '../src/rounding.js';
 
 export interface BenchResult {
   rows: number;
@@ -84,27 +85,32 @@ async function serveInChild(): Promise<void> {
   const sim = await startSimulator(BENCH_OPTIONS);
   process.send!({ port: sim.port });
   let cpuMark = process.cpuUsage();
-  process.on('message', async (msg: string) => {
-    if (msg === 'mark') {
-      cpuMark = process.cpuUsage();
-      process.send!('marked');
-      return;
-    }
-    if (msg !== 'report') return;
-    const cpu = process.cpuUsage(cpuMark);
-    gc?.();
-    const report: ChildReport = {
-      serverMs: sim
-        .requestLog()
-        .filter((e) => e.route === 'loadList')
-        .map((e) => e.durationMs),
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      heapBefore,
-      heapAfter: process.memoryUsage().heapUsed,
-    };
-    await sim.close();
-    process.send!(report, () => process.exit(0));
-  });
+  // A failure is left unhandled on purpose: it ends the child, and the parent sees it exit.
+  process.on(
+    'message',
+    (msg: string) =>
+      void (async () => {
+        if (msg === 'mark') {
+          cpuMark = process.cpuUsage();
+          process.send!('marked');
+          return;
+        }
+        if (msg !== 'report') return;
+        const cpu = process.cpuUsage(cpuMark);
+        gc?.();
+        const report: ChildReport = {
+          serverMs: sim
+            .requestLog()
+            .filter((e) => e.route === 'loadList')
+            .map((e) => e.durationMs),
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          heapBefore,
+          heapAfter: process.memoryUsage().heapUsed,
+        };
+        await sim.close();
+        process.send!(report, () => process.exit(0));
+      })(),
+  );
 }
 
 export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> {
@@ -141,11 +147,11 @@ export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> 
       rows,
       batches,
       bodyBytes,
-      medianMs: round(percentile(times, 0.5)),
-      p95Ms: round(percentile(times, 0.95)),
-      minMs: round(times[0] ?? Number.NaN),
-      serverMedianMs: round(percentile(serverTimes, 0.5)),
-      serverCpuMsPerLoad: round(report.cpuMs / batches),
+      medianMs: roundTo(percentile(times, 0.5), 2),
+      p95Ms: roundTo(percentile(times, 0.95), 2),
+      minMs: roundTo(times[0] ?? Number.NaN, 2),
+      serverMedianMs: roundTo(percentile(serverTimes, 0.5), 2),
+      serverCpuMsPerLoad: roundTo(report.cpuMs / batches, 2),
       records,
       heapBytesPerRecord: Math.round((report.heapAfter - report.heapBefore) / records),
     };
@@ -156,10 +162,6 @@ export async function runBench(rows = 5000, batches = 40): Promise<BenchResult> 
       clearTimeout(timer);
     }
   }
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv.includes('--serve')) {

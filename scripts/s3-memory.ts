@@ -37,7 +37,7 @@ async function child(uri: string): Promise<void> {
   const location = s3Location(uri);
   const started = Date.now();
   let rows = 0;
-  let bytes = 0;
+  let bytes: number;
   try {
     const [object] = await location.list();
     const raw = await location.open(object!);

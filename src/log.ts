@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { createRequire } from 'node:module';
 import { scrubJsonLines, scrubSecrets } from './secrets.js';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -46,7 +47,7 @@ export function createLogger(options: LoggerOptions = {}, env: NodeJS.ProcessEnv
   const sink = scrubbingSink(target, format !== 'pretty');
   const destination: DestinationStream =
     format === 'pretty'
-      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
+      ? (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty)({
           destination: sink,
           sync: true,
           colorize: isTty,

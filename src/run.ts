@@ -5,7 +5,7 @@ import { ConfigError, InterruptedError, asExporterError, type ExporterError } fr
 import { createLogger, printLine, type Logger } from './log.js';
 import { exportToSelligent, type PipelineOptions } from './pipeline/export.js';
 import { emptyPipelineResults, emptySettingsResult, type SettingsResult } from './pipeline/results.js';
-import { roundSeconds } from './pipeline/stage-runner.js';
+import { roundSeconds } from './rounding.js';
 import { buildReport, hasWritten } from './report/build.js';
 import { exitCodeWithoutReport, settle } from './report/settle.js';
 import { summaryLine } from './report/summary.js';

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { roundTo } from '../../src/rounding.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BENCH_DIR = join(ROOT, '.bench');
@@ -27,8 +28,7 @@ export const log = (line: string): void => {
 
 export function round(n: number | null | undefined, digits = 3): number | null {
   if (n === null || n === undefined || !Number.isFinite(n)) return null;
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
+  return roundTo(n, digits);
 }
 
 export function median(values: number[]): number {

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { roundTo } from '../../src/rounding.js';
 
 /** Bump when the generated content changes, so stale cached files are not reused. */
 const GENERATOR_VERSION = 1;
@@ -196,7 +197,7 @@ export async function ensureData(
   log(`input: generating ${p.rows} rows, ${p.segments} Segments -> ${file}`);
   const started = performance.now();
   const meta = await generate(file, p);
-  meta.generatedSeconds = round((performance.now() - started) / 1000, 1);
+  meta.generatedSeconds = roundTo((performance.now() - started) / 1000, 1);
   await writeFile(metaFile, JSON.stringify(meta, null, 2) + '\n');
   log(
     `input: generated in ${meta.generatedSeconds} s (${(meta.gzipBytes / 1e6).toFixed(1)} MB gzip, ${(meta.csvBytes / 1e6).toFixed(1)} MB CSV)`,
@@ -342,9 +343,4 @@ async function generate(file: string, p: DataParams): Promise<DataMeta> {
   meta.distinctKeys = issued;
   names.forEach((n, i) => (meta.segmentRows[n] = segmentCounts[i]!));
   return meta;
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }

@@ -29,6 +29,7 @@ import { runCase } from './run.js';
 import { startS3, upload } from './s3.js';
 import { comparisonTable, table } from './tables.js';
 import type { BenchEnv, RunFigures } from './types.js';
+import { scalarText } from '../../src/scalar-text.js';
 
 async function main(): Promise<void> {
   const p = parseOptions(process.argv.slice(2));
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     );
   const host = await machine();
   log(
-    `commit ${commit.short}; ${host.nproc} CPU(s) ${host.cpuModel}, ${host.memoryGiB} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${latencyText(p)}, ${p.runs} run(s)${p.realistic ? ` of ${cases.map((c) => c.name).join(' and ')} Segment batches` : ''}`,
+    `commit ${commit.short}; ${scalarText(host.nproc)} CPU(s) ${scalarText(host.cpuModel)}, ${scalarText(host.memoryGiB)} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${latencyText(p)}, ${p.runs} run(s)${p.realistic ? ` of ${cases.map((c) => c.name).join(' and ')} Segment batches` : ''}`,
   );
 
   const { meta, generated } = await ensureData(
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
         Object.assign(r, benchCase.tag);
         (runsByCase[benchCase.name ?? 'default'] ??= []).push(r);
         log(
-          `run ${i}: ${r.rowsPerSecond} rows/s, ${r.wallSeconds} s wall, peak RSS ${r.peakRssMb} MB, ratio to parse ceiling ${r.ratioToParseCeiling}`,
+          `run ${i}: ${scalarText(r.rowsPerSecond)} rows/s, ${scalarText(r.wallSeconds)} s wall, peak RSS ${scalarText(r.peakRssMb)} MB, ratio to parse ceiling ${scalarText(r.ratioToParseCeiling)}`,
         );
       }
     }

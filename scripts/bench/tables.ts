@@ -1,20 +1,14 @@
 /** The readable tables on stderr: the figures of a run (or the medians and each run), and the realistic comparison. */
 import { round, type Any } from './common.js';
 import { STAGES, type Target } from './types.js';
+import { scalarText } from '../../src/scalar-text.js';
 
 export function table(doc: Any): string {
   const runs: Any[] = doc.runs;
   const m = doc.median;
   const cols = runs.length > 1 ? ['median', ...runs.map((_: unknown, i: number) => `run ${i + 1}`)] : ['value'];
   const vals = (f: (r: Any) => unknown): string[] => {
-    const fmt = (v: unknown) =>
-      v === null || v === undefined
-        ? '-'
-        : typeof v === 'number'
-          ? Number.isInteger(v)
-            ? v.toLocaleString('en-US')
-            : String(round(v, 3))
-          : String(v);
+    const fmt = (v: unknown) => cell(v, 3);
     return runs.length > 1 ? [fmt(f(m)), ...runs.map((r) => fmt(f(r)))] : [fmt(f(m))];
   };
   const rows: Array<[string, string[]]> = [
@@ -94,14 +88,7 @@ function batchRowsText(b: Any): string {
  * adaptive / fixed for the figures that batching changes.
  */
 export function comparisonTable(fixed: Any, adaptive: Any): string {
-  const fmt = (v: unknown) =>
-    v === null || v === undefined
-      ? '-'
-      : typeof v === 'number'
-        ? Number.isInteger(v)
-          ? v.toLocaleString('en-US')
-          : String(round(v, 2))
-        : String(v);
+  const fmt = (v: unknown) => cell(v, 2);
   const ratio = (a: unknown, f: unknown) =>
     typeof a === 'number' && typeof f === 'number' && f > 0 ? String(round(a / f, 3)) : '';
   const figures: Array<[string, (r: Any) => unknown, boolean]> = [
@@ -127,4 +114,11 @@ export function comparisonTable(fixed: Any, adaptive: Any): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** A figure in a table cell: '-' for none, whole numbers with separators, others to `digits` places. */
+function cell(v: unknown, digits: number): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v !== 'number') return scalarText(v);
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : String(round(v, digits));
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { closest } from './closest.js';
+import { scalarText } from '../scalar-text.js';
+import { API_NAME } from '../api-name.js';
 
 /**
  * `result_settings`: the same keys, values and defaults as Treasure Data's own Selligent result export
  * (so a block moves from a `td>` task unchanged), plus optional project extensions.
  */
-
-const API_NAME = /^[A-Za-z0-9_]+$/;
 
 export const LIST_IMPORT_OPTIONS = ['InsertAndUpdate', 'OnlyInsert', 'OnlyUpdate'] as const;
 export const SEGMENT_IMPORT_OPTIONS = ['append', 'replace'] as const;
@@ -220,5 +220,5 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  return `${typeof value} ${String(value)}`;
+  return `${typeof value} ${scalarText(value)}`;
 }

@@ -13,7 +13,7 @@ export interface LocalS3 {
   env: Record<string, string>;
   /** A client of it; the caller destroys it. */
   client(): Promise<S3Client>;
-  put(key: string, body: string): Promise<void>;
+  put(key: string, body: string | Buffer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,19 +38,19 @@ function loadS3rver(): S3rverConstructor {
   }
 }
 
-/** Starts s3rver on a free port, keeping its objects in `directory` (removed on close). */
-export async function startLocalS3(directory: string, bucket: string): Promise<LocalS3> {
+/** Starts s3rver on `port` (0: a free one), keeping its objects in `directory` (removed on close). */
+export async function startLocalS3(directory: string, bucket: string, port = 0): Promise<LocalS3> {
   const S3rver = loadS3rver();
   await mkdir(directory, { recursive: true });
   const instance = new S3rver({
     address: '127.0.0.1',
-    port: 0,
+    port,
     directory,
     silent: true,
     configureBuckets: [{ name: bucket }],
   });
-  const { port } = await instance.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const listening = await instance.run();
+  const endpoint = `http://127.0.0.1:${listening.port}`;
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
   const client = async (): Promise<S3Client> => {
     // The exporter's S3 reader does the same: the SDK's notice about Node 20 says nothing about the run.
@@ -81,7 +81,7 @@ export async function startLocalS3(directory: string, bucket: string): Promise<L
       const { PutObjectCommand } = await import('@aws-sdk/client-s3');
       const s3 = await client();
       try {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv' }));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
       } finally {
         s3.destroy();
       }

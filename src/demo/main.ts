@@ -1,7 +1,7 @@
 /**
  * `npm run demo [-- --s3]`: the exporter end to end with nothing but this code. A local Selligent
  * simulator (a List with one customer), the shipped sample exported into it, then what a person looks
- * at afterwards: the log, the report, the simulator's state and the rejected-rows file. With `--s3` the
+ * at afterwards: the log, the report, the simulator's state and the rows file. With `--s3` the
  * sample is read from a local S3 server (s3rver) the demo starts and stops.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { runCommand, type RunOutcome } from '../run.js';
+import { renderReport } from '../report/render.js';
+import { countRowsFile } from '../report/rows-file-counts.js';
+import { summaryLine } from '../report/summary.js';
+import { runCommand } from '../run.js';
 import { DEV_API_KEY, DEV_API_SECRET, startSimulator } from '../simulator/index.js';
 import { startLocalS3, type LocalS3 } from './local-s3.js';
 import {
@@ -21,7 +24,7 @@ import {
   DEMO_SETTINGS,
   FIRST_NAME_LENGTH,
 } from './sample.js';
-import { inputText, reportSummary, rowsFileText, stateText, type SimulatorState } from './show.js';
+import { inputText, rowsFileText, stateText, type SimulatorState } from './show.js';
 
 const USAGE = `Usage: npm run demo [-- --s3]
 
@@ -94,25 +97,23 @@ async function demo(argv: string[]): Promise<number> {
       },
     });
 
+    const rowsFile = outcome.report.rejected_rows.file;
+    const rowsText = rowsFile ? await readFile(rowsFile, 'utf8').catch(() => null) : null;
     section('Report');
-    print(reportText(outcome));
+    print(summaryLine(outcome.report, outcome.reportPath));
+    print();
+    print(renderReport(outcome.report, rowsText === null ? undefined : countRowsFile(rowsText)).trimEnd());
     section('Simulator state after the run (GET /__simulator/state)');
     const state = (await (await fetch(`${simulator.baseUrl}/__simulator/state`)).json()) as SimulatorState;
     print(stateText(state, DEMO_LIST, DEMO_KEY_FIELD));
-    section('Rejected-rows file');
-    const rowsFile = outcome.report.rejected_rows.file;
-    print(rowsFileText(rowsFile, rowsFile ? await readFile(rowsFile, 'utf8').catch(() => null) : null));
-    print(`\nThe report, the rejected-rows file and the input stay in ${dir}`);
+    section('Rows file (every input row not loaded, with its fate)');
+    print(rowsFileText(rowsFile, rowsText));
+    print(`\nThe report, the rows file and the input stay in ${dir}`);
     return outcome.exitCode;
   } finally {
     await s3?.close();
     await simulator.close();
   }
-}
-
-/** The report as a person reads it. */
-function reportText(outcome: RunOutcome): string {
-  return reportSummary(outcome.report, outcome.reportPath);
 }
 
 demo(process.argv.slice(2)).then(

@@ -42,6 +42,8 @@ export interface Winner {
   end: number;
   /** Every Segment any row of this key was routed to, each once, in input order. */
   segments: string[];
+  /** The rows of this key merged away (row numbers); absent when the key had one row. */
+  losers?: number[];
 }
 
 /** Part of a partition's winners; `merged` counts rows merged away that this part reports first. */
@@ -121,7 +123,9 @@ async function* deduplicateGroup(
     merged++;
     if (!existing.segments.includes(segment)) existing.segments.push(segment);
     // Several writers' files are read one after the other, so input order is the row (or position) order.
-    if (lastWins ? row > existing.row : row < existing.row) {
+    const wins = lastWins ? row > existing.row : row < existing.row;
+    (existing.losers ??= []).push(wins ? existing.row : row);
+    if (wins) {
       existing.row = row;
       existing.start = segmentEnd + 1;
       existing.end = lineEnd;
@@ -130,11 +134,9 @@ async function* deduplicateGroup(
   const rowBases = spooled.rowBases;
   if (rowBases) {
     for (const winner of byKey.values()) {
-      const piece = Math.floor(winner.row / ROWS_PER_PIECE);
-      const base = rowBases[piece];
-      if (base === undefined)
-        throw new Error(`spooled row position ${winner.row} is in piece ${piece}, which has no row number`);
-      winner.row = base + (winner.row - piece * ROWS_PER_PIECE) + 1;
+      winner.row = rowNumber(rowBases, winner.row);
+      const losers = winner.losers;
+      if (losers) for (let i = 0; i < losers.length; i++) losers[i] = rowNumber(rowBases, losers[i]!);
     }
   }
   let winners: Winner[] = [];
@@ -147,6 +149,14 @@ async function* deduplicateGroup(
     }
   }
   if (winners.length > 0 || merged > 0) yield { data, winners, merged };
+}
+
+function rowNumber(rowBases: number[], position: number): number {
+  const piece = Math.floor(position / ROWS_PER_PIECE);
+  const base = rowBases[piece];
+  if (base === undefined)
+    throw new Error(`spooled row position ${position} is in piece ${piece}, which has no row number`);
+  return base + (position - piece * ROWS_PER_PIECE) + 1;
 }
 
 function baseName(path: string): string {

@@ -16,6 +16,8 @@ import { createMissingSegments, emptySegmentReport, type SegmentLoad } from './s
 import { createSpoolDir } from './spool-dir.js';
 import { SegmentSpool } from './segment-spool.js';
 import { runStage } from './stage-runner.js';
+import { guardStop, planReplacements, replaceReport, type ReplacePlan } from './replace-plan.js';
+import type { SegmentReport } from '../report/types.js';
 import { openChangeSync } from '../state/sync-run.js';
 import { planRemovals, removeLeftMembers } from './segment-removals.js';
 
@@ -78,6 +80,13 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       },
       'input read and validated; preflight passed',
     );
+    // Reads only, before the first write: each replaced Segment's members now, its plan and the guard's verdict.
+    const replacements = await stage('preflight', () => planReplacements(ctx, read, checked.segments));
+    const guardStopped = guardStop(replacements);
+    for (const plan of replacements) {
+      if (plan?.guard.verdict === 'overridden')
+        results.warnings.push({ code: 'SEGMENT_GUARD_OVERRIDDEN', message: plan.guard.message });
+    }
     // Before any write: a bad state stops the run here with nothing written.
     const sync = (ctx.sync = await stage('preflight', () => openChangeSync(ctx, read.plan)));
     results.changes = sync?.report ?? null;
@@ -85,11 +94,13 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
     const list = (results.list = emptyListReport(settings.list_api_name, checked.listExists));
     if (options.dryRun) {
       // Part of preflight for the report (no stage of its own, so no duration of its own).
-      const plan = await planDryRun(ctx, read, checked, segmentSpool, counts);
-      results.segments = checked.segments.map((segment, i) => ({
-        ...emptySegmentReport(segment, segmentSpool.rows(i)),
-        status: 'planned' as const,
-      }));
+      const plan = await planDryRun(ctx, read, checked, segmentSpool, counts, replacements);
+      results.segments = checked.segments.map((segment, i) =>
+        withReplace(
+          { ...emptySegmentReport(segment, segmentSpool.rows(i)), status: 'planned' as const },
+          replacements[i],
+        ),
+      );
       if (sync) {
         sync.report.removal_requests = await planRemovals(ctx);
         plan.requests += sync.report.removal_requests;
@@ -98,13 +109,24 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       logger.info({ plan: { ...plan, segments: plan.segments.length } }, 'dry run: nothing was written');
       return;
     }
+    if (guardStopped) {
+      // The plan goes into the report so the change the guard refused can be read there.
+      results.segments = checked.segments.map((segment, i) =>
+        withReplace(emptySegmentReport(segment, segment.validRows), replacements[i]),
+      );
+      throw guardStopped;
+    }
     await stage('list-setup', () => setUpList(ctx, checked, list));
     await stage('list-load', () => loadList(ctx, read, checked.segments, segmentSpool, counts, list));
-    const targets: SegmentLoad[] = checked.segments.map((segment, index) => ({
-      segment,
-      index,
-      entry: emptySegmentReport(segment, segmentSpool.rows(index)),
-    }));
+    const targets: SegmentLoad[] = checked.segments.map((segment, index) => {
+      const replace = replacements[index];
+      return {
+        segment,
+        index,
+        entry: withReplace(emptySegmentReport(segment, segmentSpool.rows(index)), replace),
+        ...(replace ? { replace } : {}),
+      };
+    });
     results.segments = targets.map((target) => target.entry);
     await stage('segment-setup', () => createMissingSegments(ctx, targets));
     await stage('segment-load', () =>
@@ -145,6 +167,7 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       results.deduplication.segment_memberships = results.segments.reduce((sum, s) => sum + s.rows, 0);
     }
     results.rejectedRows.count = rejected.count;
+    results.rejectedRows.by_stage = { ...rejected.byStage };
     await rejected.close().catch(() => undefined);
     await rm(workDir, { recursive: true, force: true, maxRetries: 3 }).catch((error: Error) =>
       logger.warn({ workDir, reason: error.message }, 'could not remove the spool directory'),
@@ -157,4 +180,8 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       { stage: 'report' },
     );
   }
+}
+
+function withReplace<T extends SegmentReport>(entry: T, plan: ReplacePlan | undefined): T {
+  return plan ? { ...entry, replace: replaceReport(plan) } : entry;
 }

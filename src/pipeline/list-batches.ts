@@ -1,6 +1,6 @@
 import { convertValue, type ColumnType } from '../schema/types.js';
 import { BatchBuilder, type Batch } from './batches.js';
-import type { Column, ColumnPlan } from './columns.js';
+import type { ColumnPlan } from './columns.js';
 import type { RejectedRow } from './rejected.js';
 import {
   deduplicatePartitions,
@@ -46,10 +46,20 @@ export interface ListBatchUpdate {
   merged: number;
   /** Rows whose values do not convert to their List field's type: reported, not sent. */
   rejected: RejectedRow[];
+  /** Which rows were merged away, and into which: `merged` counts them too, perhaps in an earlier update. */
+  merges: Merge[];
   /** Winners not sent because the state records them as they are (changes mode). */
   unchanged?: number;
   /** The comparison's totals, in the last update only (changes mode). */
   changes?: ChangeTotals;
+}
+
+/** Rows merged away into the row that won their key. */
+export interface Merge {
+  winner: number;
+  losers: number[];
+  /** The key's values as a JSON array (the List's types), or null when a key value does not convert. */
+  keyJson: string | null;
 }
 
 /** The Segment member runs and each Segment's member count: the generator's return value. */
@@ -57,6 +67,8 @@ export type SegmentMemberCounts = SegmentSpoolFiles;
 
 /** Rejections are handed over in groups this size at most, so a run of bad rows never piles up. */
 const REJECTED_PER_UPDATE = 1_000;
+/** Likewise the rows merged away. */
+const MERGED_PER_UPDATE = 10_000;
 
 export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<ListBatchUpdate, SegmentMemberCounts> {
   const { plan } = job;
@@ -67,8 +79,9 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   const segmentSpool = new SegmentSpool(job.segmentDirectory);
   const builder = new BatchBuilder(job.batchRows, job.batchBytes);
   const encoder = new RowEncoder(plan);
+  let update = emptyUpdate();
+  let mergesListed = 0;
   const comparer = job.compare ? new WorkerComparer(job.compare) : undefined;
-  let update: ListBatchUpdate = { winners: 0, merged: 0, rejected: [] };
   for await (const partition of deduplicatePartitions(job.spooled, job.strategy)) {
     update.merged += partition.merged;
     await comparer?.enter(partition.partition);
@@ -76,6 +89,15 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
       update.winners++;
       const failure = encoder.encode(partition.data, winner.start, winner.end);
       const keyJson = encoder.keyJson();
+      if (winner.losers) {
+        update.merges.push({ winner: winner.row, losers: winner.losers, keyJson: keyJson ?? null });
+        mergesListed += winner.losers.length;
+        if (mergesListed >= MERGED_PER_UPDATE) {
+          yield update;
+          update = emptyUpdate();
+          mergesListed = 0;
+        }
+      }
       // Two spellings of one Segment on one key make it a member once.
       const seen = winner.segments.length > 1 && job.segmentAliases?.length ? new Set<number>() : undefined;
       const indexes: number[] = [];
@@ -123,7 +145,8 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
         });
         if (update.rejected.length >= REJECTED_PER_UPDATE) {
           yield update;
-          update = { winners: 0, merged: 0, rejected: [] };
+          update = emptyUpdate();
+          mergesListed = 0;
         }
         continue;
       }
@@ -131,7 +154,8 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
       if (full) {
         update.batch = full;
         yield update;
-        update = { winners: 0, merged: 0, rejected: [] };
+        update = emptyUpdate();
+        mergesListed = 0;
       }
     }
   }
@@ -139,9 +163,20 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   const last = builder.finish();
   if (last) update.batch = last;
   if (comparer) update.changes = await comparer.finish();
-  if (update.batch || update.winners > 0 || update.merged > 0 || update.rejected.length > 0 || update.changes)
+  if (
+    update.batch ||
+    update.winners > 0 ||
+    update.merged > 0 ||
+    update.rejected.length > 0 ||
+    update.merges.length > 0 ||
+    update.changes
+  )
     yield update;
   return segmentSpool.files();
+}
+
+function emptyUpdate(): ListBatchUpdate {
+  return { winners: 0, merged: 0, rejected: [], merges: [] };
 }
 
 /**

@@ -2,7 +2,7 @@ import { PartialFailureError } from '../errors.js';
 import type { ListReport } from '../report/types.js';
 import type { Batch } from './batches.js';
 import type { RunContext } from './context.js';
-import type { ListBatchJob, ListBatchUpdate, SegmentMemberCounts } from './list-batches.js';
+import type { ListBatchJob, ListBatchUpdate, Merge, SegmentMemberCounts } from './list-batches.js';
 import type { SegmentTarget } from './preflight.js';
 import type { ReadResult } from './read.js';
 import type { ListCounts } from './results.js';
@@ -67,6 +67,7 @@ export async function* listBatches(
         counts.rejectedRows.add(entry.row);
         await ctx.rejected.write(entry);
       }
+      for (const merge of update.merges) await writeMerge(ctx, read, merge);
       if (update.batch)
         yield {
           ...update.batch,
@@ -75,6 +76,31 @@ export async function* listBatches(
     }
   } finally {
     await updates.return(undefined as never);
+  }
+}
+
+/** One line per row merged away, naming the row that won its key: the rows file then lists every row not loaded. */
+async function writeMerge(ctx: RunContext, read: ReadResult, merge: Merge): Promise<void> {
+  // The key as sent: strings, numbers, booleans or null.
+  const keyValues =
+    merge.keyJson === null ? null : (JSON.parse(merge.keyJson) as Array<string | number | boolean | null>);
+  const key = keyValues
+    ? Object.fromEntries(
+        read.plan.keys.map((column, i) => [column.field, keyValues[i] == null ? '' : String(keyValues[i])]),
+      )
+    : null;
+  const keeps = ctx.settings.deduplication === 'ImportFirstMatch' ? 'first' : 'last';
+  for (const loser of merge.losers) {
+    await ctx.rejected.write({
+      row: loser,
+      stage: 'deduplicate',
+      key,
+      field: null,
+      code: 'MergedDuplicate',
+      message: `merged into row ${merge.winner}, which has the same key (${ctx.settings.deduplication} keeps the ${keeps} row of a key)`,
+      values: null,
+      winner: merge.winner,
+    });
   }
 }
 
@@ -115,13 +141,14 @@ export async function loadList(
           body,
           rows,
         ),
-      unapplied: (rows) => {
+      notAllApplied: (rows) => {
         for (const row of rows) ctx.sync?.applied.listNotApplied.add(row);
       },
       reject: async (rejection) => {
         counts.rejectedRows.add(rejection.row);
         await ctx.rejected.write(rejectedEntry(plan, 'list-load', rejection));
       },
+      unapplied: (row) => ctx.rejected.write(rejectedEntry(plan, 'list-load', row)),
     },
     counts.tally,
     (batch) => {

@@ -7,6 +7,7 @@ import { readLineGroups } from './lines.js';
 import { diffPartition } from './membership-diff.js';
 import { hashKey, partitionCount } from './partitioning.js';
 import type { SegmentMember } from './segment-spool.js';
+import { scalarText } from '../scalar-text.js';
 
 /**
  * One Segment's replacement plan on disk: its members now (from the segment search) and its new
@@ -52,7 +53,7 @@ export function memberKey(
   let key = '';
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
-    const text = value === null || value === undefined ? '' : String(value);
+    const text = value === null || value === undefined ? '' : scalarText(value);
     const form = forms[i];
     key += (i > 0 ? KEY_SEPARATOR : '') + (form ? form(text) : text);
   }
@@ -68,6 +69,8 @@ export class MembershipSpool {
   private incomingLines = 0;
   private unsendable = 0;
   private counts: MembershipCounts | undefined;
+  /** The members now as read, kept for `againstCurrent`. */
+  private readonly currentFile: LineFile;
 
   /**
    * @param name  file names start with it: one spool per Segment in a shared directory.
@@ -77,9 +80,10 @@ export class MembershipSpool {
   constructor(
     private readonly directory: string,
     private readonly name: string,
-    keyTypes: readonly ColumnType[],
-    expectedMembers: number,
+    private readonly keyTypes: readonly ColumnType[],
+    private readonly expectedMembers: number,
   ) {
+    this.currentFile = new LineFile(this.currentPath);
     this.partitions = partitionCount(expectedMembers * BYTES_PER_MEMBER);
     this.forms = keyTypes.map((type) => keyForm(type));
     this.buffers = {
@@ -92,9 +96,12 @@ export class MembershipSpool {
   async addCurrent(rows: readonly (readonly SearchValue[])[]): Promise<void> {
     for (const values of rows) {
       // What the search answered is sent back to remove it: the service's own spelling of the key.
-      this.add('current', memberKey(values, this.forms), stringifyExact(values));
+      const text = stringifyExact(values);
+      this.add('current', memberKey(values, this.forms), text);
+      this.currentFile.add(text);
       this.beforeLines++;
     }
+    await this.currentFile.flush();
     await this.drain();
   }
 
@@ -174,9 +181,24 @@ export class MembershipSpool {
     yield* readLineGroups(this.removalsPath, 64 * 1024);
   }
 
+  /**
+   * The same members now compared with other new members: the Segment load's own (the deduplication
+   * winners whose List row was not rejected), so the adds carry the rows the List load decided on.
+   */
+  async againstCurrent(name: string, members: AsyncIterable<SegmentMember[]>): Promise<MembershipSpool> {
+    const other = new MembershipSpool(this.directory, name, this.keyTypes, this.expectedMembers);
+    if (this.beforeLines > 0) {
+      for await (const lines of readLineGroups(this.currentPath, 64 * 1024))
+        await other.addCurrent(lines.map((line) => parseJsonExact(line) as SearchValue[]));
+    }
+    for await (const group of members) await other.addIncoming(group);
+    await other.compare();
+    return other;
+  }
+
   /** Removes every file of this spool. */
   async destroy(): Promise<void> {
-    const paths = [this.addsPath, this.removalsPath];
+    const paths = [this.addsPath, this.removalsPath, this.currentPath];
     for (let p = 0; p < this.partitions; p++)
       paths.push(this.partitionPath('current', p), this.partitionPath('incoming', p));
     await Promise.all(paths.map((path) => rm(path, { force: true })));
@@ -184,6 +206,10 @@ export class MembershipSpool {
 
   get addsPath(): string {
     return join(this.directory, `${this.name}-add.txt`);
+  }
+
+  get currentPath(): string {
+    return join(this.directory, `${this.name}-current.txt`);
   }
 
   get removalsPath(): string {

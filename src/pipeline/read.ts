@@ -218,7 +218,11 @@ function fillInputReport(
   });
   results.validation = { valid_rows: inputRows - skipped, skipped_rows: skipped, by_reason: byReason };
   if (inputRows === 0) logger.warn({}, 'the input has a header but no rows: nothing to load');
-  if (skipped > 0) logger.warn({ skipped, byReason }, `${skipped} invalid row(s) skipped; see the rejected-rows file`);
+  if (skipped > 0)
+    logger.warn(
+      { skipped, byReason },
+      `${skipped} invalid row(s) skipped; each is listed in the rows file ${ctx.rejected.path}`,
+    );
 }
 
 type PieceResult = Extract<ReadWorkerResult, { type: 'piece' }>;

@@ -10,14 +10,19 @@ import { scrubJson } from '../secrets.js';
 export interface RejectedRow {
   /** 1-based input data row number. */
   row: number;
-  stage: 'validate' | 'list-load' | 'segment-load';
+  stage: RowsFileStage;
   key: Record<string, string> | null;
   field: string | null;
   code: string;
   message: string;
   /** The row's values by column name, as read. */
   values: Record<string, string> | null;
+  /** A row merged away as a duplicate: the row that won its key (and was loaded, or is listed itself). */
+  winner?: number;
 }
+
+/** Where a row was left out: `deduplicate` lines are rows merged away into another row of their key. */
+export type RowsFileStage = 'validate' | 'deduplicate' | 'list-load' | 'segment-load';
 
 /**
  * Rejected and skipped rows, one JSON object per line. Row values (PII) go here and nowhere else: logs
@@ -26,6 +31,8 @@ export interface RejectedRow {
 export class RejectedRowsFile {
   private stream: WriteStream | undefined;
   count = 0;
+  /** Lines written, by stage. */
+  readonly byStage: Partial<Record<RowsFileStage, number>> = {};
 
   constructor(readonly path: string) {}
 
@@ -55,6 +62,7 @@ export class RejectedRowsFile {
       this.stream = createWriteStream(this.path, { flags: 'w' });
     }
     this.count++;
+    this.byStage[entry.stage] = (this.byStage[entry.stage] ?? 0) + 1;
     if (!this.stream.write(JSON.stringify(scrubJson(entry)) + '\n')) await once(this.stream, 'drain');
   }
 

@@ -6,6 +6,7 @@ import type {
   DryRunPlan,
   InputReport,
   ListReport,
+  RowsFileReport,
   RunWarning,
   SegmentBatchRowsReport,
   SegmentReport,
@@ -32,7 +33,7 @@ export interface PipelineResults {
   /** Preflight and List set-up, in the order raised. */
   warnings: RunWarning[];
   /** Output set-up, then every stage that rejects rows. */
-  rejectedRows: { file: string | null; count: number };
+  rejectedRows: RowsFileReport;
   /** Read and validate. */
   input: InputReport;
   validation: ValidationReport;

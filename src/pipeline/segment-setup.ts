@@ -2,6 +2,7 @@ import type { SegmentReport } from '../report/types.js';
 import type { RunContext } from './context.js';
 import { createOnce } from './create-once.js';
 import type { SegmentTarget } from './preflight.js';
+import type { ReplacePlan } from './replace-plan.js';
 
 /** One target Segment: what preflight found, its member file's index, and its figures. */
 export interface SegmentLoad {
@@ -9,6 +10,8 @@ export interface SegmentLoad {
   /** The Segment's index in the member spool. */
   index: number;
   entry: SegmentReport;
+  /** The replacement plan of an existing Segment of a replace run, when one was made before the first write. */
+  replace?: ReplacePlan;
 }
 
 /**

@@ -5,16 +5,21 @@ import type { InvalidRecord, LoadAnswer, LoadResult } from '../selligent/types.j
 import { rowJson, splitBatch, type Batch } from './batches.js';
 import type { ColumnPlan } from './columns.js';
 import type { PipelineResults } from './results.js';
+import { scalarText } from '../scalar-text.js';
 
-/** Counters of one load target (the List, or one Segment) across its requests. */
-export interface LoadTally {
-  requests: number;
-  rowsSent: number;
+/** The counters of a load answer (a missing or malformed counter is 0). */
+export interface AnswerCounters {
   inserted: number;
   updated: number;
   failed: number;
   duplicates: number;
   notFound: number;
+}
+
+/** Counters of one load target (the List, or one Segment) across its requests. */
+export interface LoadTally extends AnswerCounters {
+  requests: number;
+  rowsSent: number;
   /** Rows Selligent took. */
   loaded: number;
   /** Rows Selligent (or the size limit) rejected, each reported. */
@@ -78,10 +83,16 @@ export interface LoadTarget {
   /** `rows`: how many rows the body holds. */
   send(body: Buffer, rows: number): Promise<LoadAnswer>;
   reject(rejection: Rejection): Promise<void>;
+  /**
+   * Told of each row of a batch that loaded none of its rows and was not rejected itself (the answer
+   * then says every such row was not applied, and why). In a batch that loaded some rows, the answer
+   * does not say which of the others were not applied, so they are counted only.
+   */
+  unapplied?: (rejection: Rejection) => Promise<void>;
   /** Told how long each answered request took, and of each refusal as too large (adaptive sizing). */
   observe?(outcome: RequestOutcome): void;
   /** Told the rows of a batch the answer says were not all applied (the changes-only state keeps none of them). */
-  unapplied?(rows: readonly number[]): void;
+  notAllApplied?(rows: readonly number[]): void;
 }
 
 export type BatchOutcome = 'continue' | 'stopped';
@@ -140,6 +151,7 @@ export async function sendBatch(
       message: record.message ?? 'rejected by Selligent',
     });
   }
+  if (target.unapplied && account.loaded === 0) await listUnapplied(target.unapplied, batch, account);
   tally.inserted += account.inserted;
   tally.updated += account.updated;
   tally.failed += account.failed;
@@ -148,7 +160,7 @@ export async function sendBatch(
   tally.rejected += account.invalid.length;
   tally.loaded += account.loaded;
   for (const [reason, count] of Object.entries(account.notApplied)) add(tally.notApplied, reason, count);
-  if (Object.keys(account.notApplied).length > 0) target.unapplied?.(batch.rows);
+  if (Object.keys(account.notApplied).length > 0) target.notAllApplied?.(batch.rows);
   const withoutDetail = account.notApplied.failed_without_detail ?? 0;
   if (withoutDetail > 0) {
     let first = Infinity;
@@ -162,16 +174,43 @@ export async function sendBatch(
   return account.stopped ? 'stopped' : 'continue';
 }
 
+/** Why a row was not applied, as a person reads it in the rows file. */
+const UNAPPLIED_TEXT: Record<string, string> = {
+  stopped_on_error:
+    'not applied: Selligent refused the whole batch for an invalid row in it (error_handling StopOnError)',
+  failed_without_detail: "not applied: Selligent counted the batch's rows as failed without naming them or saying why",
+  unknown: "not applied: Selligent's answer counts none of the batch's rows as loaded and does not say why",
+  outcome_unknown:
+    'not inserted as its key exists, after an earlier attempt whose answer was lost: that attempt may have inserted it',
+  already_exists: 'not inserted: its key is already in the List (data_import_option OnlyInsert)',
+  not_found: 'not updated: its key is not in the List (data_import_option OnlyUpdate)',
+  duplicate: 'not applied: already a member',
+};
+
+async function listUnapplied(
+  unapplied: NonNullable<LoadTarget['unapplied']>,
+  batch: Batch,
+  account: BatchAccount,
+): Promise<void> {
+  const reasons = Object.entries(account.notApplied);
+  const [only] = reasons;
+  if (!only) return;
+  const code = reasons.length === 1 ? only[0] : 'not_applied';
+  const message =
+    reasons.length === 1
+      ? (UNAPPLIED_TEXT[only[0]] ?? `not applied: ${only[0]}`)
+      : `not applied: of this batch's ${reasons.reduce((sum, [, n]) => sum + n, 0)} rows not applied, ${reasons.map(([reason, n]) => `${n} ${reason}`).join(', ')}, and the answer does not say which is which`;
+  const invalid = new Set(account.invalid.map((record) => record.record_index));
+  for (let i = 0; i < batch.rows.length; i++) {
+    if (invalid.has(i)) continue;
+    await unapplied({ row: batch.rows[i]!, json: rowJson(batch, i), field: null, code, message });
+  }
+}
+
 /** How the rows of one batch fared, from Selligent's answer alone: every row is in exactly one count. */
-export interface BatchAccount {
+export interface BatchAccount extends AnswerCounters {
   /** The identified invalid rows (distinct, in range): each is rejected and reported. */
   invalid: InvalidRecord[];
-  /** The answer's counters (a missing or malformed counter is 0). */
-  inserted: number;
-  updated: number;
-  failed: number;
-  duplicates: number;
-  notFound: number;
   /** Rows applied. */
   loaded: number;
   /** Rows neither rejected nor loaded, by reason. */
@@ -272,8 +311,9 @@ export async function sendAll(
   let next = batches.next();
   try {
     for (;;) {
-      const { value: batch, done } = await next;
-      if (done) return 'continue';
+      const step: IteratorResult<Batch, unknown> = await next;
+      if (step.done) return 'continue';
+      const batch = step.value;
       const sending = sendBatch(target, batch, tally);
       // The next batch is prepared once this request is on the wire (a turn of the event loop later):
       // started before, its work would hold the request back.
@@ -322,7 +362,7 @@ export function rejectedEntry(
   const sent = JSON.parse(rejection.json) as unknown[];
   const columns = keyOnly ? plan.keys : plan.fields;
   const values = Object.fromEntries(
-    columns.map((column, i) => [column.field, sent[i] === null ? '' : String(sent[i])]),
+    columns.map((column, i) => [column.field, sent[i] === null ? '' : scalarText(sent[i])]),
   );
   const key = Object.fromEntries(plan.keys.map((column) => [column.field, values[column.field] ?? '']));
   return {

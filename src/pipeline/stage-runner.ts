@@ -2,6 +2,7 @@ import { ExporterError, type Stage } from '../errors.js';
 import type { StageDurations } from '../report/types.js';
 import type { Progress } from './progress.js';
 import type { PipelineResults } from './results.js';
+import { roundSeconds } from '../rounding.js';
 
 /**
  * Runs one stage: records it as the stage in progress, names it on an error that does not name its own,
@@ -29,9 +30,4 @@ export async function runStage<T>(
 
 function durationKey(stage: Stage): keyof StageDurations {
   return stage.replace('-', '_') as keyof StageDurations;
-}
-
-/** Seconds to the millisecond, as the report gives them. */
-export function roundSeconds(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }

@@ -1,6 +1,7 @@
 import { convertValue, widen } from '../schema/types.js';
 import type { RawRow } from '../source/raw-rows.js';
 import type { ColumnPlan } from './columns.js';
+import { API_NAME } from '../api-name.js';
 
 export type SkipReason =
   | 'field_count'
@@ -15,8 +16,6 @@ export type SkipReason =
 
 export type Verdict =
   { ok: true; cells: string[] } | { ok: false; reason: SkipReason; column: string | null; message: string };
-
-const API_NAME = /^[A-Za-z0-9_]+$/;
 
 /**
  * Spec 3.1: a row is invalid when its Segment value is blank or not an api_name, a key field is blank,

@@ -53,7 +53,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
       list_busy_wait_seconds: http.list_busy_wait_seconds,
     },
     accounting: pipeline.accounting,
-    rejected_rows: { file: pipeline.rejectedRows.file, count: pipeline.rejectedRows.count },
+    rejected_rows: { ...pipeline.rejectedRows },
     failed_without_detail: pipeline.failedWithoutDetail,
     segment_batch_rows: pipeline.segmentBatchRows,
     durations_seconds: { ...pipeline.durations, total: inputs.totalSeconds },

@@ -1,4 +1,4 @@
-import type { RunReport, SegmentReport, StageDurations } from './types.js';
+import type { DryRunPlan, RunReport, SegmentReport, StageDurations } from './types.js';
 
 import type { RowsFileCounts } from './rows-file-counts.js';
 
@@ -80,7 +80,7 @@ function accounting(report: RunReport): string[] {
     ['skipped (invalid)', String(a.skipped)],
     ['merged duplicates', String(a.merged_duplicates)],
     ['rejected by Selligent', String(a.rejected)],
-    [report.dry_run ? 'not applied (dry run)' : 'not applied', String(a.not_applied)],
+    [report.dry_run ? 'to load (dry run: nothing sent)' : 'not applied', String(a.not_applied)],
   ];
   if (a.unchanged !== undefined) rows.push(['unchanged (not sent)', String(a.unchanged)]);
   return [
@@ -166,6 +166,32 @@ function segments(report: RunReport): string[] {
   const lines = [`Segments (${report.segments.length})`, ...table(header, body, [2, 3, 4, 5, 6])];
   if (report.segments.some((s) => s.skipped_rejected_keys > 0))
     lines.push('  failed includes members not loaded because their List row was rejected');
+  const replaced = report.segments.filter((s) => s.replace);
+  if (replaced.length > 0) {
+    const body = replaced.map((s) => {
+      const r = s.replace!;
+      return [
+        s.api_name,
+        r.strategy,
+        String(r.members_before),
+        String(r.added),
+        String(r.kept),
+        String(r.removed),
+        String(r.after),
+        String(r.removal_requests),
+        r.guard,
+      ];
+    });
+    lines.push(
+      'Replaced Segments (memberships, not input rows)',
+      ...table(
+        ['Segment', 'strategy', 'before', 'added', 'kept', 'removed', 'after', 'removal requests', 'guard'],
+        body,
+        [2, 3, 4, 5, 6, 7],
+      ),
+    );
+    for (const s of replaced) if (s.replace!.guard_message) lines.push(`  ${s.replace!.guard_message}`);
+  }
   return lines;
 }
 
@@ -211,6 +237,18 @@ function plan(report: RunReport): string[] {
   const p = report.plan;
   if (!p) return [];
   const lines = ['Plan (what a real run would do)'];
+  if (p.steps) {
+    const body = p.steps.map((step) => [
+      step.action,
+      step.target,
+      step.rows === undefined ? '' : String(step.rows),
+      String(step.requests),
+    ]);
+    lines.push(...table(['request', 'for', 'rows', 'requests'], body, [2, 3]));
+    lines.push(...replacePlan(p));
+    lines.push(`  ${count(p.requests, 'request')} in all`);
+    return lines;
+  }
   if (p.list_to_create) lines.push('  create the List');
   if (p.fields_to_create.length > 0)
     lines.push(
@@ -227,8 +265,41 @@ function plan(report: RunReport): string[] {
       s.clear ? 'yes' : 'no',
     ]);
     lines.push(...table(['Segment', 'rows', 'requests', 'create', 'clear'], body, [1, 2]));
+    lines.push(...replacePlan(p));
   }
   lines.push(`  ${count(p.requests, 'request')} in all`);
+  return lines;
+}
+
+/** The replaced Segments of a dry-run plan: members now, to add, keep and remove, and the guard's verdict. */
+function replacePlan(p: DryRunPlan): string[] {
+  const lines: string[] = [];
+  const replaced = p.segments.filter((s) => s.replace);
+  if (replaced.length > 0) {
+    const rows = replaced.map((s) => {
+      const r = s.replace!;
+      return [
+        s.api_name,
+        r.strategy,
+        String(r.members_now),
+        String(r.to_add),
+        String(r.to_keep),
+        String(r.to_remove),
+        String(r.after),
+        String(r.search_requests),
+        String(r.removal_requests),
+        r.guard,
+      ];
+    });
+    lines.push(
+      ...table(
+        ['Segment', 'strategy', 'now', 'to add', 'to keep', 'to remove', 'after', 'searches', 'removals', 'guard'],
+        rows,
+        [2, 3, 4, 5, 6, 7, 8],
+      ),
+    );
+    for (const s of replaced) if (s.replace!.guard_message) lines.push(`  ${s.replace!.guard_message}`);
+  }
   return lines;
 }
 

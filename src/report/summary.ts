@@ -20,7 +20,7 @@ export function summaryLine(report: RunReport, reportPath: string): string {
     }
     if (a.unchanged !== undefined) parts.push(`${a.unchanged} unchanged`);
     parts.push(`${a.skipped} skipped`, `${a.merged_duplicates} duplicates merged`, `${a.rejected} rejected`);
-    if (a.not_applied > 0) parts.push(`${a.not_applied} not applied`);
+    if (a.not_applied > 0 && !report.dry_run) parts.push(`${a.not_applied} not applied`);
     const withoutDetail = a.not_applied_by_reason.failed_without_detail ?? 0;
     if (withoutDetail > 0) parts.push(`${withoutDetail} of them failed without detail`);
   } else if (report.input.rows > 0) {
@@ -37,6 +37,9 @@ export function summaryLine(report: RunReport, reportPath: string): string {
     parts.push(`${report.warnings.length} warning${report.warnings.length > 1 ? 's' : ''} (see report)`);
   if (report.error)
     parts.push(`error ${report.error.code} in ${report.error.stage ?? 'run'}: ${firstLine(report.error.message)}`);
+  const rowsFile = report.rejected_rows;
+  if (rowsFile.file && rowsFile.count > 0)
+    parts.push(`rows not loaded listed in ${rowsFile.file} (${rowsFile.count} lines)`);
   parts.push(`exit ${report.exit_code}`, `report ${reportPath}`);
   return `${prefix} - ${parts.join(', ')}`;
 }

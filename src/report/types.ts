@@ -84,6 +84,34 @@ export interface SegmentReport {
   status: 'succeeded' | 'partial' | 'failed' | 'pending' | 'planned';
   /** The routing values that name this Segment when more than one spelling does (api names match case-insensitively). */
   routing_values?: string[];
+  /** The membership change of a replaced Segment that existed; absent when no plan was made. */
+  replace?: SegmentReplaceReport;
+}
+
+/**
+ * How a replaced existing Segment changed. Memberships, not input rows: the input-row accounting does
+ * not count them.
+ */
+export interface SegmentReplaceReport {
+  strategy: 'clear_then_load' | 'load_then_remove';
+  /** Members read before the first write. */
+  members_before: number;
+  /** New members the answers say were added (load_then_remove), or loaded after the clear (clear_then_load). */
+  added: number;
+  /** Members before that the plan keeps (load_then_remove: left untouched). */
+  kept: number;
+  /** Members the removal answers say were removed (clear_then_load: members_before once cleared). */
+  removed: number;
+  /** members_before - removed + added, as answered. */
+  after: number;
+  /** Members the plan expects once the run is done. */
+  planned_after: number;
+  /** Segment search requests made to read the members before. */
+  search_requests: number;
+  removal_requests: number;
+  /** The blast-radius guard's verdict: `overridden` when force let a stopping change through. */
+  guard: 'ok' | 'stopped' | 'overridden';
+  guard_message?: string;
 }
 
 /** One batch in which Selligent counted failed rows without identifying them. */
@@ -132,8 +160,43 @@ export interface DryRunPlan {
   business_key_to_set: string[] | null;
   list_rows: number;
   list_requests: number;
-  segments: Array<{ api_name: string; rows: number; create: boolean; clear: boolean; requests: number }>;
+  segments: Array<{
+    api_name: string;
+    rows: number;
+    create: boolean;
+    clear: boolean;
+    requests: number;
+    /** The plan of a replaced existing Segment, when one was made (reads only). */
+    replace?: DryRunReplacePlan;
+  }>;
+  /** Every request a real run would make, grouped by what it does, in the order it would make them. */
+  steps?: DryRunStep[];
+  /** The sum of the steps' requests. */
   requests: number;
+}
+
+export interface DryRunStep {
+  action: string;
+  /** The List or Segment the requests are for. */
+  target: string;
+  requests: number;
+  /** Rows (List) or members (Segment) the requests carry. */
+  rows?: number;
+}
+
+export interface DryRunReplacePlan {
+  strategy: 'clear_then_load' | 'load_then_remove';
+  members_now: number;
+  to_add: number;
+  to_keep: number;
+  to_remove: number;
+  after: number;
+  /** Segment search requests made for the plan (already made: they are reads). */
+  search_requests: number;
+  /** Member removal requests the run would make at segment_batch_rows. */
+  removal_requests: number;
+  guard: 'ok' | 'would_stop' | 'overridden';
+  guard_message?: string;
 }
 
 /** Something worth a look that did not fail the run; `code` is stable. */
@@ -158,6 +221,15 @@ export interface SegmentBatchRowsReport {
   max: number;
 }
 
+/** The rows file: one line per input row not loaded (and per Segment member rejected), with its reason. */
+export interface RowsFileReport {
+  file: string | null;
+  /** Lines in the file. */
+  count: number;
+  /** Lines by stage: validate (skipped), deduplicate (merged away), list-load, segment-load. */
+  by_stage?: Record<string, number>;
+}
+
 /** Raised when a field changes meaning or goes away; new fields are added without raising it. */
 export const REPORT_VERSION = 1;
 
@@ -180,7 +252,7 @@ export interface RunReport {
   segments: SegmentReport[];
   http: HttpReport;
   accounting: AccountingReport | null;
-  rejected_rows: { file: string | null; count: number };
+  rejected_rows: RowsFileReport;
   failed_without_detail: UndetailedFailureReport[];
   segment_batch_rows: SegmentBatchRowsReport | null;
   durations_seconds: StageDurations;

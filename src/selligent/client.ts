@@ -28,6 +28,7 @@ import type {
   SegmentInfo,
   SegmentSummary,
 } from './types.js';
+import { roundSeconds } from '../rounding.js';
 
 export type RouteName =
   | 'getOrganization'
@@ -399,7 +400,7 @@ export class SelligentClient {
       if (!decision.retry) {
         const listBusy =
           busy && decision.reason === 'list-busy-budget-exhausted'
-            ? { attempts: busyAttempts, seconds: round((performance.now() - busySince) / 1000) }
+            ? { attempts: busyAttempts, seconds: roundSeconds((performance.now() - busySince) / 1000) }
             : undefined;
         throw failedRequestError({
           route,
@@ -417,23 +418,23 @@ export class SelligentClient {
       http.retries++;
       if (busy) {
         http.list_busy_waits++;
-        http.list_busy_wait_seconds = round(http.list_busy_wait_seconds + decision.delayMs / 1000);
+        http.list_busy_wait_seconds = roundSeconds(http.list_busy_wait_seconds + decision.delayMs / 1000);
         logger.warn(
           {
             route,
             status,
             busyAttempt: busyAttempts,
-            waitSeconds: round(decision.delayMs / 1000),
-            busyBudgetSeconds: round((retry.listBusy?.budgetMs ?? 0) / 1000),
+            waitSeconds: roundSeconds(decision.delayMs / 1000),
+            busyBudgetSeconds: roundSeconds((retry.listBusy?.budgetMs ?? 0) / 1000),
           },
-          `${where} answered 429 with requests left in the quota: another process holds this List's bulk lock; waiting ${round(decision.delayMs / 1000)} s (busy for ${round((performance.now() - busySince) / 1000)} s so far)`,
+          `${where} answered 429 with requests left in the quota: another process holds this List's bulk lock; waiting ${roundSeconds(decision.delayMs / 1000)} s (busy for ${roundSeconds((performance.now() - busySince) / 1000)} s so far)`,
         );
         await this.wait(decision.delayMs);
         continue;
       }
       if (status === 429) {
         http.rate_limit_waits++;
-        http.rate_limit_wait_seconds = round(http.rate_limit_wait_seconds + decision.delayMs / 1000);
+        http.rate_limit_wait_seconds = roundSeconds(http.rate_limit_wait_seconds + decision.delayMs / 1000);
       }
       logger.warn(
         {
@@ -442,9 +443,9 @@ export class SelligentClient {
           resultCode,
           attempt,
           maxAttempts: retry.maxAttempts,
-          waitSeconds: round(decision.delayMs / 1000),
+          waitSeconds: roundSeconds(decision.delayMs / 1000),
         },
-        `${where} answered ${status ?? errorCode}${resultCode !== undefined ? ` ${resultCode ?? 'without a valid result_code'}` : ''}: retry ${attempt} of ${retry.maxAttempts - 1} in ${round(decision.delayMs / 1000)} s`,
+        `${where} answered ${status ?? errorCode}${resultCode !== undefined ? ` ${resultCode ?? 'without a valid result_code'}` : ''}: retry ${attempt} of ${retry.maxAttempts - 1} in ${roundSeconds(decision.delayMs / 1000)} s`,
       );
       await this.wait(decision.delayMs);
     }
@@ -453,10 +454,10 @@ export class SelligentClient {
   private async pace(): Promise<void> {
     const delay = this.pacer.delayMs();
     if (delay <= 0) return;
-    this.stats.pacing_wait_seconds = round(this.stats.pacing_wait_seconds + delay / 1000);
+    this.stats.pacing_wait_seconds = roundSeconds(this.stats.pacing_wait_seconds + delay / 1000);
     if (delay > 1000)
       this.options.logger.info(
-        { waitSeconds: round(delay / 1000), budgetPerMinute: this.pacer.budget },
+        { waitSeconds: roundSeconds(delay / 1000), budgetPerMinute: this.pacer.budget },
         'pacing requests to stay within the per-key request budget',
       );
     await this.wait(delay);
@@ -628,10 +629,6 @@ function parseJson(answer: Answer): unknown {
       { http },
     );
   }
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 /** The search's page size: the largest page the project relies on (section 7 of the API contract). */

@@ -6,6 +6,7 @@
 import { keyOf, type Field, type ListState, type Segment } from './state.js';
 import type { SegmentSemantics } from './types.js';
 import { checkValue, coerceValue } from './validation.js';
+import { scalarText } from '../scalar-text.js';
 
 export type Deduplication = 'ImportLastMatch' | 'ImportFirstMatch';
 export type ImportOption = 'InsertAndUpdate' | 'OnlyInsert' | 'OnlyUpdate';
@@ -97,7 +98,7 @@ function checkRows(list: ListState, plan: LoadPlan, rows: unknown[], start: numb
     }
     let ok = true;
     for (const [c, field] of fields.entries()) {
-      let v = row[c];
+      let v: unknown = row[c];
       if (coerce[c] && v !== null && typeof v !== 'boolean') {
         v = coerceValue(field.dataType, v, acceptStrings);
         row[c] = v;
@@ -408,7 +409,7 @@ function matches(list: ListState, values: unknown[], filters: SearchFilter[]): b
         // As in SQL, a comparison with null matches nothing (NotEqualTo included).
         if (v === null) return false;
         if (f.operator === 'Like') {
-          if (!(f.value as RegExp).test(typeof v === 'object' ? JSON.stringify(v) : String(v))) return false;
+          if (!(f.value as RegExp).test(scalarText(v))) return false;
           break;
         }
         const c = compare(v, f.value);

@@ -24,6 +24,7 @@ import type { ParsedQuery } from './router.js';
 import { canonicalListType, Field, keyOf, Segment, type ListState, type Organization, type Store } from './state.js';
 import type { SegmentSemantics } from './types.js';
 import { canonicalDataType, checkValue, coerceValue, isApiName, MAX_TEXT_LENGTH } from './validation.js';
+import { scalarText } from '../scalar-text.js';
 
 export interface HandlerSettings {
   segmentSemantics: SegmentSemantics;
@@ -547,7 +548,8 @@ export function handleSearch(list: ListState, seg: Segment | undefined, body: un
   let orderBy: number | undefined;
   if (o.order_by !== undefined && o.order_by !== null && o.order_by !== '') {
     orderBy = typeof o.order_by === 'string' ? list.position(o.order_by) : undefined;
-    if (orderBy === undefined) throw new ReplyError(validationFailed(`Unknown order_by field: ${String(o.order_by)}`));
+    if (orderBy === undefined)
+      throw new ReplyError(validationFailed(`Unknown order_by field: ${scalarText(o.order_by)}`));
   }
   let descending = false;
   if (o.order_by_direction !== undefined && o.order_by_direction !== null) {

@@ -308,6 +308,8 @@ async function dispatch(
       h.parseLoadOptions(ctx.query, false);
       lock(list);
       return h.handleLoadList(list, ctx.query, await raw(), settings);
+    default:
+      break; // a Segment's route: below
   }
   if (m.segment === undefined) throw new Error(`route ${route} matched without a segment`);
   const seg = h.requireSegment(list, m.segment, missing);
@@ -330,8 +332,9 @@ async function dispatch(
       h.parseLoadOptions(ctx.query, true);
       lock(list);
       return h.handleDeleteSegmentData(list, seg, ctx.query, await raw(), settings);
+    default:
+      throw new Error(`unhandled route ${route}`);
   }
-  throw new Error(`unhandled route ${route}`);
 }
 
 /** Variants V1 (request-level failures in a 200) and V2 (failed rows counted, not listed). */

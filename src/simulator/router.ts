@@ -112,6 +112,8 @@ export function matchPath(method: string, rawPath: string): PathMatch {
       }
       break;
     }
+    default:
+      break;
   }
   return { kind: 'unknown' };
 }

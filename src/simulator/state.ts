@@ -17,6 +17,7 @@ import {
   type SegmentType,
 } from './types.js';
 import { canonicalDataType, MAX_TEXT_LENGTH } from './validation.js';
+import { scalarText } from '../scalar-text.js';
 
 export class Field {
   readonly upper: string;
@@ -84,7 +85,7 @@ export function keyOf(values: ReadonlyArray<unknown>, positions: ReadonlyArray<n
         ? 's' + v
         : typeof v === 'object'
           ? 'j' + JSON.stringify(v)
-          : (typeof v).charAt(0) + String(v);
+          : (typeof v).charAt(0) + scalarText(v);
     key += s.length + ':' + s;
   }
   return key;

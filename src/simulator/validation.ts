@@ -4,10 +4,10 @@
  */
 
 import { DATA_TYPES, type DataType } from './types.js';
+import { scalarText } from '../scalar-text.js';
+import { API_NAME } from '../api-name.js';
 
 export const MAX_TEXT_LENGTH = 4000;
-
-const API_NAME = /^[A-Za-z0-9_]+$/;
 
 /** An api_name of a List or Segment, or a field name (the same rule). */
 export function isApiName(value: unknown): value is string {
@@ -216,7 +216,7 @@ function invalidType(field: FieldForValidation, value: unknown): ValueProblem {
   let shown: string;
   if (typeof value === 'string') shown = value.length > 40 ? `"${value.slice(0, 40)}..."` : `"${value}"`;
   else if (typeof value === 'object') shown = Array.isArray(value) ? 'an array' : 'an object';
-  else shown = String(value);
+  else shown = scalarText(value);
   return {
     code: 'InvalidType',
     message: `Value ${shown} is not a valid ${field.dataType} for field ${field.name}`,

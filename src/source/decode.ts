@@ -62,8 +62,9 @@ async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; wh
   let length = 0;
   const ended = await new Promise<boolean>((resolve, reject) => {
     const onReadable = () => {
+      // No encoding is set on the stream, so read() gives bytes.
       let chunk: Buffer | null;
-      while (length < bytes && (chunk = stream.read()) !== null) {
+      while (length < bytes && (chunk = stream.read() as Buffer | null) !== null) {
         chunks.push(chunk);
         length += chunk.length;
       }

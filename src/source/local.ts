@@ -51,9 +51,12 @@ export function fileLocation(uri: string): InputLocation {
         });
       return objects;
     },
-    async open(object: InputObject): Promise<Readable> {
-      return createReadStream(fileURLToPath(object.uri), { highWaterMark: 256 * 1024 });
+    open(object: InputObject): Promise<Readable> {
+      // In a promise, so that a URI that is not a file path rejects as the other sources do.
+      return Promise.resolve().then(() => createReadStream(fileURLToPath(object.uri), { highWaterMark: 256 * 1024 }));
     },
-    async close(): Promise<void> {},
+    close(): Promise<void> {
+      return Promise.resolve();
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { AuthError, ConfigError, InputError, TransientError, isExporterError, type ExporterError } from '../errors.js';
+import { AuthError, ConfigError, InputError, TransientError, isExporterError } from '../errors.js';
 
 /**
  * Turns an object-storage failure into the exporter's error family. Messages are built here from the

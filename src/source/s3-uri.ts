@@ -35,6 +35,8 @@ export function parseS3Uri(uri: string): S3Uri {
   if (rest === undefined) {
     throw invalid(`no key or prefix after the bucket; use s3://${bucket}/ to read every object in the bucket`);
   }
+  // S3 keys may hold any UTF-8, but a control character in a key is a pasting mistake.
+  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(rest)) throw invalid('the key contains control characters');
   if (Buffer.byteLength(rest, 'utf8') > MAX_KEY_BYTES) throw invalid(`the key is longer than ${MAX_KEY_BYTES} bytes`);
   const isPrefix = rest === '' || rest.endsWith('/');

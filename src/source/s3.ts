@@ -308,9 +308,10 @@ export function s3Location(
         backoffMs: options.resumeBackoffMs,
       });
     },
-    async close(): Promise<void> {
+    close(): Promise<void> {
       client?.destroy();
       client = undefined;
+      return Promise.resolve();
     },
   };
 }

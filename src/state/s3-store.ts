@@ -172,8 +172,9 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     },
-    async close(): Promise<void> {
+    close(): Promise<void> {
       if (!options.client) client.destroy();
+      return Promise.resolve();
     },
   };
 }

@@ -54,11 +54,12 @@ function fates(output: string): Map<number, Fate> {
   });
   assert.ok(rows.length >= 5, `the input rows are printed:\n${input}`);
 
-  const rowsFile = section(output, 'Rejected-rows file');
-  const listed = new Map<number, { stage: string; code: string }>();
+  const rowsFile = section(output, 'Rows file');
+  const listed = new Map<number, { stage: string; code: string; winner?: number }>();
   for (const line of rowsFile.split('\n')) {
     if (!line.trim().startsWith('{')) continue;
-    const entry = JSON.parse(line) as { row: number; stage: string; code: string };
+    const entry = JSON.parse(line) as { row: number; stage: string; code: string; winner?: number };
+    assert.ok(!listed.has(entry.row), `row ${entry.row} is listed once:\n${rowsFile}`);
     listed.set(entry.row, entry);
   }
   const state = section(output, 'Simulator state');
@@ -76,33 +77,24 @@ function fates(output: string): Map<number, Fate> {
     const entry = listed.get(row);
     const key = record.customer_identifier ?? '';
     if (entry) {
-      result.set(
-        row,
-        entry.stage === 'validate'
-          ? 'skipped'
-          : /dup|merge/i.test(`${entry.stage} ${entry.code}`)
-            ? 'merged'
-            : 'rejected',
-      );
+      if (entry.stage === 'deduplicate') {
+        // Merged away: the rows file names the row that won, which has the same key.
+        const winner = rows.find((other) => other.row === entry.winner);
+        assert.ok(winner && winner.row !== row, `row ${row}: merged into row ${entry.winner}, an input row`);
+        assert.equal(winner.record.customer_identifier, key, `row ${row} and its winner share the key`);
+        result.set(row, 'merged');
+      } else result.set(row, entry.stage === 'validate' ? 'skipped' : 'rejected');
       continue;
     }
     const stored = records.find((r) => r.CUSTOMER_IDENTIFIER === key);
-    assert.ok(stored, `row ${row} (key ${key}) is neither in the rejected-rows file nor in the List:\n${output}`);
-    if (stored.EMAIL === record.email) {
-      result.set(row, 'loaded');
-      const members = segments.get(record.selligent_segment ?? '');
-      assert.ok(
-        members?.includes(key),
-        `row ${row}: ${key} is a member of Segment ${record.selligent_segment}:\n${state}`,
-      );
-    } else {
-      // Another row with the same key won; the loser is counted in the report's accounting.
-      const winner = rows.find(
-        (other) => other.row !== row && other.record.customer_identifier === key && other.record.email === stored.EMAIL,
-      );
-      assert.ok(winner, `row ${row} (key ${key}): the List holds ${stored.EMAIL}, which no row with that key has`);
-      result.set(row, 'merged');
-    }
+    assert.ok(stored, `row ${row} (key ${key}) is neither in the rows file nor in the List:\n${output}`);
+    assert.equal(stored.EMAIL, record.email, `row ${row} is not in the rows file, so it is the one loaded for ${key}`);
+    result.set(row, 'loaded');
+    const members = segments.get(record.selligent_segment ?? '');
+    assert.ok(
+      members?.includes(key),
+      `row ${row}: ${key} is a member of Segment ${record.selligent_segment}:\n${state}`,
+    );
   }
   const mergedRows = [...result.values()].filter((fate) => fate === 'merged').length;
   assert.equal(merged, mergedRows, `the report's merged duplicates count the rows merged away:\n${accounting}`);
@@ -112,12 +104,13 @@ function fates(output: string): Map<number, Fate> {
 function assertEveryFate(run: DemoRun): void {
   assert.equal(run.code, 0, run.stderr + run.stdout);
   const output = run.stdout;
-  // The log at info, the report's summary and accounting, and the rejected-rows file's path.
+  // The log at info, the report's summary and accounting, and the rows file's path.
   assert.match(section(output, 'Log'), /INFO.*export starting/);
   assert.match(section(output, 'Report'), /^selligent-export: partial - 7 rows read/m);
-  assert.match(section(output, 'Report'), /balanced\s+yes/);
-  const path = /^(\/\S+\.jsonl) \(\d+ line\(s\)\):$/m.exec(section(output, 'Rejected-rows file'))?.[1];
-  assert.ok(path && existsSync(path), `the rejected-rows file's path is printed and the file is there:\n${output}`);
+  assert.match(section(output, 'Report'), /^Rows \(each input row is counted once\)$/m);
+  const path = /^(\/\S+\.jsonl) \(\d+ line\(s\)\):$/m.exec(section(output, 'Rows file'))?.[1];
+  assert.ok(path && existsSync(path), `the rows file's path is printed and the file is there:\n${output}`);
+  assert.match(section(output, 'Report'), new RegExp(`^Rows file: \\d+ rows in ${path}$`, 'm'));
   const found = fates(output);
   assert.deepEqual(
     new Set(found.values()),

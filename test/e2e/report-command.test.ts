@@ -69,8 +69,10 @@ test('report FILE: a succeeded run, with a skipped row and a merged duplicate, r
     assert.match(line(text, 'total'), /^total \d+\.\d s$/);
     assert.equal(line(text, 'requests'), `requests ${run.report!.http.requests}`);
     assert.equal(line(text, 'retries'), 'retries 0');
-    assert.match(text, /Rows file: 1 row in .*report\.rejected\.jsonl/);
+    // The skipped row and the row merged away.
+    assert.match(text, /Rows file: 2 rows in .*report\.rejected\.jsonl/);
     assert.equal(line(text, 'validate '), 'validate key_blank 1');
+    assert.equal(line(text, 'deduplicate '), 'deduplicate MergedDuplicate 1');
     assert.doesNotMatch(text, /^error/m);
   }));
 

@@ -1,13 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LIST, ORG, members, records, seededList, simulator, type SimulatorHandle } from '../helpers/sim.ts';
-import {
-  DEV_API_KEY,
-  DEV_API_SECRET,
-  type FaultStatus,
-  type SeedState,
-  type SimulatorOptions,
-} from '../../src/simulator/index.ts';
+import { DEV_API_KEY, DEV_API_SECRET, type SeedState, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { SelligentClient, type SearchValue } from '../../src/selligent/client.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ClientStats } from '../../src/selligent/stats.ts';

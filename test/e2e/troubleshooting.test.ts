@@ -12,7 +12,6 @@ import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../
 import {
   BASE_SETTINGS,
   LIST,
-  ORG,
   members,
   records,
   seededList,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ export interface CliRun {
   env?: Record<string, string | undefined>;
   dir?: string;
   /** Called with the child once started (for signals). */
-  onStart?: (child: import('node:child_process').ChildProcess) => void;
+  onStart?: (child: ChildProcess) => void;
   timeoutMs?: number;
 }
 

@@ -65,6 +65,8 @@ describe('.ci/count.sh', () => {
 
   it('ignores colour codes', () => {
     const coloured = runSample(['--test-reporter=spec'], { FORCE_COLOR: '1' });
+    // The ANSI escape is what is looked for.
+    // eslint-disable-next-line no-control-regex
     assert.match(coloured, /\x1b\[/);
     assert.equal(count(coloured), '2 1');
   });

@@ -64,6 +64,8 @@ async function spoolAndDedupe(
   const winners = new Map<string, Winner>();
   let merged = 0;
   let partitions = 0;
+  /** Each row merged away, and the row that won its key. */
+  const losers = new Map<number, number>();
   const spooled: SpooledPartitions = {
     directory: dir,
     groups: spool.files().map((file) => [file]),
@@ -77,9 +79,13 @@ async function spoolAndDedupe(
       const key = JSON.stringify(keyPositions.map((position) => winner.cells[position]));
       assert.ok(!winners.has(key), `key ${key} won in two partitions`);
       winners.set(key, winner);
+      for (const loser of span.losers ?? []) {
+        assert.ok(!losers.has(loser), `row ${loser} merged away twice`);
+        losers.set(loser, span.row);
+      }
     }
   }
-  return { winners, merged, partitions, leftover: readdirSync(dir) };
+  return { winners, merged, partitions, losers, leftover: readdirSync(dir) };
 }
 
 function assertSame(actual: Map<string, Winner>, wanted: Map<string, Winner>): void {
@@ -128,6 +134,22 @@ describe('RowSpool and deduplicatePartitions', () => {
     assert.deepEqual(first.winners.get('["dup"]'), { row: 1, cells: ['dup', 'v1'], segments: ['first', 'last'] });
     assert.equal(last.merged, 1);
   });
+
+  for (const strategy of ['ImportLastMatch', 'ImportFirstMatch'] as const) {
+    it(`${strategy}: names every row merged away and the row that won, also across re-split partitions`, async () => {
+      const rows = sampleRows(3_000, 700);
+      const { winners, merged, losers, partitions } = await spoolAndDedupe(rows, [0], strategy, 4_096);
+      assert.ok(partitions > 16, `the partitions were split again (${partitions})`);
+      assert.equal(losers.size, merged);
+      const winnerRows = new Set([...winners.values()].map((winner) => winner.row));
+      for (const { row, cells } of rows) {
+        const won = winners.get(JSON.stringify([cells[0]]))!.row;
+        if (row === won) assert.ok(!losers.has(row), `row ${row} won and is not merged away`);
+        else assert.equal(losers.get(row), won, `row ${row} merged into the winner of ${cells[0]}`);
+      }
+      assert.equal(winnerRows.size + losers.size, rows.length);
+    });
+  }
 
   it('collects each Segment of a key once, in input order', async () => {
     const rows: InputRow[] = ['b', 'a', 'b', 'c', 'a', 'c', 'b'].map((segment, i) => ({

@@ -39,10 +39,10 @@ test('a List the simulator does not hold is said so', () => {
   assert.equal(stateText({ lists: [] }, 'master_contacts', 'KEY'), 'List master_contacts is not in the simulator');
 });
 
-test('the rejected-rows file: its path and each line, or that none was written', () => {
+test('the rows file: its path and each line, or that none was written', () => {
   assert.equal(
     rowsFileText('/tmp/r.jsonl', '{"row":1}\n{"row":2}\n'),
     '/tmp/r.jsonl (2 line(s)):\n  {"row":1}\n  {"row":2}',
   );
-  assert.equal(rowsFileText(null, null), 'no rejected-rows file: no row was skipped or rejected');
+  assert.equal(rowsFileText(null, null), 'no rows file: every row was loaded');
 });

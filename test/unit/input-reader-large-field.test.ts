@@ -41,7 +41,7 @@ async function readWithDeadline(path: string, deadlineMs: number) {
   const timer = setTimeout(() => {
     for (const stream of opened) stream.destroy(new Error(`gave up after ${deadlineMs} ms`));
   }, deadlineMs);
-  let rows: RawRow[] = [];
+  let rows: RawRow[];
   try {
     ({ rows } = await readAllRows(reader, 16 * 1024 * 1024));
   } finally {

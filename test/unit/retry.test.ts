@@ -329,7 +329,7 @@ describe('retryDecision', () => {
 
   it('a whole retry sequence under the default policy stays within attempts and budget', () => {
     let elapsedMs = 0;
-    let attempts = 0;
+    let attempts: number;
     for (let attempt = 1; ; attempt++) {
       attempts = attempt;
       const decision = retryDecision({ attempt, status: 503, elapsedMs }, DEFAULT_RETRY_POLICY, 0.999_999);

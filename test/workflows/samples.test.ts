@@ -14,6 +14,7 @@ import { settingsFromText } from '../../src/config/load.js';
 import { parseSettings } from '../../src/config/settings.js';
 import { parseSchema } from '../../src/schema/schema-file.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { scalarText } from '../../src/scalar-text.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIRS = ['workflows', 'digdag-samples'];
@@ -196,7 +197,7 @@ describe('result_settings blocks', () => {
       it(`${name} is a Treasure Data export to S3 as gzip CSV`, () => {
         assert.ok(isMap(found.value));
         assert.equal(typeof found.value.bucket, 'string');
-        assert.match(String(found.value.path), /\.csv\.gz$/);
+        assert.match(scalarText(found.value.path), /\.csv\.gz$/);
         assert.equal(found.value.format, 'csv');
         assert.equal(found.value.compression, 'gz');
       });
@@ -327,7 +328,7 @@ describe('retries and run options in workflows/', () => {
     for (const { file, found } of exporterTasks) {
       const name = `${rel(file)}: ${found.path.slice(0, -1).join('.')}`;
       assert.match(
-        String(found.task['sh>']),
+        scalarText(found.task['sh>']),
         /^(exec )?sh scripts\/selligent_export\.sh /,
         `${name} must run the retry wrapper`,
       );
