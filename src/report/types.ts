@@ -1,5 +1,6 @@
 import type { ChangesReport } from '../state/report.js';
 import type { Settings } from '../config/settings.js';
+import type { ClientStats } from '../selligent/stats.js';
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed';
 
@@ -126,19 +127,9 @@ export interface UndetailedFailureReport {
   failed: number;
 }
 
-export interface HttpReport {
-  requests: number;
-  by_route: Record<string, number>;
-  by_status: Record<string, number>;
-  retries: number;
-  rate_limited: number;
-  rate_limit_waits: number;
-  rate_limit_wait_seconds: number;
-  pacing_wait_seconds: number;
+/** The client's own request statistics, plus the batches the pipeline split. */
+export interface HttpReport extends ClientStats {
   split_batches: number;
-  /** 429s taken as "another bulk operation holds the List", and the time waited for them. */
-  list_busy_waits: number;
-  list_busy_wait_seconds: number;
 }
 
 export interface AccountingReport {

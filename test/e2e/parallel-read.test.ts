@@ -72,9 +72,14 @@ for (const { strategy, threads } of CASES) {
       assert.equal(report.input.rows, ROWS);
       assert.equal(report.validation.skipped_rows, expected.invalidRows.length);
       assert.deepEqual(
-        result.rejected.map((entry) => entry.row),
+        result.rejected.filter((entry) => entry.stage === 'validate').map((entry) => entry.row),
         expected.invalidRows,
         'each invalid row reported once, with its input row number, in input order',
+      );
+      assert.equal(
+        result.rejected.filter((entry) => entry.stage === 'deduplicate').length,
+        report.deduplication.merged_duplicates,
+        'each row merged away is listed once',
       );
       assert.equal(report.deduplication.unique_keys, expected.winners.size);
       assert.equal(
