@@ -38,7 +38,7 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
   const client = options.client ?? new S3Client(resolved!.config);
   const endpoint = resolved?.endpointLabel;
   const encryption = encryptionParameters(options.encryption);
-  let conditional: Promise<boolean> | undefined;
+  let conditional: Promise<ETagForm | undefined> | undefined;
 
   const fail = (error: unknown, name: string): never => {
     const mapped = mapS3Error(error, { uri: `${location}${name}`, bucket, endpoint });
@@ -71,28 +71,34 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
   }
 
   /**
-   * Whether the server refuses a PUT whose If-None-Match / If-Match does not hold. AWS S3 does; many
-   * S3-compatible servers ignore the headers and write anyway. A scratch object is written and both
-   * conditions that must fail are tried on it.
+   * How the server treats a PUT's If-None-Match / If-Match, found out on a scratch object: AWS S3 refuses
+   * a condition that does not hold and takes the ETag as read (quoted); Ceph RGW (Pacific) refuses too but
+   * matches If-Match only against the ETag without its quotes; many S3-compatible servers ignore the
+   * headers and write anyway. `undefined`: no conditional write to rely on.
    */
-  async function probeConditionalWrites(): Promise<boolean> {
+  async function probeConditionalWrites(): Promise<ETagForm | undefined> {
     const name = `.probe-${randomUUID()}`;
     const empty = Buffer.alloc(0);
+    const refused = async (extra: Partial<PutObjectCommandInput>): Promise<boolean> => {
+      try {
+        await putObject(name, empty, extra);
+        return false;
+      } catch (error) {
+        if (isPreconditionFailure(error)) return true;
+        if (statusOf(error) === 501 || nameOf(error) === 'NotImplemented') return false;
+        return fail(error, name);
+      }
+    };
     try {
       await putObject(name, empty).catch((error: unknown) => fail(error, name));
-      const refused = async (extra: Partial<PutObjectCommandInput>): Promise<boolean> => {
-        try {
-          await putObject(name, empty, extra);
-          return false;
-        } catch (error) {
-          if (isPreconditionFailure(error)) return true;
-          if (statusOf(error) === 501 || nameOf(error) === 'NotImplemented') return false;
-          return fail(error, name);
-        }
-      };
-      return (
-        (await refused({ IfNoneMatch: '*' })) && (await refused({ IfMatch: '"00000000000000000000000000000000"' }))
-      );
+      const written = await getObject(name);
+      if (!written?.etag) return undefined;
+      if (!(await refused({ IfNoneMatch: '*' }))) return undefined;
+      if (!(await refused({ IfMatch: '"00000000000000000000000000000000"' }))) return undefined;
+      for (const form of ['quoted', 'bare'] as const) {
+        if (!(await refused({ IfMatch: inETagForm(written.etag, form) }))) return form;
+      }
+      return undefined;
     } finally {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + name })).catch(() => undefined);
     }
@@ -113,9 +119,14 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
     },
     async replacePointer(body: Buffer, expected: string | undefined): Promise<CommitGuarantee> {
       conditional ??= probeConditionalWrites();
-      if (await conditional) {
+      const etagForm = await conditional;
+      if (etagForm) {
         try {
-          await putObject(POINTER_NAME, body, expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected });
+          await putObject(
+            POINTER_NAME,
+            body,
+            expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: inETagForm(expected, etagForm) },
+          );
         } catch (error) {
           if (isPreconditionFailure(error))
             throw new StateConflictError(location, 'the pointer changed after this run read it');
@@ -177,6 +188,14 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
       return Promise.resolve();
     },
   };
+}
+
+/** How a server wants an ETag written in If-Match: as read (quoted), or without its quotes. */
+type ETagForm = 'quoted' | 'bare';
+
+function inETagForm(etag: string, form: ETagForm): string {
+  const bare = etag.replace(/^(W\/)?"(.*)"$/, '$2');
+  return form === 'bare' ? bare : `"${bare}"`;
 }
 
 function parseStateUri(uri: string): ReturnType<typeof parseS3Uri> {
