@@ -14,6 +14,11 @@ import type { ChildProcess } from 'node:child_process';
 import { assertBalanced, runCli, tempDir, writeInput, type CliResult } from '../helpers/cli.ts';
 import { BASE_SETTINGS, LIST, ORG, seededList, simulator, type SimulatorHandle } from '../helpers/sim.ts';
 import type { SimulatorOptions } from '../../src/simulator/index.ts';
+import { localStateStore } from '../../src/state/local-store.ts';
+import { readState } from '../../src/state/reader.ts';
+import { s3StateStore } from '../../src/state/s3-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
+import { startTestS3 } from '../servers/s3rver.ts';
 
 // Distinctive credentials: none of these may appear in anything the exporter writes.
 const API_KEY = 'fltKey-9c41e7d2b0';
@@ -100,6 +105,21 @@ function dataset(n: number, segments = ['seg_a', 'seg_b'], wide: Record<number, 
   return { csv: lines.join('\n') + '\n', keys, email, members };
 }
 
+/** The same rows with new e-mail addresses for `keys`: the rows a changes-only run must send. */
+function withNewEmails(data: Dataset, keys: string[]): Dataset {
+  const email = new Map(data.email);
+  for (const key of keys) email.set(key, `${key.toLowerCase()}.new@example.com`);
+  const lines = data.csv
+    .trimEnd()
+    .split('\n')
+    .map((line, index) => {
+      if (index === 0) return line;
+      const [segment, key, , firstName] = line.split(',');
+      return `${segment},${key},${email.get(key!)},${firstName}`;
+    });
+  return { ...data, csv: lines.join('\n') + '\n', email };
+}
+
 /**
  * The state a clean run leaves: every input key once in the List with its values, every Segment with
  * exactly its rows' keys. Counts what is missing or doubled as lost rows (the suite requires 0).
@@ -167,8 +187,10 @@ interface Run {
   timeoutMs?: number;
   /** The exit code this run must end with; faults in a run ending 0 count as survived. */
   expectCode?: number;
-  /** Faults the simulator's log does not show (a signal). */
+  /** Faults the simulator's log does not show (a signal, an object storage refusal). */
   extraFaults?: number;
+  /** Added to the run's environment (the state's object storage). */
+  env?: Record<string, string | undefined>;
 }
 
 async function run(sim: SimulatorHandle, scenario: string, spec: Run): Promise<CliResult> {
@@ -190,6 +212,7 @@ async function run(sim: SimulatorHandle, scenario: string, spec: Run): Promise<C
       AWS_SECRET_ACCESS_KEY: AWS_SECRET,
       AWS_REGION: 'eu-west-1',
       LOG_LEVEL: 'trace',
+      ...spec.env,
     },
   });
   const seconds = (performance.now() - started) / 1000;
@@ -782,6 +805,197 @@ describe('fault injection', { concurrency: 4 }, () => {
           .sort(),
         ['OLD1', 'OLD3'],
       );
+    },
+  );
+});
+
+// ------------------------------------------------------------------------------------------ changes-only sync
+
+/** Load requests (List, Segment, removal) in the request log since it was last cleared. */
+function loadRequests(sim: SimulatorHandle): number {
+  const loads = new Set(['loadList', 'loadSegment', 'deleteSegmentData', 'clearSegment']);
+  return sim.requestLog().filter((entry) => entry.route && loads.has(entry.route)).length;
+}
+
+/** The generation in force, and the state's manifests and pointer kept for the secret check. */
+async function stateInForce(store: StateStore, scenario: string): Promise<number | undefined> {
+  try {
+    const state = await readState(store);
+    if (state) written.push({ scenario: `${scenario} (state)`, text: JSON.stringify(state.manifest) });
+    return state?.manifest.generation;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * A proxy in front of an S3 server that, while `refusing`, answers 503 SlowDown to every write of the
+ * state's pointer: the object storage fails exactly when a run commits its state.
+ */
+async function pointerRefusingProxy(target: string): Promise<{
+  endpoint: string;
+  refusing: boolean;
+  refused: number;
+  close(): Promise<void>;
+}> {
+  const upstream = new URL(target);
+  const proxy = {
+    endpoint: '',
+    refusing: false,
+    refused: 0,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  const server = http.createServer((request, response) => {
+    if (proxy.refusing && request.method === 'PUT' && request.url?.includes('CURRENT.json')) {
+      proxy.refused++;
+      request.resume();
+      response.writeHead(503, { 'content-type': 'application/xml' });
+      response.end(
+        '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
+      return;
+    }
+    const forwarded = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    forwarded.on('error', () => response.destroy());
+    request.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return proxy;
+}
+
+describe('fault injection: changes-only sync', { concurrency: 4 }, () => {
+  const changes = (stateUri: string) => ({ sync_mode: 'changes', state_uri: stateUri });
+
+  scenario(
+    'changes-only under 429s and a 503 storm: only the changed rows are sent, the state is committed, the next run sends nothing',
+    {},
+    async (sim, name) => {
+      const stateDir = tempDir();
+      const data = dataset(20);
+      const first = await run(sim, `${name} (first run)`, { data, settings: changes(stateDir) });
+      assert.equal(first.report!.changes!.generation_written, 1);
+      const changed = withNewEmails(data, ['C0003', 'C0011', 'C0016']);
+      sim.faults.add({ route: 'loadList', status: 429, times: 1, headers: { 'Retry-After': '1' } });
+      sim.faults.add({ route: '*', status: 503, afterCalls: 2, times: 3 });
+      const second = await run(sim, name, { data: changed, settings: changes(stateDir) });
+      assert.ok(faultsIn(sim) >= 4, String(faultsIn(sim)));
+      const report = second.report!;
+      assert.equal(report.status, 'succeeded');
+      assert.equal(report.list!.rows_sent, 3);
+      assert.equal(report.accounting!.loaded, 3);
+      assert.equal(report.accounting!.unchanged, 17);
+      assert.equal(report.changes!.changed, 3);
+      assert.equal(report.changes!.generation_written, 2);
+      assertConverged(sim, changed);
+      const third = await run(sim, `${name} (unchanged)`, { data: changed, settings: changes(stateDir) });
+      assert.equal(loadRequests(sim), 0);
+      assert.equal(third.report!.accounting!.unchanged, 20);
+      assert.equal(await stateInForce(localStateStore(stateDir), name), 3);
+    },
+  );
+
+  scenario(
+    'changes-only, SIGTERM mid-List-load: the old state stays in force; the rerun sends the difference again and converges',
+    {},
+    async (sim, name) => {
+      const stateDir = tempDir();
+      const data = dataset(60);
+      await run(sim, `${name} (first run)`, { data, settings: changes(stateDir) });
+      const changedKeys = data.keys.filter((_, index) => index % 2 === 0);
+      const changed = withNewEmails(data, changedKeys);
+      sim.configure({ latencyMs: 150 });
+      const killed = await run(sim, name, {
+        data: changed,
+        settings: changes(stateDir),
+        expectCode: 5,
+        extraFaults: 1,
+        onStart: (child) =>
+          void until(() => routes(sim, 'loadList').length >= 1, 'the List load of the changes').then(() =>
+            child.kill('SIGTERM'),
+          ),
+      });
+      assert.equal(killed.report!.error!.code, 'INTERRUPTED');
+      assert.equal(killed.report!.changes!.generation_written, null);
+      assert.equal(await stateInForce(localStateStore(stateDir), name), 1, 'the first run state is still in force');
+      sim.configure({ latencyMs: 0 });
+      const rerun = await run(sim, `${name} (rerun)`, { data: changed, settings: changes(stateDir) });
+      // Compared with the state in force, every changed row is sent again: what the killed run loaded too.
+      assert.equal(rerun.report!.list!.rows_sent, changedKeys.length);
+      assert.equal(rerun.report!.changes!.generation_written, 2);
+      assertConverged(sim, changed);
+      await run(sim, `${name} (unchanged)`, { data: changed, settings: changes(stateDir) });
+      assert.equal(loadRequests(sim), 0);
+    },
+  );
+
+  scenario(
+    'changes-only when Selligent counts failed rows without naming them: no row of that request is recorded, the next run sends them again',
+    { variants: { failedRowDetail: 'count-only' } },
+    async (sim, name) => {
+      const stateDir = tempDir();
+      // Row 3's FIRST_NAME is longer than the field: its batch (rows 1-5) fails one row without saying which.
+      const data = dataset(10, ['seg_a', 'seg_b'], { 3: 150 });
+      const settings = { ...changes(stateDir), max_rejected_rows: 5 };
+      const first = await run(sim, `${name} (first run)`, { data, settings });
+      assert.equal(first.report!.status, 'partial');
+      assert.equal(first.report!.accounting!.not_applied_by_reason.failed_without_detail, 1);
+      assert.equal(first.report!.changes!.generation_written, 1);
+      const second = await run(sim, name, { data, settings });
+      // Nothing of the first request was recorded as sent: its five rows go again, the other five do not.
+      assert.equal(second.report!.list!.rows_sent, 5);
+      assert.equal(second.report!.accounting!.unchanged, 5);
+      assert.equal(second.report!.accounting!.not_applied_by_reason.failed_without_detail, 1);
+      assert.equal(sim.listRecords(ORG, LIST).length, 9);
+      assert.equal(await stateInForce(localStateStore(stateDir), name), 2);
+    },
+  );
+
+  scenario(
+    "changes-only with the state on S3 whose storage refuses the commit: the run's writes stand, it says the state was not committed, the next run sends the difference again",
+    {},
+    async (sim, name) => {
+      const s3 = await startTestS3();
+      const proxy = await pointerRefusingProxy(s3.endpoint);
+      try {
+        const env = { ...s3.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint };
+        const stateUri = `s3://${s3.bucket}/faults-${Date.now()}/`;
+        const store = () => s3StateStore(stateUri, { env });
+        const data = dataset(12);
+        await run(sim, `${name} (first run)`, { data, settings: changes(stateUri), env });
+        const changed = withNewEmails(data, ['C0002', 'C0007']);
+        proxy.refusing = true;
+        const refused = await run(sim, name, { data: changed, settings: changes(stateUri), env, extraFaults: 1 });
+        assert.ok(proxy.refused >= 1);
+        assert.equal(refused.report!.status, 'succeeded');
+        assert.equal(refused.report!.list!.rows_sent, 2);
+        assert.match(refused.report!.changes!.commit_error ?? '', /^STATE_NOT_COMMITTED: /);
+        assert.ok(refused.report!.warnings.some((warning) => warning.code === 'STATE_NOT_COMMITTED'));
+        assert.match(refused.stdout, /warning/);
+        assertConverged(sim, changed);
+        assert.equal(await stateInForce(store(), name), 1);
+        proxy.refusing = false;
+        const rerun = await run(sim, `${name} (rerun)`, { data: changed, settings: changes(stateUri), env });
+        assert.equal(rerun.report!.list!.rows_sent, 2);
+        assert.equal(rerun.report!.changes!.generation_written, 2);
+        assertConverged(sim, changed);
+        assert.equal(await stateInForce(store(), name), 2);
+      } finally {
+        await proxy.close();
+        await s3.close();
+      }
     },
   );
 });
