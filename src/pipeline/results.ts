@@ -15,7 +15,7 @@ import type {
   ValidationReport,
 } from '../report/types.js';
 import type { ClientStats } from '../selligent/stats.js';
-import type { ChangesReport } from '../state/report.js';
+import type { ChangesReport } from '../report/types.js';
 import type { LoadTally } from './send-batches.js';
 import { RowNumberSet } from './rejected.js';
 import { emptyTally } from './send-batches.js';

@@ -1,4 +1,3 @@
-import type { ChangesReport } from '../state/report.js';
 import type { Settings } from '../config/settings.js';
 import type { ClientStats } from '../selligent/stats.js';
 
@@ -252,4 +251,44 @@ export interface RunReport {
   changes: ChangesReport | null;
   warnings: RunWarning[];
   error: ErrorReport | null;
+}
+
+/** How the pointer replacement was protected against a concurrent run. */
+export type CommitGuarantee =
+  /** The store refused the write itself when the pointer had changed (S3 If-Match / If-None-Match). */
+  | 'conditional-write'
+  /** A lock file held while the pointer was compared and renamed into place (local directory). */
+  | 'lock-and-rename'
+  /**
+   * The pointer was compared before the write and read back after it: a run that overwrote another's
+   * commit finds out, but two commits within one round trip can both believe they won (the later one holds).
+   */
+  | 'read-compare';
+
+/** The run report's `changes` block (null in the report when sync_mode is full). */
+export interface ChangesReport {
+  mode: 'changes' | 'full-resync' | 'reset';
+  /** The state location, without credentials. */
+  state: string;
+  generation_read: number | null;
+  /** null until committed: a failed, dry or conflicting run writes none. */
+  generation_written: number | null;
+  rows_in_state: number;
+  new: number;
+  changed: number;
+  unchanged: number;
+  left_input: number;
+  /** Per Segment: memberships added and removed (removals only under replace). */
+  segments: Record<string, { added: number; removed: number }>;
+  /** Member removal requests made (or, in a dry run, that would be made). */
+  removal_requests: number;
+  /** Compressed bytes of the state read and of the state written. */
+  state_bytes_read: number;
+  state_bytes_written: number | null;
+  /** Why this run did not compare with the state (identity change, --full-resync, no state yet), else null. */
+  reset_reason: string | null;
+  /** How the commit was protected against a concurrent run, or null when nothing was committed. */
+  commit_guarantee: CommitGuarantee | null;
+  /** STATE_CONFLICT when another run committed first; this run's state was then not committed. */
+  commit_error: string | null;
 }

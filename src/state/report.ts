@@ -1,33 +1,5 @@
 import type { ChangeTotals } from './diff.js';
-import type { CommitGuarantee } from './store.js';
-
-/** The run report's `changes` block (null in the report when sync_mode is full). */
-export interface ChangesReport {
-  mode: 'changes' | 'full-resync' | 'reset';
-  /** The state location, without credentials. */
-  state: string;
-  generation_read: number | null;
-  /** null until committed: a failed, dry or conflicting run writes none. */
-  generation_written: number | null;
-  rows_in_state: number;
-  new: number;
-  changed: number;
-  unchanged: number;
-  left_input: number;
-  /** Per Segment: memberships added and removed (removals only under replace). */
-  segments: Record<string, { added: number; removed: number }>;
-  /** Member removal requests made (or, in a dry run, that would be made). */
-  removal_requests: number;
-  /** Compressed bytes of the state read and of the state written. */
-  state_bytes_read: number;
-  state_bytes_written: number | null;
-  /** Why this run did not compare with the state (identity change, --full-resync, no state yet), else null. */
-  reset_reason: string | null;
-  /** How the commit was protected against a concurrent run, or null when nothing was committed. */
-  commit_guarantee: CommitGuarantee | null;
-  /** STATE_CONFLICT when another run committed first; this run's state was then not committed. */
-  commit_error: string | null;
-}
+import type { ChangesReport } from '../report/types.js';
 
 /** The block before the commit, from the comparison's totals. */
 export function changesReport(args: {

@@ -2,18 +2,10 @@
  * Where a state lives: a local directory or an S3 prefix. Objects are addressed by names relative to the
  * state location (`CURRENT.json`, `gen-000003-1a2b3c4d/part-0007.jsonl.gz`).
  */
+import type { ChangesReport } from '../report/types.js';
 
-/** How the pointer replacement was protected against a concurrent run. */
-export type CommitGuarantee =
-  /** The store refused the write itself when the pointer had changed (S3 If-Match / If-None-Match). */
-  | 'conditional-write'
-  /** A lock file held while the pointer was compared and renamed into place (local directory). */
-  | 'lock-and-rename'
-  /**
-   * The pointer was compared before the write and read back after it: a run that overwrote another's
-   * commit finds out, but two commits within one round trip can both believe they won (the later one holds).
-   */
-  | 'read-compare';
+/** How the pointer replacement was protected against a concurrent run (the report's `commit_guarantee`). */
+export type CommitGuarantee = NonNullable<ChangesReport['commit_guarantee']>;
 
 export interface PointerRead {
   body: Buffer;

@@ -16,7 +16,8 @@ import { identityResetReason, stateIdentity } from './identity.js';
 import { StateJournal } from './journal.js';
 import { openStateStore } from './open.js';
 import { readResyncBase, readState, stageState, type LoadedState } from './reader.js';
-import { changesReport, type ChangesReport } from './report.js';
+import type { ChangesReport } from '../report/types.js';
+import { changesReport } from './report.js';
 import type { StateStore } from './store.js';
 import { StateWriter } from './writer.js';
 

@@ -393,13 +393,14 @@ describe('retries and run options in workflows/', () => {
 
 describe('selligent_export_changes.dig', () => {
   it('runs changes-only sync daily and a full resync on Sundays, with the state on S3', () => {
+    type Task = Record<string, unknown>;
     const dig = parseYamlFile(join(ROOT, 'workflows', 'selligent_export_changes.dig')) as {
-      '+load_into_selligent': Record<string, Record<string, Record<string, unknown>>>;
+      '+load_into_selligent': { 'if>': string; _do: Record<string, Task>; _else_do: Record<string, Task> };
     };
     const task = dig['+load_into_selligent'];
-    assert.match(String(task['if>']), /isoWeekday\(\) == 7/);
-    const full = task._do!['+full_resync']!;
-    const daily = task._else_do!['+changes']!;
+    assert.match(task['if>'], /isoWeekday\(\) == 7/);
+    const full = task._do['+full_resync']!;
+    const daily = task._else_do['+changes']!;
     assert.match(String(full['sh>']), /--full-resync/);
     assert.doesNotMatch(String(daily['sh>']), /--full-resync/);
     for (const run of [full, daily]) {
