@@ -17,8 +17,9 @@
  */
 import { DEFAULT_BATCH_ROWS } from './common.js';
 import type { Params } from './options.js';
-import type { SimulatorProcess } from './simulator-process.js';
-import type { BenchEnv } from './types.js';
+import { replaceCases } from './replace-case.js';
+import type { RequestLogEntry, SimulatorProcess } from './simulator-process.js';
+import type { BenchEnv, ExporterReport, RunFigures } from './types.js';
 
 export interface CasePreparation {
   env: BenchEnv;
@@ -44,6 +45,15 @@ export interface BenchCase {
   settings: Record<string, unknown>;
   /** Brings the fresh simulator to the state the measured run starts from. */
   prepare?: (preparation: CasePreparation) => Promise<void>;
+  /** Figures of the case's own, read once the exporter is done and before the simulator stops; added to the run's. */
+  finish?: (completion: CaseCompletion) => Promise<RunFigures>;
+}
+
+export interface CaseCompletion {
+  sim: SimulatorProcess;
+  report: ExporterReport;
+  /** The simulator's request log of the run. */
+  requests: RequestLogEntry[];
 }
 
 /**
@@ -51,6 +61,7 @@ export interface BenchCase {
  * setting (an older build has fixed Segment batches only, so `--realistic` then runs the fixed case).
  */
 export function benchCases(p: Params, adaptiveBuild: boolean): BenchCase[] {
+  if (p.replaceMembers !== undefined) return replaceCases(p, { members: p.replaceMembers, churn: p.replaceChurn });
   if (!p.realistic) return [{ name: null, params: p, tag: {}, settings: {} }];
   const fixed: BenchCase = {
     name: 'fixed',

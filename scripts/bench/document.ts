@@ -17,7 +17,8 @@ import {
 } from './common.js';
 import type { DataMeta } from './data.js';
 import type { Params } from './options.js';
-import { targets } from './targets.js';
+import { replaceComparison } from './replace-case.js';
+import { replaceTargets, targets } from './targets.js';
 import type { RunFigures, Target } from './types.js';
 
 export interface DocumentInputs {
@@ -73,7 +74,10 @@ export async function buildDocument(o: DocumentInputs): Promise<Any> {
     targets: [] as Target[],
   };
   if (p.realistic) doc.comparison = comparison(p, o.runsByCase);
-  doc.targets = await targets(p, medianRun, o.build);
+  if (p.replaceMembers !== undefined) {
+    doc.replace = replaceComparison(o.runsByCase);
+    doc.targets = replaceTargets(doc.replace);
+  } else doc.targets = await targets(p, medianRun, o.build);
   return doc;
 }
 
@@ -122,6 +126,7 @@ export async function saveDocument(p: Params, text: string, build: string): Prom
       p.requestsPerMinute !== undefined ? `rpm${p.requestsPerMinute}` : '',
       p.simRateLimit !== undefined ? `sim${p.simRateLimit}` : '',
       p.seed !== 1 ? `seed${p.seed}` : '',
+      p.replaceMembers !== undefined ? `replace${p.replaceMembers}-churn${p.replaceChurn}` : '',
     ]
       .filter(Boolean)
       .join('-');

@@ -27,7 +27,8 @@ import { machine } from './machine.js';
 import { latencyText, parseOptions } from './options.js';
 import { runCase } from './run.js';
 import { startS3, upload } from './s3.js';
-import { comparisonTable, table } from './tables.js';
+import { ensureReplaceData } from './replace-case.js';
+import { comparisonTable, replaceTable, table } from './tables.js';
 import type { BenchEnv, RunFigures } from './types.js';
 import { scalarText } from '../../src/scalar-text.js';
 
@@ -71,6 +72,10 @@ async function main(): Promise<void> {
     throw new Error(
       `--segment-batch-rows-max: the build under test (${snapshot.hash}) has no segment_batch_rows_max setting`,
     );
+  if (p.replaceMembers !== undefined && !buildKnows(snapshot.dir, 'segment_replace_strategy'))
+    throw new Error(
+      `--replace-members: the build under test (${snapshot.hash}) has no segment_replace_strategy setting`,
+    );
   const cases = benchCases(p, adaptiveBuild);
   if (p.realistic && !adaptiveBuild)
     log(
@@ -81,11 +86,10 @@ async function main(): Promise<void> {
     `commit ${commit.short}; ${scalarText(host.nproc)} CPU(s) ${scalarText(host.cpuModel)}, ${scalarText(host.memoryGiB)} GiB; ${p.rows} rows, ${p.segments} Segments, latency ${latencyText(p)}, ${p.runs} run(s)${p.realistic ? ` of ${cases.map((c) => c.name).join(' and ')} Segment batches` : ''}`,
   );
 
-  const { meta, generated } = await ensureData(
-    join(BENCH_DIR, 'data'),
-    { rows: p.rows, segments: p.segments, seed: p.seed },
-    log,
-  );
+  const { meta, generated } =
+    p.replaceMembers !== undefined
+      ? await ensureReplaceData(join(BENCH_DIR, 'data'), { members: p.replaceMembers, churn: p.replaceChurn }, log)
+      : await ensureData(join(BENCH_DIR, 'data'), { rows: p.rows, segments: p.segments, seed: p.seed }, log);
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const s3 = await startS3(join(BENCH_DIR, `s3rver-${process.pid}`));
   const runsDir = join(BENCH_DIR, 'runs', stamp);
@@ -145,6 +149,12 @@ async function main(): Promise<void> {
       `\nSegment batches, fixed (segment_batch_rows_max = segment_batch_rows) and adaptive, ${p.rows} rows, latency ${latencyText(p)}${p.runs > 1 ? `, medians of ${p.runs} runs` : ''}:\n`,
     );
     process.stderr.write(comparisonTable(c.fixed.median, c.adaptive?.median ?? null) + '\n');
+  }
+  if (doc.replace) {
+    process.stderr.write(
+      `\nReplacing a Segment of ${p.replaceMembers} members, churn ${p.replaceChurn}, latency ${latencyText(p)}${p.runs > 1 ? `, medians of ${p.runs} runs` : ''}:\n`,
+    );
+    process.stderr.write(replaceTable(doc.replace) + '\n');
   }
   process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);
 }

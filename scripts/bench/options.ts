@@ -23,6 +23,12 @@ export const USAGE = `Usage: npm run bench -- [options]
                            batches (segment_batch_rows_max = segment_batch_rows) and adaptive ones, and
                            prints them side by side (about 4 minutes here); with a build that has no
                            segment_batch_rows_max setting, only the fixed case runs
+  --replace-members N      the replace case instead: a Segment of N members exists before the run, the
+                           input moves --replace-churn of them out and as many new keys in, and it is
+                           exported with segment_replace_strategy clear_then_load and load_then_remove,
+                           side by side (requests, wall time, peak RSS, lowest member count seen);
+                           --rows, --segments and --realistic do not apply
+  --replace-churn F        the replace case's churn, 0-1 (default 0.05)
   --runs N                 repeat the run N times and report medians (default 1)
   --batch-rows N           batch_rows and segment_batch_rows settings (default: the exporter's, ${DEFAULT_BATCH_ROWS})
   --requests-per-minute N  requests_per_minute setting (default: the exporter's, 2500)
@@ -60,6 +66,9 @@ export interface Params {
   nodeArgs: string[];
   build: boolean;
   commit: string | undefined;
+  /** The replace case: members of the Segment before the run (undefined: not that case). */
+  replaceMembers: number | undefined;
+  replaceChurn: number;
 }
 
 export function parseOptions(argv: string[]): Params {
@@ -86,6 +95,8 @@ export function parseOptions(argv: string[]): Params {
       keep: { type: 'boolean' },
       build: { type: 'boolean' },
       commit: { type: 'string' },
+      'replace-members': { type: 'string' },
+      'replace-churn': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,6 +123,15 @@ export function parseOptions(argv: string[]): Params {
   if (!Number.isFinite(latencyPerRowMs) || latencyPerRowMs < 0 || latencyPerRowMs > 1_000) {
     throw new Error(`--latency-per-row-ms must be a number from 0 to 1000, got "${perRow}"`);
   }
+  const replaceMembers = int('replace-members', values['replace-members'], undefined, 1, 100_000_000);
+  const churnText = values['replace-churn'];
+  const replaceChurn = churnText === undefined ? 0.05 : Number(churnText);
+  if (!Number.isFinite(replaceChurn) || replaceChurn < 0 || replaceChurn > 1)
+    throw new Error(`--replace-churn must be a number from 0 to 1, got "${churnText}"`);
+  if (churnText !== undefined && replaceMembers === undefined)
+    throw new Error('--replace-churn needs --replace-members');
+  if (replaceMembers !== undefined && realistic)
+    throw new Error('--replace-members and --realistic do not go together');
   return {
     rows: int('rows', values.rows, realistic ? REALISTIC.rows : 1_000_000, 1)!,
     segments: int('segments', values.segments, 20, 1, 50)!,
@@ -137,6 +157,8 @@ export function parseOptions(argv: string[]): Params {
     nodeArgs: values['node-arg'] ?? [],
     build: values.build ?? false,
     commit: values.commit,
+    replaceMembers,
+    replaceChurn,
   };
 }
 

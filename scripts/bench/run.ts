@@ -127,6 +127,7 @@ export async function runCase(
     await writeFile(join(runDir, 'requests.jsonl'), requests.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const simPeakKb = await sim.peakRssKb();
     result = measure(p, meta, report, r, requests, ceiling, simPeakKb);
+    if (benchCase.finish) Object.assign(result, await benchCase.finish({ sim, report, requests }));
     const exporterCpu = (r.userSeconds ?? 0) + (r.systemSeconds ?? 0);
     const benchCpu = (selfCpu.user + selfCpu.system) / 1e6;
     result.rssByPhase = rssByPhase(r.rssSamples, marks, r.wallSeconds);

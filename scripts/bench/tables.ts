@@ -122,3 +122,40 @@ function cell(v: unknown, digits: number): string {
   if (typeof v !== 'number') return scalarText(v);
   return Number.isInteger(v) ? v.toLocaleString('en-US') : String(round(v, digits));
 }
+
+/** The replace case: both strategies side by side (medians when --runs > 1), and load_then_remove / clear_then_load. */
+export function replaceTable(comparison: Any): string {
+  const a = comparison.clear_then_load?.median;
+  const b = comparison.load_then_remove?.median;
+  const fmt = (v: unknown) => cell(v, 2);
+  const figures: Array<[string, (r: Any) => unknown, boolean]> = [
+    ['requests', (r) => r.replace.requests.total, true],
+    ['  search pages', (r) => r.replace.requests.searchPages, false],
+    ['  List loads', (r) => r.replace.requests.listLoads, false],
+    ['  clears', (r) => r.replace.requests.clears, false],
+    ['  Segment loads', (r) => r.replace.requests.segmentLoads, false],
+    ['  removals', (r) => r.replace.requests.removals, false],
+    ['wall s', (r) => r.wallSeconds, true],
+    ['  preflight s', (r) => r.stages.preflight.seconds, false],
+    ['  list_load s', (r) => r.stages.list_load.seconds, false],
+    ['  segment_load s', (r) => r.stages.segment_load.seconds, false],
+    ['peak RSS MB (largest process)', (r) => r.peakRssMb, true],
+    ['CPU seconds (exporter)', (r) => (r.cpu.userSeconds ?? 0) + (r.cpu.systemSeconds ?? 0), true],
+    ['lowest members during the run', (r) => r.replace.lowestMembers, false],
+    ['members after (expected)', (r) => `${r.replace.membersAfter} (${r.replace.membersAfterExpected})`, false],
+    ['other load (cores)', (r) => r.contention.otherCores, false],
+  ];
+  const ratio = (x: unknown, y: unknown) =>
+    typeof x === 'number' && typeof y === 'number' && y > 0 ? String(round(x / y, 3)) : '';
+  const rows = figures.map(([name, f, withRatio]) => [
+    name,
+    a ? fmt(f(a)) : '-',
+    b ? fmt(f(b)) : '-',
+    withRatio && a && b ? ratio(f(b), f(a)) : '',
+  ]);
+  const head = ['figure', 'clear_then_load', 'load_then_remove', 'ratio'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}

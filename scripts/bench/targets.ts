@@ -104,3 +104,44 @@ export async function targets(p: Params, m: Any, build: string): Promise<Target[
   });
   return out;
 }
+
+/**
+ * The replace case (replace-case.ts): each strategy's peak RSS within the memory target, and
+ * load_then_remove never below min(old, new) members while clear_then_load shows the empty Segment.
+ */
+export function replaceTargets(comparison: Any): Target[] {
+  const out: Target[] = [];
+  for (const strategy of ['clear_then_load', 'load_then_remove']) {
+    const m = comparison[strategy]?.median;
+    if (!m) continue;
+    const rss = Math.max(m.peakRssMb ?? 0, m.peakRssAllProcessesMb ?? 0);
+    out.push({
+      name: `peak RSS, ${strategy}`,
+      value: rss,
+      target: '<= 300 MB',
+      met: rss <= 300,
+      note: `${round(rss / 300, 3)}x the limit`,
+    });
+  }
+  const ltr = comparison.load_then_remove?.median?.replace;
+  if (ltr) {
+    out.push({
+      name: 'lowest members, load_then_remove',
+      value: ltr.lowestMembers,
+      target: `>= min(old, new) = ${ltr.floor}`,
+      met: ltr.neverBelowFloor,
+      note: `${ltr.membersAfter} members after (expected ${ltr.membersAfterExpected})`,
+    });
+  }
+  const ctl = comparison.clear_then_load?.median?.replace;
+  if (ctl) {
+    out.push({
+      name: 'lowest members, clear_then_load',
+      value: ctl.lowestMembers,
+      target: '= 0 (the Segment is emptied)',
+      met: ctl.lowestMembers === 0,
+      note: `${ctl.membersAfter} members after (expected ${ctl.membersAfterExpected})`,
+    });
+  }
+  return out;
+}

@@ -8,8 +8,8 @@
 export type MembershipChange<T> =
   /** A new member that is not a member now: to load. */
   | { change: 'add'; item: T }
-  /** A member now and after: nothing to send. */
-  | { change: 'stay'; item: T }
+  /** A member now and after: nothing to send. `incoming` is the new member of the same key. */
+  | { change: 'stay'; item: T; incoming: T }
   /** A member now that is not among the new members: to remove. */
   | { change: 'remove'; item: T };
 
@@ -33,7 +33,8 @@ export function* diffPartition<T>(
     const key = keyOf(item);
     if (met.has(key)) continue;
     met.add(key);
-    if (waiting.delete(key)) yield { change: 'stay', item };
+    const incoming = waiting.get(key);
+    if (incoming !== undefined && waiting.delete(key)) yield { change: 'stay', item, incoming };
     else yield { change: 'remove', item };
   }
   for (const item of waiting.values()) yield { change: 'add', item };

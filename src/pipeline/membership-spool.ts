@@ -4,7 +4,7 @@ import { keyForm, type ColumnType } from '../schema/types.js';
 import type { SearchValue } from '../selligent/client.js';
 import { parseJsonExact, stringifyExact } from '../json-exact.js';
 import { readLineGroups } from './lines.js';
-import { diffPartition } from './membership-diff.js';
+import { diffPartition, type MembershipChange } from './membership-diff.js';
 import { hashKey, partitionCount } from './partitioning.js';
 import type { SegmentMember } from './segment-spool.js';
 import { scalarText } from '../scalar-text.js';
@@ -65,12 +65,11 @@ export class MembershipSpool {
   private readonly forms: ReadonlyArray<((text: string) => string) | undefined>;
   private readonly buffers: { current: string[][]; incoming: string[][] };
   private buffered = 0;
-  private beforeLines = 0;
   private incomingLines = 0;
   private unsendable = 0;
   private counts: MembershipCounts | undefined;
-  /** The members now as read, kept for `againstCurrent`. */
-  private readonly currentFile: LineFile;
+  /** A single key field of text: its canonical key is the text itself (the common case, read without parsing). */
+  private readonly singleText: boolean;
 
   /**
    * @param name  file names start with it: one spool per Segment in a shared directory.
@@ -83,9 +82,9 @@ export class MembershipSpool {
     private readonly keyTypes: readonly ColumnType[],
     private readonly expectedMembers: number,
   ) {
-    this.currentFile = new LineFile(this.currentPath);
     this.partitions = partitionCount(expectedMembers * BYTES_PER_MEMBER);
     this.forms = keyTypes.map((type) => keyForm(type));
+    this.singleText = this.forms.length === 1 && this.forms[0] === undefined;
     this.buffers = {
       current: Array.from({ length: this.partitions }, () => []),
       incoming: Array.from({ length: this.partitions }, () => []),
@@ -96,12 +95,8 @@ export class MembershipSpool {
   async addCurrent(rows: readonly (readonly SearchValue[])[]): Promise<void> {
     for (const values of rows) {
       // What the search answered is sent back to remove it: the service's own spelling of the key.
-      const text = stringifyExact(values);
-      this.add('current', memberKey(values, this.forms), text);
-      this.currentFile.add(text);
-      this.beforeLines++;
+      this.add('current', memberKey(values, this.forms), stringifyExact(values));
     }
-    await this.currentFile.flush();
     await this.drain();
   }
 
@@ -112,10 +107,18 @@ export class MembershipSpool {
         this.unsendable++;
         continue;
       }
-      this.add('incoming', memberKey(parseJsonExact(keyJson) as unknown[], this.forms), `${row}\t${keyJson}`);
+      this.add('incoming', this.keyOfRow(keyJson), `${row}\t${keyJson}`);
       this.incomingLines++;
     }
     await this.drain();
+  }
+
+  /** The canonical key of a key row as the Segment load sends it. */
+  private keyOfRow(keyJson: string): string {
+    // `["text"]` without escapes: the text, as parsing would give it.
+    if (this.singleText && keyJson.startsWith('["') && keyJson.endsWith('"]') && !keyJson.includes('\\'))
+      return keyJson.slice(2, -2);
+    return memberKey(parseJsonExact(keyJson) as unknown[], this.forms);
   }
 
   /**
@@ -123,7 +126,6 @@ export class MembershipSpool {
    * out; the partition files are removed as they are read.
    */
   async compare(): Promise<MembershipCounts> {
-    await this.flush();
     const counts: MembershipCounts = {
       before: 0,
       added: 0,
@@ -135,33 +137,45 @@ export class MembershipSpool {
     };
     const adds = new LineFile(this.addsPath);
     const removals = new LineFile(this.removalsPath);
-    await adds.create();
-    await removals.create();
-    for (let p = 0; p < this.partitions; p++) {
-      const incoming = this.partitionPath('incoming', p);
-      const current = this.partitionPath('current', p);
-      for (const { change, item } of diffPartition(
-        await partitionLines(incoming),
-        await partitionLines(current),
-        (line) => line.key,
-      )) {
-        if (change === 'stay') counts.kept++;
-        else if (change === 'remove') {
-          counts.removed++;
-          removals.add(item.payload);
-        } else {
-          counts.added++;
-          adds.add(item.payload);
-        }
+    await this.comparePartitions([adds, removals], (change) => {
+      if (change.change === 'stay') counts.kept++;
+      else if (change.change === 'remove') {
+        counts.removed++;
+        removals.add(change.item.payload);
+      } else {
+        counts.added++;
+        adds.add(change.item.payload);
       }
-      // Written out at the end of each partition: the lines are slices of its text, which they would keep alive.
-      await Promise.all([rm(incoming, { force: true }), rm(current, { force: true }), adds.flush(), removals.flush()]);
-    }
+    });
     counts.before = counts.kept + counts.removed;
     counts.after = counts.kept + counts.added;
     counts.repeated = this.incomingLines - counts.after;
     this.counts = counts;
     return counts;
+  }
+
+  private async comparePartitions(
+    outputs: LineFile[],
+    take: (change: MembershipChange<PartitionLine>) => void,
+  ): Promise<void> {
+    await this.flush();
+    for (const output of outputs) await output.create();
+    for (let p = 0; p < this.partitions; p++) {
+      const incoming = this.partitionPath('incoming', p);
+      const current = this.partitionPath('current', p);
+      for (const change of diffPartition(
+        await partitionLines(incoming),
+        await partitionLines(current),
+        (line) => line.key,
+      ))
+        take(change);
+      // Written out at the end of each partition: the lines are slices of its text, which they would keep alive.
+      await Promise.all([
+        rm(incoming, { force: true }),
+        rm(current, { force: true }),
+        ...outputs.map((output) => output.flush()),
+      ]);
+    }
   }
 
   /** The members to add, in groups shaped like the Segment spool's, so the load's batching takes them as they are. */
@@ -182,23 +196,41 @@ export class MembershipSpool {
   }
 
   /**
-   * The same members now compared with other new members: the Segment load's own (the deduplication
-   * winners whose List row was not rejected), so the adds carry the rows the List load decided on.
+   * The Segment load's own new members (the deduplication winners whose List row was not rejected) that
+   * this plan adds, so the adds carry the rows the List load decided on. The winners are rows of the same
+   * input as the planned new members, so a winner is added exactly when its key is among the planned adds:
+   * compared with those rather than with every member now, the work is the size of the change, not of the
+   * Segment.
    */
-  async againstCurrent(name: string, members: AsyncIterable<SegmentMember[]>): Promise<MembershipSpool> {
+  async againstAdds(name: string, members: AsyncIterable<SegmentMember[]>): Promise<MembershipSpool> {
     const other = new MembershipSpool(this.directory, name, this.keyTypes, this.expectedMembers);
-    if (this.beforeLines > 0) {
-      for await (const lines of readLineGroups(this.currentPath, 64 * 1024))
-        await other.addCurrent(lines.map((line) => parseJsonExact(line) as SearchValue[]));
-    }
+    for await (const group of this.adds()) await other.addPlanned(group);
     for await (const group of members) await other.addIncoming(group);
-    await other.compare();
+    await other.compareWithPlanned();
     return other;
+  }
+
+  /** Planned adds, on the side of the members now, to be met by the winners (see `againstAdds`). */
+  private async addPlanned(members: readonly SegmentMember[]): Promise<void> {
+    for (const { keyJson } of members) this.add('current', this.keyOfRow(keyJson), '');
+    await this.drain();
+  }
+
+  /** Writes out the winners whose key is a planned add, the first winner of each key. */
+  private async compareWithPlanned(): Promise<void> {
+    const adds = new LineFile(this.addsPath);
+    let added = 0;
+    await this.comparePartitions([adds], (change) => {
+      if (change.change !== 'stay') return;
+      added++;
+      adds.add(change.incoming.payload);
+    });
+    this.counts = { before: 0, added, kept: 0, removed: 0, after: added, repeated: 0, unsendable: this.unsendable };
   }
 
   /** Removes every file of this spool. */
   async destroy(): Promise<void> {
-    const paths = [this.addsPath, this.removalsPath, this.currentPath];
+    const paths = [this.addsPath, this.removalsPath];
     for (let p = 0; p < this.partitions; p++)
       paths.push(this.partitionPath('current', p), this.partitionPath('incoming', p));
     await Promise.all(paths.map((path) => rm(path, { force: true })));
@@ -206,10 +238,6 @@ export class MembershipSpool {
 
   get addsPath(): string {
     return join(this.directory, `${this.name}-add.txt`);
-  }
-
-  get currentPath(): string {
-    return join(this.directory, `${this.name}-current.txt`);
   }
 
   get removalsPath(): string {

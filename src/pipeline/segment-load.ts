@@ -189,7 +189,7 @@ async function* winnerAdds(
       yield kept;
     }
   }
-  const adds = await replace.spool.againstCurrent(`${replace.name}-load`, loadable());
+  const adds = await replace.spool.againstAdds(`${replace.name}-load`, loadable());
   try {
     yield* adds.adds();
   } finally {

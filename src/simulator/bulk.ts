@@ -459,14 +459,56 @@ export interface SearchResult {
   errors: null;
 }
 
+/** The filtered, ordered records of the last search of a List or Segment, while nothing has changed. */
+interface OrderedHits {
+  signature: string;
+  listVersion: number;
+  memberVersion: number;
+  hits: unknown[][];
+}
+const orderedCache = new WeakMap<ListState | Segment, OrderedHits>();
+
+/** What decides a search's ordered result apart from the paging: filters, order and the List's fields. */
+function searchSignature(list: ListState, req: SearchRequest): string {
+  const filters = req.filters.map((f) => {
+    const v = f.value;
+    return `${f.position}:${f.operator}:${typeof v}:${v instanceof RegExp ? v.source : String(v)}`;
+  });
+  return `${list.fields.length}|${req.orderBy ?? ''}|${req.descending ? 'D' : 'A'}|${filters.join('|')}`;
+}
+
 /**
  * Records (of the list, or of the segment's members) filtered, ordered by `orderBy` (nulls first, record id
- * breaking ties) or by record id, then paged. Rows hold the values in the order of `positions`.
+ * breaking ties) or by record id, then paged. Rows hold the values in the order of `positions`. The ordered
+ * records are kept until the List or the Segment changes, so reading a large Segment page by page costs
+ * one sort, not one per page; the pages are the same as a fresh sort's.
  */
 export function search(list: ListState, segment: Segment | undefined, req: SearchRequest): SearchResult {
-  const hits: Array<[number, unknown[]]> = [];
+  const hits = orderedHits(list, segment, req);
+  const data = hits
+    .slice(req.skip, req.skip + req.take)
+    .map((values) => req.positions.map((p) => list.value(values, p)));
+  return { fields: req.positions.map((p) => list.fieldAt(p).name), data, result_code: 'Succeeded', errors: null };
+}
+
+function orderedHits(list: ListState, segment: Segment | undefined, req: SearchRequest): unknown[][] {
+  const owner = segment ?? list;
+  const signature = searchSignature(list, req);
+  const memberVersion = segment?.members.version ?? 0;
+  const cached = orderedCache.get(owner);
+  if (
+    cached &&
+    cached.signature === signature &&
+    cached.listVersion === list.version &&
+    cached.memberVersion === memberVersion
+  )
+    return cached.hits;
+  // Each hit carries its sort value, taken (and lower-cased) once rather than at every comparison.
+  const hits: Array<{ id: number; sortValue: unknown; values: unknown[] }> = [];
+  const by = req.orderBy;
   const visit = (id: number, values: unknown[]) => {
-    if (matches(list, values, req.filters)) hits.push([id, values]);
+    if (matches(list, values, req.filters))
+      hits.push({ id, sortValue: by === undefined ? null : norm(list.value(values, by)), values });
   };
   if (segment) {
     for (const id of segment.members) {
@@ -476,19 +518,29 @@ export function search(list: ListState, segment: Segment | undefined, req: Searc
   } else {
     for (const [id, values] of list.records) visit(id, values);
   }
-  const by = req.orderBy;
   const dir = req.descending ? -1 : 1;
   hits.sort((a, b) => {
     if (by !== undefined) {
-      const x = list.value(a[1], by);
-      const y = list.value(b[1], by);
-      const c = x === null ? (y === null ? 0 : -1) : y === null ? 1 : compare(x, y);
+      const x = a.sortValue;
+      const y = b.sortValue;
+      // number and bigint compare with < and > across types.
+      const c =
+        x === null
+          ? y === null
+            ? 0
+            : -1
+          : y === null
+            ? 1
+            : (x as number) < (y as number)
+              ? -1
+              : (x as number) > (y as number)
+                ? 1
+                : 0;
       if (c !== 0) return c * dir;
     }
-    return (a[0] - b[0]) * (by === undefined ? dir : 1);
+    return (a.id - b.id) * (by === undefined ? dir : 1);
   });
-  const data = hits
-    .slice(req.skip, req.skip + req.take)
-    .map(([, values]) => req.positions.map((p) => list.value(values, p)));
-  return { fields: req.positions.map((p) => list.fieldAt(p).name), data, result_code: 'Succeeded', errors: null };
+  const ordered = hits.map((h) => h.values);
+  orderedCache.set(owner, { signature, listVersion: list.version, memberVersion, hits: ordered });
+  return ordered;
 }

@@ -32,8 +32,35 @@ export class Field {
   }
 }
 
+/**
+ * A Segment's member record ids. Counts its changes, so a search can reuse its ordered members while
+ * nothing changed (a paged read of a large Segment would otherwise sort every member for each page).
+ */
+export class MemberSet extends Set<number> {
+  version = 0;
+
+  override add(id: number): this {
+    if (!this.has(id)) {
+      this.version++;
+      super.add(id);
+    }
+    return this;
+  }
+
+  override delete(id: number): boolean {
+    const deleted = super.delete(id);
+    if (deleted) this.version++;
+    return deleted;
+  }
+
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
 export class Segment {
-  readonly members = new Set<number>();
+  readonly members = new MemberSet();
   /** The fewest members seen since the last watermark reset (or since the Segment was made). */
   lowWater = 0;
   constructor(
@@ -131,6 +158,8 @@ export class ListState {
   businessKey: string[] | undefined;
   /** Set while a bulk operation (list load, segment load, segment clear) runs on this list. */
   busy = false;
+  /** Counts writes to records and fields, so a search can tell whether its ordered result still holds. */
+  version = 0;
 
   constructor(
     readonly apiName: string,
@@ -141,6 +170,7 @@ export class ListState {
   ) {}
 
   addField(field: Field): void {
+    this.version++;
     this.fieldIndex.set(field.upper, this.fields.length);
     this.fields.push(field);
   }
@@ -184,6 +214,7 @@ export class ListState {
 
   /** Inserts a record (values in list field order); assigns and returns its id. */
   insert(values: unknown[], id?: number): number {
+    this.version++;
     const recordId = id ?? this.nextId;
     if (recordId >= this.nextId) this.nextId = recordId + 1;
     const idPos = this.idPosition;
@@ -200,6 +231,7 @@ export class ListState {
   update(id: number, targets: ReadonlyArray<number>, row: ReadonlyArray<unknown>): void {
     const values = this.records.get(id);
     if (!values) return;
+    this.version++;
     const idPos = this.idPosition;
     // The indexes whose key changes, with the old key.
     let touched: Array<[KeyIndex, unknown]> | undefined;

@@ -217,6 +217,50 @@ describe('segment search for the current members', () => {
       // Past the end: an empty page.
       assert.deepEqual(await page(60, 'ASC'), []);
     }));
+
+  test('a write between two pages shows in the next page: members removed and added, a record changed, a List search', () =>
+    withSim({}, async (c) => {
+      await seedContacts(c);
+      const search = async (path: string, orderBy: string, skip: number, take: number) => {
+        const r = await c.call('POST', path, {
+          fields: ['CUSTOMER_IDENTIFIER'],
+          order_by: orderBy,
+          skip,
+          take,
+        });
+        assert.equal(r.status, 200);
+        return (r.json.data as Array<[string]>).map((row) => row[0]);
+      };
+      const members = (skip: number, take = 5, orderBy = 'CUSTOMER_IDENTIFIER') =>
+        search('/lists/contacts/segments/vip/data/search', orderBy, skip, take);
+      assert.deepEqual(await members(0), ['C00', 'C01', 'C02', 'C03', 'C04']);
+      assert.equal(
+        (await remove(c, [['C00']], 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER')).json
+          .number_of_deleted_records,
+        1,
+      );
+      assert.deepEqual(await members(0), ['C01', 'C02', 'C03', 'C04', 'C05']);
+      assert.equal(
+        (await c.loadSegment('contacts', 'vip', 'keyFields=CUSTOMER_IDENTIFIER', [['CUSTOMER_IDENTIFIER'], ['C25']]))
+          .status,
+        200,
+      );
+      assert.deepEqual(await members(15), ['C16', 'C17', 'C18', 'C19', 'C25']);
+      // By AGE (C01 has 1): C01 moves to the end once its AGE is 9.
+      assert.equal((await members(0, 30, 'AGE')).at(-1), 'C19');
+      assert.equal(
+        (await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,AGE', [['C01', 9]])).status,
+        200,
+      );
+      assert.equal((await members(0, 30, 'AGE')).at(-1), 'C01');
+      const records = (skip: number) => search('/lists/contacts/data/search', 'CUSTOMER_IDENTIFIER', skip, 5);
+      assert.deepEqual(await records(25), ['C25', 'C26', 'C27', 'C28', 'C29']);
+      assert.equal(
+        (await c.load('contacts', 'keyFields=CUSTOMER_IDENTIFIER&fields=CUSTOMER_IDENTIFIER,AGE', [['C30', 0]])).status,
+        200,
+      );
+      assert.deepEqual(await records(26), ['C26', 'C27', 'C28', 'C29', 'C30']);
+    }));
 });
 
 describe('watermarks over a replace', () => {

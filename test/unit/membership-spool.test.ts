@@ -69,8 +69,8 @@ describe('MembershipSpool', () => {
     for (const member of adds) assert.equal(member.row, rowOf.get(member.keyJson));
     const removals = await collect(spool.removals());
     assert.deepEqual(removals.map((row) => JSON.parse(row)[0]).sort(), [...leaving].sort());
-    // The members now stay on disk beside the adds and removals: the adds are compared with them again after the List load.
-    assert.deepEqual(readdirSync(directory).sort(), ['seg-0-add.txt', 'seg-0-current.txt', 'seg-0-remove.txt']);
+    // The adds and removals stay on disk: the adds are compared with the load's own members after the List load.
+    assert.deepEqual(readdirSync(directory).sort(), ['seg-0-add.txt', 'seg-0-remove.txt']);
     await spool.destroy();
     assert.deepEqual(readdirSync(directory), []);
   });
@@ -120,5 +120,64 @@ describe('MembershipSpool', () => {
     const counts = await spool.compare();
     assert.deepEqual(counts, { before: 2, added: 0, kept: 0, removed: 2, after: 0, repeated: 0, unsendable: 0 });
     assert.deepEqual((await collect(spool.removals())).sort(), ['["a","x"]', '["b","y"]']);
+  });
+
+  it("after the List load: the load's members that the plan adds, each key once with the load's row; a key the plan keeps is not added", async () => {
+    const directory = dir();
+    const spool = new MembershipSpool(directory, 'seg-4', ['long'], 40);
+    await spool.addCurrent([[1], [2], [3], [4]]);
+    // Planned: 3 and 4 stay, 5, 6 and 7 join (7 spelled 007 and 7), 1 and 2 leave.
+    await spool.addIncoming([
+      { row: 2, keyJson: '[3]' },
+      { row: 3, keyJson: '[4]' },
+      { row: 4, keyJson: '[5]' },
+      { row: 5, keyJson: '[6]' },
+      { row: 6, keyJson: '[7]' },
+      { row: 7, keyJson: '[7]' },
+    ]);
+    assert.equal((await spool.compare()).added, 3);
+    // The load's members: the winners (row 7 for key 7), key 6 left out (its List row was rejected).
+    async function* winners(): AsyncGenerator<SegmentMember[]> {
+      yield [
+        { row: 2, keyJson: '[3]' },
+        { row: 7, keyJson: '[7]' },
+      ];
+      yield [
+        { row: 4, keyJson: '[5]' },
+        { row: 3, keyJson: '[4]' },
+        { row: 8, keyJson: '[7]' },
+      ];
+    }
+    const adds = await spool.againstAdds('seg-4-load', winners());
+    assert.deepEqual(
+      (await collect(adds.adds())).sort((a, b) => a.row - b.row),
+      [
+        { row: 4, keyJson: '[5]' },
+        { row: 7, keyJson: '[7]' },
+      ],
+    );
+    await adds.destroy();
+    await spool.destroy();
+    assert.deepEqual(readdirSync(directory), []);
+  });
+
+  it('a single text key is compared as the text, escaped or not', async () => {
+    const spool = new MembershipSpool(dir(), 'seg-5', ['string'], 10);
+    await spool.addCurrent([['a"b'], ['c\\d'], ['plain'], ['gone']]);
+    await spool.addIncoming([
+      { row: 2, keyJson: JSON.stringify(['a"b']) },
+      { row: 3, keyJson: JSON.stringify(['c\\d']) },
+      { row: 4, keyJson: JSON.stringify(['plain']) },
+      { row: 5, keyJson: JSON.stringify(['new']) },
+    ]);
+    assert.deepEqual(await spool.compare(), {
+      before: 4,
+      added: 1,
+      kept: 3,
+      removed: 1,
+      after: 4,
+      repeated: 0,
+      unsendable: 0,
+    });
   });
 });
