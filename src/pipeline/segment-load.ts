@@ -9,7 +9,7 @@ import type { SegmentLoad } from './segment-setup.js';
 import type { RowNumberSet } from './rejected.js';
 import { emptyTally, rejectedEntry, sendAllRecorded, unappliedByFailure, type LoadTally } from './send-batches.js';
 import type { SegmentMember, SegmentSpool } from './segment-spool.js';
-import { removalAsLoad } from './removal-answer.js';
+import { removalSender } from './removal-answer.js';
 import type { ReplacePlan } from './replace-plan.js';
 
 /**
@@ -226,17 +226,7 @@ async function removeLeavers(
     {
       kind: 'segment',
       stopOnError: settings.error_handling === 'StopOnError',
-      send: async (body, rows) =>
-        removalAsLoad(
-          await client.removeSegmentMembers(
-            settings.organization,
-            settings.list_api_name,
-            apiName,
-            { keyFields, fields: keyFields, mode: settings.mode },
-            body,
-            rows,
-          ),
-        ),
+      send: removalSender(client, settings, apiName, keyFields),
       reject: (rejection) => ctx.rejected.write(rejectedEntry(plan, 'segment-load', rejection, true)),
       observe: (outcome) => batchSize.observe(outcome),
     },

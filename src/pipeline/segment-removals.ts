@@ -2,7 +2,7 @@ import { BatchBuilder, type Batch } from './batches.js';
 import type { ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
 import { readLines } from './lines.js';
-import { removalAsLoad } from './removal-answer.js';
+import { removalSender } from './removal-answer.js';
 import { emptyTally, sendAll, unappliedByFailure } from './send-batches.js';
 
 /**
@@ -24,17 +24,7 @@ export async function removeLeftMembers(ctx: RunContext, plan: ColumnPlan): Prom
         {
           kind: 'segment',
           stopOnError: false,
-          send: async (body, rows) =>
-            removalAsLoad(
-              await client.removeSegmentMembers(
-                settings.organization,
-                settings.list_api_name,
-                segment,
-                { keyFields, fields: keyFields, mode: settings.mode },
-                body,
-                rows,
-              ),
-            ),
+          send: removalSender(client, settings, segment, keyFields),
           reject: () => {
             sync.applied.removalsUnapplied(segment);
             return Promise.resolve();
