@@ -122,6 +122,7 @@ export async function saveDocument(p: Params, text: string, build: string): Prom
       p.requestsPerMinute !== undefined ? `rpm${p.requestsPerMinute}` : '',
       p.simRateLimit !== undefined ? `sim${p.simRateLimit}` : '',
       p.seed !== 1 ? `seed${p.seed}` : '',
+      p.churn !== undefined ? `churn${p.churn}${p.stateS3 ? 's3' : ''}` : '',
     ]
       .filter(Boolean)
       .join('-');

@@ -23,6 +23,10 @@ export const USAGE = `Usage: npm run bench -- [options]
                            batches (segment_batch_rows_max = segment_batch_rows) and adaptive ones, and
                            prints them side by side (about 4 minutes here); with a build that has no
                            segment_batch_rows_max setting, only the fixed case runs
+  --churn F                changes-only sync (sync_mode changes), F from 0 to 1: a first run writes the
+                           state, a second run on a copy of the input in which a fraction F of the keys
+                           changed (values, Segment moves, gone, new) sends the difference; both measured
+  --state-s3               with --churn: the state on the benchmark's s3rver instead of a local directory
   --runs N                 repeat the run N times and report medians (default 1)
   --batch-rows N           batch_rows and segment_batch_rows settings (default: the exporter's, ${DEFAULT_BATCH_ROWS})
   --requests-per-minute N  requests_per_minute setting (default: the exporter's, 2500)
@@ -50,6 +54,9 @@ export interface Params {
   segmentBatchRowsMax: number | undefined;
   realistic: boolean;
   runs: number;
+  /** --churn F: the changes-only sync case (churn-case.ts). */
+  churn: number | undefined;
+  stateS3: boolean;
   batchRows: number | undefined;
   requestsPerMinute: number | undefined;
   simRateLimit: number | undefined;
@@ -76,6 +83,8 @@ export function parseOptions(argv: string[]): Params {
       'segment-batch-rows-max': { type: 'string' },
       realistic: { type: 'boolean' },
       runs: { type: 'string' },
+      churn: { type: 'string' },
+      'state-s3': { type: 'boolean' },
       'batch-rows': { type: 'string' },
       'requests-per-minute': { type: 'string' },
       'sim-rate-limit': { type: 'string' },
@@ -112,6 +121,11 @@ export function parseOptions(argv: string[]): Params {
   if (!Number.isFinite(latencyPerRowMs) || latencyPerRowMs < 0 || latencyPerRowMs > 1_000) {
     throw new Error(`--latency-per-row-ms must be a number from 0 to 1000, got "${perRow}"`);
   }
+  const churn = values.churn === undefined ? undefined : Number(values.churn);
+  if (churn !== undefined && !(Number.isFinite(churn) && churn >= 0 && churn <= 1))
+    throw new Error(`--churn must be a fraction from 0 to 1, got "${values.churn}"`);
+  if (values['state-s3'] && churn === undefined) throw new Error('--state-s3 goes with --churn F');
+  if (churn !== undefined && realistic) throw new Error('--churn and --realistic are separate cases: pick one');
   return {
     rows: int('rows', values.rows, realistic ? REALISTIC.rows : 1_000_000, 1)!,
     segments: int('segments', values.segments, 20, 1, 50)!,
@@ -127,6 +141,8 @@ export function parseOptions(argv: string[]): Params {
     segmentBatchRowsMax: int('segment-batch-rows-max', values['segment-batch-rows-max'], undefined, 1, 100_000),
     realistic,
     runs: int('runs', values.runs, 1, 1, 50)!,
+    churn,
+    stateS3: values['state-s3'] ?? false,
     batchRows: int('batch-rows', values['batch-rows'], undefined, 1, 100_000),
     requestsPerMinute: int('requests-per-minute', values['requests-per-minute'], undefined, 1),
     simRateLimit: int('sim-rate-limit', values['sim-rate-limit'], undefined, 0),
