@@ -76,6 +76,10 @@ export class ChangeSync {
     return join(this.workDir, 'state-journal.jsonl');
   }
 
+  get settledDirectory(): string {
+    return join(this.workDir, 'state-settled');
+  }
+
   get removalDirectory(): string {
     return join(this.workDir, 'state-removals');
   }
@@ -87,6 +91,7 @@ export class ChangeSync {
       partitionCount,
       replace: replace && this.comparing,
       journalFile: this.journalFile,
+      settledDirectory: this.settledDirectory,
       removalDirectory: this.removalDirectory,
       keyTypes: plan.keys.map((key) => key.sendType),
       keyForm: this.identity.key_form,
@@ -132,6 +137,7 @@ export class ChangeSync {
     const journal = new StateJournal(journalFile);
     const writer = new StateWriter(this.workDir, partitionCount);
     try {
+      await writer.adoptSettled(this.settledDirectory);
       for await (const entry of journal.replay({
         rowApplied,
         membershipApplied: (segment, row) => this.applied.membershipApplied(segment, row),
