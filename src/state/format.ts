@@ -125,6 +125,8 @@ const CLOSE = 0x5d;
 /**
  * Splits a piece line without parsing it when it has the shape entryLine writes and its key holds no
  * escape; any other line is parsed (and checked) in full. Undefined when it is not an entry line.
+ * The Segments' text of a split line is checked when it is parsed: a line is carried over unparsed only
+ * when that text equals the input's Segments as JSON, so every line either is well-formed or is parsed.
  */
 export function splitEntryLine(line: string): RecordedLine | undefined {
   const end = line.length;
