@@ -59,6 +59,7 @@ export class WorkerComparer {
   /** Each Segment's api_name as JSON, and a lone Segment's array, as entryLine writes them. */
   private readonly segmentJson: string[];
   private readonly loneSegmentJson: string[];
+  private readonly header: { partitionCount: number; segments: string[] };
 
   constructor(
     /** segmentApiNames: the Segments by index, as `compare` is given a winner's Segments. */
@@ -68,6 +69,7 @@ export class WorkerComparer {
     this.settled = new SettledLines(job.settledDirectory, job.partitionCount);
     this.segmentJson = job.segmentApiNames.map((name) => JSON.stringify(name));
     this.loneSegmentJson = this.segmentJson.map((json) => `[${json}]`);
+    this.header = { partitionCount: job.partitionCount, segments: job.segmentApiNames };
   }
 
   /** Moves on to partition `partition`, finishing every partition before it (also those the input has no row in). */
@@ -102,11 +104,31 @@ export class WorkerComparer {
         return { key, row: 'unchanged', previous: undefined, add: [], remove: [] };
       }
     }
-    const current = { key, rowHash, segments: segments.map((index) => this.job.segmentApiNames[index]!) };
+    const names = segments.map((index) => this.job.segmentApiNames[index]!);
+    if (!recorded) return this.newKey(row, key, rowHash, names, segments, sendable);
+    const current = { key, rowHash, segments: names };
     const d = compareEntry(recorded && this.parse(recorded), current, this.job.replace);
     countEntry(this.totals, d);
     for (const segment of d.remove) if (keyJson) await this.remove(segment, keyJson);
     await this.journal.input(row, current, d, sendable && d.row !== 'unchanged');
+    return d;
+  }
+
+  /** A key the state does not record: journalled with the line it gets when all is applied. */
+  private async newKey(
+    row: number,
+    key: string,
+    rowHash: string,
+    names: string[],
+    segments: readonly number[],
+    sendable: boolean,
+  ): Promise<EntryDiff> {
+    const d: EntryDiff = { key, row: 'new', previous: undefined, add: names, remove: [] };
+    countEntry(this.totals, d);
+    if (sendable) {
+      const line = `[${JSON.stringify(key)},"${rowHash}",${this.segmentsJson(segments)}]`;
+      await this.journal.newKey(row, this.current, segments, line, this.header);
+    }
     return d;
   }
 

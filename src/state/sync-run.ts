@@ -138,12 +138,14 @@ export class ChangeSync {
     const writer = new StateWriter(this.workDir, partitionCount);
     try {
       await writer.adoptSettled(this.settledDirectory);
-      for await (const entry of journal.replay({
-        rowApplied,
-        membershipApplied: (segment, row) => this.applied.membershipApplied(segment, row),
-        removalApplied: (segment) => this.applied.removalApplied(segment),
-      }))
-        await writer.add(entry);
+      await journal.replayInto(
+        {
+          rowApplied,
+          membershipApplied: (segment, row) => this.applied.membershipApplied(segment, row),
+          removalApplied: (segment) => this.applied.removalApplied(segment),
+        },
+        writer,
+      );
       this.written = await writer.write(this.store, this.identity, this.base.generation);
     } finally {
       await writer.discard();

@@ -68,6 +68,17 @@ export class StateWriter {
     if (this.buffered >= BUFFERED_CHARS) await this.flush();
   }
 
+  /** A line as entryLine writes it, of a key already known to be in `partition`, with its Segments. */
+  async addLine(partition: number, line: string, segments: readonly string[]): Promise<void> {
+    if (!(partition >= 0 && partition < this.partitionCount))
+      throw new RangeError(`partition ${partition} of ${this.partitionCount}`);
+    this.buffers[partition]!.push(line);
+    this.rows[partition]! += 1;
+    for (const segment of segments) this.segments.set(segment, (this.segments.get(segment) ?? 0) + 1);
+    this.buffered += line.length + 1;
+    if (this.buffered >= BUFFERED_CHARS) await this.flush();
+  }
+
   /**
    * Takes the lines a comparison carried over unchanged (written by SettledLines into `directory`, in
    * this writer's partitioning) into the generation as they are.
