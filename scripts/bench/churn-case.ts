@@ -259,6 +259,11 @@ export interface ChurnRunFigures {
   readSeconds: number;
   /** Seconds per stage as the report gives them (the comparison is in list_load, the state write in segment_load). */
   stages: Record<string, number | null>;
+  /**
+   * The report's total less its stages: the new state's write and commit, which run after the last
+   * stage (null when the report has no total).
+   */
+  afterStagesSeconds: number | null;
   peakRssMb: number;
   /** The report's changes block: mode, new/changed/unchanged/left, bytes read and written. */
   changes: ChangesReport | null;
@@ -291,11 +296,14 @@ export function churnRunFigures(
   const stages: Record<string, number | null> = {};
   for (const [name, seconds] of Object.entries(report.durations_seconds)) stages[name] = round(seconds);
   const stateBytes = report.changes?.state_bytes_written ?? null;
+  const { total, ...staged } = report.durations_seconds;
+  const inStages = Object.values(staged).reduce<number>((sum, seconds) => sum + (seconds ?? 0), 0);
   return {
     loadRequests: requests,
     wallSeconds: run.wallSeconds,
     readSeconds: run.stages.read.seconds,
     stages,
+    afterStagesSeconds: total === undefined ? null : round(total - inStages),
     peakRssMb: Math.max(run.peakRssMb ?? 0, run.peakRssAllProcessesMb ?? 0),
     changes: report.changes,
     stateRows,
@@ -457,7 +465,7 @@ export async function churnDocument(
   return {
     block: {
       fraction: p.churn,
-      state: p.stateS3 ? 's3 (the benchmark s3rver)' : 'local directory',
+      state: p.stateS3 ? 'S3 (the benchmark s3rver)' : 'local directory',
       input: (runs.second[0]?.churnInput as ChurnExpected | undefined) ?? null,
       first,
       second,
@@ -478,7 +486,8 @@ export function churnTable(block: ChurnBlock): string {
     ['wall s', String(f.wallSeconds), String(s.wallSeconds)],
     ['read stage s', String(f.readSeconds), String(s.readSeconds)],
     ['list_load s (comparison)', String(f.stages.list_load), String(s.stages.list_load)],
-    ['segment_load s (state write)', String(f.stages.segment_load), String(s.stages.segment_load)],
+    ['segment_load s', String(f.stages.segment_load), String(s.stages.segment_load)],
+    ['after the stages s (state write, commit)', String(f.afterStagesSeconds), String(s.afterStagesSeconds)],
     ['peak RSS MB', String(f.peakRssMb), String(s.peakRssMb)],
     [
       'new / changed / unchanged / left',
@@ -494,7 +503,7 @@ export function churnTable(block: ChurnBlock): string {
     `${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}`;
   const r = block.ratios;
   return [
-    `changes-only sync, state in a ${block.state}:`,
+    `changes-only sync, state: ${block.state}:`,
     line(head),
     ...rows.map(line),
     `ratios: load requests ${r.loadRequests}, second wall / first read ${r.secondWallOverFirstRead}, second wall / first wall ${r.secondWallOverFirstWall}`,

@@ -90,7 +90,7 @@ function runFigures(
   const sum = total.list + total.segment + total.removal;
   return churnRunFigures(
     { wallSeconds: wall, stages: { read: { seconds: read } }, peakRssMb: rss - 10, peakRssAllProcessesMb: rss },
-    { durations_seconds: { read, list_load: 1.23456 }, changes: null },
+    { durations_seconds: { read, list_load: 1.23456, total: read + 10 }, changes: null },
     { ...total, total: sum },
     1_000,
   );
@@ -100,6 +100,8 @@ test('the figures of a run: the larger RSS, stages rounded, state bytes per row 
   const f = runFigures({ list: 200, segment: 220, removal: 0 }, 100, 40, 180);
   assert.equal(f.peakRssMb, 180);
   assert.equal(f.stages.list_load, 1.235);
+  // The state's write and commit come after the last stage: the report's total less its stages.
+  assert.equal(f.afterStagesSeconds, 8.765);
   assert.equal(f.stateBytesPerRow, null);
   const withState = churnRunFigures(
     { wallSeconds: 1, stages: { read: { seconds: 1 } }, peakRssMb: 1, peakRssAllProcessesMb: null },
