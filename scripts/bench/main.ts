@@ -20,6 +20,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCommit, buildKnows, snapshotDist, type BuildUnderTest } from './build.js';
 import { benchCases } from './cases.js';
+import { churnDocument, churnTable, runChurn } from './churn-case.js';
 import { BENCH_DIR, DIST_CLI, ROOT, git, log } from './common.js';
 import { ensureData, removeData } from './data.js';
 import { buildDocument, pruneRuns, saveDocument } from './document.js';
@@ -99,7 +100,12 @@ async function main(): Promise<void> {
     const key = `exports/bench/${meta.rows}r-${meta.segments}s/result_000.csv.gz`;
     await upload(s3, meta, key);
     const bench: BenchEnv = { cli: snapshot.cli, meta, s3, key };
-    for (let i = 1; i <= p.runs; i++) {
+    if (p.churn !== undefined) {
+      const churn = await runChurn({ ...p, churn: p.churn }, bench, runsDir, stamp);
+      runsByCase['churn-first'] = churn.first;
+      runsByCase['churn-second'] = churn.second;
+    }
+    for (let i = 1; i <= (p.churn === undefined ? p.runs : 0); i++) {
       // The cases alternate, so a change in the machine's load between runs touches them all.
       for (const benchCase of cases) {
         const runDir = join(runsDir, benchCase.name ? `${benchCase.name}-run-${i}` : `run-${i}`);
@@ -113,7 +119,9 @@ async function main(): Promise<void> {
       }
     }
     // The document's runs and medians are those of the last case: the exporter's default settings (adaptive batches).
-    runs.push(...(runsByCase[cases[cases.length - 1]?.name ?? 'default'] ?? []));
+    runs.push(
+      ...(runsByCase[p.churn === undefined ? (cases[cases.length - 1]?.name ?? 'default') : 'churn-second'] ?? []),
+    );
   } finally {
     await s3.close();
     if (generated && !p.keep) {
@@ -139,6 +147,14 @@ async function main(): Promise<void> {
     runsByCase,
     build: snapshot.hash,
   });
+  if (p.churn !== undefined) {
+    const churn = await churnDocument(
+      { ...p, churn: p.churn },
+      { first: runsByCase['churn-first'] ?? [], second: runsByCase['churn-second'] ?? [] },
+    );
+    doc.churn = churn.block;
+    doc.targets.push(...churn.targets);
+  }
   const text = JSON.stringify(doc, null, 2) + '\n';
   await saveDocument(p, text, snapshot.hash);
   process.stdout.write(text);
@@ -156,6 +172,7 @@ async function main(): Promise<void> {
     );
     process.stderr.write(replaceTable(doc.replace) + '\n');
   }
+  if (doc.churn) process.stderr.write(`\n${churnTable(doc.churn)}\n`);
   process.stderr.write(`\nJSON: ${join(BENCH_DIR, 'last.json')}; run files: ${runsDir}\n`);
 }
 

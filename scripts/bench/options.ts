@@ -29,6 +29,10 @@ export const USAGE = `Usage: npm run bench -- [options]
                            side by side (requests, wall time, peak RSS, lowest member count seen);
                            --rows, --segments and --realistic do not apply
   --replace-churn F        the replace case's churn, 0-1 (default 0.05)
+  --churn F                changes-only sync (sync_mode changes), F from 0 to 1: a first run writes the
+                           state, a second run on a copy of the input in which a fraction F of the keys
+                           changed (values, Segment moves, gone, new) sends the difference; both measured
+  --state-s3               with --churn: the state on the benchmark's s3rver instead of a local directory
   --runs N                 repeat the run N times and report medians (default 1)
   --batch-rows N           batch_rows and segment_batch_rows settings (default: the exporter's, ${DEFAULT_BATCH_ROWS})
   --requests-per-minute N  requests_per_minute setting (default: the exporter's, 2500)
@@ -56,6 +60,9 @@ export interface Params {
   segmentBatchRowsMax: number | undefined;
   realistic: boolean;
   runs: number;
+  /** --churn F: the changes-only sync case (churn-case.ts). */
+  churn: number | undefined;
+  stateS3: boolean;
   batchRows: number | undefined;
   requestsPerMinute: number | undefined;
   simRateLimit: number | undefined;
@@ -85,6 +92,8 @@ export function parseOptions(argv: string[]): Params {
       'segment-batch-rows-max': { type: 'string' },
       realistic: { type: 'boolean' },
       runs: { type: 'string' },
+      churn: { type: 'string' },
+      'state-s3': { type: 'boolean' },
       'batch-rows': { type: 'string' },
       'requests-per-minute': { type: 'string' },
       'sim-rate-limit': { type: 'string' },
@@ -132,6 +141,13 @@ export function parseOptions(argv: string[]): Params {
     throw new Error('--replace-churn needs --replace-members');
   if (replaceMembers !== undefined && realistic)
     throw new Error('--replace-members and --realistic do not go together');
+  const churn = values.churn === undefined ? undefined : Number(values.churn);
+  if (churn !== undefined && !(Number.isFinite(churn) && churn >= 0 && churn <= 1))
+    throw new Error(`--churn must be a fraction from 0 to 1, got "${values.churn}"`);
+  if (values['state-s3'] && churn === undefined) throw new Error('--state-s3 goes with --churn F');
+  if (churn !== undefined && realistic) throw new Error('--churn and --realistic are separate cases: pick one');
+  if (churn !== undefined && replaceMembers !== undefined)
+    throw new Error('--churn and --replace-members are separate cases: pick one');
   return {
     rows: int('rows', values.rows, realistic ? REALISTIC.rows : 1_000_000, 1)!,
     segments: int('segments', values.segments, 20, 1, 50)!,
@@ -147,6 +163,8 @@ export function parseOptions(argv: string[]): Params {
     segmentBatchRowsMax: int('segment-batch-rows-max', values['segment-batch-rows-max'], undefined, 1, 100_000),
     realistic,
     runs: int('runs', values.runs, 1, 1, 50)!,
+    churn,
+    stateS3: values['state-s3'] ?? false,
     batchRows: int('batch-rows', values['batch-rows'], undefined, 1, 100_000),
     requestsPerMinute: int('requests-per-minute', values['requests-per-minute'], undefined, 1),
     simRateLimit: int('sim-rate-limit', values['sim-rate-limit'], undefined, 0),

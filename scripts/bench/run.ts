@@ -10,8 +10,20 @@ import { machineBusySeconds, processCpuSeconds, waitForQuiet } from './machine.j
 import { latencyText } from './options.js';
 import { parseCeiling } from './parse-ceiling.js';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './profile.js';
-import { startSimulatorProcess } from './simulator-process.js';
+import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js';
+import type { DataMeta } from './data.js';
 import type { BenchEnv, ExporterReport, RunFigures } from './types.js';
+
+/**
+ * A run on a simulator an earlier run used (its figures count only the requests made from now on), or on
+ * another uploaded input than the invocation's.
+ */
+export interface RunOverrides {
+  /** Started and stopped by the caller. */
+  sim?: SimulatorProcess;
+  key?: string;
+  meta?: DataMeta;
+}
 
 /**
  * One run of one case: the parse ceiling, a fresh simulator (prepared by the case), the exporter under
@@ -22,9 +34,12 @@ export async function runCase(
   bench: BenchEnv,
   runDir: string,
   index: number,
+  overrides: RunOverrides = {},
 ): Promise<RunFigures> {
   const p = benchCase.params;
-  const { cli, meta, s3, key } = bench;
+  const { cli, s3 } = bench;
+  const meta = overrides.meta ?? bench.meta;
+  const key = overrides.key ?? bench.key;
   await mkdir(join(runDir, 'tmp'), { recursive: true });
   const quietBefore = p.waitIdle > 0 ? await waitForQuiet(p.waitIdle) : null;
   const loadBefore = loadavg()[0]!;
@@ -33,16 +48,19 @@ export async function runCase(
   const ceiling = await parseCeiling(meta, runDir);
   log(`run ${index}: parse ceiling ${ceiling.rowsPerSecond} rows/s (${ceiling.seconds} s)`);
 
-  const sim = await startSimulatorProcess({
-    cli,
-    latencyMs: p.latencyMs,
-    latencyPerRowMs: p.latencyPerRowMs,
-    serverTimeoutMs: p.serverTimeoutMs,
-    rateLimit: p.simRateLimit,
-    configPath: join(runDir, 'simulator.json'),
-    maxOldSpaceMb: Math.max(4096, Math.min(16_384, Math.floor((totalmem() / 2 ** 20) * 0.6))),
-    logPath: join(runDir, 'simulator.log'),
-  });
+  const sim =
+    overrides.sim ??
+    (await startSimulatorProcess({
+      cli,
+      latencyMs: p.latencyMs,
+      latencyPerRowMs: p.latencyPerRowMs,
+      serverTimeoutMs: p.serverTimeoutMs,
+      rateLimit: p.simRateLimit,
+      configPath: join(runDir, 'simulator.json'),
+      maxOldSpaceMb: Math.max(4096, Math.min(16_384, Math.floor((totalmem() / 2 ** 20) * 0.6))),
+      logPath: join(runDir, 'simulator.log'),
+    }));
+  const requestsBefore = overrides.sim ? (await sim.requests()).length : 0;
   let result: RunFigures;
   try {
     log(
@@ -123,7 +141,7 @@ export async function runCase(
       throw new Error(
         `the exporter exited ${r.code} (${report.status}): ${report.error?.code} ${report.error?.message ?? r.stderr.slice(-2000)}`,
       );
-    const requests = await sim.requests();
+    const requests = (await sim.requests()).slice(requestsBefore);
     await writeFile(join(runDir, 'requests.jsonl'), requests.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const simPeakKb = await sim.peakRssKb();
     result = measure(p, meta, report, r, requests, ceiling, simPeakKb);
@@ -166,7 +184,7 @@ export async function runCase(
     }
     if (!p.keep) await rm(rejectedPath, { force: true });
   } finally {
-    await sim.stop();
+    if (!overrides.sim) await sim.stop();
   }
   return result;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BENCH_DIR, ROOT, SIMULATOR_DEFAULT_RATE_LIMIT, round, type Any } from './common.js';
 import type { Params } from './options.js';
 import type { Target } from './types.js';
+import { churnRatios, type ChurnRunFigures } from './churn-case.js';
 
 export async function targets(p: Params, m: Any, build: string): Promise<Target[]> {
   const out: Target[] = [];
@@ -143,5 +144,72 @@ export function replaceTargets(comparison: Any): Target[] {
       note: `${ctl.membersAfter} members after (expected ${ctl.membersAfterExpected})`,
     });
   }
+  return out;
+}
+
+/**
+ * The changes-only targets. `rssAt1M`: the larger peak RSS of the two runs of a 1M-row churn result at
+ * the same F (for the flatness target when this invocation is larger), with where it came from.
+ */
+export function churnTargets(
+  p: Pick<Params, 'rows'> & { churn: number },
+  first: ChurnRunFigures,
+  second: ChurnRunFigures,
+  rssAt1M: { mb: number; file: string } | null,
+): Target[] {
+  const ratios = churnRatios(first, second);
+  const out: Target[] = [];
+  const r = ratios.loadRequests;
+  if (p.churn === 0) {
+    out.push({
+      name: 'changes: load requests at F = 0',
+      value: second.loadRequests.total,
+      target: '= 0',
+      met: second.loadRequests.total === 0,
+      note: `List ${second.loadRequests.list}, Segment ${second.loadRequests.segment}, removal ${second.loadRequests.removal}`,
+    });
+  } else {
+    out.push({
+      name: 'changes: second-run / first-run load requests',
+      value: r,
+      target: '<= 0.02 at F = 0.01',
+      met: p.churn === 0.01 && r !== null ? r <= 0.02 : null,
+      note: `${second.loadRequests.total} / ${first.loadRequests.total} (List ${second.loadRequests.list}, Segment ${second.loadRequests.segment}, removal ${second.loadRequests.removal})${p.churn === 0.01 ? '' : '; judged at F = 0.01 only'}`,
+    });
+  }
+  const w = ratios.secondWallOverFirstRead;
+  out.push({
+    name: 'changes: second-run wall / first-run read stage',
+    value: w,
+    target: '<= 1.3',
+    met: w === null ? null : w <= 1.3,
+    note: `${second.wallSeconds} s / ${first.readSeconds} s`,
+  });
+  const rss = Math.max(first.peakRssMb, second.peakRssMb);
+  out.push({
+    name: 'changes: peak RSS, both runs',
+    value: rss,
+    target: '<= 300 MB',
+    met: rss <= 300,
+    note: `first ${first.peakRssMb} MB, second ${second.peakRssMb} MB`,
+  });
+  if (p.rows > 1_000_000) {
+    out.push({
+      name: 'changes: peak RSS vs 1M rows',
+      value: rssAt1M ? round(rss / rssAt1M.mb, 3) : null,
+      target: '<= 1.3x (flat)',
+      met: rssAt1M ? rss / rssAt1M.mb <= 1.3 : null,
+      note: rssAt1M
+        ? `${rss} MB vs ${rssAt1M.mb} MB (${rssAt1M.file})`
+        : `no 1M-row result at F = ${p.churn} in .bench/results/: run npm run bench -- --rows 1000000 --churn ${p.churn} first`,
+    });
+  }
+  out.push({
+    name: 'changes: state bytes per row',
+    value: second.stateBytesPerRow,
+    target: 'reported',
+    met: null,
+    note: `${second.stateBytes} bytes for ${second.stateRows} keys (first run: ${first.stateBytesPerRow} bytes per row)`,
+  });
   return out;
 }

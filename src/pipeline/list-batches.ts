@@ -117,11 +117,11 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
           winner.row,
           spooledKeyOf(partition.data, winner.start),
           failure ? '' : rowHash(encoder.row.subarray(0, encoder.rowLength)),
-          indexes.map((index) => names[index]!),
+          indexes,
           !failure,
           keyJson,
         );
-        toLoad = indexes.filter((index) => d.add.includes(names[index]!));
+        toLoad = d.add.length === 0 ? NONE : indexes.filter((index) => d.add.includes(names[index]!));
         unchanged = d.row === 'unchanged' && !failure;
       }
       for (const index of toLoad) {
@@ -175,6 +175,8 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
   return segmentSpool.files();
 }
 
+const NONE: readonly number[] = [];
+
 function emptyUpdate(): ListBatchUpdate {
   return { winners: 0, merged: 0, rejected: [], merges: [] };
 }
@@ -187,6 +189,11 @@ function spooledKeyOf(data: Buffer, start: number): string {
   const rowTab = data.lastIndexOf(0x09, start - 2);
   const keyTab = data.lastIndexOf(0x09, rowTab - 1);
   const lineStart = data.lastIndexOf(0x0a, keyTab - 1) + 1;
+  // A JSON string without an escape is its own text between the quotes: no parse needed.
+  let plain = data[lineStart] === QUOTE && data[keyTab - 1] === QUOTE && keyTab - lineStart >= 2;
+  for (let i = lineStart + 1; plain && i < keyTab - 1; i++)
+    if (data[i] === BACKSLASH || data[i] === QUOTE) plain = false;
+  if (plain) return data.toString('utf8', lineStart + 1, keyTab - 1);
   return JSON.parse(data.toString('utf8', lineStart, keyTab)) as string;
 }
 

@@ -104,6 +104,58 @@ export function parseEntryLine(line: string): StateEntry | undefined {
   return { key, rowHash: hashText, segments };
 }
 
+/**
+ * A recorded key as read from its piece for a comparison: the key and row hash, the Segments as the
+ * JSON text they were written in, and the line itself. A key whose row and Segments are as they were
+ * is carried into the new state as this line, never parsed further or written anew.
+ */
+export interface RecordedLine {
+  key: string;
+  rowHash: string;
+  /** `JSON.stringify(segments)`, exactly as entryLine wrote it. */
+  segmentsJson: string;
+  line: string;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+
+/**
+ * Splits a piece line without parsing it when it has the shape entryLine writes and its key holds no
+ * escape; any other line is parsed (and checked) in full. Undefined when it is not an entry line.
+ * The Segments' text of a split line is checked when it is parsed: a line is carried over unparsed only
+ * when that text equals the input's Segments as JSON, so every line either is well-formed or is parsed.
+ */
+export function splitEntryLine(line: string): RecordedLine | undefined {
+  const end = line.length;
+  const keyEnd = line.indexOf('"', 2);
+  const escape = line.indexOf('\\');
+  const plain =
+    keyEnd > 1 &&
+    (escape === -1 || escape > keyEnd) &&
+    line.charCodeAt(0) === OPEN &&
+    line.charCodeAt(1) === QUOTE &&
+    line.charCodeAt(keyEnd + 1) === COMMA &&
+    line.charCodeAt(keyEnd + 2) === QUOTE &&
+    line.charCodeAt(keyEnd + 3 + ROW_HASH_LENGTH) === QUOTE &&
+    line.charCodeAt(keyEnd + 4 + ROW_HASH_LENGTH) === COMMA &&
+    line.charCodeAt(keyEnd + 5 + ROW_HASH_LENGTH) === OPEN &&
+    line.charCodeAt(end - 2) === CLOSE &&
+    line.charCodeAt(end - 1) === CLOSE;
+  if (plain) {
+    return {
+      key: line.slice(2, keyEnd),
+      rowHash: line.slice(keyEnd + 3, keyEnd + 3 + ROW_HASH_LENGTH),
+      segmentsJson: line.slice(keyEnd + 5 + ROW_HASH_LENGTH, end - 1),
+      line,
+    };
+  }
+  const entry = parseEntryLine(line);
+  return entry && { key: entry.key, rowHash: entry.rowHash, segmentsJson: JSON.stringify(entry.segments), line };
+}
+
 export function pieceName(partition: number): string {
   return `part-${String(partition).padStart(4, '0')}.jsonl.gz`;
 }

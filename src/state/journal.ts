@@ -1,7 +1,7 @@
 import { appendFile, rm } from 'node:fs/promises';
-import { readLines } from '../pipeline/lines.js';
+import { readLineGroups } from '../pipeline/lines.js';
 import { recordedEntry, type EntryDiff, type InputEntry, type LeftEntry } from './diff.js';
-import type { StateEntry } from './format.js';
+import { parseEntryLine, type StateEntry } from './format.js';
 
 /**
  * What a run decided per key, kept on disk between the comparison (before the writes) and the commit
@@ -27,11 +27,52 @@ type JournalLine =
 
 const FLUSH_CHARS = 1024 * 1024;
 
+/**
+ * A new key's line is not JSON: `n` row TAB partition TAB Segment indexes TAB the state line it gets
+ * when everything was applied. The `h` line before the first one names the Segments and the partition
+ * count those numbers refer to.
+ */
+const NEW_KEY = 0x6e;
+const HEADER = 0x68;
+
+interface NewKeyHeader {
+  partitionCount: number;
+  segments: string[];
+}
+
+/** Where a replay puts the new state's entries (StateWriter). */
+export interface EntrySink {
+  readonly partitionCount: number;
+  add(entry: StateEntry): Promise<void>;
+  /** A state line as entryLine writes it, of a key of `partition`, whose Segments are `segments`. */
+  addLine(partition: number, line: string, segments: readonly string[]): Promise<void>;
+}
+
 export class StateJournal {
   private lines: string[] = [];
   private chars = 0;
+  private header: NewKeyHeader | undefined;
 
   constructor(readonly file: string) {}
+
+  /**
+   * A key the state does not record, sent with `segments` (indexes into `header.segments`) to load:
+   * its state line is built now, so the replay neither parses nor writes it anew when all was applied.
+   * A key not sent is never recorded, so it is not journalled.
+   */
+  async newKey(
+    row: number,
+    partition: number,
+    segments: readonly number[],
+    line: string,
+    header: NewKeyHeader,
+  ): Promise<void> {
+    if (!this.header) {
+      this.header = header;
+      await this.pushText(`h${JSON.stringify(header)}`);
+    }
+    await this.pushText(`n${row}\t${partition}\t${segments.join(',')}\t${line}`);
+  }
 
   /**
    * An input key after comparison. `sent` is false for an unchanged row and for a row not sent at all
@@ -54,7 +95,10 @@ export class StateJournal {
   }
 
   private async push(line: JournalLine): Promise<void> {
-    const text = JSON.stringify(line);
+    await this.pushText(JSON.stringify(line));
+  }
+
+  private async pushText(text: string): Promise<void> {
     this.lines.push(text);
     this.chars += text.length + 1;
     if (this.chars >= FLUSH_CHARS) await this.flush();
@@ -70,21 +114,82 @@ export class StateJournal {
 
   /** Each key's entry for the new state, given what was applied (see recordedEntry). */
   async *replay(outcome: AppliedOutcome): AsyncGenerator<StateEntry> {
+    const entries: StateEntry[] = [];
+    const collect: EntrySink = {
+      partitionCount: 0,
+      add: (entry) => {
+        entries.push(entry);
+        return Promise.resolve();
+      },
+      addLine: () => Promise.reject(new Error('unreachable: a partition count of 0 takes no line')),
+    };
+    for await (const group of this.lineGroups()) {
+      for (const text of group) await replayLine(text, outcome, collect, this);
+      yield* entries.splice(0);
+    }
+  }
+
+  /** As replay, into `sink`: a new key's line goes in as journalled when everything was applied. */
+  async replayInto(outcome: AppliedOutcome, sink: EntrySink): Promise<void> {
+    for await (const group of this.lineGroups()) for (const text of group) await replayLine(text, outcome, sink, this);
+  }
+
+  private async *lineGroups(): AsyncGenerator<string[]> {
     await this.flush();
     // A run whose input had no key has journalled nothing: the file may not exist yet.
     await appendFile(this.file, '');
-    for await (const text of readLines(this.file)) {
-      if (text === '') continue;
-      const line = JSON.parse(text) as JournalLine;
-      const entry = line[0] === 'i' ? replayInput(line, outcome) : replayLeft(line, outcome);
-      if (entry) yield entry;
-    }
+    this.header = undefined;
+    yield* readLineGroups(this.file);
+  }
+
+  /** Set by replayLine from the journal's `h` line. */
+  readHeader(header: NewKeyHeader | undefined): NewKeyHeader | undefined {
+    if (header) this.header = header;
+    return this.header;
   }
 
   async remove(): Promise<void> {
     this.lines = [];
     await rm(this.file, { force: true });
   }
+}
+
+async function replayLine(
+  text: string,
+  outcome: AppliedOutcome,
+  sink: EntrySink,
+  journal: StateJournal,
+): Promise<void> {
+  if (text === '') return;
+  const kind = text.charCodeAt(0);
+  if (kind === HEADER) {
+    journal.readHeader(JSON.parse(text.slice(1)) as NewKeyHeader);
+    return;
+  }
+  if (kind === NEW_KEY) {
+    const header = journal.readHeader(undefined);
+    const rowEnd = text.indexOf('\t');
+    const partitionEnd = text.indexOf('\t', rowEnd + 1);
+    const segmentsEnd = text.indexOf('\t', partitionEnd + 1);
+    if (!header || segmentsEnd < 0) throw new Error(`state journal ${journal.file}: a new key's line out of place`);
+    const row = Number(text.slice(1, rowEnd));
+    if (!outcome.rowApplied(row)) return;
+    const indexes = text.slice(partitionEnd + 1, segmentsEnd);
+    const segments = indexes === '' ? [] : indexes.split(',').map((index) => header.segments[Number(index)]!);
+    const line = text.slice(segmentsEnd + 1);
+    const applied = segments.filter((segment) => outcome.membershipApplied(segment, row));
+    if (applied.length === segments.length && header.partitionCount === sink.partitionCount) {
+      await sink.addLine(Number(text.slice(rowEnd + 1, partitionEnd)), line, segments);
+      return;
+    }
+    const entry = parseEntryLine(line);
+    if (!entry) throw new Error(`state journal ${journal.file}: a new key's line holds no state entry`);
+    await sink.add({ ...entry, segments: applied });
+    return;
+  }
+  const line = JSON.parse(text) as JournalLine;
+  const entry = line[0] === 'i' ? replayInput(line, outcome) : replayLeft(line, outcome);
+  if (entry) await sink.add(entry);
 }
 
 function replayInput(line: Extract<JournalLine, ['i', ...unknown[]]>, outcome: AppliedOutcome): StateEntry | undefined {

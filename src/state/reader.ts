@@ -8,6 +8,8 @@ import {
   generationOfDirectory,
   parseEntryLine,
   partitionOf,
+  splitEntryLine,
+  type RecordedLine,
   type StateEntry,
   type StateManifest,
   type StatePointer,
@@ -149,6 +151,27 @@ export async function stageState(store: StateStore, state: LoadedState, director
 
 /** One partition's entries, after checking the piece's size, checksum and every line. */
 export async function readPartition(store: StateStore, state: LoadedState, partition: number): Promise<StateEntry[]> {
+  return readPieceLines(store, state, partition, parseEntryLine);
+}
+
+/**
+ * One partition's lines for a comparison: each split into key, row hash and Segments' text (see
+ * splitEntryLine), after the same checks as readPartition makes.
+ */
+export async function readRecordedPartition(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+): Promise<RecordedLine[]> {
+  return readPieceLines(store, state, partition, splitEntryLine);
+}
+
+async function readPieceLines<T extends { key: string }>(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+  parse: (line: string) => T | undefined,
+): Promise<T[]> {
   const { manifest } = state;
   const { bytes, file } = await verifiedPiece(store, state, partition);
   const piece = manifest.pieces[partition]!;
@@ -158,12 +181,12 @@ export async function readPartition(store: StateStore, state: LoadedState, parti
   } catch {
     throw new StateUnusableError('STATE_UNREADABLE', file, 'is not valid gzip');
   }
-  const entries: StateEntry[] = [];
+  const entries: T[] = [];
   let lineNumber = 0;
   for (const line of text.split('\n')) {
     lineNumber++;
     if (line === '') continue;
-    const entry = parseEntryLine(line);
+    const entry = parse(line);
     if (!entry) throw new StateUnusableError('STATE_UNREADABLE', file, `line ${lineNumber} is not a state entry`);
     if (partitionOf(entry.key, manifest.partition_count) !== partition) {
       throw new StateUnusableError('STATE_UNREADABLE', file, `line ${lineNumber} holds a key of another partition`);
@@ -190,17 +213,37 @@ export async function readEntriesFor(
   partition: number,
   partitionCount: number,
 ): Promise<StateEntry[]> {
+  return linesFor(store, state, partition, partitionCount, readPartition);
+}
+
+/** As readEntriesFor, the lines split for a comparison (readRecordedPartition). */
+export async function readRecordedFor(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+  partitionCount: number,
+): Promise<RecordedLine[]> {
+  return linesFor(store, state, partition, partitionCount, readRecordedPartition);
+}
+
+async function linesFor<T extends { key: string }>(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+  partitionCount: number,
+  read: (store: StateStore, state: LoadedState, piece: number) => Promise<T[]>,
+): Promise<T[]> {
   if (!isPowerOfTwo(partitionCount) || partition < 0 || partition >= partitionCount)
     throw new RangeError(`partition ${partition} of ${partitionCount}`);
   const stateCount = state.manifest.partition_count;
-  if (stateCount === partitionCount) return readPartition(store, state, partition);
+  if (stateCount === partitionCount) return read(store, state, partition);
   if (stateCount > partitionCount) {
-    const entries: StateEntry[] = [];
+    const entries: T[] = [];
     for (let piece = partition; piece < stateCount; piece += partitionCount) {
-      for (const entry of await readPartition(store, state, piece)) entries.push(entry);
+      for (const entry of await read(store, state, piece)) entries.push(entry);
     }
     return entries;
   }
-  const entries = await readPartition(store, state, partition % stateCount);
+  const entries = await read(store, state, partition % stateCount);
   return entries.filter((entry) => partitionOf(entry.key, partitionCount) === partition);
 }

@@ -77,6 +77,10 @@ export class ChangeSync {
     return join(this.workDir, 'state-journal.jsonl');
   }
 
+  get settledDirectory(): string {
+    return join(this.workDir, 'state-settled');
+  }
+
   get removalDirectory(): string {
     return join(this.workDir, 'state-removals');
   }
@@ -88,6 +92,7 @@ export class ChangeSync {
       partitionCount,
       replace: replace && this.comparing,
       journalFile: this.journalFile,
+      settledDirectory: this.settledDirectory,
       removalDirectory: this.removalDirectory,
       keyTypes: plan.keys.map((key) => key.sendType),
       keyForm: this.identity.key_form,
@@ -133,12 +138,15 @@ export class ChangeSync {
     const journal = new StateJournal(journalFile);
     const writer = new StateWriter(this.workDir, partitionCount);
     try {
-      for await (const entry of journal.replay({
-        rowApplied,
-        membershipApplied: (segment, row) => this.applied.membershipApplied(segment, row),
-        removalApplied: (segment) => this.applied.removalApplied(segment),
-      }))
-        await writer.add(entry);
+      await writer.adoptSettled(this.settledDirectory);
+      await journal.replayInto(
+        {
+          rowApplied,
+          membershipApplied: (segment, row) => this.applied.membershipApplied(segment, row),
+          removalApplied: (segment) => this.applied.removalApplied(segment),
+        },
+        writer,
+      );
       this.written = await writer.write(this.store, this.identity, this.base.generation);
     } finally {
       await writer.discard();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -45,6 +45,8 @@ export class StateWriter {
   private readonly rows: number[];
   private readonly segments = new Map<string, number>();
   private directory: string | undefined;
+  /** Entries carried over as they were, one file per partition (see SettledLines); none when undefined. */
+  private settled: { directory: string; rows: number[] } | undefined;
 
   constructor(
     /** Where the partition files wait (a run's temp directory). */
@@ -64,6 +66,31 @@ export class StateWriter {
     for (const segment of entry.segments) this.segments.set(segment, (this.segments.get(segment) ?? 0) + 1);
     this.buffered += line.length + 1;
     if (this.buffered >= BUFFERED_CHARS) await this.flush();
+  }
+
+  /** A line as entryLine writes it, of a key already known to be in `partition`, with its Segments. */
+  async addLine(partition: number, line: string, segments: readonly string[]): Promise<void> {
+    if (!(partition >= 0 && partition < this.partitionCount))
+      throw new RangeError(`partition ${partition} of ${this.partitionCount}`);
+    this.buffers[partition]!.push(line);
+    this.rows[partition]! += 1;
+    for (const segment of segments) this.segments.set(segment, (this.segments.get(segment) ?? 0) + 1);
+    this.buffered += line.length + 1;
+    if (this.buffered >= BUFFERED_CHARS) await this.flush();
+  }
+
+  /**
+   * Takes the lines a comparison carried over unchanged (written by SettledLines into `directory`, in
+   * this writer's partitioning) into the generation as they are.
+   */
+  async adoptSettled(directory: string): Promise<void> {
+    const counts = await readSettledCounts(directory);
+    if (!counts) return;
+    if (counts.rows.length !== this.partitionCount)
+      throw new RangeError(`settled lines in ${counts.rows.length} partitions, the state has ${this.partitionCount}`);
+    for (const [segment, members] of Object.entries(counts.segments))
+      this.segments.set(segment, (this.segments.get(segment) ?? 0) + members);
+    this.settled = { directory, rows: counts.rows };
   }
 
   private async flush(): Promise<void> {
@@ -94,15 +121,18 @@ export class StateWriter {
     const pieces = new Array<PieceInfo>(this.partitionCount);
     try {
       await forEachConcurrently(this.partitionCount, PIECES_IN_FLIGHT, async (partition) => {
-        const raw = this.rows[partition]! > 0 ? await readFile(this.file(partition)) : Buffer.alloc(0);
-        const compressed = await gzipAsync(raw);
+        const settledRows = this.settled?.rows[partition] ?? 0;
+        const parts: Buffer[] = [];
+        if (settledRows > 0) parts.push(await readFile(settledFile(this.settled!.directory, partition)));
+        if (this.rows[partition]! > 0) parts.push(await readFile(this.file(partition)));
+        const compressed = await gzipAsync(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
         const file = pieceName(partition);
         await store.put(`${directory}/${file}`, compressed);
         pieces[partition] = {
           partition,
           file,
           bytes: compressed.length,
-          rows: this.rows[partition]!,
+          rows: this.rows[partition]! + settledRows,
           sha256: createHash('sha256').update(compressed).digest('hex'),
         };
         await rm(this.file(partition), { force: true });
@@ -132,6 +162,81 @@ export class StateWriter {
   async discard(): Promise<void> {
     if (this.directory) await rm(this.directory, { recursive: true, force: true });
     this.directory = undefined;
+  }
+}
+
+/** Where SettledLines keeps one partition's lines. */
+export function settledFile(directory: string, partition: number): string {
+  return join(directory, `settled-${partition}.jsonl`);
+}
+
+const SETTLED_COUNTS = 'counts.json';
+
+interface SettledCounts {
+  rows: number[];
+  segments: Record<string, number>;
+}
+
+async function readSettledCounts(directory: string): Promise<SettledCounts | undefined> {
+  try {
+    return JSON.parse(await readFile(join(directory, SETTLED_COUNTS), 'utf8')) as SettledCounts;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The lines a comparison carries into the new state as they were (a key whose row and Segments did not
+ * change is recorded again whatever Selligent answers): written partition by partition as the
+ * comparison goes, so they never pass through the journal, and taken by StateWriter.adoptSettled.
+ */
+export class SettledLines {
+  private lines: string[] = [];
+  private chars = 0;
+  private partition = -1;
+  private readonly rows: number[];
+  private readonly segments = new Map<string, number>();
+  private created = false;
+
+  constructor(
+    private readonly directory: string,
+    partitionCount: number,
+  ) {
+    this.rows = new Array<number>(partitionCount).fill(0);
+  }
+
+  /** A recorded line of `partition` (partitions in ascending order), whose Segments are `segments`. */
+  async add(partition: number, line: string, segments: readonly string[]): Promise<void> {
+    if (partition !== this.partition) {
+      await this.flush();
+      this.partition = partition;
+    }
+    this.lines.push(line);
+    this.chars += line.length + 1;
+    this.rows[partition]! += 1;
+    for (const segment of segments) this.segments.set(segment, (this.segments.get(segment) ?? 0) + 1);
+    if (this.chars >= BUFFERED_CHARS) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.lines.length === 0) return;
+    if (!this.created) {
+      await mkdir(this.directory, { recursive: true });
+      this.created = true;
+    }
+    const text = `${this.lines.join('\n')}\n`;
+    this.lines = [];
+    this.chars = 0;
+    await appendFile(settledFile(this.directory, this.partition), text);
+  }
+
+  /** After the comparison's last partition: the counts StateWriter.adoptSettled takes. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await mkdir(this.directory, { recursive: true });
+    const counts: SettledCounts = { rows: this.rows, segments: Object.fromEntries(this.segments) };
+    await writeFile(join(this.directory, SETTLED_COUNTS), JSON.stringify(counts));
   }
 }
 
