@@ -35,7 +35,7 @@ export async function stateCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     process.stderr.write(`${TOOL_NAME} state: expected "state show URI"\n\n${STATE_HELP}`);
     return ExitCode.config;
   }
-  const store = openStateStore(uri, { env });
+  const store = await openStateStore(uri, { env });
   try {
     const state = await readState(store);
     if (!state)

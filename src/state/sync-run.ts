@@ -185,7 +185,7 @@ export async function openChangeSync(ctx: RunContext, plan: ColumnPlan): Promise
   const { settings, options } = ctx;
   const config = resolveStateConfig(settings, options.env);
   if (config.mode !== 'changes') return undefined;
-  const store = openStateStore(config.uri, { env: options.env, encryption: config.encryption });
+  const store = await openStateStore(config.uri, { env: options.env, encryption: config.encryption });
   try {
     const identity = stateIdentity({
       baseUrl: options.credentials.baseUrl,

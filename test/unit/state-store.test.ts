@@ -43,18 +43,13 @@ describe('local directory state store', () => {
 
   it('state_uri takes a path, a file:// URI or s3://, nothing else', async () => {
     const directory = await tempDir();
-    assert.equal(openStateStore(directory).kind, 'local');
-    assert.equal(openStateStore(`file://${directory}`).location, directory);
-    assert.throws(
-      () => openStateStore('https://user:pw@example.com/state'),
-      (error: unknown) => {
-        assert.ok(
-          error instanceof Error && /expected s3:\/\/bucket\/prefix\/ or a local directory/.test(error.message),
-        );
-        assert.ok(!error.message.includes('pw'), 'no credentials in the message');
-        return true;
-      },
-    );
+    assert.equal((await openStateStore(directory)).kind, 'local');
+    assert.equal((await openStateStore(`file://${directory}`)).location, directory);
+    await assert.rejects(openStateStore('https://user:pw@example.com/state'), (error: unknown) => {
+      assert.ok(error instanceof Error && /expected s3:\/\/bucket\/prefix\/ or a local directory/.test(error.message));
+      assert.ok(!error.message.includes('pw'), 'no credentials in the message');
+      return true;
+    });
   });
 });
 
@@ -98,9 +93,9 @@ describe('state writer', () => {
     assert.throws(() => new StateWriter('/nonexistent', 48), RangeError);
   });
 
-  it('an s3:// state_uri that is not valid names state_uri', () => {
-    assert.throws(
-      () => openStateStore('s3://Bad_Bucket/state/'),
+  it('an s3:// state_uri that is not valid names state_uri', async () => {
+    await assert.rejects(
+      openStateStore('s3://Bad_Bucket/state/'),
       (error: unknown) =>
         error instanceof Error &&
         /^state_uri "s3:\/\/Bad_Bucket\/state\/" is not a valid s3:\/\/ URI/.test(error.message),
