@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColumnType } from '../schema/types.js';
-import { compareEntry, countEntry, emptyTotals, type ChangeTotals, type EntryDiff } from './diff.js';
+import { compareEntry, countEntry, emptyTotals, leftEntry, type ChangeTotals, type EntryDiff } from './diff.js';
 import { StateUnusableError } from './errors.js';
 import {
   parseEntryLine,
@@ -107,7 +107,7 @@ export class WorkerComparer {
     const names = segments.map((index) => this.job.segmentApiNames[index]!);
     if (!recorded) return this.newKey(row, key, rowHash, names, segments, sendable);
     const current = { key, rowHash, segments: names };
-    const d = compareEntry(recorded && this.parse(recorded), current, this.job.replace);
+    const d = compareEntry(this.parse(recorded), current, this.job.replace);
     countEntry(this.totals, d);
     for (const segment of d.remove) if (keyJson) await this.remove(segment, keyJson);
     await this.journal.input(row, current, d, sendable && d.row !== 'unchanged');
@@ -163,8 +163,7 @@ export class WorkerComparer {
 
   private async finishCurrent(): Promise<void> {
     for (const recorded of this.recorded.values()) {
-      const previous = this.parse(recorded);
-      const left = { key: previous.key, previous, remove: this.job.replace ? [...previous.segments] : [] };
+      const left = leftEntry(this.parse(recorded), this.job.replace);
       countEntry(this.totals, left);
       await this.journal.left(left);
       for (const segment of left.remove)

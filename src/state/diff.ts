@@ -65,11 +65,14 @@ export class PartitionDiff {
 
   /** The recorded keys no input entry named: call once, after the partition's last input entry. */
   *left(): Generator<LeftEntry> {
-    for (const previous of this.recorded.values()) {
-      yield { key: previous.key, previous, remove: this.removeLeavers ? [...previous.segments] : [] };
-    }
+    for (const previous of this.recorded.values()) yield leftEntry(previous, this.removeLeavers);
     this.recorded.clear();
   }
+}
+
+/** A recorded key the input no longer has: under `replace`, every membership the exporter added goes. */
+export function leftEntry(previous: StateEntry, removeLeavers: boolean): LeftEntry {
+  return { key: previous.key, previous, remove: removeLeavers ? [...previous.segments] : [] };
 }
 
 /** Counts for the report's `changes` block. */
