@@ -2,6 +2,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** For code that reads JSON of no declared type (see where it is used for why). */
+const untypedJsonAllowed = {
+  '@typescript-eslint/no-unsafe-member-access': 'off',
+  '@typescript-eslint/no-unsafe-assignment': 'off',
+  '@typescript-eslint/no-unsafe-argument': 'off',
+  '@typescript-eslint/no-unsafe-call': 'off',
+  '@typescript-eslint/no-unsafe-return': 'off',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tmp/**', '.bench/**', '.s3data/**', 'coverage/**'] },
   js.configs.recommended,
@@ -41,22 +50,14 @@ export default tseslint.config(
     rules: {
       // The benchmark's JSON document (common.ts `Any`) is read back from earlier runs and printed; it has no
       // interface yet, so member access on it cannot be checked. Typing it lifts these.
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
+      ...untypedJsonAllowed,
     },
   },
   {
     files: ['test/**/*.ts'],
     rules: {
       // Tests read reports, answers and state as parsed JSON on purpose: the assertions are the type check.
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
+      ...untypedJsonAllowed,
       // assert.throws/rejects and mock methods are passed around unbound by design.
       '@typescript-eslint/unbound-method': 'off',
       // Test doubles implement the async interfaces they stand in for with synchronous bodies.
