@@ -4,7 +4,7 @@ import { ConfigError, InputError } from '../errors.js';
 import { readSchemaFile } from '../schema/schema-file.js';
 import { joinInferred, type ColumnType } from '../schema/types.js';
 import { resolveInput } from '../source/resolve.js';
-import { InputReader, type InputPiece } from '../source/input-reader.js';
+import { InputReader, PIECE_BYTES, type InputPiece } from '../source/input-reader.js';
 import { planColumns, settleInferredTypes, type ColumnPlan } from './columns.js';
 import type { RunContext } from './context.js';
 import type { ReadWorkerRequest, ReadWorkerResult, ReadWorkerSetup } from './read-worker.js';
@@ -32,10 +32,12 @@ const MIB = 1024 * 1024;
 /**
  * Parsing and validating run on this many worker threads: one per core, up to four, unless
  * SELLIGENT_EXPORT_READ_THREADS says otherwise (a container whose CPU quota is below the cores it sees).
+ * Never more than the input can have pieces: a worker without a piece costs its start-up and nothing
+ * else, and for a small input that start-up is a good part of the run.
  */
-export function readWorkerCount(env: NodeJS.ProcessEnv, cores = availableParallelism()): number {
+export function readWorkerCount(env: NodeJS.ProcessEnv, cores = availableParallelism(), pieces = Infinity): number {
   const wanted = env.SELLIGENT_EXPORT_READ_THREADS;
-  if (wanted === undefined || wanted.trim() === '') return Math.max(1, Math.min(4, cores));
+  if (wanted === undefined || wanted.trim() === '') return Math.max(1, Math.min(4, cores, pieces));
   const count = Number(wanted);
   if (!Number.isInteger(count) || count < 1 || count > 16) {
     throw new ConfigError(
@@ -45,6 +47,26 @@ export function readWorkerCount(env: NodeJS.ProcessEnv, cores = availableParalle
     );
   }
   return count;
+}
+
+/**
+ * How much larger than its object an input's text can be. gzip is recognised by its content, not its
+ * name, so every object may be compressed; and text can grow more than this, but an object small
+ * enough for the bound to matter then holds so little that one worker reads it in a moment.
+ */
+const MOST_TEXT_PER_BYTE = 64;
+
+/**
+ * The most pieces the input can be cut into, from its objects' sizes (each object is at least one
+ * piece); unbounded when a size is unknown.
+ */
+export function mostPieces(objects: ReadonlyArray<{ size?: number }>): number {
+  let pieces = 0;
+  for (const object of objects) {
+    if (object.size === undefined) return Infinity;
+    pieces += Math.max(1, Math.ceil((object.size * MOST_TEXT_PER_BYTE) / PIECE_BYTES));
+  }
+  return pieces;
 }
 
 /**
@@ -67,7 +89,8 @@ export function readWorkerHeapMb(maxFieldBytes: number): number {
  */
 export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
   const { options, settings, logger } = ctx;
-  const workers = readWorkerCount(options.env);
+  // A bad SELLIGENT_EXPORT_READ_THREADS stops the run before the input is touched.
+  readWorkerCount(options.env);
   const schema: Map<string, ColumnType> | undefined = options.schemaPath
     ? await readSchemaFile(options.schemaPath)
     : undefined;
@@ -92,6 +115,7 @@ export async function readAndValidate(ctx: RunContext): Promise<ReadResult> {
       signal: options.signal,
     });
     const partitions = partitionCount(expectedBytes);
+    const workers = readWorkerCount(options.env, undefined, mostPieces(objects));
     let plan: ColumnPlan | undefined;
     let pool: ReadPool | undefined;
     const segments = new Map<string, number>();

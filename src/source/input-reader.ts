@@ -25,7 +25,7 @@ export interface ReaderOptions {
 }
 
 /** Record-aligned text is handed on in pieces of about this size: large enough that each costs little. */
-const PIECE_BYTES = 256 * 1024;
+export const PIECE_BYTES = 256 * 1024;
 
 /**
  * A record-aligned piece of one input object's text (UTF-8, decompressed). The first piece of every

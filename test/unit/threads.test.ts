@@ -18,8 +18,24 @@ import {
   SelligentUnavailableError,
   type HttpExchange,
 } from '../../src/selligent/http-error.js';
-import { readWorkerCount } from '../../src/pipeline/read.js';
+import { mostPieces, readWorkerCount } from '../../src/pipeline/read.js';
 import { fromWireError, toWireError } from '../../src/pipeline/threads.js';
+
+describe('mostPieces', () => {
+  it('bounds the pieces by what each object could hold decompressed, at least one per object', () => {
+    assert.equal(mostPieces([]), 0);
+    assert.equal(mostPieces([{ size: 0 }]), 1);
+    assert.equal(mostPieces([{ size: 2_000 }]), 1);
+    assert.equal(mostPieces([{ size: 4_096 }]), 1);
+    assert.equal(mostPieces([{ size: 4_097 }]), 2);
+    assert.equal(mostPieces([{ size: 1_000 }, { size: 1_000 }, { size: 1_000 }]), 3);
+    assert.equal(mostPieces([{ size: 1_000_000 }]), 245);
+  });
+
+  it('is unbounded when a size is unknown (an object store that does not say)', () => {
+    assert.equal(mostPieces([{ size: 1_000 }, {}]), Infinity);
+  });
+});
 
 describe('readWorkerCount', () => {
   it('one worker per core, at least one and at most four', () => {
@@ -27,6 +43,14 @@ describe('readWorkerCount', () => {
     assert.equal(readWorkerCount({}, 2), 2);
     assert.equal(readWorkerCount({}, 64), 4);
     assert.equal(readWorkerCount({ SELLIGENT_EXPORT_READ_THREADS: ' ' }, 2), 2);
+  });
+
+  it('never more than the input can have pieces, unless SELLIGENT_EXPORT_READ_THREADS says so', () => {
+    assert.equal(readWorkerCount({}, 4, 1), 1);
+    assert.equal(readWorkerCount({}, 4, 3), 3);
+    assert.equal(readWorkerCount({}, 4, 9), 4);
+    assert.equal(readWorkerCount({}, 2, Infinity), 2);
+    assert.equal(readWorkerCount({ SELLIGENT_EXPORT_READ_THREADS: '3' }, 4, 1), 3);
   });
 
   it('SELLIGENT_EXPORT_READ_THREADS overrides it, within 1-16', () => {
