@@ -18,6 +18,11 @@ export const DEFAULT_HEAP_MB = 192;
  */
 const SEMI_SPACE_MB = 4;
 
+/** The Node options that give a process the capped heap. */
+export function cappedHeapArgs(capMb: number): string[] {
+  return [`--max-old-space-size=${capMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
+}
+
 /** The cap in MiB, or undefined when this process should run the export itself. */
 export function heapCapToApply(env: NodeJS.ProcessEnv, execArgv: string[]): number | undefined {
   if (env[CAPPED_MARK]) return undefined;
@@ -42,14 +47,10 @@ export function heapCapToApply(env: NodeJS.ProcessEnv, execArgv: string[]): numb
  * is ready; one forwarded earlier would kill it before it could write a report.
  */
 export function runWithHeapCap(capMb: number, script: string, args: string[]): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, `--max-old-space-size=${capMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`, script, ...args],
-    {
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, [CAPPED_MARK]: '1' },
-    },
-  );
+  const child = spawn(process.execPath, [...process.execArgv, ...cappedHeapArgs(capMb), script, ...args], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [CAPPED_MARK]: '1' },
+  });
   let ready = false;
   const pending: NodeJS.Signals[] =
     interruption.aborted && typeof interruption.reason === 'string' ? [interruption.reason as NodeJS.Signals] : [];

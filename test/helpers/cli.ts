@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { RunReport } from '../../src/report/types.ts';
 import { validateReport } from '../../src/report/schema-check.ts';
+import { cappedHeapArgs, DEFAULT_HEAP_MB } from '../../src/heap.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -34,6 +35,15 @@ export interface CliRun {
   timeoutMs?: number;
 }
 
+/**
+ * The run's heap limits given to the CLI itself, so it runs the export in its own process (as it does
+ * where the heap is capped already, in a container with a memory limit) instead of starting a second
+ * Node process that gets them: that start-up is a good part of a small test run. Runs that send
+ * signals (onStart) keep the heap-capping parent and its child, and test/e2e/process.test.ts covers the
+ * pair.
+ */
+const ONE_PROCESS = cappedHeapArgs(DEFAULT_HEAP_MB);
+
 /** Runs the built CLI as a child process, the way users and digdag run it. */
 export async function runCli(run: CliRun): Promise<CliResult> {
   const dir = run.dir ?? mkdtempSync(join(tmpdir(), 'sx-test-'));
@@ -48,7 +58,12 @@ export async function runCli(run: CliRun): Promise<CliResult> {
   args.push(...(run.args ?? []));
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...run.env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const nodeArgs = run.onStart || env.SELLIGENT_EXPORT_MAX_HEAP_MB !== undefined ? [] : ONE_PROCESS;
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   run.onStart?.(child);
   let stdout = '';
   let stderr = '';
