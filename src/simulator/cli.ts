@@ -156,14 +156,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   }
   if (options.statePath) lines.push(`state file:    ${options.statePath}`);
   lines.push('Press Ctrl+C to stop.');
-  process.stdout.write(lines.join('\n') + '\n');
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-    process.stderr.write(
-      `warning: bound to ${host}; the simulator accepts its well-known credentials, and shows its state, to anyone who can reach it\n`,
-    );
-  }
 
-  return new Promise<number>((resolveExit) => {
+  // The handlers go in before the first line is out: whoever waits for that line may signal at once.
+  const stopped = new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
@@ -184,6 +179,13 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     };
     for (const s of STOP_SIGNALS) process.on(s, stop);
   });
+  process.stdout.write(lines.join('\n') + '\n');
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    process.stderr.write(
+      `warning: bound to ${host}; the simulator accepts its well-known credentials, and shows its state, to anyone who can reach it\n`,
+    );
+  }
+  return stopped;
 }
 
 /** A closed terminal (SIGHUP) stops the simulator like Ctrl+C, so it never keeps its port after its session. */

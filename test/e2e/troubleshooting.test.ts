@@ -656,6 +656,8 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
     reproduce(t, {
       sim: { latencyMs: 300 },
       settings: { batch_rows: 1 },
+      // Ten List requests of 300 ms: the signal lands in the List load even on a busy machine.
+      input: csv(...Array.from({ length: 10 }, (_, i) => `seg_a,T${i},t${i}@example.com,T${i}`)),
       onStart: (sim) => (child) =>
         void (async () => {
           while (!sim.requestLog().some((entry) => entry.route === 'loadList')) await sleep(20);
