@@ -42,34 +42,6 @@ export function compareEntry(previous: StateEntry | undefined, current: InputEnt
   return { key: current.key, row, previous, add, remove };
 }
 
-/**
- * One partition's comparison: built from the state's entries of that partition, fed the input's
- * entries of the same partition (each key once, in any order), then asked for the keys that left.
- */
-export class PartitionDiff {
-  private readonly recorded = new Map<string, StateEntry>();
-
-  constructor(
-    stateEntries: Iterable<StateEntry>,
-    /** Under `replace`, memberships the exporter added that the input no longer has are removed. */
-    private readonly removeLeavers: boolean,
-  ) {
-    for (const entry of stateEntries) this.recorded.set(entry.key, entry);
-  }
-
-  compare(current: InputEntry): EntryDiff {
-    const previous = this.recorded.get(current.key);
-    if (previous) this.recorded.delete(current.key);
-    return compareEntry(previous, current, this.removeLeavers);
-  }
-
-  /** The recorded keys no input entry named: call once, after the partition's last input entry. */
-  *left(): Generator<LeftEntry> {
-    for (const previous of this.recorded.values()) yield leftEntry(previous, this.removeLeavers);
-    this.recorded.clear();
-  }
-}
-
 /** A recorded key the input no longer has: under `replace`, every membership the exporter added goes. */
 export function leftEntry(previous: StateEntry, removeLeavers: boolean): LeftEntry {
   return { key: previous.key, previous, remove: removeLeavers ? [...previous.segments] : [] };
@@ -103,17 +75,6 @@ function segmentTotals(totals: ChangeTotals, segment: string): { add: number; re
     totals.segments[segment] = counts;
   }
   return counts;
-}
-
-/** A whole partition at once (tests, small inputs): every input entry's diff, then the keys that left. */
-export function diffPartition(
-  stateEntries: Iterable<StateEntry>,
-  input: Iterable<InputEntry>,
-  removeLeavers: boolean,
-): { entries: EntryDiff[]; left: LeftEntry[] } {
-  const diff = new PartitionDiff(stateEntries, removeLeavers);
-  const entries = [...input].map((entry) => diff.compare(entry));
-  return { entries, left: [...diff.left()] };
 }
 
 /** What Selligent applied of one key's writes. */

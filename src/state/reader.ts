@@ -6,11 +6,9 @@ import {
   STATE_FORMAT,
   STATE_FORMAT_VERSION,
   generationOfDirectory,
-  parseEntryLine,
   partitionOf,
   splitEntryLine,
   type RecordedLine,
-  type StateEntry,
   type StateManifest,
   type StatePointer,
 } from './format.js';
@@ -149,29 +147,15 @@ export async function stageState(store: StateStore, state: LoadedState, director
   return { ...staged, location: store.location };
 }
 
-/** One partition's entries, after checking the piece's size, checksum and every line. */
-export async function readPartition(store: StateStore, state: LoadedState, partition: number): Promise<StateEntry[]> {
-  return readPieceLines(store, state, partition, parseEntryLine);
-}
-
 /**
- * One partition's lines for a comparison: each split into key, row hash and Segments' text (see
- * splitEntryLine), after the same checks as readPartition makes.
+ * One partition's lines for a comparison, each split into key, row hash and Segments' text (see
+ * splitEntryLine), after checking the piece's size, checksum and every line.
  */
 export async function readRecordedPartition(
   store: StateStore,
   state: LoadedState,
   partition: number,
 ): Promise<RecordedLine[]> {
-  return readPieceLines(store, state, partition, splitEntryLine);
-}
-
-async function readPieceLines<T extends { key: string }>(
-  store: StateStore,
-  state: LoadedState,
-  partition: number,
-  parse: (line: string) => T | undefined,
-): Promise<T[]> {
   const { manifest } = state;
   const { bytes, file } = await verifiedPiece(store, state, partition);
   const piece = manifest.pieces[partition]!;
@@ -181,12 +165,12 @@ async function readPieceLines<T extends { key: string }>(
   } catch {
     throw new StateUnusableError('STATE_UNREADABLE', file, 'is not valid gzip');
   }
-  const entries: T[] = [];
+  const entries: RecordedLine[] = [];
   let lineNumber = 0;
   for (const line of text.split('\n')) {
     lineNumber++;
     if (line === '') continue;
-    const entry = parse(line);
+    const entry = splitEntryLine(line);
     if (!entry) throw new StateUnusableError('STATE_UNREADABLE', file, `line ${lineNumber} is not a state entry`);
     if (partitionOf(entry.key, manifest.partition_count) !== partition) {
       throw new StateUnusableError('STATE_UNREADABLE', file, `line ${lineNumber} holds a key of another partition`);
@@ -203,47 +187,27 @@ async function readPieceLines<T extends { key: string }>(
 }
 
 /**
- * The state's entries of one partition of another partitioning (both counts powers of two): the
- * pieces it spans when the state has more partitions, or the piece that holds it, filtered, when fewer.
- * So an input spooled with any partition count is compared one partition at a time.
+ * The state's lines of one partition of another partitioning (both counts powers of two): the pieces
+ * it spans when the state has more partitions, or the piece that holds it, filtered, when fewer. So an
+ * input spooled with any partition count is compared one partition at a time.
  */
-export async function readEntriesFor(
-  store: StateStore,
-  state: LoadedState,
-  partition: number,
-  partitionCount: number,
-): Promise<StateEntry[]> {
-  return linesFor(store, state, partition, partitionCount, readPartition);
-}
-
-/** As readEntriesFor, the lines split for a comparison (readRecordedPartition). */
 export async function readRecordedFor(
   store: StateStore,
   state: LoadedState,
   partition: number,
   partitionCount: number,
 ): Promise<RecordedLine[]> {
-  return linesFor(store, state, partition, partitionCount, readRecordedPartition);
-}
-
-async function linesFor<T extends { key: string }>(
-  store: StateStore,
-  state: LoadedState,
-  partition: number,
-  partitionCount: number,
-  read: (store: StateStore, state: LoadedState, piece: number) => Promise<T[]>,
-): Promise<T[]> {
   if (!isPowerOfTwo(partitionCount) || partition < 0 || partition >= partitionCount)
     throw new RangeError(`partition ${partition} of ${partitionCount}`);
   const stateCount = state.manifest.partition_count;
-  if (stateCount === partitionCount) return read(store, state, partition);
+  if (stateCount === partitionCount) return readRecordedPartition(store, state, partition);
   if (stateCount > partitionCount) {
-    const entries: T[] = [];
+    const entries: RecordedLine[] = [];
     for (let piece = partition; piece < stateCount; piece += partitionCount) {
-      for (const entry of await read(store, state, piece)) entries.push(entry);
+      for (const entry of await readRecordedPartition(store, state, piece)) entries.push(entry);
     }
     return entries;
   }
-  const entries = await read(store, state, partition % stateCount);
+  const entries = await readRecordedPartition(store, state, partition % stateCount);
   return entries.filter((entry) => partitionOf(entry.key, partitionCount) === partition);
 }

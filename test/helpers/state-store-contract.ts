@@ -9,8 +9,21 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { commitState } from '../../src/state/commit.js';
 import { StateConflictError, StateUnusableError } from '../../src/state/errors.js';
-import { MANIFEST_NAME, partitionOf, rowHash, type StateEntry, type StateIdentity } from '../../src/state/format.js';
-import { readEntriesFor, readPartition, readState, stageState, type LoadedState } from '../../src/state/reader.js';
+import {
+  MANIFEST_NAME,
+  parseEntryLine,
+  partitionOf,
+  rowHash,
+  type StateEntry,
+  type StateIdentity,
+} from '../../src/state/format.js';
+import {
+  readRecordedFor,
+  readRecordedPartition,
+  readState,
+  stageState,
+  type LoadedState,
+} from '../../src/state/reader.js';
 import type { StateStore } from '../../src/state/store.js';
 import { StateWriter } from '../../src/state/writer.js';
 
@@ -61,6 +74,21 @@ export async function write(
   // Any order: the writer partitions them.
   for (const entry of [...entries].reverse()) await writer.add(entry);
   return writer.write(store, IDENTITY, previous?.manifest.generation);
+}
+
+/** One partition's entries, checked as a run checks them. */
+export async function readPartition(store: StateStore, state: LoadedState, partition: number): Promise<StateEntry[]> {
+  return (await readRecordedPartition(store, state, partition)).map((recorded) => parseEntryLine(recorded.line)!);
+}
+
+/** The entries of one partition of another partitioning, as a run compares them. */
+async function entriesFor(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+  count: number,
+): Promise<StateEntry[]> {
+  return (await readRecordedFor(store, state, partition, count)).map((recorded) => parseEntryLine(recorded.line)!);
 }
 
 export async function allEntries(store: StateStore, state: LoadedState): Promise<StateEntry[]> {
@@ -115,7 +143,7 @@ export function stateStoreContract(options: ContractOptions): void {
     for (const count of [4, 16, 64]) {
       const seen: StateEntry[] = [];
       for (let p = 0; p < count; p++) {
-        const part = await readEntriesFor(store, state, p, count);
+        const part = await entriesFor(store, state, p, count);
         assert.ok(
           part.every((entry) => partitionOf(entry.key, count) === p),
           `partition ${p} of ${count}`,

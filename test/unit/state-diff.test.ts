@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  compareEntry,
-  countEntry,
-  diffPartition,
-  emptyTotals,
-  recordedEntry,
-  type InputEntry,
-} from '../../src/state/diff.js';
+import { compareEntry, countEntry, emptyTotals, recordedEntry, type InputEntry } from '../../src/state/diff.js';
 import type { StateEntry } from '../../src/state/format.js';
 import { rowHash } from '../../src/state/format.js';
 import { keyValuesJson } from '../../src/state/key-values.js';
+import { diffPartition } from '../helpers/state-diff.js';
 
 const h = (text: string) => rowHash(text);
 const state = (key: string, row: string, segments: string[]): StateEntry => ({ key, rowHash: h(row), segments });

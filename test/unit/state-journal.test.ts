@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PartitionDiff, type InputEntry } from '../../src/state/diff.js';
+import type { InputEntry } from '../../src/state/diff.js';
 import { rowHash, type StateEntry } from '../../src/state/format.js';
 import { StateJournal, type AppliedOutcome } from '../../src/state/journal.js';
+import { diffPartition } from '../helpers/state-diff.js';
 import { tempDir } from '../helpers/state-store-contract.js';
 
 const h = rowHash;
@@ -26,12 +27,16 @@ const input: Array<[number, InputEntry, boolean]> = [
 
 async function journalled(): Promise<StateJournal> {
   const journal = new StateJournal(join(await tempDir(), 'journal.jsonl'));
-  const diff = new PartitionDiff(recorded, true);
-  for (const [row, entry, valid] of input) {
-    const compared = diff.compare(entry);
+  const { entries, left } = diffPartition(
+    recorded,
+    input.map(([, entry]) => entry),
+    true,
+  );
+  for (const [i, [row, entry, valid]] of input.entries()) {
+    const compared = entries[i]!;
     await journal.input(row, entry, compared, valid && compared.row !== 'unchanged');
   }
-  for (const left of diff.left()) await journal.left(left);
+  for (const gone of left) await journal.left(gone);
   return journal;
 }
 

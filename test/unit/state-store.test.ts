@@ -6,10 +6,11 @@ import { commitState } from '../../src/state/commit.js';
 import { StateConflictError } from '../../src/state/errors.js';
 import { localStateStore } from '../../src/state/local-store.js';
 import { openStateStore } from '../../src/state/open.js';
-import { readPartition, readResyncBase, readState } from '../../src/state/reader.js';
+import { readResyncBase, readState } from '../../src/state/reader.js';
 import { StateWriter } from '../../src/state/writer.js';
 import {
   IDENTITY,
+  readPartition,
   sampleEntries,
   stateStoreContract,
   tempDir,
