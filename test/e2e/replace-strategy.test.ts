@@ -191,8 +191,11 @@ describe('segment_replace_strategy load_then_remove', () => {
   test('a member someone else adds between the read and the removal stays', async () => {
     const sim = await seeded();
     try {
-      // The first removal waits, so the other party's load lands after the read and before any removal.
-      sim.faults.add({ route: 'deleteSegmentData', delayMs: 3_000, times: 1 });
+      // The first removal waits 2 s and is then refused (a 503, retried), nothing applied and no lock held:
+      // the other party's load lands after the read and before any removal. A delay alone would apply
+      // the removal at once and only answer late, so the moment between the adds and the removals could
+      // be too short to see.
+      sim.faults.add({ route: 'deleteSegmentData', status: 503, delayMs: 2_000, times: 1 });
       const other = new SelligentClient(
         { baseUrl: sim.baseUrl, apiKey: DEV_API_KEY, apiSecret: DEV_API_SECRET },
         {
@@ -204,9 +207,14 @@ describe('segment_replace_strategy load_then_remove', () => {
           logger: createLogger({ level: 'silent' }),
         },
       );
-      const running = runCli({ settings: SETTINGS, input: input(tempDir()), env: selligentEnv(sim) });
+      let ended = false;
+      const running = runCli({ settings: SETTINGS, input: input(tempDir()), env: selligentEnv(sim) }).finally(() => {
+        ended = true;
+      });
       // The adds are done when every new member is in: then only removals remain.
-      while (members(sim, 'seg_a').length < OLD + 1_500) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (!ended && members(sim, 'seg_a').length < OLD + 1_500)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(!ended, `the run ended before its adds were seen: ${(await running).stdout}`);
       await other.loadSegment(
         ORG,
         LIST,

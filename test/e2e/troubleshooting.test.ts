@@ -660,7 +660,8 @@ describe('troubleshooting table', { concurrency: 3 }, () => {
       input: csv(...Array.from({ length: 10 }, (_, i) => `seg_a,T${i},t${i}@example.com,T${i}`)),
       onStart: (sim) => (child) =>
         void (async () => {
-          while (!sim.requestLog().some((entry) => entry.route === 'loadList')) await sleep(20);
+          while (child.exitCode === null && !sim.requestLog().some((entry) => entry.route === 'loadList'))
+            await sleep(20);
           child.kill('SIGTERM');
         })(),
       status: 'failed',
