@@ -310,7 +310,7 @@ function suite(kind: 'local' | 's3'): void {
         const changed = rows(6).map((line) => line.replace('@example.com', '@example.org'));
         changed[1] = 'seg_a,C1,c1@example.org';
         // Segment loads answer late: the kill lands once the List load is answered, before the commit.
-        h.sim.faults.add({ route: 'loadSegment', delayMs: 20_000 });
+        h.sim.faults.add({ route: 'loadSegment', delayMs: 4_000 });
         const from = h.sim.requestLog().length;
         const input = csv(h.dir, changed);
         const killed = await runCli({
