@@ -30,6 +30,21 @@ const runSample = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): string => 
   return result.stdout;
 };
 
+/** A run's closing block as node:test prints it, after `mark` ("#" for TAP, "ℹ" for spec). */
+const closing = (mark: string, pass: number, fail: number, cancelled = 0): string =>
+  [
+    `tests ${pass + fail + cancelled}`,
+    'suites 1',
+    `pass ${pass}`,
+    `fail ${fail}`,
+    `cancelled ${cancelled}`,
+    'skipped 0',
+    'todo 0',
+    'duration_ms 12.5',
+  ]
+    .map((line) => `${mark} ${line}\n`)
+    .join('');
+
 let dir: string;
 let sample: string;
 
@@ -71,14 +86,19 @@ describe('.ci/count.sh', () => {
     assert.equal(count(coloured), '2 1');
   });
 
-  it('takes the closing lines only: indented subtest counts and other text are not totals', () => {
-    assert.equal(count('    # pass 9\n# pass 3\n# fail 1\n'), '3 1');
-    assert.equal(count('ℹ pass 3 of them\nℹ pass 4\nℹ fail 0\n'), '4 0');
+  it('takes whole closing blocks only: indented subtest counts and other text are not totals', () => {
+    assert.equal(count(`    # pass 9\n# pass 7\n${closing('#', 3, 1)}`), '3 1');
+    assert.equal(count(`ℹ pass 3 of them\n${closing('ℹ', 4, 0)}ℹ pass 5\n`), '4 0');
+  });
+
+  it('adds up every run of a step (the Ceph RGW step runs two suites)', () => {
+    assert.equal(count(`${closing('#', 88, 0)}more output\n${closing('#', 12, 1)}`), '100 1');
+    assert.equal(count(runSample(['--test-reporter=tap']) + runSample(['--test-reporter=spec'])), '4 2');
   });
 
   it('counts cancelled tests as failed', () => {
-    assert.equal(count('# pass 3\n# fail 1\n# cancelled 2\n'), '3 3');
-    assert.equal(count('ℹ pass 3\nℹ fail 0\nℹ cancelled 1\n'), '3 1');
+    assert.equal(count(closing('#', 3, 1, 2)), '3 3');
+    assert.equal(count(closing('ℹ', 3, 0, 1)), '3 1');
   });
 
   it('prints nothing for output without closing lines', () => {
