@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ExitCode, asExporterError } from './errors.js';
 import { TOOL_NAME, VERSION } from './version.js';
 import { closest } from './config/closest.js';
-import { REQUIRED_SETTINGS } from './config/settings.js';
+import { REQUIRED_SETTINGS } from './config/required-settings.js';
 
 const EXIT_CODES = `Exit codes: 0 success (also a partial run within tolerance), 1 internal error, 2 configuration error,
 3 input data error, 4 authentication/permission failure, 5 transient failure (safe to run again),

@@ -151,8 +151,6 @@ export function segmentBatchRowsMax(settings: Pick<Settings, 'segment_batch_rows
 export type Settings = z.output<typeof settingsSchema>;
 export type SettingsInput = z.input<typeof settingsSchema>;
 
-export const REQUIRED_SETTINGS = ['organization', 'list_api_name', 'segment_column', 'key_fields'] as const;
-
 /** Validates raw settings into effective settings (defaults filled in), or a ConfigError naming every problem. */
 export function parseSettings(raw: unknown, source = 'settings'): Settings {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

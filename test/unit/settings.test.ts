@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { parseSettings, REQUIRED_SETTINGS, SETTING_NAMES } from '../../src/config/settings.js';
+import { parseSettings, SETTING_NAMES } from '../../src/config/settings.js';
+import { REQUIRED_SETTINGS } from '../../src/config/required-settings.js';
 
 const BASE = {
   organization: 'my_org',
