@@ -48,7 +48,9 @@ RUN apt-get update \
  && install -d -o node -g node -m 0755 /work \
  && ln -s /opt/selligent-export/dist/cli.js /usr/local/bin/selligent-export
 
-ENV NODE_ENV=production
+# glibc's allocator as src/heap.ts sets it for the heap-capped child, also for a run without that child
+# (a container whose memory limit already caps the heap): most of a run's memory is outside the JS heap.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /opt/selligent-export
 COPY --from=deps /build/node_modules ./node_modules
 COPY package.json ./

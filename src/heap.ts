@@ -18,6 +18,24 @@ export const DEFAULT_HEAP_MB = 192;
  */
 const SEMI_SPACE_MB = 4;
 
+/**
+ * glibc's allocator settings for the capped child, unless the environment already chooses them. Node's
+ * buffers, zlib streams and worker threads allocate outside the JS heap, where glibc's defaults cost
+ * most of a run's memory: up to eight arenas per core, each keeping what a finished thread freed, and an
+ * mmap threshold that rises with every large buffer freed, so later spool and piece buffers come from
+ * those arenas and fragment them. Two arenas and a fixed threshold (larger buffers are mapped and
+ * unmapped on their own) keep that memory returned; other C libraries ignore the variables.
+ */
+export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: String(128 * 1024),
+};
+
+/** The capped child's environment: this process's, marked as capped, with the allocator settings. */
+export function cappedChildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...ALLOCATOR_ENV, ...env, [CAPPED_MARK]: '1' };
+}
+
 /** The Node options that give a process the capped heap. */
 export function cappedHeapArgs(capMb: number): string[] {
   return [`--max-old-space-size=${capMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
@@ -49,7 +67,7 @@ export function heapCapToApply(env: NodeJS.ProcessEnv, execArgv: string[]): numb
 export function runWithHeapCap(capMb: number, script: string, args: string[]): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...cappedHeapArgs(capMb), script, ...args], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [CAPPED_MARK]: '1' },
+    env: cappedChildEnv(process.env),
   });
   let ready = false;
   const pending: NodeJS.Signals[] =

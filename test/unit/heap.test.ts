@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_HEAP_MB, heapCapToApply } from '../../src/heap.js';
+import { DEFAULT_HEAP_MB, cappedChildEnv, heapCapToApply } from '../../src/heap.js';
 
 describe('heapCapToApply', () => {
   it('caps the heap of a run by default on a machine whose default heap is larger', () => {
@@ -19,5 +19,23 @@ describe('heapCapToApply', () => {
 
   it('does nothing when the default heap is already about the cap (a container memory limit)', () => {
     assert.equal(heapCapToApply({ SELLIGENT_EXPORT_MAX_HEAP_MB: '100000' }, []), undefined);
+  });
+});
+
+describe('cappedChildEnv', () => {
+  it('marks the child as capped and gives it the allocator settings', () => {
+    const env = cappedChildEnv({ PATH: '/usr/bin' });
+    assert.equal(env.PATH, '/usr/bin');
+    assert.equal(env.SELLIGENT_EXPORT_HEAP_CAPPED, '1');
+    assert.equal(env.MALLOC_ARENA_MAX, '2');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, '131072');
+    // A child so started does not start another.
+    assert.equal(heapCapToApply(env, []), undefined);
+  });
+
+  it('keeps allocator settings the environment already chooses', () => {
+    const env = cappedChildEnv({ MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '1048576' });
+    assert.equal(env.MALLOC_ARENA_MAX, '4');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, '1048576');
   });
 });
