@@ -143,6 +143,7 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       await stage('segment-load', () => removeLeftMembers(ctx, read.plan));
       // Stored now, in force only once the run's status is known (run.ts): a failed run keeps the old state.
       const notApplied = sync.applied.listNotApplied;
+      progress.enter('state-write');
       await sync.writeState(
         sync.journalFile,
         (row) => !counts.rejectedRows.has(row) && !notApplied.has(row),

@@ -35,6 +35,11 @@ export class Progress {
 
   private log(): void {
     const seconds = (performance.now() - this.stageStarted) / 1000;
+    if (this.done === 0 && this.total === undefined) {
+      // A stage that counts no rows (or none yet): how long it has run says more than "0 rows, 0 rows/s".
+      this.logger.info({ stage: this.stage, seconds: Math.round(seconds) }, `${this.stage}: ${Math.round(seconds)} s`);
+      return;
+    }
     const rate = seconds > 0 ? Math.round(this.done / seconds) : 0;
     this.logger.info(
       { stage: this.stage, rowsDone: this.done, rowsTotal: this.total ?? null, rowsPerSecond: rate },
