@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DEFAULT_HEAP_MB, cappedChildEnv, heapCapToApply } from '../../src/heap.js';
+import { ALLOCATOR_ENV, DEFAULT_HEAP_MB, cappedChildEnv, heapCapToApply } from '../../src/heap.js';
 
 describe('heapCapToApply', () => {
   it('caps the heap of a run by default on a machine whose default heap is larger', () => {
@@ -37,5 +38,15 @@ describe('cappedChildEnv', () => {
     const env = cappedChildEnv({ MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '1048576' });
     assert.equal(env.MALLOC_ARENA_MAX, '4');
     assert.equal(env.MALLOC_MMAP_THRESHOLD_, '1048576');
+  });
+
+  it('are the settings the image sets too (the Dockerfile states them again for a run without the child)', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    const assignments = dockerfile
+      .split('\n')
+      .filter((line) => line.startsWith('ENV '))
+      .flatMap((line) => line.split(/\s+/));
+    for (const [name, value] of Object.entries(ALLOCATOR_ENV))
+      assert.ok(assignments.includes(`${name}=${value}`), name);
   });
 });
