@@ -46,7 +46,7 @@ RUN apt-get update \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && install -d -o node -g node -m 0755 /work \
- && ln -s /opt/selligent-export/dist/cli.js /usr/local/bin/selligent-export
+ && ln -s /opt/selligent-export/bin/selligent-export /usr/local/bin/selligent-export
 
 # glibc's allocator as src/heap.ts sets it for the heap-capped child, also for a run without that child
 # (a container whose memory limit already caps the heap): most of a run's memory is outside the JS heap.
@@ -55,6 +55,8 @@ WORKDIR /opt/selligent-export
 COPY --from=deps /build/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /build/dist ./dist
+# The command: Node with the heap cap on its command line, so a run is one process (see the script).
+COPY container/selligent-export ./bin/selligent-export
 # The run report's JSON Schema, read by `selligent-export report` (from dist/, one directory up).
 COPY docs/report.schema.json ./docs/
 

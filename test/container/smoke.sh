@@ -10,9 +10,9 @@
 #     multi_segment and basic samples, a bad setting through digdag's own task-script form and the retry
 #     wrapper, workflows/selligent_export.dig's exporter task on gzip CSV from an S3-compatible server
 #     (s3rver on the host), and a run stopped by SIGTERM;
-#   - checks: exit codes, the run report, the simulator's List and Segments, the non-root user, SIGTERM
-#     handling, the tools digdag's ECS executor needs, `node --version` in the image (Node.js 24); the
-#     image size is printed;
+#   - checks: exit codes, the run report, the simulator's List and Segments, the non-root user, one
+#     Node process with the heap cap, SIGTERM handling, the tools digdag's ECS executor needs,
+#     `node --version` in the image (Node.js 24); the image size is printed;
 #   - both Dockerfile linters run (dockerfile-utils, dockerfilelint).
 #
 # Needs root (apt-get, debootstrap, rootful podman). Run after `npm ci`: `npm run test:container`.
@@ -443,6 +443,10 @@ for _ in $(seq 100); do podman logs "$NAME" 2>&1 | grep -q 'export starting' && 
 sleep 1
 podman top "$NAME" user pid args 2>/dev/null | tee "$WORK/top.txt" || true
 check "the exporter process runs as node, not root" bash -c "grep -q 'selligent-export' '$WORK/top.txt' && ! grep -E '^root[[:space:]]' '$WORK/top.txt' | grep -q ."
+podman top "$NAME" comm args 2>/dev/null | tee "$WORK/comm.txt" || true
+check_eq "Node processes in the container (the heap cap on node's command line: no second, capped one)" 1 \
+  "$(awk '$1 == "node"' "$WORK/comm.txt" | wc -l)"
+check "that process has the heap cap" grep -q -- '--max-old-space-size=192' "$WORK/comm.txt"
 term_sent=$(date +%s)
 podman kill --signal TERM "$NAME" >/dev/null
 code=$(podman wait "$NAME")
