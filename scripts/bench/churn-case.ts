@@ -455,7 +455,11 @@ export async function churnDocument(
   const second = medianTree(runs.second.map((r) => r.churn)) as ChurnRunFigures;
   let rssAt1M: { mb: number; file: string } | null = null;
   if (p.rows > 1_000_000) {
-    const file = join(BENCH_DIR, 'results', `1000000r-${p.segments}s-${p.latencyMs}ms-churn${p.churn}.json`);
+    const file = join(
+      BENCH_DIR,
+      'results',
+      `1000000r-${p.segments}s-${p.latencyMs}ms-churn${p.churn}${p.asImage ? '-image' : ''}.json`,
+    );
     if (existsSync(file)) {
       const base = JSON.parse(await readFile(file, 'utf8')) as { churn?: ChurnBlock };
       const mb = Math.max(base.churn?.first?.peakRssMb ?? 0, base.churn?.second?.peakRssMb ?? 0);

@@ -128,6 +128,7 @@ export async function saveDocument(p: Params, text: string, build: string): Prom
       p.seed !== 1 ? `seed${p.seed}` : '',
       p.replaceMembers !== undefined ? `replace${p.replaceMembers}-churn${p.replaceChurn}` : '',
       p.churn !== undefined ? `churn${p.churn}${p.stateS3 ? 's3' : ''}` : '',
+      p.asImage ? 'image' : '',
     ]
       .filter(Boolean)
       .join('-');

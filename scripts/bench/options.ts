@@ -40,6 +40,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --seed N                 generator seed (default 1)
   --wait-idle S            before each run, wait up to S seconds for the machine to be quiet (other
                            processes using under a quarter of one core over 3 s) (default 0: do not wait)
+  --as-image               run the exporter as the image's command does: one Node process with the heap
+                           cap on its command line (container/selligent-export) and the image's
+                           environment (NODE_ENV=production, the allocator settings)
   --node-arg ARG           pass ARG to the exporter's node, e.g. --node-arg=--max-old-space-size=128 (repeatable)
   --cpu-prof               run the exporter with node --cpu-prof and summarise the profile by function
                            (timings of that run are a few % slower)
@@ -71,6 +74,8 @@ export interface Params {
   keep: boolean;
   waitIdle: number;
   nodeArgs: string[];
+  /** --as-image: the exporter started as the image's command starts it. */
+  asImage: boolean;
   build: boolean;
   commit: string | undefined;
   /** The replace case: members of the Segment before the run (undefined: not that case). */
@@ -100,6 +105,7 @@ export function parseOptions(argv: string[]): Params {
       seed: { type: 'string' },
       'wait-idle': { type: 'string' },
       'node-arg': { type: 'string', multiple: true },
+      'as-image': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       keep: { type: 'boolean' },
       build: { type: 'boolean' },
@@ -173,6 +179,7 @@ export function parseOptions(argv: string[]): Params {
     keep: values.keep ?? false,
     waitIdle: int('wait-idle', values['wait-idle'], 0, 0, 3_600)!,
     nodeArgs: values['node-arg'] ?? [],
+    asImage: values['as-image'] ?? false,
     build: values.build ?? false,
     commit: values.commit,
     replaceMembers,

@@ -13,6 +13,7 @@ import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './profi
 import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js';
 import type { DataMeta } from './data.js';
 import type { BenchEnv, ExporterReport, RunFigures } from './types.js';
+import { ALLOCATOR_ENV, DEFAULT_HEAP_MB, cappedHeapArgs } from '../../src/heap.js';
 
 /**
  * A run on a simulator an earlier run used (its figures count only the requests made from now on), or on
@@ -96,9 +97,13 @@ export async function runCase(
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The Dockerfile's ENV (checked against ALLOCATOR_ENV by test/unit/heap.test.ts).
+      ...(p.asImage ? { NODE_ENV: 'production', ...ALLOCATOR_ENV } : {}),
     };
     const profDir = join(runDir, 'prof');
     const nodeArgs = [
+      // What container/selligent-export starts Node with (test/unit/container-launcher.test.ts).
+      ...(p.asImage ? cappedHeapArgs(DEFAULT_HEAP_MB) : []),
       ...(p.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
       ...p.nodeArgs,
       cli,

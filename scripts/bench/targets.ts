@@ -26,11 +26,12 @@ export async function targets(p: Params, m: Any, build: string): Promise<Target[
   // RSS growth: compared with the 1M-row figure saved by an earlier invocation, when this one is larger.
   if (p.rows > 1_000_000) {
     // The same build first, then the latest 1M-row result of any build.
+    const launch = p.asImage ? '-image' : '';
     const candidates = [
-      `1000000r-${p.segments}s-${p.latencyMs}ms-${build}.json`,
-      `1000000r-${p.segments}s-0ms-${build}.json`,
-      `1000000r-${p.segments}s-${p.latencyMs}ms.json`,
-      `1000000r-${p.segments}s-0ms.json`,
+      `1000000r-${p.segments}s-${p.latencyMs}ms${launch}-${build}.json`,
+      `1000000r-${p.segments}s-0ms${launch}-${build}.json`,
+      `1000000r-${p.segments}s-${p.latencyMs}ms${launch}.json`,
+      `1000000r-${p.segments}s-0ms${launch}.json`,
     ];
     let base: Any;
     let baseFile = '';

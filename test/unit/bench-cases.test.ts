@@ -31,3 +31,8 @@ test('--realistic with a build that has no segment_batch_rows_max: the fixed cas
     [['fixed', undefined]],
   );
 });
+
+test('--as-image: off by default, on when given', () => {
+  assert.equal(parseOptions([]).asImage, false);
+  assert.equal(parseOptions(['--as-image']).asImage, true);
+});
