@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { StateConflictError } from './errors.js';
@@ -62,6 +62,24 @@ export function localStateStore(directory: string): StateStore {
       return body && { body, token: body.toString('utf8') };
     },
     get: readIfExists,
+    async open(name: string): Promise<AsyncIterable<Buffer> | undefined> {
+      let handle: FileHandle;
+      try {
+        handle = await open(path(name));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw unreadable(name, error);
+      }
+      // The stream closes the file when it ends or is stopped.
+      const stream = handle.createReadStream();
+      return (async function* () {
+        try {
+          for await (const chunk of stream) yield chunk as Buffer;
+        } catch (error) {
+          throw unreadable(name, error);
+        }
+      })();
+    },
     async put(name: string, body: Buffer): Promise<void> {
       const target = path(name);
       try {

@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { StateUnusableError } from './errors.js';
@@ -10,6 +14,7 @@ import {
   splitEntryLine,
   type RecordedLine,
   type StateManifest,
+  type PieceInfo,
   type StatePointer,
 } from './format.js';
 import { localStateStore } from './local-store.js';
@@ -106,29 +111,68 @@ function separator(store: StateStore): string {
   return store.location.endsWith('/') ? '' : '/';
 }
 
+/** A piece's name in the store, its file as messages name it, and what the manifest records of it. */
+function pieceOf(store: StateStore, state: LoadedState, partition: number) {
+  const { manifest } = state;
+  const piece = manifest.pieces[partition];
+  if (!piece) throw new RangeError(`partition ${partition} is outside the state's ${manifest.partition_count}`);
+  const name = `${manifest.directory}/${piece.file}`;
+  return { piece, name, file: `${store.location}${separator(store)}${name}` };
+}
+
+function checkPiece(file: string, piece: PieceInfo, bytes: number, sha256: string): void {
+  if (bytes !== piece.bytes)
+    throw new StateUnusableError(
+      'STATE_CHECKSUM_MISMATCH',
+      file,
+      `is ${bytes} bytes, the manifest says ${piece.bytes}`,
+    );
+  if (sha256 !== piece.sha256)
+    throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, 'does not match its SHA-256 in the manifest');
+}
+
 /** A piece's bytes, after checking they are the size and SHA-256 the manifest records. */
 async function verifiedPiece(
   store: StateStore,
   state: LoadedState,
   partition: number,
 ): Promise<{ bytes: Buffer; name: string; file: string }> {
-  const { manifest } = state;
-  const piece = manifest.pieces[partition];
-  if (!piece) throw new RangeError(`partition ${partition} is outside the state's ${manifest.partition_count}`);
-  const name = `${manifest.directory}/${piece.file}`;
-  const file = `${store.location}${separator(store)}${name}`;
+  const { piece, name, file } = pieceOf(store, state, partition);
   const bytes = await store.get(name);
   if (!bytes) throw new StateUnusableError('STATE_PIECE_MISSING', file, 'is missing');
-  if (bytes.length !== piece.bytes)
-    throw new StateUnusableError(
-      'STATE_CHECKSUM_MISMATCH',
-      file,
-      `is ${bytes.length} bytes, the manifest says ${piece.bytes}`,
-    );
-  if (createHash('sha256').update(bytes).digest('hex') !== piece.sha256) {
-    throw new StateUnusableError('STATE_CHECKSUM_MISMATCH', file, 'does not match its SHA-256 in the manifest');
-  }
+  checkPiece(file, piece, bytes.length, createHash('sha256').update(bytes).digest('hex'));
   return { bytes, name, file };
+}
+
+/**
+ * Checks a piece as its bytes stream by, copying them to `copy` when given: a whole state is checked
+ * before the run, and holding each piece whole would leave hundreds of MB of buffers for the collector.
+ */
+async function checkPieceStreaming(
+  store: StateStore,
+  state: LoadedState,
+  partition: number,
+  copy: string | undefined,
+): Promise<void> {
+  const { piece, name, file } = pieceOf(store, state, partition);
+  const chunks = await store.open(name);
+  if (!chunks) throw new StateUnusableError('STATE_PIECE_MISSING', file, 'is missing');
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counted = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+    }
+  };
+  if (copy) {
+    await mkdir(dirname(copy), { recursive: true });
+    await pipeline(chunks, counted, createWriteStream(copy));
+  } else {
+    for await (const chunk of counted(chunks)) void chunk;
+  }
+  checkPiece(file, piece, bytes, hash.digest('hex'));
 }
 
 /**
@@ -137,14 +181,13 @@ async function verifiedPiece(
  * returned reads them from there: the state is downloaded once. A local store is checked in place.
  */
 export async function stageState(store: StateStore, state: LoadedState, directory: string): Promise<StateStore> {
-  const staged = store.kind === 'local' ? undefined : localStateStore(directory);
-  await forEachConcurrently(state.manifest.partition_count, PIECES_IN_FLIGHT, async (partition) => {
-    const { bytes, name } = await verifiedPiece(store, state, partition);
-    await staged?.put(name, bytes);
-  });
+  const staged = store.kind === 'local' ? undefined : resolve(directory);
+  await forEachConcurrently(state.manifest.partition_count, PIECES_IN_FLIGHT, (partition) =>
+    checkPieceStreaming(store, state, partition, staged && join(staged, pieceOf(store, state, partition).name)),
+  );
   if (!staged) return store;
   // Messages still name the state's own location, not the temp copy.
-  return { ...staged, location: store.location };
+  return { ...localStateStore(staged), location: store.location };
 }
 
 /**

@@ -49,7 +49,8 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
   async function getObject(name: string): Promise<{ body: Buffer; etag: string } | undefined> {
     try {
       const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name }));
-      const body = Buffer.from(await output.Body!.transformToByteArray());
+      const bytes = await output.Body!.transformToByteArray();
+      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       return { body, etag: output.ETag ?? '' };
     } catch (error) {
       if (isAbsent(error)) return undefined;
@@ -113,6 +114,24 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
     },
     async get(name: string): Promise<Buffer | undefined> {
       return (await getObject(name))?.body;
+    },
+    async open(name: string): Promise<AsyncIterable<Buffer> | undefined> {
+      let body: AsyncIterable<Buffer>;
+      try {
+        const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name }));
+        // On Node the SDK's body is the HTTP response, a Readable of Buffers.
+        body = output.Body as unknown as AsyncIterable<Buffer>;
+      } catch (error) {
+        if (isAbsent(error)) return undefined;
+        return fail(error, name);
+      }
+      return (async function* () {
+        try {
+          yield* body;
+        } catch (error) {
+          fail(error, name);
+        }
+      })();
     },
     async put(name: string, body: Buffer): Promise<void> {
       await putObject(name, body).catch((error: unknown) => fail(error, name));

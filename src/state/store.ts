@@ -21,6 +21,11 @@ export interface StateStore {
   readPointer(): Promise<PointerRead | undefined>;
   /** An object's bytes, or undefined when it does not exist. */
   get(name: string): Promise<Buffer | undefined>;
+  /**
+   * An object's bytes as they arrive, or undefined when it does not exist: for checking or copying a
+   * piece without holding all of it (the pieces of a large state add up to hundreds of MB).
+   */
+  open(name: string): Promise<AsyncIterable<Buffer> | undefined>;
   put(name: string, body: Buffer): Promise<void>;
   /**
    * Replaces the pointer if it is still what `expected` says (undefined: there is none yet); throws

@@ -3,7 +3,8 @@
  * (test/s3, on s3rver or Ceph RGW).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -132,6 +133,36 @@ export function stateStoreContract(options: ContractOptions): void {
     }
     const manifestText = (await store.get(`${state.manifest.directory}/${MANIFEST_NAME}`))!.toString('utf8');
     assert.ok(!manifestText.includes('person1'), 'no key or row value in the manifest');
+    await store.close();
+  });
+
+  it('an object streams back as it was written; a missing one is undefined', async () => {
+    const store = await options.fresh();
+    // Several read chunks' worth, so the bytes come in more than one piece.
+    const body = randomBytes(300 * 1024 + 7);
+    await store.put('gen-000001-streamed/part-0000.jsonl.gz', body);
+    const chunks = await store.open('gen-000001-streamed/part-0000.jsonl.gz');
+    assert.ok(chunks);
+    const parts: Buffer[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    assert.ok(parts.length > 1, `${parts.length} chunk(s)`);
+    assert.deepEqual(Buffer.concat(parts), body);
+    assert.equal(await store.open('gen-000001-streamed/part-0001.jsonl.gz'), undefined);
+    await store.close();
+  });
+
+  it('a checked (staged) state reads back as the state itself', async () => {
+    const store = await options.fresh();
+    const entries = sampleEntries(400);
+    await writeAndCommit(store, entries, undefined);
+    const state = (await readState(store))!;
+    const staging = await tempDir();
+    const staged = await stageState(store, state, staging);
+    assert.equal(staged.location, store.location, 'messages name the state, not a copy');
+    assert.deepEqual(await allEntries(staged, state), byKey(entries));
+    // A remote state is downloaded once, into the staging directory; a local one is read in place.
+    const copied = await readdir(join(staging, state.manifest.directory)).catch(() => []);
+    assert.equal(copied.length, store.kind === 'local' ? 0 : state.manifest.partition_count);
     await store.close();
   });
 
