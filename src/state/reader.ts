@@ -5,6 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { ConfigError, isExporterError } from '../errors.js';
+import { fsReason } from '../fs-errors.js';
 import { StateUnusableError } from './errors.js';
 import {
   STATE_FORMAT,
@@ -167,8 +169,16 @@ async function checkPieceStreaming(
     }
   };
   if (copy) {
-    await mkdir(dirname(copy), { recursive: true });
-    await pipeline(chunks, counted, createWriteStream(copy));
+    try {
+      await mkdir(dirname(copy), { recursive: true });
+      await pipeline(chunks, counted, createWriteStream(copy));
+    } catch (error) {
+      if (isExporterError(error)) throw error;
+      throw new ConfigError('STATE_UNREADABLE', `state copy ${copy}: cannot be written (${fsReason(error)})`, {
+        stage: 'settings',
+        details: { file: copy },
+      });
+    }
   } else {
     for await (const chunk of counted(chunks)) void chunk;
   }

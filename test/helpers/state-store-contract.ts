@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -163,6 +163,25 @@ export function stateStoreContract(options: ContractOptions): void {
     // A remote state is downloaded once, into the staging directory; a local one is read in place.
     const copied = await readdir(join(staging, state.manifest.directory)).catch(() => []);
     assert.equal(copied.length, store.kind === 'local' ? 0 : state.manifest.partition_count);
+    await store.close();
+  });
+
+  it('a staging directory that cannot be written stops the check with an error naming it', async () => {
+    const store = await options.fresh();
+    await writeAndCommit(store, sampleEntries(50), undefined);
+    const state = (await readState(store))!;
+    const notADirectory = join(await tempDir(), 'a-file');
+    await writeFile(notADirectory, '');
+    if (store.kind === 'local') {
+      // Checked in place: nothing is copied.
+      await stageState(store, state, notADirectory);
+    } else {
+      await assert.rejects(stageState(store, state, notADirectory), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'STATE_UNREADABLE');
+        assert.match(error.message, /a-file\/gen-000001-[0-9a-f]+\/part-00\d\d\.jsonl\.gz: cannot be written/);
+        return true;
+      });
+    }
     await store.close();
   });
 
