@@ -147,16 +147,18 @@ async function verifiedPiece(
 }
 
 /**
- * Checks a piece as its bytes stream by, copying them to `copy` when given: a whole state is checked
- * before the run, and holding each piece whole would leave hundreds of MB of buffers for the collector.
+ * Checks a piece as its bytes stream by, copying them under `copyDirectory` when given: a whole state is
+ * checked before the run, and holding each piece whole would leave hundreds of MB of buffers for the
+ * collector.
  */
 async function checkPieceStreaming(
   store: StateStore,
   state: LoadedState,
   partition: number,
-  copy: string | undefined,
+  copyDirectory: string | undefined,
 ): Promise<void> {
   const { piece, name, file } = pieceOf(store, state, partition);
+  const copy = copyDirectory && join(copyDirectory, name);
   const chunks = await store.open(name);
   if (!chunks) throw new StateUnusableError('STATE_PIECE_MISSING', file, 'is missing');
   const hash = createHash('sha256');
@@ -193,7 +195,7 @@ async function checkPieceStreaming(
 export async function stageState(store: StateStore, state: LoadedState, directory: string): Promise<StateStore> {
   const staged = store.kind === 'local' ? undefined : resolve(directory);
   await forEachConcurrently(state.manifest.partition_count, PIECES_IN_FLIGHT, (partition) =>
-    checkPieceStreaming(store, state, partition, staged && join(staged, pieceOf(store, state, partition).name)),
+    checkPieceStreaming(store, state, partition, staged),
   );
   if (!staged) return store;
   // Messages still name the state's own location, not the temp copy.
