@@ -2,6 +2,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -46,16 +47,21 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
     throw mapped;
   };
 
-  async function getObject(name: string): Promise<{ body: Buffer; etag: string } | undefined> {
+  /** An object's GET answer, its body not read yet, or undefined when it does not exist. */
+  async function sendGet(name: string): Promise<GetObjectCommandOutput | undefined> {
     try {
-      const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name }));
-      const bytes = await output.Body!.transformToByteArray();
-      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      return { body, etag: output.ETag ?? '' };
+      return await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name }));
     } catch (error) {
       if (isAbsent(error)) return undefined;
       return fail(error, name);
     }
+  }
+
+  async function getObject(name: string): Promise<{ body: Buffer; etag: string } | undefined> {
+    const output = await sendGet(name);
+    if (!output) return undefined;
+    const bytes = await output.Body!.transformToByteArray().catch((error: unknown) => fail(error, name));
+    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), etag: output.ETag ?? '' };
   }
 
   async function putObject(name: string, body: Buffer, extra: Partial<PutObjectCommandInput> = {}): Promise<void> {
@@ -116,15 +122,10 @@ export function s3StateStore(uri: string, options: S3StateStoreOptions = {}): St
       return (await getObject(name))?.body;
     },
     async open(name: string): Promise<AsyncIterable<Buffer> | undefined> {
-      let body: AsyncIterable<Buffer>;
-      try {
-        const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name }));
-        // On Node the SDK's body is the HTTP response, a Readable of Buffers.
-        body = output.Body as unknown as AsyncIterable<Buffer>;
-      } catch (error) {
-        if (isAbsent(error)) return undefined;
-        return fail(error, name);
-      }
+      const output = await sendGet(name);
+      if (!output) return undefined;
+      // On Node the SDK's body is the HTTP response, a Readable of Buffers.
+      const body = output.Body as unknown as AsyncIterable<Buffer>;
       return (async function* () {
         try {
           yield* body;
