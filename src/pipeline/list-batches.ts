@@ -1,3 +1,5 @@
+import { copyBytes } from '../byte-copy.js';
+import { NOT_PLAIN, plainForm, plainLength, writePlain, type PlainForm } from '../schema/plain-values.js';
 import { convertValue, type ColumnType } from '../schema/types.js';
 import { BatchBuilder, type Batch } from './batches.js';
 import type { ColumnPlan } from './columns.js';
@@ -88,9 +90,8 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
     for (const winner of partition.winners) {
       update.winners++;
       const failure = encoder.encode(partition.data, winner.start, winner.end);
-      const keyJson = encoder.keyJson();
       if (winner.losers) {
-        update.merges.push({ winner: winner.row, losers: winner.losers, keyJson: keyJson ?? null });
+        update.merges.push({ winner: winner.row, losers: winner.losers, keyJson: encoder.keyJson() ?? null });
         mergesListed += winner.losers.length;
         if (mergesListed >= MERGED_PER_UPDATE) {
           yield update;
@@ -113,19 +114,20 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
       let unchanged = false;
       if (comparer && job.compare) {
         const names = job.compare.segmentApiNames;
-        const d = await comparer.compare(
+        const compared = comparer.compare(
           winner.row,
           spooledKeyOf(partition.data, winner.start),
           failure ? '' : rowHash(encoder.row.subarray(0, encoder.rowLength)),
           indexes,
           !failure,
-          keyJson,
+          encoder,
         );
+        const d = compared instanceof Promise ? await compared : compared;
         toLoad = d.add.length === 0 ? NONE : indexes.filter((index) => d.add.includes(names[index]!));
         unchanged = d.row === 'unchanged' && !failure;
       }
       for (const index of toLoad) {
-        const flushing = segmentSpool.add(index, winner.row, keyJson ?? '');
+        const flushing = segmentSpool.add(index, winner.row, encoder.keyJson() ?? '');
         if (flushing) await flushing;
       }
       if (unchanged) {
@@ -214,20 +216,26 @@ export class RowEncoder {
   private readonly tokenStart: Int32Array;
   private readonly tokenEnd: Int32Array;
   private readonly converted: Array<string | undefined>;
+  /** Per field of the last row: the PlainForm its value was written in, or NOT_PLAIN. */
+  private readonly forms: Uint8Array;
   private data: Buffer = Buffer.alloc(0);
   private keyFailed = false;
+  /** The last row's keyJson, once asked for: most rows never need it. */
+  private key: string | undefined;
 
   constructor(private readonly plan: ColumnPlan) {
     this.types = plan.fields.map((column) => column.sendType);
     this.tokenStart = new Int32Array(plan.fields.length);
     this.tokenEnd = new Int32Array(plan.fields.length);
     this.converted = new Array<string | undefined>(plan.fields.length);
+    this.forms = new Uint8Array(plan.fields.length);
   }
 
   /** Encodes `data[start, end)` into `row`; returns the first value that does not convert, if any. */
   encode(data: Buffer, start: number, end: number): { field: string; message: string } | undefined {
     this.data = data;
     this.keyFailed = false;
+    this.key = undefined;
     const columns = this.plan.fields;
     let failure: { field: string; message: string } | undefined;
     let position = start + 1;
@@ -248,7 +256,9 @@ export class RowEncoder {
       this.tokenEnd[i] = cursor + 1;
       this.converted[i] = undefined;
       const type = this.types[i]!;
-      if (type !== 'string' && cursor > position + 1) {
+      const form = type === 'string' || escaped ? NOT_PLAIN : plainForm(data, position + 1, cursor, type);
+      this.forms[i] = form;
+      if (type !== 'string' && form === NOT_PLAIN && cursor > position + 1) {
         const text = escaped
           ? (JSON.parse(data.toString('utf8', position, cursor + 1)) as string)
           : data.toString('utf8', position + 1, cursor);
@@ -269,14 +279,21 @@ export class RowEncoder {
   /** The key values of the last row encoded as a JSON array, or undefined when a key value does not convert. */
   keyJson(): string | undefined {
     if (this.keyFailed) return undefined;
+    if (this.key !== undefined) return this.key;
     let json = '[';
     for (const i of this.plan.keyPositions) {
       if (json.length > 1) json += ',';
       const start = this.tokenStart[i]!;
       const end = this.tokenEnd[i]!;
-      json += end - start === 2 ? 'null' : (this.converted[i] ?? this.data.toString('utf8', start, end));
+      const form = this.forms[i]! as PlainForm;
+      if (end - start === 2) json += 'null';
+      else if (form !== NOT_PLAIN) {
+        const value = Buffer.allocUnsafe(plainLength(form, end - start - 2));
+        writePlain(form, this.data, start + 1, end - 1, value, 0);
+        json += value.toString('utf8');
+      } else json += this.converted[i] ?? this.data.toString('utf8', start, end);
     }
-    return json + ']';
+    return (this.key = json + ']');
   }
 
   /** Writes the last row as a JSON array at the start of `row`; returns its length. */
@@ -293,7 +310,13 @@ export class RowEncoder {
       const end = this.tokenEnd[i]!;
       if (end - start === 2) {
         this.ensure(length + 4);
-        length += NULL_JSON.copy(this.row, length);
+        length += copyBytes(NULL_JSON, 0, NULL_JSON.length, this.row, length);
+        continue;
+      }
+      const form = this.forms[i]! as PlainForm;
+      if (form !== NOT_PLAIN) {
+        this.ensure(length + plainLength(form, end - start - 2));
+        length += writePlain(form, this.data, start + 1, end - 1, this.row, length);
         continue;
       }
       const converted = this.converted[i];
@@ -304,7 +327,7 @@ export class RowEncoder {
         continue;
       }
       this.ensure(length + end - start);
-      length += this.data.copy(this.row, length, start, end);
+      length += copyBytes(this.data, start, end, this.row, length);
     }
     this.ensure(length + 1);
     this.row[length++] = 0x5d;

@@ -1,7 +1,15 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColumnType } from '../schema/types.js';
-import { compareEntry, countEntry, emptyTotals, leftEntry, type ChangeTotals, type EntryDiff } from './diff.js';
+import {
+  compareEntry,
+  countEntry,
+  emptyTotals,
+  leftEntry,
+  type ChangeTotals,
+  type EntryDiff,
+  type InputEntry,
+} from './diff.js';
 import { StateUnusableError } from './errors.js';
 import {
   parseEntryLine,
@@ -32,6 +40,11 @@ export interface CompareJob {
   removalDirectory: string;
   keyTypes: ColumnType[];
   keyForm: StateIdentity['key_form'];
+}
+
+/** A winner's key values as a JSON array (the List's types); undefined when a key value does not convert. */
+export interface KeyValuesSource {
+  keyJson(): string | undefined;
 }
 
 /** The removals of one Segment: lines of key value JSON arrays, as a Segment request takes them. */
@@ -66,7 +79,7 @@ export class WorkerComparer {
     private readonly job: CompareJob & { segmentApiNames: string[] },
   ) {
     this.journal = new StateJournal(job.journalFile);
-    this.settled = new SettledLines(job.settledDirectory, job.partitionCount);
+    this.settled = new SettledLines(job.settledDirectory, job.partitionCount, job.segmentApiNames);
     this.segmentJson = job.segmentApiNames.map((name) => JSON.stringify(name));
     this.loneSegmentJson = this.segmentJson.map((json) => `[${json}]`);
     this.header = { partitionCount: job.partitionCount, segments: job.segmentApiNames };
@@ -84,31 +97,43 @@ export class WorkerComparer {
 
   /**
    * One winner: `rowHash` is empty when its row is not sent at all (a value that does not convert);
-   * `segments` are indexes into segmentApiNames, each once.
+   * `segments` are indexes into segmentApiNames, each once; `keyOf` gives the key values as a Segment
+   * request takes them, asked for only when a membership is removed. A promise only when something is
+   * written: most keys of a run are as they were, and cost no await.
    */
-  async compare(
+  compare(
     row: number,
     key: string,
     rowHash: string,
     segments: readonly number[],
     sendable: boolean,
-    keyJson: string | undefined,
-  ): Promise<EntryDiff> {
+    keyOf: KeyValuesSource,
+  ): EntryDiff | Promise<EntryDiff> {
     const recorded = this.recorded.get(key);
     if (recorded) {
       this.recorded.delete(key);
       if (sendable && recorded.rowHash === rowHash && recorded.segmentsJson === this.segmentsJson(segments)) {
         this.totals.unchanged += 1;
-        const names = segments.map((index) => this.job.segmentApiNames[index]!);
-        await this.settled.add(this.current, recorded.line, names);
-        return { key, row: 'unchanged', previous: undefined, add: [], remove: [] };
+        const unchanged: EntryDiff = { key, row: 'unchanged', previous: undefined, add: [], remove: [] };
+        const writing = this.settled.add(this.current, recorded.line, segments);
+        return writing ? writing.then(() => unchanged) : unchanged;
       }
     }
     const names = segments.map((index) => this.job.segmentApiNames[index]!);
     if (!recorded) return this.newKey(row, key, rowHash, names, segments, sendable);
-    const current = { key, rowHash, segments: names };
+    return this.changed(row, recorded, { key, rowHash, segments: names }, sendable, keyOf);
+  }
+
+  private async changed(
+    row: number,
+    recorded: RecordedLine,
+    current: InputEntry,
+    sendable: boolean,
+    keyOf: KeyValuesSource,
+  ): Promise<EntryDiff> {
     const d = compareEntry(this.parse(recorded), current, this.job.replace);
     countEntry(this.totals, d);
+    const keyJson = d.remove.length > 0 ? keyOf.keyJson() : undefined;
     for (const segment of d.remove) if (keyJson) await this.remove(segment, keyJson);
     await this.journal.input(row, current, d, sendable && d.row !== 'unchanged');
     return d;

@@ -196,46 +196,68 @@ export class SettledLines {
   private chars = 0;
   private partition = -1;
   private readonly rows: number[];
-  private readonly segments = new Map<string, number>();
+  /** Members per Segment, by the Segment's index in segmentNames. */
+  private readonly members: number[];
   private created = false;
 
   constructor(
     private readonly directory: string,
     partitionCount: number,
+    /** The Segments by index, as `add` is given a line's Segments. */
+    private readonly segmentNames: readonly string[],
   ) {
     this.rows = new Array<number>(partitionCount).fill(0);
+    this.members = new Array<number>(segmentNames.length).fill(0);
   }
 
-  /** A recorded line of `partition` (partitions in ascending order), whose Segments are `segments`. */
-  async add(partition: number, line: string, segments: readonly string[]): Promise<void> {
+  /**
+   * A recorded line of `partition` (partitions in ascending order), whose Segments are `segments`
+   * (indexes into segmentNames). A promise only when it writes, so most lines cost no await.
+   */
+  add(partition: number, line: string, segments: readonly number[]): Promise<void> | undefined {
+    let writing: Promise<void> | undefined;
     if (partition !== this.partition) {
-      await this.flush();
+      writing = this.flush();
       this.partition = partition;
     }
     this.lines.push(line);
     this.chars += line.length + 1;
     this.rows[partition]! += 1;
-    for (const segment of segments) this.segments.set(segment, (this.segments.get(segment) ?? 0) + 1);
-    if (this.chars >= BUFFERED_CHARS) await this.flush();
+    for (const segment of segments) this.members[segment]! += 1;
+    if (this.chars >= BUFFERED_CHARS) {
+      const more = this.flush();
+      writing = writing ? Promise.all([writing, more]).then(() => undefined) : more;
+    }
+    return writing;
   }
 
-  private async flush(): Promise<void> {
-    if (this.lines.length === 0) return;
+  /** Takes the buffered lines at once (they belong to the current partition), then writes them. */
+  private flush(): Promise<void> | undefined {
+    if (this.lines.length === 0) return undefined;
+    const text = `${this.lines.join('\n')}\n`;
+    const file = settledFile(this.directory, this.partition);
+    this.lines = [];
+    this.chars = 0;
+    return this.append(file, text);
+  }
+
+  private async append(file: string, text: string): Promise<void> {
     if (!this.created) {
       await mkdir(this.directory, { recursive: true });
       this.created = true;
     }
-    const text = `${this.lines.join('\n')}\n`;
-    this.lines = [];
-    this.chars = 0;
-    await appendFile(settledFile(this.directory, this.partition), text);
+    await appendFile(file, text);
   }
 
   /** After the comparison's last partition: the counts StateWriter.adoptSettled takes. */
   async finish(): Promise<void> {
     await this.flush();
     await mkdir(this.directory, { recursive: true });
-    const counts: SettledCounts = { rows: this.rows, segments: Object.fromEntries(this.segments) };
+    const segments: Record<string, number> = {};
+    this.segmentNames.forEach((name, i) => {
+      if (this.members[i]! > 0) segments[name] = this.members[i]!;
+    });
+    const counts: SettledCounts = { rows: this.rows, segments };
     await writeFile(join(this.directory, SETTLED_COUNTS), JSON.stringify(counts));
   }
 }

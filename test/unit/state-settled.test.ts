@@ -77,7 +77,9 @@ async function compareAndWrite(
   const diffs: Record<string, { row: string; add: string[]; remove: string[] }> = {};
   for (const [row, entry] of byPartition) {
     await comparer.enter(partitionOf(entry.key, partitions));
-    const d = await comparer.compare(row, entry.key, entry.hash, entry.segments, true, JSON.stringify([entry.key]));
+    const d = await comparer.compare(row, entry.key, entry.hash, entry.segments, true, {
+      keyJson: () => JSON.stringify([entry.key]),
+    });
     diffs[entry.key] = { row: d.row, add: d.add, remove: d.remove };
   }
   const totals = await comparer.finish();
