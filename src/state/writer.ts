@@ -215,19 +215,13 @@ export class SettledLines {
    * (indexes into segmentNames). A promise only when it writes, so most lines cost no await.
    */
   add(partition: number, line: string, segments: readonly number[]): Promise<void> | undefined {
-    let writing: Promise<void> | undefined;
-    if (partition !== this.partition) {
-      writing = this.flush();
-      this.partition = partition;
-    }
+    // The lines buffered so far go first when they are another partition's or reached the bound.
+    const writing = partition !== this.partition || this.chars >= BUFFERED_CHARS ? this.flush() : undefined;
+    this.partition = partition;
     this.lines.push(line);
     this.chars += line.length + 1;
     this.rows[partition]! += 1;
     for (const segment of segments) this.members[segment]! += 1;
-    if (this.chars >= BUFFERED_CHARS) {
-      const more = this.flush();
-      writing = writing ? Promise.all([writing, more]).then(() => undefined) : more;
-    }
     return writing;
   }
 
