@@ -52,16 +52,14 @@ export function plainForm(data: Uint8Array, start: number, end: number, type: Co
       return isWord(data, start, end, TRUE) || isWord(data, start, end, FALSE) ? AS_IS : NOT_PLAIN;
     case 'timestamp': {
       const length = end - start;
-      if (length === 10)
-        return isDay(data, start) && year(data, start) >= DATETIME_FIRST_YEAR ? TIMESTAMP_OF_DAY : NOT_PLAIN;
-      if (length === 19)
-        return isDayTime(data, start) && year(data, start) >= DATETIME_FIRST_YEAR ? TIMESTAMP : NOT_PLAIN;
+      if (length === 10) return dayYear(data, start) >= DATETIME_FIRST_YEAR ? TIMESTAMP_OF_DAY : NOT_PLAIN;
+      if (length === 19) return dayTimeYear(data, start) >= DATETIME_FIRST_YEAR ? TIMESTAMP : NOT_PLAIN;
       return NOT_PLAIN;
     }
     case 'date': {
       const length = end - start;
-      if (length === 10) return isDay(data, start) ? QUOTED_DAY : NOT_PLAIN;
-      if (length === 19) return isDayTime(data, start) ? QUOTED_DAY : NOT_PLAIN;
+      if (length === 10) return dayYear(data, start) >= 0 ? QUOTED_DAY : NOT_PLAIN;
+      if (length === 19) return dayTimeYear(data, start) >= 0 ? QUOTED_DAY : NOT_PLAIN;
       return NOT_PLAIN;
     }
     default:
@@ -160,32 +158,30 @@ function twoDigits(data: Uint8Array, at: number): number {
   return high < 0 || low < 0 ? -1 : high * 10 + low;
 }
 
-function year(data: Uint8Array, start: number): number {
-  return twoDigits(data, start) * 100 + twoDigits(data, start + 2);
-}
-
-/** `YYYY-MM-DD`, a real day. */
-function isDay(data: Uint8Array, start: number): boolean {
-  if (data[start + 4] !== MINUS || data[start + 7] !== MINUS) return false;
+/** The year of `YYYY-MM-DD` when it is a real day, else -1. */
+function dayYear(data: Uint8Array, start: number): number {
+  if (data[start + 4] !== MINUS || data[start + 7] !== MINUS) return -1;
   const century = twoDigits(data, start);
   const yearInCentury = twoDigits(data, start + 2);
   const month = twoDigits(data, start + 5);
   const day = twoDigits(data, start + 8);
-  if (century < 0 || yearInCentury < 0 || month < 1 || month > 12 || day < 1) return false;
-  return day <= daysInMonth(century * 100 + yearInCentury, month);
+  if (century < 0 || yearInCentury < 0 || month < 1 || month > 12 || day < 1) return -1;
+  const year = century * 100 + yearInCentury;
+  return day <= daysInMonth(year, month) ? year : -1;
 }
 
-/** `YYYY-MM-DD hh:mm:ss` (or with a `T`), a real day and time. */
-function isDayTime(data: Uint8Array, start: number): boolean {
-  if (!isDay(data, start)) return false;
+/** The year of `YYYY-MM-DD hh:mm:ss` (or with a `T`) when it is a real day and time, else -1. */
+function dayTimeYear(data: Uint8Array, start: number): number {
+  const year = dayYear(data, start);
+  if (year < 0) return -1;
   if (
     (data[start + 10] !== SPACE && data[start + 10] !== T) ||
     data[start + 13] !== COLON ||
     data[start + 16] !== COLON
   )
-    return false;
+    return -1;
   const hour = twoDigits(data, start + 11);
   const minute = twoDigits(data, start + 14);
   const second = twoDigits(data, start + 17);
-  return hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59;
+  return hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59 ? year : -1;
 }
