@@ -151,7 +151,7 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       );
       results.commitState = async (commit) => {
         try {
-          if (commit) await sync.commit(results.warnings);
+          if (commit) await sync.commit(results.warnings, wroteRows(results, sync.report.removal_requests));
         } finally {
           await sync.close();
         }
@@ -185,4 +185,10 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
 
 function withReplace<T extends SegmentReport>(entry: T, plan: ReplacePlan | undefined): T {
   return plan ? { ...entry, replace: replaceReport(plan) } : entry;
+}
+
+/** Whether the run wrote List rows or Segment members (loads, clears or removals) to Selligent. */
+function wroteRows(results: PipelineResults, removalRequests: number): boolean {
+  if ((results.list?.rows_sent ?? 0) > 0 || removalRequests > 0) return true;
+  return results.segments.some((segment) => segment.rows_sent > 0 || segment.cleared);
 }

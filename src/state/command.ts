@@ -46,8 +46,8 @@ export async function stateCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       );
     process.stdout.write(
       values.json
-        ? `${JSON.stringify(stateSummaryJson(store.location, state.manifest), null, 2)}\n`
-        : formatStateSummary(store.location, state.manifest),
+        ? `${JSON.stringify(stateSummaryJson(store.location, state.manifest, state.resyncRequired), null, 2)}\n`
+        : formatStateSummary(store.location, state.manifest, state.resyncRequired),
     );
     return ExitCode.ok;
   } finally {

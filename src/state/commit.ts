@@ -1,4 +1,5 @@
-import { generationOfDirectory } from './format.js';
+import { StateConflictError } from './errors.js';
+import { generationOfDirectory, type StatePointer } from './format.js';
 import type { CommitGuarantee, StateStore } from './store.js';
 import type { WrittenState } from './writer.js';
 
@@ -34,4 +35,37 @@ export async function commitState(
     );
   }
   return { generation: written.manifest.generation, guarantee, removed };
+}
+
+/** Attempts at marking the pointer when other runs keep replacing it. */
+const MARK_ATTEMPTS = 3;
+
+/**
+ * Marks the state in force, whichever it is now, so that the next run sends every row: what a run that
+ * lost the race to commit does after writing to Selligent, since its writes may have landed after the
+ * winner's and the winner's state would then skip rows whose value Selligent no longer holds. Returns
+ * false when there is no state to mark or the pointer kept changing (the caller says to run a full
+ * resync); a pointer that cannot be read is left as it is (the next run stops on it, asking for one).
+ */
+export async function requireResync(store: StateStore, reason: string, now = new Date()): Promise<boolean> {
+  for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
+    const current = await store.readPointer();
+    if (!current) return false;
+    let pointer: StatePointer;
+    try {
+      pointer = JSON.parse(current.body.toString('utf8')) as StatePointer;
+    } catch {
+      return false;
+    }
+    if (pointer === null || typeof pointer !== 'object') return false;
+    if (pointer.resync_required) return true;
+    const marked: StatePointer = { ...pointer, resync_required: { reason, at: now.toISOString() } };
+    try {
+      await store.replacePointer(Buffer.from(`${JSON.stringify(marked, null, 2)}\n`), current.token);
+      return true;
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+  }
+  return false;
 }

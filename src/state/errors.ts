@@ -24,13 +24,9 @@ export class StateUnusableError extends ConfigError {
  */
 export class StateConflictError extends TransientError {
   constructor(location: string, detail: string) {
-    super(
-      'STATE_CONFLICT',
-      `state ${location}: not committed, another run replaced it first (${detail}); the next run sends what differs from the state in force`,
-      {
-        stage: 'report',
-        details: { location },
-      },
-    );
+    super('STATE_CONFLICT', `state ${location}: not committed, another run replaced it first (${detail})`, {
+      stage: 'report',
+      details: { location },
+    });
   }
 }

@@ -61,6 +61,18 @@ export interface StatePointer {
   generation: number;
   /** The manifest's path relative to the state location. */
   manifest: string;
+  /**
+   * Set by a run that lost the race to commit after it had written to Selligent: its writes may have
+   * landed after the winner's, so this state may not hold what Selligent holds, and the next run sends
+   * every row (a full run that writes a fresh state).
+   */
+  resync_required?: ResyncRequired;
+}
+
+export interface ResyncRequired {
+  reason: string;
+  /** When it was set (ISO 8601). */
+  at: string;
 }
 
 /** One key as recorded: its canonical value, the hash of its row as sent, the Segments the exporter put it in. */

@@ -17,6 +17,7 @@ import {
   type RecordedLine,
   type StateManifest,
   type PieceInfo,
+  type ResyncRequired,
   type StatePointer,
 } from './format.js';
 import { localStateStore } from './local-store.js';
@@ -31,6 +32,8 @@ export interface LoadedState {
   manifest: StateManifest;
   /** What the pointer must still be when the next generation is committed. */
   token: string;
+  /** Why the next run must send every row, when a run that lost the race to commit said so. */
+  resyncRequired?: ResyncRequired;
 }
 
 /** The state in force at `store`, or undefined when none was ever committed there. Throws StateUnusableError. */
@@ -61,7 +64,20 @@ export async function readState(store: StateStore): Promise<LoadedState | undefi
   }
   const problem = manifestProblem(manifest, pointer as StatePointer);
   if (problem) throw new StateUnusableError('STATE_UNREADABLE', manifestFile, problem);
-  return { manifest, token: pointerRead.token };
+  const resync = pointer.resync_required;
+  if (resync === undefined) return { manifest, token: pointerRead.token };
+  if (
+    typeof resync !== 'object' ||
+    resync === null ||
+    typeof resync.reason !== 'string' ||
+    typeof resync.at !== 'string'
+  )
+    throw new StateUnusableError(
+      'STATE_UNREADABLE',
+      pointerFile,
+      'has a resync_required that is not a reason and a time',
+    );
+  return { manifest, token: pointerRead.token, resyncRequired: { reason: resync.reason, at: resync.at } };
 }
 
 /**

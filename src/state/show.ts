@@ -1,7 +1,7 @@
-import type { StateManifest } from './format.js';
+import type { ResyncRequired, StateManifest } from './format.js';
 
 /** `state show`: what a state holds, for a person. */
-export function formatStateSummary(location: string, manifest: StateManifest): string {
+export function formatStateSummary(location: string, manifest: StateManifest, resync?: ResyncRequired): string {
   const { identity } = manifest;
   const lines = [
     `state        ${location}`,
@@ -14,6 +14,8 @@ export function formatStateSummary(location: string, manifest: StateManifest): s
     `fields       ${identity.fields.map((field) => `${field.name}:${field.type}`).join(', ')}`,
     `segments     column ${identity.segment_column}, ${identity.segment_import_option}`,
   ];
+  if (resync)
+    lines.splice(2, 0, `resync       required since ${resync.at}: ${resync.reason} (the next run sends every row)`);
   const segments = Object.entries(manifest.segments);
   if (segments.length === 0) lines.push('  (no Segment memberships recorded)');
   for (const [segment, members] of segments) lines.push(`  ${segment}  ${members.toLocaleString('en-US')} members`);
@@ -21,7 +23,11 @@ export function formatStateSummary(location: string, manifest: StateManifest): s
 }
 
 /** `state show --json`: the manifest's facts, pieces summed up. */
-export function stateSummaryJson(location: string, manifest: StateManifest): Record<string, unknown> {
+export function stateSummaryJson(
+  location: string,
+  manifest: StateManifest,
+  resync?: ResyncRequired,
+): Record<string, unknown> {
   return {
     location,
     generation: manifest.generation,
@@ -33,6 +39,7 @@ export function stateSummaryJson(location: string, manifest: StateManifest): Rec
     bytes: manifest.bytes,
     identity: manifest.identity,
     segments: manifest.segments,
+    resync_required: resync ?? null,
   };
 }
 

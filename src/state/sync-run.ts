@@ -6,7 +6,7 @@ import type { RunWarning } from '../report/types.js';
 import type { RunContext } from '../pipeline/context.js';
 import { RowNumberSet } from '../pipeline/rejected.js';
 import { FIELD_TYPE_FOR } from '../schema/types.js';
-import { commitState } from './commit.js';
+import { commitState, requireResync } from './commit.js';
 import type { CompareJob } from './compare-in-worker.js';
 import { resolveStateConfig } from './config.js';
 import type { ChangeTotals } from './diff.js';
@@ -49,6 +49,10 @@ export class AppliedRecorder {
     return !this.removalFailed.has(segment);
   }
 }
+
+/** What a run that lost the race to commit after writing to Selligent records in the winner's pointer. */
+export const LOST_RACE_REASON =
+  'a run that lost the race to commit this state had written to Selligent, perhaps after the run that committed it';
 
 /** One changes-mode run: the state read, the comparison's settings, and the commit at the end. */
 export class ChangeSync {
@@ -153,8 +157,12 @@ export class ChangeSync {
     }
   }
 
-  /** Puts the written state in force; a run that lost the race to another reports it and keeps its status. */
-  async commit(warnings: RunWarning[]): Promise<void> {
+  /**
+   * Puts the written state in force; a run that lost the race to another reports it and keeps its
+   * status. When it had written to Selligent (`wrote`), it marks the winner's state so that the next run
+   * sends every row: its writes may have landed after the winner's.
+   */
+  async commit(warnings: RunWarning[], wrote: boolean): Promise<void> {
     if (!this.written) return;
     this.report.state_bytes_written = this.written.manifest.bytes;
     try {
@@ -162,13 +170,24 @@ export class ChangeSync {
       this.report.generation_written = result.generation;
       this.report.commit_guarantee = result.guarantee;
     } catch (error) {
-      // The loads were idempotent: the state in force (another run's, or the old one) stays valid, and
-      // the next run sends what differs from it.
-      const code = error instanceof StateConflictError ? 'STATE_CONFLICT' : 'STATE_NOT_COMMITTED';
-      const message = error instanceof Error ? error.message : String(error);
+      // The state in force (another run's, or the old one) stays valid. The next run sends what differs
+      // from it, unless this run lost a race after writing: then the winner's may not be what Selligent
+      // holds, and it is marked so that the next run sends every row.
+      const conflict = error instanceof StateConflictError;
+      const code = conflict ? 'STATE_CONFLICT' : 'STATE_NOT_COMMITTED';
+      let message = error instanceof Error ? error.message : String(error);
+      if (conflict)
+        message += wrote ? await this.markForResync() : '; the next run sends what differs from the state in force';
       this.report.commit_error = `${code}: ${message}`;
       warnings.push({ code, message });
     }
+  }
+
+  private async markForResync(): Promise<string> {
+    const marked = await requireResync(this.store, LOST_RACE_REASON).catch(() => false);
+    return marked
+      ? '; this run wrote to Selligent, perhaps after the run that won, so the state in force is marked and the next run sends every row'
+      : '; this run wrote to Selligent, perhaps after the run that won, and the state in force could not be marked: run the next export with --full-resync';
   }
 
   async close(): Promise<void> {
@@ -207,7 +226,11 @@ export async function openChangeSync(ctx: RunContext, plan: ColumnPlan): Promise
       mode = 'full-resync';
     } else {
       state = await readState(store);
-      resetReason = !state ? 'no state yet' : identityResetReason(state.manifest.identity, identity);
+      resetReason = !state
+        ? 'no state yet'
+        : state.resyncRequired
+          ? `resync required since ${state.resyncRequired.at}: ${state.resyncRequired.reason}`
+          : identityResetReason(state.manifest.identity, identity);
       base = state ? { token: state.token, generation: state.manifest.generation } : await readResyncBase(store);
       mode = resetReason === null ? 'changes' : 'reset';
     }

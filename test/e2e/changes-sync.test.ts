@@ -373,6 +373,50 @@ function suite(kind: 'local' | 's3'): void {
         assert.equal(await generation(h), conflicts.length === 1 ? 2 : 3);
       }));
 
+    test('a run that loses the race after writing marks the state in force, and the next run sends every row', () =>
+      withHarness(async (h) => {
+        assert.equal((await run(h, rows(6))).code, 0);
+        const a = rows(6).map((line) => line.replace('@example.com', '@a.example'));
+        const b = rows(6).map((line) => line.replace('@example.com', '@b.example'));
+        // A's List load is answered 503 after 8 s, so B reads the same state, loads and commits first;
+        // A's retry then lands after B's rows: Selligent holds A's values, the state in force B's.
+        h.sim.faults.add({ route: 'loadList', status: 503, delayMs: 8000, times: 1, headers: { 'Retry-After': '1' } });
+        const slow = run({ ...h, dir: tempDir() }, a);
+        for (let waited = 0; h.sim.faults.list().length > 0; waited += 50) {
+          assert.ok(waited < 60_000, 'the slow run reached its List load');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const winner = await run({ ...h, dir: tempDir() }, b);
+        assert.equal(winner.code, 0, winner.stdout);
+        assert.equal(winner.report!.changes!.commit_error, null);
+        const loser = await slow;
+        assert.equal(loser.code, 0, loser.stdout);
+        assertBalanced(loser.report);
+        assert.match(loser.report!.changes!.commit_error!, /^STATE_CONFLICT: .*the state in force is marked/);
+        assert.equal(record(h.sim, 'C0')!.EMAIL, 'c0@a.example');
+        const store = h.store();
+        try {
+          const marked = (await readState(store))!;
+          assert.equal(marked.manifest.generation, 2);
+          assert.match(marked.resyncRequired!.reason, /lost the race/);
+        } finally {
+          await store.close();
+        }
+
+        // Without the mark, B's input would send nothing and Selligent would keep A's values.
+        const next = await run(h, b);
+        assert.equal(next.code, 0, next.stdout);
+        assertBalanced(next.report);
+        assert.equal(next.report!.changes!.mode, 'reset');
+        assert.match(next.report!.changes!.reset_reason!, /^resync required since .*lost the race/);
+        assert.equal(next.report!.accounting!.loaded, 6);
+        for (let i = 0; i < 6; i++) assert.equal(record(h.sim, `C${i}`)!.EMAIL, `c${i}@b.example`);
+        assert.equal(await generation(h), 3);
+        const again = await run(h, b);
+        assert.deepEqual(again.loads, {});
+        assert.equal(again.report!.changes!.mode, 'changes');
+      }));
+
     test('a corrupt, truncated or version-mismatched state stops with exit 2 and writes nothing', () =>
       withHarness(async (h) => {
         assert.equal((await run(h, rows(4))).code, 0);

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { requireResync } from '../../src/state/commit.js';
 import { localStateStore } from '../../src/state/local-store.js';
 import { readState } from '../../src/state/reader.js';
 import { CLI } from '../helpers/cli.js';
@@ -64,6 +65,22 @@ describe('state show', () => {
     assert.deepEqual(facts.segments, { S1: 800, S2: 400 });
     assert.deepEqual(facts.identity, IDENTITY);
     assert.equal(typeof facts.bytes, 'number');
+  });
+
+  it('says when the next run must send every row (a run lost the race to commit after writing)', async () => {
+    const marked = join(await tempDir(), 'state');
+    const store = localStateStore(marked);
+    await writeAndCommit(store, sampleEntries(10), undefined);
+    assert.equal(await requireResync(store, 'a run lost the race', new Date('2026-12-01T03:00:00Z')), true);
+    const { code, stdout } = await cli(['state', 'show', marked]);
+    assert.equal(code, 0);
+    assert.match(
+      stdout,
+      /resync\s+required since 2026-12-01T03:00:00.000Z: a run lost the race \(the next run sends every row\)/,
+    );
+    const json = JSON.parse((await cli(['state', 'show', marked, '--json'])).stdout) as Record<string, unknown>;
+    assert.deepEqual(json.resync_required, { reason: 'a run lost the race', at: '2026-12-01T03:00:00.000Z' });
+    assert.equal(JSON.parse((await cli(['state', 'show', directory, '--json'])).stdout).resync_required, null);
   });
 
   it("reads a state on S3 with the input's environment", async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { commitState } from '../../src/state/commit.js';
+import { commitState, requireResync } from '../../src/state/commit.js';
 import { StateConflictError } from '../../src/state/errors.js';
 import { localStateStore } from '../../src/state/local-store.js';
 import { openStateStore } from '../../src/state/open.js';
@@ -101,5 +101,39 @@ describe('state writer', () => {
         error instanceof Error &&
         /^state_uri "s3:\/\/Bad_Bucket\/state\/" is not a valid s3:\/\/ URI/.test(error.message),
     );
+  });
+});
+
+describe('marking the state in force for a full run', () => {
+  it('marks whichever state is in force, again when another run committed meanwhile', async () => {
+    const store = localStateStore(join(await tempDir(), 'state'));
+    assert.equal(await requireResync(store, 'lost'), false, 'no state: nothing to mark');
+    await writeAndCommit(store, sampleEntries(5), undefined);
+    let commitsBetween = 1;
+    const racing = {
+      ...store,
+      async replacePointer(body: Buffer, expected: string | undefined) {
+        // Another run commits between this read of the pointer and its replacement, once.
+        if (commitsBetween-- > 0) await writeAndCommit(store, sampleEntries(6), await readState(store));
+        return store.replacePointer(body, expected);
+      },
+    };
+    assert.equal(await requireResync(racing, 'lost', new Date('2026-12-01T00:00:00Z')), true);
+    const state = (await readState(store))!;
+    assert.equal(state.manifest.generation, 2);
+    assert.equal(state.manifest.rows, 6);
+    assert.deepEqual(state.resyncRequired, { reason: 'lost', at: '2026-12-01T00:00:00.000Z' });
+    // Marked already: kept as it was.
+    assert.equal(await requireResync(store, 'again'), true);
+    assert.equal((await readState(store))!.resyncRequired!.reason, 'lost');
+  });
+
+  it('a mark that is not a reason and a time makes the state unreadable', async () => {
+    const directory = join(await tempDir(), 'state');
+    const store = localStateStore(directory);
+    await writeAndCommit(store, sampleEntries(2), undefined);
+    const pointer = JSON.parse((await store.readPointer())!.body.toString()) as Record<string, unknown>;
+    await writeFile(join(directory, 'CURRENT.json'), JSON.stringify({ ...pointer, resync_required: 'yes' }));
+    await assert.rejects(readState(store), { code: 'STATE_UNREADABLE', message: /resync_required/ });
   });
 });
