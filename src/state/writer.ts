@@ -122,13 +122,10 @@ export class StateWriter {
     try {
       await forEachConcurrently(this.partitionCount, PIECES_IN_FLIGHT, async (partition) => {
         const settledRows = this.settled?.rows[partition] ?? 0;
-        // The carried-over lines were compressed while the comparison ran: a piece is their gzip
-        // members followed by one member of this writer's lines (a gzip file may hold several).
         const parts: Buffer[] = [];
         if (settledRows > 0) parts.push(await readFile(settledFile(this.settled!.directory, partition)));
-        if (this.rows[partition]! > 0 || parts.length === 0)
-          parts.push(await gzipAsync(this.rows[partition]! > 0 ? await readFile(this.file(partition)) : EMPTY));
-        const compressed = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        if (this.rows[partition]! > 0) parts.push(await readFile(this.file(partition)));
+        const compressed = await gzipAsync(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
         const file = pieceName(partition);
         await store.put(`${directory}/${file}`, compressed);
         pieces[partition] = {
@@ -168,11 +165,9 @@ export class StateWriter {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-
-/** Where SettledLines keeps one partition's lines, as gzip members. */
+/** Where SettledLines keeps one partition's lines. */
 export function settledFile(directory: string, partition: number): string {
-  return join(directory, `settled-${partition}.jsonl.gz`);
+  return join(directory, `settled-${partition}.jsonl`);
 }
 
 const SETTLED_COUNTS = 'counts.json';
@@ -191,15 +186,10 @@ async function readSettledCounts(directory: string): Promise<SettledCounts | und
   }
 }
 
-/** Compressions of carried-over lines under way at once, beyond which `add` waits for the oldest. */
-const SETTLED_WRITES_AHEAD = 2;
-
 /**
  * The lines a comparison carries into the new state as they were (a key whose row and Segments did not
  * change is recorded again whatever Selligent answers): written partition by partition as the
  * comparison goes, so they never pass through the journal, and taken by StateWriter.adoptSettled.
- * They are compressed on the way, off the comparison's thread (zlib works on the thread pool), so the
- * new state's write after the loads only compresses the keys that changed.
  */
 export class SettledLines {
   private lines: string[] = [];
@@ -208,10 +198,6 @@ export class SettledLines {
   private readonly rows: number[];
   /** Members per Segment, by the Segment's index in segmentNames. */
   private readonly members: number[];
-  /** The appends in order, each after the one before: a partition's file grows member by member. */
-  private writes: Promise<void> = Promise.resolve();
-  /** The appends not done yet, oldest first (they finish in this order). */
-  private readonly unfinished: Array<Promise<void>> = [];
   private created = false;
 
   constructor(
@@ -226,8 +212,7 @@ export class SettledLines {
 
   /**
    * A recorded line of `partition` (partitions in ascending order), whose Segments are `segments`
-   * (indexes into segmentNames). A promise only when it must wait for the writes before it, so most
-   * lines cost no await.
+   * (indexes into segmentNames). A promise only when it writes, so most lines cost no await.
    */
   add(partition: number, line: string, segments: readonly number[]): Promise<void> | undefined {
     // The lines buffered so far go first when they are another partition's or reached the bound.
@@ -240,43 +225,27 @@ export class SettledLines {
     return writing;
   }
 
-  /**
-   * Takes the buffered lines at once (they belong to the current partition) and starts compressing
-   * them; returns the writes to wait for when too many are under way. A failed write fails every
-   * later one, and `finish`.
-   */
+  /** Takes the buffered lines at once (they belong to the current partition), then writes them. */
   private flush(): Promise<void> | undefined {
     if (this.lines.length === 0) return undefined;
-    const compressed = gzipAsync(`${this.lines.join('\n')}\n`);
-    // Awaited in order below; marked handled now, so a failure before its turn is not "unhandled".
-    compressed.catch(() => undefined);
+    const text = `${this.lines.join('\n')}\n`;
     const file = settledFile(this.directory, this.partition);
     this.lines = [];
     this.chars = 0;
-    const written = this.writes.then(async () => {
-      await this.append(file, await compressed);
-      // This very write: appends finish in the order they were queued.
-      void this.unfinished.shift();
-    });
-    written.catch(() => undefined);
-    this.writes = written;
-    this.unfinished.push(written);
-    const excess = this.unfinished.length - SETTLED_WRITES_AHEAD;
-    return excess > 0 ? this.unfinished[excess - 1] : undefined;
+    return this.append(file, text);
   }
 
-  private async append(file: string, bytes: Buffer): Promise<void> {
+  private async append(file: string, text: string): Promise<void> {
     if (!this.created) {
       await mkdir(this.directory, { recursive: true });
       this.created = true;
     }
-    await appendFile(file, bytes);
+    await appendFile(file, text);
   }
 
   /** After the comparison's last partition: the counts StateWriter.adoptSettled takes. */
   async finish(): Promise<void> {
     await this.flush();
-    await this.writes;
     await mkdir(this.directory, { recursive: true });
     const segments: Record<string, number> = {};
     this.segmentNames.forEach((name, i) => {

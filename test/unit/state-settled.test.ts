@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { WorkerComparer } from '../../src/state/compare-in-worker.js';
 import { commitState } from '../../src/state/commit.js';
@@ -9,7 +7,7 @@ import { entryLine, partitionOf, rowHash, splitEntryLine, type StateEntry } from
 import { StateJournal } from '../../src/state/journal.js';
 import { localStateStore } from '../../src/state/local-store.js';
 import { readState } from '../../src/state/reader.js';
-import { SettledLines, StateWriter, settledFile } from '../../src/state/writer.js';
+import { StateWriter } from '../../src/state/writer.js';
 import { IDENTITY, allEntries, tempDir, writeAndCommit } from '../helpers/state-store-contract.js';
 
 describe('state lines split for a comparison', () => {
@@ -151,48 +149,5 @@ describe('comparison: keys as they were carried over unparsed', () => {
     const { totals, entries } = await compareAndWrite([], input.slice(0, 3), false);
     assert.deepEqual([totals.new, totals.unchanged], [3, 0]);
     assert.equal(entries.length, 3);
-  });
-});
-
-describe('carried-over lines compressed as the comparison goes', () => {
-  it('keeps every line of a partition in order across several gzip members', async () => {
-    const directory = join(await tempDir(), 'settled');
-    const settled = new SettledLines(directory, 4, SEGMENTS);
-    // Over the 4 MiB buffer bound: partition 1 is written in two members.
-    const long = entryLine({ key: 'x'.repeat(4 * 1024 * 1024 + 10), rowHash: rowHash('long'), segments: ['A'] });
-    const lines: string[][] = [[], [], [], []];
-    const plan: Array<[number, string]> = [
-      [0, entryLine({ key: 'a', rowHash: rowHash('a'), segments: [] })],
-      [1, long],
-      [1, entryLine({ key: 'b', rowHash: rowHash('b'), segments: ['B'] })],
-      [1, entryLine({ key: 'c', rowHash: rowHash('c'), segments: ['A', 'C'] })],
-      [3, entryLine({ key: 'd', rowHash: rowHash('d'), segments: ['C'] })],
-    ];
-    for (const [partition, line] of plan) {
-      lines[partition]!.push(line);
-      const segments = splitEntryLine(line)!.segmentsJson === '[]' ? [] : [0];
-      await settled.add(partition, line, segments);
-    }
-    await settled.finish();
-    const second = await readFile(settledFile(directory, 1));
-    assert.ok(second.subarray(0, gzipSync(`${long}\n`).length).equals(gzipSync(`${long}\n`)), 'first member');
-    for (const partition of [0, 1, 3])
-      assert.equal(
-        gunzipSync(await readFile(settledFile(directory, partition))).toString(),
-        `${lines[partition]!.join('\n')}\n`,
-      );
-    await assert.rejects(readFile(settledFile(directory, 2)), { code: 'ENOENT' });
-  });
-
-  it('a write that fails fails the comparison, with nothing left unhandled', async () => {
-    const blocker = join(await tempDir(), 'not-a-directory');
-    await writeFile(blocker, 'x');
-    const settled = new SettledLines(join(blocker, 'settled'), 8, SEGMENTS);
-    const compare = async () => {
-      for (let partition = 0; partition < 8; partition++)
-        await settled.add(partition, entryLine({ key: `k${partition}`, rowHash: rowHash('k'), segments: [] }), []);
-      await settled.finish();
-    };
-    await assert.rejects(compare(), { code: 'ENOTDIR' });
   });
 });
