@@ -1,4 +1,4 @@
-import type { StateEntry } from './format.js';
+import { UNCONFIRMED_ROW_HASH, type StateEntry } from './format.js';
 
 /**
  * Comparing the state with a new input, one partition at a time: pure, so the rules are tested apart
@@ -81,6 +81,12 @@ function segmentTotals(totals: ChangeTotals, segment: string): { add: number; re
 export interface Applied {
   /** The List row was applied (or not sent because unchanged). */
   row: boolean;
+  /**
+   * The List row was sent: one sent and not confirmed applied (rejected, not applied, or its outcome
+   * unknown) may have changed the record in Selligent all the same, so its previous hash no longer says
+   * what Selligent holds.
+   */
+  sent?: boolean;
   /** Segments whose membership load for this key was applied. */
   added: readonly string[];
   /** Segments whose membership removal for this key was applied. */
@@ -89,9 +95,10 @@ export interface Applied {
 
 /**
  * The key's entry in the new state, or undefined when nothing about it is to be recorded. Only what
- * Selligent applied is recorded: a row not applied keeps its previous hash (or stays unrecorded), so the
- * next run sends it again; a membership not applied is not recorded, so the next run loads it again; a
- * removal not applied stays recorded, so the next run removes it again.
+ * Selligent applied is recorded: a row not applied stays unrecorded (a new key) or, when it was sent,
+ * gets UNCONFIRMED_ROW_HASH, so the next run sends it again whatever its value then (even one equal to
+ * the previous, which Selligent may no longer hold); a membership not applied is not recorded, so the
+ * next run loads it again; a removal not applied stays recorded, so the next run removes it again.
  */
 export function recordedEntry(
   diff: EntryDiff | LeftEntry,
@@ -99,7 +106,8 @@ export function recordedEntry(
   applied: Applied,
 ): StateEntry | undefined {
   const previous = diff.previous;
-  const rowHash = current && applied.row ? current.rowHash : previous?.rowHash;
+  const rowHash =
+    current && applied.row ? current.rowHash : previous && applied.sent ? UNCONFIRMED_ROW_HASH : previous?.rowHash;
   if (rowHash === undefined) return undefined;
   const segments: string[] = [];
   for (const segment of previous?.segments ?? []) {

@@ -85,6 +85,12 @@ export interface StateEntry {
 /** Characters of a row hash: 22 base64url characters carry 132 bits of SHA-256. */
 export const ROW_HASH_LENGTH = 22;
 
+/**
+ * The row hash of a key whose row was sent and not confirmed applied: not base64url, so no row's hash
+ * ever equals it and the next run sends the row whatever its value.
+ */
+export const UNCONFIRMED_ROW_HASH = '~'.repeat(ROW_HASH_LENGTH);
+
 /** The hash recorded for a row: of its JSON array bytes exactly as sent to the List. */
 export function rowHash(rowJson: Uint8Array | string): string {
   return hash('sha256', rowJson, 'base64url').slice(0, ROW_HASH_LENGTH);

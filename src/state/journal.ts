@@ -204,6 +204,7 @@ function replayInput(line: Extract<JournalLine, ['i', ...unknown[]]>, outcome: A
   };
   return recordedEntry(diff, current, {
     row: sent ? outcome.rowApplied(row) : unchanged,
+    sent,
     added: add.filter((segment) => outcome.membershipApplied(segment, row)),
     removed: remove.filter((segment) => outcome.removalApplied(segment, current.key)),
   });

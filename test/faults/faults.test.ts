@@ -964,6 +964,39 @@ describe('fault injection: changes-only sync', { concurrency: 4 }, () => {
   );
 
   scenario(
+    'changes-only when a request of changed rows fails rows without naming them: they are recorded unconfirmed, so an input changed back is sent too',
+    {},
+    async (sim, name) => {
+      const stateDir = tempDir();
+      const settings = { ...changes(stateDir), max_rejected_rows: 5 };
+      const data = dataset(10);
+      await run(sim, `${name} (first run)`, { data, settings });
+      // C0001 and C0002 get new e-mail addresses, C0003 a first name longer than its field: one request
+      // of three rows, two applied and one failed, and the answer does not say which.
+      sim.setVariants({ failedRowDetail: 'count-only' });
+      const changed = withNewEmails(dataset(10, ['seg_a', 'seg_b'], { 3: 150 }), ['C0001', 'C0002']);
+      const second = await run(sim, name, { data: changed, settings });
+      assert.equal(second.report!.list!.rows_sent, 3);
+      assert.equal(second.report!.accounting!.not_applied_by_reason.failed_without_detail, 1);
+      assert.equal(
+        sim.listRecords(ORG, LIST).find((r) => r.CUSTOMER_IDENTIFIER === 'C0001')!.EMAIL,
+        'c0001.new@example.com',
+      );
+      sim.setVariants({ failedRowDetail: 'listed' });
+      // The input as it was before: Selligent holds other values for C0001 and C0002, so they must go again.
+      const back = await run(sim, `${name} (changed back)`, { data, settings });
+      assert.equal(back.report!.status, 'succeeded');
+      assert.equal(back.report!.list!.rows_sent, 3);
+      assert.equal(back.report!.changes!.changed, 3);
+      assert.equal(back.report!.accounting!.unchanged, 7);
+      assertConverged(sim, data);
+      await run(sim, `${name} (unchanged)`, { data, settings });
+      assert.equal(loadRequests(sim), 0);
+      assert.equal(await stateInForce(localStateStore(stateDir), name), 4);
+    },
+  );
+
+  scenario(
     "changes-only with the state on S3 whose storage refuses the commit: the run's writes stand, it says the state was not committed, the next run sends the difference again",
     {},
     async (sim, name) => {

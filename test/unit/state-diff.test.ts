@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareEntry, countEntry, emptyTotals, recordedEntry, type InputEntry } from '../../src/state/diff.js';
+import { UNCONFIRMED_ROW_HASH, entryLine, splitEntryLine } from '../../src/state/format.js';
 import type { StateEntry } from '../../src/state/format.js';
 import { rowHash } from '../../src/state/format.js';
 import { keyValuesJson } from '../../src/state/key-values.js';
@@ -123,7 +124,7 @@ describe('state diff: what is recorded after the writes', () => {
     assert.equal(recordedEntry(compareEntry(undefined, current, true), current, none), undefined);
   });
 
-  it('a changed row not applied keeps the previous hash, so the next run sends it again', () => {
+  it('a changed row not sent keeps the previous hash, so the next run sends it again', () => {
     const current = input('a', 'new', ['S1']);
     const diff = compareEntry(state('a', 'old', ['S1']), current, true);
     assert.deepEqual(recordedEntry(diff, current, { row: false, added: [], removed: [] }), {
@@ -131,6 +132,19 @@ describe('state diff: what is recorded after the writes', () => {
       rowHash: h('old'),
       segments: ['S1'],
     });
+  });
+
+  // Selligent may hold the new value (a batch's failures not attributed to rows, an answer lost): with
+  // the previous hash, an input changed back to the old value would match and never be sent.
+  it('a changed row sent and not confirmed applied matches no hash, so the next run sends it whatever its value', () => {
+    const current = input('a', 'new', ['S1']);
+    const diff = compareEntry(state('a', 'old', ['S1']), current, true);
+    const recorded = recordedEntry(diff, current, { row: false, sent: true, added: [], removed: [] })!;
+    assert.deepEqual(recorded, { key: 'a', rowHash: UNCONFIRMED_ROW_HASH, segments: ['S1'] });
+    const back = input('a', 'old', ['S1']);
+    assert.equal(compareEntry(recorded, back, true).row, 'changed');
+    assert.equal(splitEntryLine(entryLine(recorded))!.rowHash, UNCONFIRMED_ROW_HASH);
+    assert.equal(recordedEntry(compareEntry(undefined, current, true), current, { ...none, sent: true }), undefined);
   });
 
   it('a membership not applied is not recorded; a removal not applied stays recorded', () => {
