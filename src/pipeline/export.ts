@@ -90,6 +90,18 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
     // Before any write: a bad state stops the run here with nothing written.
     const sync = (ctx.sync = await stage('preflight', () => openChangeSync(ctx, read.plan)));
     results.changes = sync?.report ?? null;
+    if (sync) {
+      // Called by run.ts once the run's status is known, whether it got to the end or failed on the way.
+      results.commitState = async (commit) => {
+        try {
+          const wrote = wroteRows(results, sync.report.removal_requests);
+          if (commit) await sync.commit(results.warnings, wrote);
+          else if (wrote) await sync.recordFailure(results.warnings, logger);
+        } finally {
+          await sync.close();
+        }
+      };
+    }
     const segmentSpool = new SegmentSpool(workDir);
     const list = (results.list = emptyListReport(settings.list_api_name, checked.listExists));
     if (options.dryRun) {
@@ -141,7 +153,8 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
     );
     if (sync) {
       await stage('segment-load', () => removeLeftMembers(ctx, read.plan));
-      // Stored now, in force only once the run's status is known (run.ts): a failed run keeps the old state.
+      // Stored now, in force only once the run's status is known (run.ts); a run that fails instead puts
+      // the state it compared with in force again, with the rows it sent unconfirmed (recordFailure).
       const notApplied = sync.applied.listNotApplied;
       progress.enter('state-write');
       await sync.writeState(
@@ -149,13 +162,6 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
         (row) => !counts.rejectedRows.has(row) && !notApplied.has(row),
         read.spooled.groups.length,
       );
-      results.commitState = async (commit) => {
-        try {
-          if (commit) await sync.commit(results.warnings, wroteRows(results, sync.report.removal_requests));
-        } finally {
-          await sync.close();
-        }
-      };
     }
   } finally {
     progress.stop();

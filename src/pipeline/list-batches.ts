@@ -155,6 +155,9 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
       const full = builder.addBytes(winner.row, encoder.row, 0, encoder.rowLength);
       if (full) {
         update.batch = full;
+        // A batch may be sent once it leaves: its rows' journal lines must be on disk first, so that a
+        // run that then fails knows every row it may have changed (ChangeSync.recordFailure).
+        await comparer?.flushJournal();
         yield update;
         update = emptyUpdate();
         mergesListed = 0;

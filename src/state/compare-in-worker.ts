@@ -157,6 +157,11 @@ export class WorkerComparer {
     return d;
   }
 
+  /** Writes the journal's buffered lines. */
+  flushJournal(): Promise<void> {
+    return this.journal.flush();
+  }
+
   /** After the last winner: the remaining partitions and the keys that left. */
   async finish(): Promise<ChangeTotals> {
     await this.enter(this.job.partitionCount - 1);

@@ -134,6 +134,17 @@ export class StateJournal {
     for await (const group of this.lineGroups()) for (const text of group) await replayLine(text, outcome, sink, this);
   }
 
+  /** The keys the state records whose changed row was sent: what a run that failed may have changed. */
+  async *sentRecordedKeys(): AsyncGenerator<string> {
+    for await (const group of this.lineGroups()) {
+      for (const text of group) {
+        if (text === '' || text.charCodeAt(0) === NEW_KEY || text.charCodeAt(0) === HEADER) continue;
+        const line = JSON.parse(text) as JournalLine;
+        if (line[0] === 'i' && line[2] && line[4] !== null && line[4].rowHash !== line[3].rowHash) yield line[3].key;
+      }
+    }
+  }
+
   private async *lineGroups(): AsyncGenerator<string[]> {
     await this.flush();
     // A run whose input had no key has journalled nothing: the file may not exist yet.

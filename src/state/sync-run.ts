@@ -1,12 +1,14 @@
-import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ColumnPlan } from '../pipeline/columns.js';
+import type { Logger } from '../log.js';
 import type { RunWarning } from '../report/types.js';
 import type { RunContext } from '../pipeline/context.js';
 import { RowNumberSet } from '../pipeline/rejected.js';
 import { FIELD_TYPE_FOR } from '../schema/types.js';
 import { commitState, requireResync } from './commit.js';
+import { MAX_UNCONFIRMED_KEYS, writeUnconfirmed } from './failed-run.js';
 import type { CompareJob } from './compare-in-worker.js';
 import { resolveStateConfig } from './config.js';
 import type { ChangeTotals } from './diff.js';
@@ -49,6 +51,11 @@ export class AppliedRecorder {
     return !this.removalFailed.has(segment);
   }
 }
+
+/** What a full run (reset, resync) that failed after writing records in the pointer of the state in force. */
+export const FAILED_FULL_RUN_REASON =
+  'a run that sent every row failed before committing its state, so Selligent may hold rows this state does not record';
+const TOO_MANY_UNCONFIRMED_REASON = `a run that failed after writing had sent more than ${MAX_UNCONFIRMED_KEYS.toLocaleString('en-US')} changed rows, too many to record one by one`;
 
 /** What a run that lost the race to commit after writing to Selligent records in the winner's pointer. */
 export const LOST_RACE_REASON =
@@ -183,6 +190,50 @@ export class ChangeSync {
     }
   }
 
+  /**
+   * A run that failed, or whose status does not let its state be committed, after writing to Selligent:
+   * nothing of it is recorded as applied, but Selligent may hold what it sent. The state it compared
+   * with goes in force again with the rows it sent unconfirmed (see writeUnconfirmed), so that an input
+   * changed back is sent too; after a full run, or more such rows than can be held, the state in force
+   * is marked so that the next run sends every row. Never throws: the run's own failure is what counts.
+   */
+  async recordFailure(warnings: RunWarning[], logger: Logger): Promise<void> {
+    try {
+      const written = this.state
+        ? await writeUnconfirmed(
+            this.store,
+            this.state,
+            new StateJournal(this.journalFile),
+            this.identity,
+            this.workDir,
+          )
+        : undefined;
+      if (!written) {
+        const reason = this.state ? TOO_MANY_UNCONFIRMED_REASON : FAILED_FULL_RUN_REASON;
+        if (await requireResync(this.store, reason))
+          logger.warn({ state: this.store.location }, `state marked: the next run sends every row (${reason})`);
+        return;
+      }
+      try {
+        const result = await commitState(this.store, written, { token: this.base.token });
+        this.report.generation_written = result.generation;
+        this.report.state_bytes_written = written.manifest.bytes;
+        this.report.commit_guarantee = result.guarantee;
+        logger.warn(
+          { state: this.store.location, generation: result.generation },
+          'the state this run compared with is in force again, with the changed rows it sent unconfirmed: the next run sends them whatever their value',
+        );
+      } catch (error) {
+        if (!(error instanceof StateConflictError)) throw error;
+        await requireResync(this.store, LOST_RACE_REASON);
+      }
+    } catch (error) {
+      const message = `state ${this.store.location}: the rows this failed run sent could not be recorded as unconfirmed (${error instanceof Error ? error.message : String(error)}); if the next input may change rows back to their previous values, run it with --full-resync`;
+      this.report.commit_error = `STATE_NOT_COMMITTED: ${message}`;
+      warnings.push({ code: 'STATE_NOT_COMMITTED', message });
+    }
+  }
+
   private async markForResync(): Promise<string> {
     const marked = await requireResync(this.store, LOST_RACE_REASON).catch(() => false);
     return marked
@@ -191,6 +242,7 @@ export class ChangeSync {
   }
 
   async close(): Promise<void> {
+    await rm(this.workDir, { recursive: true, force: true }).catch(() => undefined);
     await this.store.close().catch(() => undefined);
   }
 }
@@ -257,7 +309,9 @@ export async function openChangeSync(ctx: RunContext, plan: ColumnPlan): Promise
         ? 'changes-only sync: comparing with the state'
         : `changes-only sync: full run (${resetReason})`,
     );
-    return new ChangeSync(store, identity, report, compared, stateDirectory, base, ctx.workDir);
+    // Beside the spool, not in it: a run that fails needs its journal after the spool is removed.
+    const syncDir = await mkdtemp(join(dirname(ctx.workDir), 'selligent-state-'));
+    return new ChangeSync(store, identity, report, compared, stateDirectory, base, syncDir);
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

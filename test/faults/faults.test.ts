@@ -908,7 +908,7 @@ describe('fault injection: changes-only sync', { concurrency: 4 }, () => {
   );
 
   scenario(
-    'changes-only, SIGTERM mid-List-load: the old state stays in force; the rerun sends the difference again and converges',
+    'changes-only, SIGTERM mid-List-load: the state compared with goes in force again with the rows sent unconfirmed; the rerun sends the difference again and converges, and so does an input changed back',
     {},
     async (sim, name) => {
       const stateDir = tempDir();
@@ -928,16 +928,34 @@ describe('fault injection: changes-only sync', { concurrency: 4 }, () => {
           ),
       });
       assert.equal(killed.report!.error!.code, 'INTERRUPTED');
-      assert.equal(killed.report!.changes!.generation_written, null);
-      assert.equal(await stateInForce(localStateStore(stateDir), name), 1, 'the first run state is still in force');
+      assert.equal(killed.report!.changes!.generation_written, 2);
+      assert.equal(await stateInForce(localStateStore(stateDir), name), 2, "the first run's state, again");
       sim.configure({ latencyMs: 0 });
       const rerun = await run(sim, `${name} (rerun)`, { data: changed, settings: changes(stateDir) });
       // Compared with the state in force, every changed row is sent again: what the killed run loaded too.
       assert.equal(rerun.report!.list!.rows_sent, changedKeys.length);
-      assert.equal(rerun.report!.changes!.generation_written, 2);
+      assert.equal(rerun.report!.changes!.generation_written, 3);
       assertConverged(sim, changed);
       await run(sim, `${name} (unchanged)`, { data: changed, settings: changes(stateDir) });
       assert.equal(loadRequests(sim), 0);
+
+      // Stopped again while sending the changes, then the input changed back: the rows it sent go again.
+      sim.configure({ latencyMs: 150 });
+      const again = await run(sim, `${name} (stopped again)`, {
+        data,
+        settings: changes(stateDir),
+        expectCode: 5,
+        extraFaults: 1,
+        onStart: (child) =>
+          void until(() => routes(sim, 'loadList').length >= 1, 'the List load of the changes').then(() =>
+            child.kill('SIGTERM'),
+          ),
+      });
+      assert.equal(again.report!.changes!.generation_written, 5);
+      sim.configure({ latencyMs: 0 });
+      const back = await run(sim, `${name} (changed back)`, { data: changed, settings: changes(stateDir) });
+      assert.ok(back.report!.list!.rows_sent >= 1, 'the rows the stopped run sent');
+      assertConverged(sim, changed);
     },
   );
 
