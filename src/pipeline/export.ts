@@ -80,13 +80,6 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
       },
       'input read and validated; preflight passed',
     );
-    // Reads only, before the first write: each replaced Segment's members now, its plan and the guard's verdict.
-    const replacements = await stage('preflight', () => planReplacements(ctx, read, checked.segments));
-    const guardStopped = guardStop(replacements);
-    for (const plan of replacements) {
-      if (plan?.guard.verdict === 'overridden')
-        results.warnings.push({ code: 'SEGMENT_GUARD_OVERRIDDEN', message: plan.guard.message });
-    }
     // Before any write: a bad state stops the run here with nothing written.
     const sync = (ctx.sync = await stage('preflight', () => openChangeSync(ctx, read.plan)));
     results.changes = sync?.report ?? null;
@@ -101,6 +94,13 @@ export async function exportToSelligent(options: PipelineOptions, results: Pipel
           await sync.close();
         }
       };
+    }
+    // Reads only, before the first write: each replaced Segment's members now, its plan and the guard's verdict.
+    const replacements = await stage('preflight', () => planReplacements(ctx, read, checked.segments));
+    const guardStopped = guardStop(replacements);
+    for (const plan of replacements) {
+      if (plan?.guard.verdict === 'overridden')
+        results.warnings.push({ code: 'SEGMENT_GUARD_OVERRIDDEN', message: plan.guard.message });
     }
     const segmentSpool = new SegmentSpool(workDir);
     const list = (results.list = emptyListReport(settings.list_api_name, checked.listExists));

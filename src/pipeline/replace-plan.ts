@@ -44,7 +44,11 @@ export async function planReplacements(
   segments: readonly SegmentTarget[],
 ): Promise<Array<ReplacePlan | undefined>> {
   const { settings, client } = ctx;
-  if (!segments.some((segment) => needsPlan(settings, segment))) return segments.map(() => undefined);
+  // A changes run that compares with its state removes only the memberships it had added that left the
+  // input, never the Segment's other members: the comparison plans that, and the guard is held against
+  // it before the removals are sent (segment-removals.ts).
+  if (ctx.sync?.comparing || !segments.some((segment) => needsPlan(settings, segment)))
+    return segments.map(() => undefined);
   const dir = join(ctx.workDir, 'replace');
   await mkdir(dir, { recursive: true });
   const keyFields = read.plan.keys.map((key) => key.field);

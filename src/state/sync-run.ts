@@ -124,6 +124,11 @@ export class ChangeSync {
     Object.assign(this.report, counted, { removal_requests: this.report.removal_requests });
   }
 
+  /** The members the state in force records for `segment`: the ones the exporter itself put there. */
+  recordedMembers(segment: string): number {
+    return this.state?.manifest.segments[segment] ?? 0;
+  }
+
   /** The Segments with members to remove, each with its file of key rows. */
   async removalFiles(): Promise<Array<{ segment: string; file: string }>> {
     let names: string[];
