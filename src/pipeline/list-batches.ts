@@ -157,7 +157,7 @@ export async function* produceListBatches(job: ListBatchJob): AsyncGenerator<Lis
         update.batch = full;
         // A batch may be sent once it leaves: its rows' journal lines must be on disk first, so that a
         // run that then fails knows every row it may have changed (ChangeSync.recordFailure).
-        await comparer?.flushJournal();
+        if (comparer) await comparer.flushJournal();
         yield update;
         update = emptyUpdate();
         mergesListed = 0;
