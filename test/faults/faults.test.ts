@@ -916,17 +916,21 @@ describe('fault injection: changes-only sync', { concurrency: 4 }, () => {
       await run(sim, `${name} (first run)`, { data, settings: changes(stateDir) });
       const changedKeys = data.keys.filter((_, index) => index % 2 === 0);
       const changed = withNewEmails(data, changedKeys);
-      sim.configure({ latencyMs: 150 });
-      const killed = await run(sim, name, {
-        data: changed,
-        settings: changes(stateDir),
-        expectCode: 5,
-        extraFaults: 1,
-        onStart: (child) =>
-          void until(() => routes(sim, 'loadList').length >= 1, 'the List load of the changes').then(() =>
-            child.kill('SIGTERM'),
-          ),
-      });
+      /** A run sending `input`, stopped with SIGTERM once its List load has begun. */
+      const stopped = (label: string, input: Dataset) => {
+        sim.configure({ latencyMs: 150 });
+        return run(sim, label, {
+          data: input,
+          settings: changes(stateDir),
+          expectCode: 5,
+          extraFaults: 1,
+          onStart: (child) =>
+            void until(() => routes(sim, 'loadList').length >= 1, 'the List load of the changes').then(() =>
+              child.kill('SIGTERM'),
+            ),
+        });
+      };
+      const killed = await stopped(name, changed);
       assert.equal(killed.report!.error!.code, 'INTERRUPTED');
       assert.equal(killed.report!.changes!.generation_written, 2);
       assert.equal(await stateInForce(localStateStore(stateDir), name), 2, "the first run's state, again");
@@ -940,17 +944,7 @@ describe('fault injection: changes-only sync', { concurrency: 4 }, () => {
       assert.equal(loadRequests(sim), 0);
 
       // Stopped again while sending the changes, then the input changed back: the rows it sent go again.
-      sim.configure({ latencyMs: 150 });
-      const again = await run(sim, `${name} (stopped again)`, {
-        data,
-        settings: changes(stateDir),
-        expectCode: 5,
-        extraFaults: 1,
-        onStart: (child) =>
-          void until(() => routes(sim, 'loadList').length >= 1, 'the List load of the changes').then(() =>
-            child.kill('SIGTERM'),
-          ),
-      });
+      const again = await stopped(`${name} (stopped again)`, data);
       assert.equal(again.report!.changes!.generation_written, 5);
       sim.configure({ latencyMs: 0 });
       const back = await run(sim, `${name} (changed back)`, { data: changed, settings: changes(stateDir) });
