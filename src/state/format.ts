@@ -62,9 +62,9 @@ export interface StatePointer {
   /** The manifest's path relative to the state location. */
   manifest: string;
   /**
-   * Set by a run that lost the race to commit after it had written to Selligent: its writes may have
-   * landed after the winner's, so this state may not hold what Selligent holds, and the next run sends
-   * every row (a full run that writes a fresh state).
+   * Set by a run that wrote to Selligent and could not record what: one that lost the race to commit
+   * (its writes may have landed after the winner's), or a full run that failed. This state may then not
+   * hold what Selligent holds, and the next run sends every row (a full run that writes a fresh state).
    */
   resync_required?: ResyncRequired;
 }

@@ -32,7 +32,7 @@ export interface LoadedState {
   manifest: StateManifest;
   /** What the pointer must still be when the next generation is committed. */
   token: string;
-  /** Why the next run must send every row, when a run that lost the race to commit said so. */
+  /** Why the next run must send every row, when a run that could not record its writes said so. */
   resyncRequired?: ResyncRequired;
 }
 

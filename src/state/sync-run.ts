@@ -214,9 +214,11 @@ export class ChangeSync {
           )
         : undefined;
       if (!written) {
+        // A first run has no state to mark: the next run is a full one anyway.
+        if (this.base.token === undefined) return;
         const reason = this.state ? TOO_MANY_UNCONFIRMED_REASON : FAILED_FULL_RUN_REASON;
-        if (await requireResync(this.store, reason))
-          logger.warn({ state: this.store.location }, `state marked: the next run sends every row (${reason})`);
+        if (!(await requireResync(this.store, reason))) throw new Error('other runs kept replacing the pointer');
+        logger.warn({ state: this.store.location }, `state marked: the next run sends every row (${reason})`);
         return;
       }
       try {
@@ -230,7 +232,9 @@ export class ChangeSync {
         );
       } catch (error) {
         if (!(error instanceof StateConflictError)) throw error;
-        await requireResync(this.store, LOST_RACE_REASON);
+        const message = `${error.message}${await this.markForResync()}`;
+        this.report.commit_error = `STATE_CONFLICT: ${message}`;
+        warnings.push({ code: 'STATE_CONFLICT', message });
       }
     } catch (error) {
       const message = `state ${this.store.location}: the rows this failed run sent could not be recorded as unconfirmed (${error instanceof Error ? error.message : String(error)}); if the next input may change rows back to their previous values, run it with --full-resync`;

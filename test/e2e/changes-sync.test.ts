@@ -795,6 +795,34 @@ function suite(kind: 'local' | 's3'): void {
         assert.equal(await generation(h), 1);
       }));
 
+    test('a --full-resync that fails after writing marks the state in force, and the next run sends every row', () =>
+      withHarness(async (h) => {
+        assert.equal((await run(h, rows(4))).code, 0);
+        const changed = rows(4).map((line) => line.replace('@example.com', '@example.net'));
+        h.sim.faults.add({ route: 'loadSegment', status: 500 });
+        const failed = await run(h, changed, { max_attempts: 1 }, ['--full-resync']);
+        assert.notEqual(failed.code, 0);
+        assertBalanced(failed.report);
+        assert.equal(failed.report!.changes!.generation_written, null);
+        assert.equal(record(h.sim, 'C0')!.EMAIL, 'c0@example.net');
+        const store = h.store();
+        try {
+          assert.match((await readState(store))!.resyncRequired!.reason, /sent every row failed/);
+        } finally {
+          await store.close();
+        }
+        h.sim.faults.clear();
+        // The first run's input again: Selligent holds the failed run's values, so every row goes.
+        const next = await run(h, rows(4));
+        assert.equal(next.code, 0, next.stdout);
+        assertBalanced(next.report);
+        assert.equal(next.report!.changes!.mode, 'reset');
+        assert.match(next.report!.changes!.reset_reason!, /^resync required since .*sent every row failed/);
+        assert.equal(next.report!.accounting!.loaded, 4);
+        assert.deepEqual(selligentState(h.sim), loadedFrom(rows(4)));
+        assert.deepEqual((await run(h, rows(4))).loads, {});
+      }));
+
     test('--full-resync over a corrupt state sends every row and writes a fresh state the next run compares with', () =>
       withHarness(async (h) => {
         assert.equal((await run(h, rows(4))).code, 0);
