@@ -13,6 +13,8 @@ export interface GuardInput {
   segment: string;
   /** Members the Segment has now (0 for a Segment this run creates). */
   before: number;
+  /** What `before` counts, as the message names it: `current members` unless said otherwise. */
+  members?: string;
   /** Current members the run would take out. */
   toRemove: number;
   /** Members the Segment would have once the run is done. */
@@ -30,7 +32,14 @@ export type GuardDecision =
  * A removal exactly at the ratio passes; one member more stops. The minimum stops only a run that
  * shrinks a Segment below it: a Segment that is new, or small and growing, has no audience to lose.
  */
-export function guardDecision({ segment, before, toRemove, after, settings }: GuardInput): GuardDecision {
+export function guardDecision({
+  segment,
+  before,
+  members = 'current members',
+  toRemove,
+  after,
+  settings,
+}: GuardInput): GuardDecision {
   const reasons: string[] = [];
   const ratio = settings.max_segment_removal_ratio;
   if (ratio !== null && before > 0) {
@@ -38,7 +47,7 @@ export function guardDecision({ segment, before, toRemove, after, settings }: Gu
     const allowed = Math.floor(ratio * before + 1e-9);
     if (toRemove > allowed) {
       reasons.push(
-        `would remove ${toRemove} of its ${before} current members (${percent(toRemove / before)}), more than max_segment_removal_ratio ${ratio} allows (${allowed})`,
+        `would remove ${toRemove} of its ${before} ${members} (${percent(toRemove / before)}), more than max_segment_removal_ratio ${ratio} allows (${allowed})`,
       );
     }
   }

@@ -66,14 +66,14 @@ async function guardRemovals(
     const decision = guardDecision({
       segment,
       before,
+      members: 'members recorded in the state',
       toRemove,
       after: before - toRemove + added,
       settings: ctx.settings,
     });
     if (decision.verdict === 'overridden')
       ctx.results.warnings.push({ code: 'SEGMENT_GUARD_OVERRIDDEN', message: decision.message });
-    if (decision.verdict === 'stop')
-      stops.push(decision.message.replace('current members', 'members recorded in the state'));
+    if (decision.verdict === 'stop') stops.push(decision.message);
   }
   if (stops.length === 0) return;
   for (const { segment } of removals) sync.applied.removalsUnapplied(segment);
