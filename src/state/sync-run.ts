@@ -21,7 +21,7 @@ import { readResyncBase, readState, stageState, type LoadedState } from './reade
 import type { ChangesReport } from '../report/types.js';
 import { changesReport } from './report.js';
 import type { StateStore } from './store.js';
-import { StateWriter } from './writer.js';
+import { StateWriter, type WrittenState } from './writer.js';
 
 /**
  * What Selligent did not apply, told by the loads as they go: those rows and memberships are not
@@ -64,7 +64,7 @@ export const LOST_RACE_REASON =
 /** One changes-mode run: the state read, the comparison's settings, and the commit at the end. */
 export class ChangeSync {
   readonly applied = new AppliedRecorder();
-  private written: Awaited<ReturnType<StateWriter['write']>> | undefined;
+  private written: WrittenState | undefined;
 
   constructor(
     readonly store: StateStore,
@@ -169,29 +169,40 @@ export class ChangeSync {
     }
   }
 
-  /**
-   * Puts the written state in force; a run that lost the race to another reports it and keeps its
-   * status. When it had written to Selligent (`wrote`), it marks the winner's state so that the next run
-   * sends every row: its writes may have landed after the winner's.
-   */
+  /** Puts the written state in force; a run that lost the race to another reports it and keeps its status. */
   async commit(warnings: RunWarning[], wrote: boolean): Promise<void> {
     if (!this.written) return;
-    this.report.state_bytes_written = this.written.manifest.bytes;
     try {
-      const result = await commitState(this.store, this.written, { token: this.base.token });
+      await this.putInForce(this.written, warnings, wrote);
+    } catch (error) {
+      // The state in force stays valid, and the next run sends what differs from it.
+      const message = error instanceof Error ? error.message : String(error);
+      this.report.commit_error = `STATE_NOT_COMMITTED: ${message}`;
+      warnings.push({ code: 'STATE_NOT_COMMITTED', message });
+    }
+  }
+
+  /**
+   * Commits `written`; false when another run committed first. The state in force (another run's) stays
+   * valid. The next run sends what differs from it, unless this run wrote to Selligent (`wrote`): its
+   * writes may have landed after the winner's, so the winner's state is marked and the next run sends
+   * every row. Any other error is thrown.
+   */
+  private async putInForce(written: WrittenState, warnings: RunWarning[], wrote: boolean): Promise<boolean> {
+    this.report.state_bytes_written = written.manifest.bytes;
+    try {
+      const result = await commitState(this.store, written, { token: this.base.token });
       this.report.generation_written = result.generation;
       this.report.commit_guarantee = result.guarantee;
+      return true;
     } catch (error) {
-      // The state in force (another run's, or the old one) stays valid. The next run sends what differs
-      // from it, unless this run lost a race after writing: then the winner's may not be what Selligent
-      // holds, and it is marked so that the next run sends every row.
-      const conflict = error instanceof StateConflictError;
-      const code = conflict ? 'STATE_CONFLICT' : 'STATE_NOT_COMMITTED';
-      let message = error instanceof Error ? error.message : String(error);
-      if (conflict)
-        message += wrote ? await this.markForResync() : '; the next run sends what differs from the state in force';
-      this.report.commit_error = `${code}: ${message}`;
-      warnings.push({ code, message });
+      if (!(error instanceof StateConflictError)) throw error;
+      const message =
+        error.message +
+        (wrote ? await this.markForResync() : '; the next run sends what differs from the state in force');
+      this.report.commit_error = `STATE_CONFLICT: ${message}`;
+      warnings.push({ code: 'STATE_CONFLICT', message });
+      return false;
     }
   }
 
@@ -221,21 +232,11 @@ export class ChangeSync {
         logger.warn({ state: this.store.location }, `state marked: the next run sends every row (${reason})`);
         return;
       }
-      try {
-        const result = await commitState(this.store, written, { token: this.base.token });
-        this.report.generation_written = result.generation;
-        this.report.state_bytes_written = written.manifest.bytes;
-        this.report.commit_guarantee = result.guarantee;
+      if (await this.putInForce(written, warnings, true))
         logger.warn(
-          { state: this.store.location, generation: result.generation },
+          { state: this.store.location, generation: this.report.generation_written },
           'the state this run compared with is in force again, with the changed rows it sent unconfirmed: the next run sends them whatever their value',
         );
-      } catch (error) {
-        if (!(error instanceof StateConflictError)) throw error;
-        const message = `${error.message}${await this.markForResync()}`;
-        this.report.commit_error = `STATE_CONFLICT: ${message}`;
-        warnings.push({ code: 'STATE_CONFLICT', message });
-      }
     } catch (error) {
       const message = `state ${this.store.location}: the rows this failed run sent could not be recorded as unconfirmed (${error instanceof Error ? error.message : String(error)}); if the next input may change rows back to their previous values, run it with --full-resync`;
       this.report.commit_error = `STATE_NOT_COMMITTED: ${message}`;
